@@ -1,0 +1,44 @@
+// A gRPC server with what every Trunkline API needs: the standard health
+// service (for Kubernetes probes) and server reflection (so any gRPC tool can
+// explore the API).
+#ifndef TRUNKLINE_SERVICES_COMMON_GRPC_SERVER_H_
+#define TRUNKLINE_SERVICES_COMMON_GRPC_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+
+namespace trunkline {
+
+class GrpcServer {
+ public:
+  // Binds `address` ("host:port"; port 0 picks a free one) and serves
+  // `services`, which must outlive the server.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const std::string& address, const std::vector<grpc::Service*>& services,
+      std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
+  ~GrpcServer();
+
+  // The port actually bound.
+  int port() const { return port_; }
+  // Health: SERVING or NOT_SERVING (while draining).
+  void SetServing(bool serving);
+  // Stops taking calls; in-flight calls get up to `grace` to finish.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  GrpcServer(std::unique_ptr<grpc::Server> server, int port)
+      : server_(std::move(server)), port_(port) {}
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+  bool shut_down_ = false;
+};
+
+}  // namespace trunkline
+
+#endif  // TRUNKLINE_SERVICES_COMMON_GRPC_SERVER_H_

@@ -1,0 +1,96 @@
+#include "services/common/service_runtime.h"
+
+#include <cstdio>
+
+#include "absl/synchronization/notification.h"
+#include "services/common/grpc_server.h"
+#include "services/common/log.h"
+#include "services/common/metrics.h"
+#include "services/common/node_admin_service.h"
+#include "services/common/signals.h"
+#include "services/common/topology/topology_watcher.h"
+
+namespace trunkline {
+namespace {
+
+constexpr absl::Duration kTopologyPollInterval = absl::Seconds(1);
+constexpr absl::Duration kShutdownGrace = absl::Seconds(5);
+
+int Fail(const absl::Status& status) {
+  // Multi-line messages (a topology's errors) go out as written, so a person
+  // reads file:line: reason on each line.
+  std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
+  TL_LOG(kError, "cannot start").With("code", absl::StatusCodeToString(status.code()));
+  return 1;
+}
+
+}  // namespace
+
+int RunService(absl::string_view service, const ServiceAddresses& defaults,
+               const ServiceAppFactory& factory) {
+  SetLogService(service);
+  absl::StatusOr<ServiceFlags> flags = ReadServiceFlags(defaults);
+  if (!flags.ok()) return Fail(flags.status());
+  SetLogLevel(flags->log_level);
+
+  ServiceContext context{std::string(service), *flags,
+                         std::make_shared<prometheus::Registry>()};
+  absl::StatusOr<std::unique_ptr<ServiceApp>> app = factory(context);
+  if (!app.ok()) return Fail(app.status());
+
+  absl::StatusOr<std::unique_ptr<TopologyWatcher>> watcher =
+      TopologyWatcher::Create(
+          flags->topology,
+          [app = app->get()](std::shared_ptr<const LoadedTopology> t) {
+            return app->ApplyTopology(std::move(t));
+          },
+          context.registry.get(), context.service);
+  if (!watcher.ok()) return Fail(watcher.status());
+  (*watcher)->StartWatching(kTopologyPollInterval);
+
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
+      MetricsEndpoint::Start(flags->metrics_address, context.registry);
+  if (!metrics.ok()) return Fail(metrics.status());
+
+  absl::StatusOr<std::unique_ptr<GrpcServer>> api =
+      GrpcServer::Start(flags->grpc_address, (*app)->GrpcServices());
+  if (!api.ok()) return Fail(api.status());
+
+  NodeAdminService node_admin(context.service, watcher->get());
+  absl::StatusOr<std::unique_ptr<GrpcServer>> admin =
+      GrpcServer::Start(flags->admin_address, {&node_admin});
+  if (!admin.ok()) return Fail(admin.status());
+
+  TL_LOG(kInfo, "serving")
+      .With("version", TrunklineVersion())
+      .With("grpc", flags->grpc_address)
+      .With("admin", flags->admin_address)
+      .With("metrics", flags->metrics_address)
+      .With("topology_version", (*watcher)->current()->version);
+
+  absl::Notification stop;
+  {
+    SignalThread signals({
+        .reload = [&] { (*watcher)->Reload(); },
+        .drain =
+            [&] {
+              node_admin.set_draining(true);
+              (*api)->SetServing(false);
+              (*app)->Drain([&] {
+                if (!stop.HasBeenNotified()) stop.Notify();
+              });
+            },
+        .stop =
+            [&] {
+              if (!stop.HasBeenNotified()) stop.Notify();
+            },
+    });
+    stop.WaitForNotification();
+  }
+  (*api)->Shutdown(kShutdownGrace);
+  (*admin)->Shutdown(absl::ZeroDuration());
+  TL_LOG(kInfo, "stopped");
+  return 0;
+}
+
+}  // namespace trunkline

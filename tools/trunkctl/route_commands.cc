@@ -1,0 +1,113 @@
+#include "tools/trunkctl/route_commands.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "trunkline/v1/routing.grpc.pb.h"
+
+namespace trunkline::trunkctl {
+namespace {
+
+constexpr auto kDeadline = std::chrono::seconds(5);
+
+const char* StageName(v1::ExplainStep::Stage stage) {
+  switch (stage) {
+    case v1::ExplainStep::STAGE_ORIGIN:
+      return "origin";
+    case v1::ExplainStep::STAGE_NORMALIZATION:
+      return "normalize";
+    case v1::ExplainStep::STAGE_POLICY:
+      return "policy";
+    case v1::ExplainStep::STAGE_ROUTE:
+      return "route";
+    case v1::ExplainStep::STAGE_TRUNK:
+      return "trunk";
+    case v1::ExplainStep::STAGE_TRANSLATION:
+      return "translate";
+    case v1::ExplainStep::STAGE_RESULT:
+      return "result";
+    default:
+      return "step";
+  }
+}
+
+}  // namespace
+
+v1::RouteRequest BuildRouteRequest(const ExplainOptions& options) {
+  v1::RouteRequest request;
+  request.set_call_id(options.call_id);
+  request.set_caller(options.caller);
+  request.set_callee(options.callee);
+  if (!options.from_trunk.empty()) {
+    request.mutable_origin()->set_trunk(options.from_trunk);
+  } else {
+    request.mutable_origin()->set_user_uri(options.from_user);
+  }
+  for (const std::string& t : options.down_trunks) request.add_down_trunks(t);
+  return request;
+}
+
+void PrintExplanation(const v1::RouteExplanation& e, std::ostream& out) {
+  const v1::RouteDecision& d = e.decision();
+  for (const v1::ExplainStep& step : e.steps()) {
+    out << absl::StrFormat("  %-10s %s %s\n", StageName(step.stage()),
+                           step.accepted() ? "+" : "-", step.message());
+  }
+  out << "\n";
+  if (d.candidates_size() == 0) {
+    out << "REJECT " << d.reject().sip_code() << " " << d.reject().reason()
+        << "\n";
+  } else {
+    Table table({"#", "TRUNK", "ROUTE", "USAGE", "NEXT HOP", "CALLED",
+                 "CALLING", "MEDIA"});
+    int i = 0;
+    for (const v1::Candidate& c : d.candidates()) {
+      table.AddRow(
+          {absl::StrCat(++i), c.trunk().empty() ? "(uc side)" : c.trunk(),
+           c.route().empty() ? "-" : c.route(),
+           c.pstn_usage().empty() ? "-" : c.pstn_usage(),
+           absl::StrCat(c.next_hop().gateway(), " ", c.next_hop().host(), ":",
+                        c.next_hop().port()),
+           c.called_number(), c.calling_number(),
+           c.media().anchor() ? "anchored" : "bypass"});
+    }
+    table.Print(out);
+  }
+  out << "\ntopology " << d.topology_version() << "\n";
+}
+
+int ExplainRoute(const ExplainOptions& options, OutputFormat format,
+                 std::ostream& out, std::ostream& err) {
+  auto channel = grpc::CreateChannel(options.routing_address,
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::Routing::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+  v1::RouteExplanation explanation;
+  grpc::Status status =
+      stub->Explain(&context, BuildRouteRequest(options), &explanation);
+  if (!status.ok()) {
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      err << "trunkctl: cannot reach the routing service at "
+          << options.routing_address << " (" << status.error_message()
+          << "); is it running? (--routing=HOST:PORT)\n";
+      return kExitUnavailable;
+    }
+    err << "trunkctl: routing refused the request: " << status.error_message()
+        << "\n";
+    return kExitFailed;
+  }
+  if (format == OutputFormat::kJson) {
+    out << ToJson(explanation);
+  } else {
+    PrintExplanation(explanation, out);
+  }
+  return explanation.decision().candidates_size() > 0 ? kExitOk : kExitFailed;
+}
+
+}  // namespace trunkline::trunkctl
