@@ -21,8 +21,13 @@ function(trunkline_fuzzer name)
   if(TRUNKLINE_FUZZ)
     target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    # libFuzzer writes new inputs into the first corpus directory: give it
+    # one in the build tree so the seeds in the source tree stay as they are.
+    set(corpus ${CMAKE_CURRENT_BINARY_DIR}/${name}_corpus)
+    file(MAKE_DIRECTORY ${corpus})
     add_test(NAME ${name}
-      COMMAND ${name} -max_total_time=20 -rss_limit_mb=2048 -timeout=10 ${ARG_SEEDS})
+      COMMAND ${name} -max_total_time=20 -rss_limit_mb=2048 -timeout=10
+              ${corpus} ${ARG_SEEDS})
   else()
     target_sources(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cc)
     add_test(NAME ${name} COMMAND ${name} ${ARG_SEEDS})

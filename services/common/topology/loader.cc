@@ -28,7 +28,7 @@ std::string TopologyContentHash(const v1::Topology& topology) {
     coded.SetSerializationDeterministic(true);
     topology.SerializeToCodedStream(&coded);
   }
-  uint64_t hash = 1469598103934665603ull;
+  uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a 64 offset basis
   for (unsigned char c : bytes) {
     hash ^= c;
     hash *= 1099511628211ull;

@@ -1,0 +1,269 @@
+#include "services/routing/route_engine.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace trunkline::routing {
+namespace {
+
+std::shared_ptr<const RoutingSnapshot> FromFile(const std::string& relative) {
+  const char* root = std::getenv("TRUNKLINE_SOURCE_DIR");
+  std::vector<TopologyError> errors;
+  auto t = LoadTopologyFile(absl::StrCat(root ? root : ".", "/", relative), &errors);
+  EXPECT_NE(t, nullptr) << ErrorsToStatus(errors);
+  return *RoutingSnapshot::Build(t);
+}
+
+std::shared_ptr<const RoutingSnapshot> FromText(const std::string& text) {
+  std::vector<TopologyError> errors;
+  auto t = LoadTopologyText(text, "inline.yaml", &errors);
+  EXPECT_NE(t, nullptr) << ErrorsToStatus(errors);
+  return *RoutingSnapshot::Build(t);
+}
+
+class RouteEngineTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    example_ = new std::shared_ptr<const RoutingSnapshot>(
+        FromFile("deploy/examples/topology.yaml"));
+  }
+  static v1::RouteRequest User(const std::string& uri, const std::string& caller,
+                               const std::string& callee) {
+    v1::RouteRequest r;
+    r.set_call_id("call-1@test");
+    r.mutable_origin()->set_user_uri(uri);
+    r.set_caller(caller);
+    r.set_callee(callee);
+    return r;
+  }
+  static v1::RouteRequest Trunk(const std::string& trunk, const std::string& caller,
+                                const std::string& callee) {
+    v1::RouteRequest r;
+    r.set_call_id("call-1@test");
+    r.mutable_origin()->set_trunk(trunk);
+    r.set_caller(caller);
+    r.set_callee(callee);
+    return r;
+  }
+  v1::RouteDecision Decided(const v1::RouteRequest& r,
+                            v1::RouteExplanation* e = nullptr) {
+    v1::RouteDecision d;
+    absl::Status status = Decide(**example_, r, &d, e);
+    EXPECT_TRUE(status.ok()) << status;
+    return d;
+  }
+  static std::vector<std::string> Trunks(const v1::RouteDecision& d) {
+    std::vector<std::string> out;
+    for (const auto& c : d.candidates()) out.push_back(c.trunk());
+    return out;
+  }
+  static std::shared_ptr<const RoutingSnapshot>* example_;
+};
+std::shared_ptr<const RoutingSnapshot>* RouteEngineTest::example_ = nullptr;
+
+TEST_F(RouteEngineTest, BadRequestsNameTheField) {
+  struct Case {
+    v1::RouteRequest request;
+    std::string field;
+  };
+  v1::RouteRequest no_call_id = User("sip:a@contoso.example", "+35315551234", "0");
+  no_call_id.clear_call_id();
+  std::vector<Case> cases = {
+      {no_call_id, "call_id:"},
+      {User("sip:a@contoso.example", "+35315551234", ""), "callee:"},
+      {User("sip:a@contoso.example", "+35315551234", "01 234"), "callee:"},
+      {User("sip:a@contoso.example", "+3531555abc", "01234"), "caller:"},
+      {Trunk("pstn-dub", "", "01234"), "caller:"},
+      {Trunk("no-such-trunk", "0123", "01234"), "origin.trunk:"},
+      {User("", "", "01234"), "origin:"},
+  };
+  for (const Case& c : cases) {
+    v1::RouteDecision d;
+    absl::Status status = Decide(**example_, c.request, &d);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_EQ(status.message().substr(0, c.field.size()), c.field) << status;
+  }
+}
+
+TEST_F(RouteEngineTest, DialPlanPrecedenceUserPoolSiteGlobal) {
+  auto s = FromText(R"(
+sites: [{name: hq}]
+pools:
+  - {name: p1, site: hq, listeners: [{name: lan, address: 127.0.0.1}]}
+  - {name: p2, site: hq, listeners: [{name: lan, address: 127.0.0.2}]}
+gateways: [{name: gw, kind: pstn_gateway, address: 127.0.0.9}]
+trunks: [{name: t, pool: p1, gateway: gw}]
+trunkConfigurations: [{name: global, srtpMode: optional}]
+pstnUsages: [{name: U}]
+voiceRoutes: [{name: r, numberPattern: '^\+.*$', pstnUsages: [U], trunks: [{trunk: t}]}]
+voicePolicies: [{name: global, pstnUsages: [U]}]
+dialPlans:
+  - {name: g, scope: global, normalizationRules: [{name: g, pattern: '^(\d+)$', translation: '+1$1'}]}
+  - {name: site, scope: site, target: hq, normalizationRules: [{name: s, pattern: '^(\d+)$', translation: '+2$1'}]}
+  - {name: pool, scope: pool, target: p1, normalizationRules: [{name: p, pattern: '^(\d+)$', translation: '+3$1'}]}
+  - {name: user, scope: user, normalizationRules: [{name: u, pattern: '^(\d+)$', translation: '+4$1'}]}
+policyAssignments:
+  - {uriPattern: '^sip:vip@.*$', voicePolicy: global, dialPlan: user, pool: p1}
+  - {uriPattern: '^sip:p1@.*$', voicePolicy: global, pool: p1}
+)");
+  auto normalized = [&](const std::string& uri, const std::string& pool) {
+    v1::RouteRequest r = User(uri, "", "555");
+    r.set_pool(pool);
+    v1::RouteDecision d;
+    EXPECT_TRUE(Decide(*s, r, &d).ok());
+    return d.normalized_callee();
+  };
+  EXPECT_EQ(normalized("sip:vip@x", ""), "+4555");  // user plan
+  EXPECT_EQ(normalized("sip:p1@x", ""), "+3555");   // pool plan
+  EXPECT_EQ(normalized("sip:other@x", "p2"), "+2555");  // site plan
+  EXPECT_EQ(normalized("sip:other@x", "p1"), "+3555");
+}
+
+TEST_F(RouteEngineTest, FirstMatchingNormalizationRuleWins) {
+  v1::RouteExplanation e;
+  v1::RouteDecision d = Decided(User("sip:a@contoso.example", "+35315551234", "1234"), &e);
+  EXPECT_EQ(d.normalized_callee(), "+35315551234");
+  EXPECT_EQ(e.dial_plan(), "dublin");
+  EXPECT_EQ(e.normalization_rule(), "extension");
+  EXPECT_EQ(e.callee_before(), "1234");
+}
+
+TEST_F(RouteEngineTest, PolicyAssignmentOrderAndGlobalFallback) {
+  v1::RouteExplanation e;
+  Decided(User("sip:boss@exec.contoso.example", "+35315551900", "0871234567"), &e);
+  EXPECT_EQ(e.voice_policy(), "dublin-users") << "the URI assignment comes first";
+  EXPECT_EQ(e.dial_plan(), "executive");
+  e.Clear();
+  Decided(User("sip:lobby@contoso.example", "+35315551900", "0871234567"), &e);
+  EXPECT_EQ(e.voice_policy(), "lobby");
+  e.Clear();
+  v1::RouteDecision d =
+      Decided(User("sip:guest@contoso.example", "+15550100", "0871234567"), &e);
+  EXPECT_EQ(e.voice_policy(), "global");
+  // The global policy has no national usage: no route for a mobile number.
+  EXPECT_EQ(d.reject().sip_code(), 404u);
+}
+
+TEST_F(RouteEngineTest, ExceptionsAndUsageOrderMakeTheFailover) {
+  // A UK national number from Dublin: National-UK usage first, its route
+  // lists pstn-lon then the ITSP.
+  v1::RouteDecision d =
+      Decided(User("sip:a@contoso.example", "+35315551234", "+442071234567"));
+  EXPECT_EQ(Trunks(d), (std::vector<std::string>{"pstn-lon", "itsp"}));
+  // Premium-rate numbers are an exception of uk-national.
+  d = Decided(User("sip:a@contoso.example", "+35315551234", "+449098790000"));
+  EXPECT_EQ(d.reject().sip_code(), 404u);
+  EXPECT_EQ(d.candidates_size(), 0);
+}
+
+TEST_F(RouteEngineTest, SkipsDownFullDisabledAndOutOfSiteTrunks) {
+  v1::RouteRequest r = User("sip:a@contoso.example", "+35315551234", "+442071234567");
+  r.add_down_trunks("pstn-lon");
+  v1::RouteExplanation e;
+  v1::RouteDecision d = Decided(r, &e);
+  EXPECT_EQ(Trunks(d), (std::vector<std::string>{"itsp"}));
+  r.add_full_trunks("itsp");
+  d = Decided(r);
+  EXPECT_EQ(d.reject().sip_code(), 503u);
+  // dublin-local allows only Dublin trunks: pstn-lon is never a candidate.
+  d = Decided(User("sip:a@contoso.example", "+35315551234", "2345678"), &e);
+  EXPECT_EQ(Trunks(d), (std::vector<std::string>{"pstn-dub", "itsp"}));
+  bool saw_site_skip = false;
+  for (const auto& step : e.steps()) {
+    saw_site_skip |= step.subject() == "pstn-lon" && !step.accepted() &&
+                     step.message().find("outside the route's sites") != std::string::npos;
+  }
+  EXPECT_TRUE(saw_site_skip);
+}
+
+TEST_F(RouteEngineTest, TranslatesNumbersPerTrunk) {
+  v1::RouteDecision d =
+      Decided(User("sip:a@contoso.example", "+35315551234", "+442071234567"));
+  ASSERT_EQ(d.candidates_size(), 2);
+  // pstn-lon: national format, no "+".
+  EXPECT_EQ(d.candidates(0).called_number(), "02071234567");
+  EXPECT_EQ(d.candidates(0).calling_number(), "0035315551234");
+  // The ITSP takes E.164 as is.
+  EXPECT_EQ(d.candidates(1).called_number(), "+442071234567");
+  EXPECT_EQ(d.candidates(1).calling_number(), "+35315551234");
+}
+
+TEST_F(RouteEngineTest, CallerIdPolicies) {
+  // Lobby phones show the switchboard.
+  v1::RouteDecision d =
+      Decided(User("sip:lobby@contoso.example", "+35315551901", "2345678"));
+  ASSERT_GT(d.candidates_size(), 0);
+  EXPECT_EQ(d.candidates(0).calling_number(), "015551000");
+  // Anonymous policy + withheld route with an alternate number.
+  d = Decided(User("sip:x@contoso.example", "+35315551801", "+33142685300"));
+  ASSERT_EQ(d.candidates_size(), 1);
+  EXPECT_EQ(d.candidates(0).route(), "international-withheld");
+  EXPECT_EQ(d.candidates(0).calling_number(), "015551000");
+  EXPECT_FALSE(d.candidates(0).headers().anonymous());
+  // Anonymous policy on a normal route: anonymous.
+  d = Decided(User("sip:x@contoso.example", "+35315551801", "2345678"));
+  ASSERT_GT(d.candidates_size(), 0);
+  EXPECT_EQ(d.candidates(0).calling_number(), "anonymous");
+  EXPECT_TRUE(d.candidates(0).headers().anonymous());
+}
+
+TEST_F(RouteEngineTest, MediaAndFailoverPlans) {
+  v1::RouteDecision d =
+      Decided(User("sip:a@contoso.example", "+35315551234", "+442071234567"));
+  const v1::Candidate& pstn = d.candidates(0);
+  EXPECT_TRUE(pstn.media().anchor());
+  EXPECT_EQ(pstn.media().caller_srtp(), v1::SRTP_MODE_REQUIRED);
+  EXPECT_EQ(pstn.media().callee_srtp(), v1::SRTP_MODE_NOT_SUPPORTED);
+  EXPECT_EQ(pstn.failover().fast_failover_seconds(), 5u);
+  EXPECT_EQ(pstn.limits().max_concurrent_calls(), 30u);
+  EXPECT_EQ(pstn.refer_mode(), v1::REFER_MODE_TERMINATE);
+  const v1::Candidate& itsp = d.candidates(1);
+  EXPECT_TRUE(itsp.media().callee_latching());
+  EXPECT_EQ(itsp.failover().failover_response_codes_size(), 5);
+  EXPECT_EQ(itsp.credentials(), "itsp-account");
+  EXPECT_EQ(itsp.next_hop().advertised_address(), "203.0.113.10");
+  EXPECT_EQ(itsp.next_hop().local_port(), 5166u);
+  // The PBX trunk allows bypass and SRTP optional: media bypasses.
+  d = Decided(User("sip:a@contoso.example", "+35315551234", "+442079461234"));
+  ASSERT_EQ(d.candidates_size(), 1);
+  EXPECT_EQ(d.candidates(0).trunk(), "pbx-lon");
+  EXPECT_FALSE(d.candidates(0).media().anchor());
+}
+
+TEST_F(RouteEngineTest, InboundAndInterTrunk) {
+  // PSTN to a UC user: to the UC side, first front end first.
+  v1::RouteDecision d = Decided(Trunk("pstn-dub", "0871234567", "015551234"));
+  EXPECT_TRUE(d.to_uc_side());
+  EXPECT_EQ(d.normalized_callee(), "+35315551234");
+  EXPECT_EQ(d.normalized_caller(), "+353871234567");
+  ASSERT_EQ(d.candidates_size(), 2);
+  EXPECT_EQ(d.candidates(0).next_hop().gateway(), "fe-dub-1");
+  EXPECT_EQ(d.candidates(0).media().callee_srtp(), v1::SRTP_MODE_REQUIRED);
+  EXPECT_EQ(d.candidates(0).media().caller_srtp(), v1::SRTP_MODE_NOT_SUPPORTED);
+  // The PBX dials 9 + a UK national number: inter-trunk to the PSTN.
+  d = Decided(Trunk("pbx-lon", "1234", "902071234567"));
+  EXPECT_FALSE(d.to_uc_side());
+  EXPECT_EQ(d.normalized_caller(), "+442079461234");
+  EXPECT_EQ(Trunks(d), (std::vector<std::string>{"pstn-lon", "itsp"}));
+  EXPECT_EQ(d.candidates(0).calling_number(), "02079461234");
+  // The Dublin gateway has no usages: no inter-trunk routing.
+  d = Decided(Trunk("pstn-dub", "0871234567", "+442071234567"));
+  EXPECT_EQ(d.reject().sip_code(), 404u);
+  EXPECT_NE(d.reject().reason().find("no PSTN usages"), std::string::npos);
+}
+
+TEST_F(RouteEngineTest, ExplainMatchesRoute) {
+  v1::RouteRequest r = User("sip:a@contoso.example", "+35315551234", "0033142685300");
+  v1::RouteExplanation e;
+  v1::RouteDecision explained;
+  ASSERT_TRUE(Decide(**example_, r, &explained, &e).ok());
+  v1::RouteDecision routed = Decided(r);
+  EXPECT_EQ(explained.SerializeAsString(), routed.SerializeAsString());
+  EXPECT_GT(e.steps_size(), 4);
+  EXPECT_EQ(e.steps(e.steps_size() - 1).stage(), v1::ExplainStep::STAGE_RESULT);
+}
+
+}  // namespace
+}  // namespace trunkline::routing

@@ -1,0 +1,60 @@
+#include "services/routing/routing_service.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "services/common/grpc_server.h"
+
+namespace trunkline::routing {
+namespace {
+
+TEST(RoutingServiceTest, ServesRouteAndExplainOverGrpc) {
+  prometheus::Registry registry;
+  RoutingApp app(&registry);
+  const char* root = std::getenv("TRUNKLINE_SOURCE_DIR");
+  std::vector<TopologyError> errors;
+  ASSERT_TRUE(app.ApplyTopology(LoadTopologyFile(
+                  absl::StrCat(root ? root : ".", "/deploy/examples/topology.yaml"),
+                  &errors))
+                  .ok());
+  auto server = GrpcServer::Start("127.0.0.1:0", app.GrpcServices());
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::Routing::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", (*server)->port()),
+      grpc::InsecureChannelCredentials()));
+
+  v1::RouteRequest request;
+  request.set_call_id("c1");
+  request.mutable_origin()->set_user_uri("sip:a@contoso.example");
+  request.set_caller("+35315551234");
+  request.set_callee("112");
+  {
+    grpc::ClientContext context;
+    v1::RouteDecision decision;
+    ASSERT_TRUE(stub->Route(&context, request, &decision).ok());
+    ASSERT_EQ(decision.candidates_size(), 1);
+    EXPECT_EQ(decision.candidates(0).trunk(), "pstn-dub");
+    EXPECT_EQ(decision.topology_version(), "contoso-2026-11-24");
+  }
+  {
+    grpc::ClientContext context;
+    v1::RouteExplanation explanation;
+    ASSERT_TRUE(stub->Explain(&context, request, &explanation).ok());
+    EXPECT_EQ(explanation.decision().candidates(0).route(), "emergency-dublin");
+    EXPECT_EQ(explanation.voice_policy(), "dublin-users");
+  }
+  {
+    request.set_callee("not a number");
+    grpc::ClientContext context;
+    v1::RouteDecision decision;
+    grpc::Status status = stub->Route(&context, request, &decision);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message().rfind("callee:", 0), 0u);
+  }
+}
+
+}  // namespace
+}  // namespace trunkline::routing

@@ -1,0 +1,151 @@
+// An immutable, compiled form of a topology for routing: every pattern
+// compiled once into RE2 (and RE2::Set per PSTN usage and per dial plan, so
+// that matching does not try each regex in turn), every reference resolved
+// to a pointer. Built off the request path on each (re)load, then shared by
+// all request threads through std::shared_ptr<const RoutingSnapshot>.
+#ifndef TRUNKLINE_SERVICES_ROUTING_ROUTING_SNAPSHOT_H_
+#define TRUNKLINE_SERVICES_ROUTING_ROUTING_SNAPSHOT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "re2/re2.h"
+#include "re2/set.h"
+#include "services/common/topology/loader.h"
+
+namespace trunkline::routing {
+
+// Patterns of one list, matched together. Index order is the list's order,
+// so "first match wins" is the smallest matching index.
+class PatternSet {
+ public:
+  // Fails with the pattern's own error; `what` names the list in it.
+  absl::Status Build(const std::vector<std::string>& patterns,
+                     absl::string_view what);
+  // Indexes of every matching pattern, ascending.
+  void MatchAll(absl::string_view text, std::vector<int>* matches) const;
+  // The smallest matching index, or -1.
+  int FirstMatch(absl::string_view text) const;
+  bool empty() const { return regexes_.empty(); }
+  const RE2& regex(int i) const { return *regexes_[i]; }
+
+ private:
+  std::vector<std::unique_ptr<RE2>> regexes_;
+  std::unique_ptr<RE2::Set> set_;
+};
+
+struct CompiledRule {
+  std::string name;
+  std::string translation;
+  bool is_internal_extension = false;
+};
+
+struct CompiledDialPlan {
+  const v1::DialPlan* plan = nullptr;
+  PatternSet patterns;
+  std::vector<CompiledRule> rules;  // parallel to patterns
+};
+
+struct CompiledTranslationRules {
+  PatternSet patterns;
+  std::vector<CompiledRule> rules;
+};
+
+struct CompiledTrunk {
+  const v1::Trunk* trunk = nullptr;
+  const v1::Gateway* gateway = nullptr;
+  const v1::Pool* pool = nullptr;
+  const v1::Listener* listener = nullptr;
+  const v1::TrunkConfiguration* configuration = nullptr;
+  const CompiledDialPlan* dial_plan = nullptr;  // inbound normalization
+  std::string site;                              // gateway's, else pool's
+  uint64_t identity = 0;                         // hash of the name
+  CompiledTranslationRules called_rules;
+  CompiledTranslationRules calling_rules;
+};
+
+struct CompiledRoute {
+  const v1::VoiceRoute* route = nullptr;
+  PatternSet exceptions;
+  std::vector<const CompiledTrunk*> trunks;  // parallel to route->trunks()
+};
+
+struct CompiledUsage {
+  std::string name;
+  // Routes of this usage in trial order: priority, then file order.
+  std::vector<const CompiledRoute*> routes;
+  PatternSet route_patterns;  // parallel to routes
+};
+
+struct CompiledAssignment {
+  const v1::PolicyAssignment* assignment = nullptr;
+  std::unique_ptr<RE2> number;  // null when not set
+  std::unique_ptr<RE2> uri;
+  const v1::VoicePolicy* policy = nullptr;
+  const CompiledDialPlan* dial_plan = nullptr;
+  const v1::Pool* pool = nullptr;
+};
+
+struct UcNumberRange {
+  std::string first, last;  // same length; compared as strings
+};
+
+class RoutingSnapshot {
+ public:
+  static absl::StatusOr<std::shared_ptr<const RoutingSnapshot>> Build(
+      std::shared_ptr<const LoadedTopology> topology);
+
+  const std::string& version() const { return topology_->version; }
+  const v1::Topology& topology() const { return topology_->topology; }
+
+  const CompiledTrunk* FindTrunk(absl::string_view name) const;
+  const CompiledUsage* FindUsage(absl::string_view name) const;
+  const CompiledDialPlan* FindDialPlan(absl::string_view name) const;
+  const v1::VoicePolicy* FindPolicy(absl::string_view name) const;
+  const v1::Pool* FindPool(absl::string_view name) const;
+
+  const CompiledDialPlan* global_dial_plan() const { return global_dial_plan_; }
+  const CompiledDialPlan* SiteDialPlan(absl::string_view site) const;
+  const CompiledDialPlan* PoolDialPlan(absl::string_view pool) const;
+  const std::vector<CompiledAssignment>& assignments() const {
+    return assignments_;
+  }
+  const v1::VoicePolicy* global_policy() const { return global_policy_; }
+
+  // True when `number` belongs to the UC side.
+  bool IsUcNumber(absl::string_view number) const;
+  const std::vector<const v1::UcNextHop*>& uc_next_hops() const {
+    return uc_next_hops_;
+  }
+  const v1::Gateway* FindGateway(absl::string_view name) const;
+  const v1::Listener* FindListener(const v1::Pool& pool,
+                                   absl::string_view name) const;
+
+ private:
+  RoutingSnapshot() = default;
+  absl::Status Compile();
+
+  std::shared_ptr<const LoadedTopology> topology_;
+  absl::flat_hash_map<std::string, std::unique_ptr<CompiledTrunk>> trunks_;
+  absl::flat_hash_map<std::string, std::unique_ptr<CompiledRoute>> routes_;
+  absl::flat_hash_map<std::string, std::unique_ptr<CompiledUsage>> usages_;
+  absl::flat_hash_map<std::string, std::unique_ptr<CompiledDialPlan>> dial_plans_;
+  absl::flat_hash_map<std::string, const v1::VoicePolicy*> policies_;
+  absl::flat_hash_map<std::string, const v1::Pool*> pools_;
+  absl::flat_hash_map<std::string, const v1::Gateway*> gateways_;
+  absl::flat_hash_map<std::string, const CompiledDialPlan*> site_dial_plans_;
+  absl::flat_hash_map<std::string, const CompiledDialPlan*> pool_dial_plans_;
+  const CompiledDialPlan* global_dial_plan_ = nullptr;
+  std::vector<CompiledAssignment> assignments_;
+  const v1::VoicePolicy* global_policy_ = nullptr;
+  std::vector<UcNumberRange> uc_ranges_;
+  PatternSet uc_patterns_;
+  std::vector<const v1::UcNextHop*> uc_next_hops_;
+};
+
+}  // namespace trunkline::routing
+
+#endif  // TRUNKLINE_SERVICES_ROUTING_ROUTING_SNAPSHOT_H_

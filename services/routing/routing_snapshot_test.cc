@@ -1,0 +1,76 @@
+#include "services/routing/routing_snapshot.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace trunkline::routing {
+namespace {
+
+std::shared_ptr<const RoutingSnapshot> Example() {
+  const char* root = std::getenv("TRUNKLINE_SOURCE_DIR");
+  std::vector<TopologyError> errors;
+  auto topology = LoadTopologyFile(
+      absl::StrCat(root ? root : ".", "/deploy/examples/topology.yaml"), &errors);
+  EXPECT_NE(topology, nullptr);
+  auto snapshot = RoutingSnapshot::Build(topology);
+  EXPECT_TRUE(snapshot.ok()) << snapshot.status();
+  return *snapshot;
+}
+
+TEST(PatternSetTest, FirstMatchIsTheEarliestPattern) {
+  PatternSet set;
+  ASSERT_TRUE(set.Build({"^1\\d{3}$", "^\\d+$", "^\\+.*$"}, "test").ok());
+  EXPECT_EQ(set.FirstMatch("1234"), 0);
+  EXPECT_EQ(set.FirstMatch("2234"), 1);
+  EXPECT_EQ(set.FirstMatch("+353"), 2);
+  EXPECT_EQ(set.FirstMatch("abc"), -1);
+  std::vector<int> all;
+  set.MatchAll("1234", &all);
+  EXPECT_EQ(all, (std::vector<int>{0, 1}));
+  // Whole-number matching even without anchors in the pattern.
+  PatternSet unanchored;
+  ASSERT_TRUE(unanchored.Build({"12"}, "test").ok());
+  EXPECT_EQ(unanchored.FirstMatch("123"), -1);
+  EXPECT_EQ(unanchored.FirstMatch("12"), 0);
+}
+
+TEST(PatternSetTest, RefusesBadPatternsAndHandlesEmptySets) {
+  PatternSet set;
+  absl::Status status = set.Build({"(("}, "voice route \"x\"");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("voice route \"x\""), std::string::npos);
+  PatternSet empty;
+  ASSERT_TRUE(empty.Build({}, "none").ok());
+  EXPECT_EQ(empty.FirstMatch("1"), -1);
+}
+
+TEST(RoutingSnapshotTest, ResolvesTheExample) {
+  auto s = Example();
+  const CompiledTrunk* pstn = s->FindTrunk("pstn-lon");
+  ASSERT_NE(pstn, nullptr);
+  EXPECT_EQ(pstn->site, "london");
+  EXPECT_EQ(pstn->configuration->name(), "pstn-lon");
+  EXPECT_EQ(pstn->dial_plan->plan->name(), "pstn-lon-in");
+  EXPECT_EQ(s->SiteDialPlan("dublin")->plan->name(), "dublin");
+  EXPECT_EQ(s->global_dial_plan()->plan->name(), "global");
+  const CompiledUsage* intl = s->FindUsage("International");
+  ASSERT_NE(intl, nullptr);
+  ASSERT_EQ(intl->routes.size(), 1u);
+  EXPECT_EQ(intl->routes[0]->route->name(), "international");
+  EXPECT_EQ(s->FindTrunk("nope"), nullptr);
+}
+
+TEST(RoutingSnapshotTest, UcNumbersByRangeAndPattern) {
+  auto s = Example();
+  EXPECT_TRUE(s->IsUcNumber("+35315551000"));
+  EXPECT_TRUE(s->IsUcNumber("+35315551999"));
+  EXPECT_FALSE(s->IsUcNumber("+35315552000"));
+  EXPECT_FALSE(s->IsUcNumber("+3531555100"));
+  EXPECT_TRUE(s->IsUcNumber("+442079462123"));
+  EXPECT_FALSE(s->IsUcNumber("+442079461123"));
+}
+
+}  // namespace
+}  // namespace trunkline::routing
