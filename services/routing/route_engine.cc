@@ -193,15 +193,12 @@ class Decider {
   // --- from a UC user ----------------------------------------------------
   void FromUser() {
     const std::string& uri = req_.origin().user_uri();
-    const CompiledAssignment* assignment = nullptr;
-    for (const CompiledAssignment& a : s_.assignments()) {
-      if (a.number && !RE2::FullMatch(req_.caller(), *a.number)) continue;
-      if (a.uri && !RE2::FullMatch(uri, *a.uri)) continue;
-      assignment = &a;
-      break;
-    }
-    const v1::VoicePolicy* policy =
+    const CompiledAssignment* assignment =
+        s_.MatchAssignment(req_.caller(), uri);
+    const CompiledPolicy* compiled_policy =
         assignment ? assignment->policy : s_.global_policy();
+    const v1::VoicePolicy* policy =
+        compiled_policy ? compiled_policy->policy : nullptr;
     const v1::Pool* pool = assignment && assignment->pool ? assignment->pool
                                                           : RequestPool();
     if (trace_.on()) {
@@ -270,7 +267,7 @@ class Decider {
     const v1::SrtpMode caller_srtp = s_.uc_next_hops().empty()
                                          ? v1::SRTP_MODE_REQUIRED
                                          : s_.uc_next_hops()[0]->srtp_mode();
-    WalkUsages(policy->pstn_usages(), callee.number, caller_id, caller_srtp,
+    WalkUsages(compiled_policy->usages, callee.number, caller_id, caller_srtp,
                /*caller_bypass=*/true);
   }
 
@@ -333,8 +330,8 @@ class Decider {
     }
     CallerId caller_id;
     caller_id.number = caller.number;
-    WalkUsages(config.pstn_usages(), callee.number, caller_id,
-               config.srtp_mode(), config.enable_bypass());
+    WalkUsages(origin->compiled_configuration->usages, callee.number,
+               caller_id, config.srtp_mode(), config.enable_bypass());
   }
 
   void ToUcSide(const std::string& callee, const std::string& caller,
@@ -396,22 +393,31 @@ class Decider {
     bool anonymous = false;
   };
 
-  void WalkUsages(const google::protobuf::RepeatedPtrField<std::string>& usages,
+  void WalkUsages(const std::vector<const CompiledUsage*>& usages,
                   const std::string& callee, const CallerId& caller_id,
                   v1::SrtpMode caller_srtp, bool caller_bypass) {
+    // One pass over every route pattern of the topology, then the matches
+    // are walked usage by usage in the policy's order.
+    thread_local std::vector<const CompiledRoute*> matched;
+    thread_local std::vector<std::pair<int, const CompiledRoute*>> in_usage;
+    s_.MatchRoutes(callee, &matched);
     bool any_route = false;
-    std::vector<int> matches;
-    for (const std::string& usage_name : usages) {
-      const CompiledUsage* usage = s_.FindUsage(usage_name);
-      usage->route_patterns.MatchAll(callee, &matches);
-      if (trace_.on()) TraceUnmatched(*usage, matches, callee);
-      for (int index : matches) {
-        const CompiledRoute& route = *usage->routes[index];
+    for (const CompiledUsage* usage : usages) {
+      in_usage.clear();
+      for (const CompiledRoute* route : matched) {
+        for (const CompiledRoute::Membership& m : route->memberships) {
+          if (m.usage == usage) in_usage.emplace_back(m.position, route);
+        }
+      }
+      std::sort(in_usage.begin(), in_usage.end());
+      if (trace_.on()) TraceUnmatched(*usage, in_usage.size(), callee);
+      for (const auto& [position, route_ptr] : in_usage) {
+        const CompiledRoute& route = *route_ptr;
         const int exception = route.exceptions.FirstMatch(callee);
         if (exception >= 0) {
           if (trace_.on()) {
             trace_.Step(v1::ExplainStep::STAGE_ROUTE, false, route.route->name(),
-                        absl::StrCat("usage ", Q(usage_name), ": route ",
+                        absl::StrCat("usage ", Q(usage->name), ": route ",
                                      Q(route.route->name()), " matches but exception ",
                                      Q(route.route->exceptions(exception)),
                                      " excludes ", callee));
@@ -421,11 +427,11 @@ class Decider {
         any_route = true;
         if (trace_.on()) {
           trace_.Step(v1::ExplainStep::STAGE_ROUTE, true, route.route->name(),
-                      absl::StrCat("usage ", Q(usage_name), ": route ",
+                      absl::StrCat("usage ", Q(usage->name), ": route ",
                                    Q(route.route->name()), " matches ", callee,
                                    " (pattern ", route.route->number_pattern(), ")"));
         }
-        AddRouteTrunks(usage_name, route, callee, caller_id, caller_srtp,
+        AddRouteTrunks(usage->name, route, callee, caller_id, caller_srtp,
                        caller_bypass);
       }
     }
@@ -437,26 +443,46 @@ class Decider {
                           "the route's sites"));
     } else {
       Reject(kNotFound,
-             absl::StrCat("no voice route in usages ", absl::StrJoin(usages, ", "),
+             absl::StrCat("no voice route in usages ",
+                          absl::StrJoin(usages, ", ",
+                                        [](std::string* out, const CompiledUsage* u) {
+                                          out->append(u->name);
+                                        }),
                           " matches ", callee));
     }
   }
 
-  void TraceUnmatched(const CompiledUsage& usage, const std::vector<int>& matches,
+  // Says which routes of a usage did not match: by name when there are few,
+  // in one summary line for a usage of a large topology.
+  static constexpr size_t kListedUnmatched = 20;
+  void TraceUnmatched(const CompiledUsage& usage, size_t matched,
                       const std::string& callee) {
-    for (size_t i = 0; i < usage.routes.size(); ++i) {
-      if (std::binary_search(matches.begin(), matches.end(), static_cast<int>(i))) {
-        continue;
-      }
-      trace_.Step(v1::ExplainStep::STAGE_ROUTE, false, usage.routes[i]->route->name(),
-                  absl::StrCat("usage ", Q(usage.name), ": route ",
-                               Q(usage.routes[i]->route->name()), " pattern ",
-                               usage.routes[i]->route->number_pattern(),
-                               " does not match ", callee));
-    }
     if (usage.routes.empty()) {
       trace_.Step(v1::ExplainStep::STAGE_ROUTE, false, usage.name,
                   absl::StrCat("usage ", Q(usage.name), " has no routes"));
+      return;
+    }
+    const size_t unmatched = usage.routes.size() - matched;
+    if (unmatched > kListedUnmatched) {
+      trace_.Step(v1::ExplainStep::STAGE_ROUTE, false, usage.name,
+                  absl::StrCat("usage ", Q(usage.name), ": ", unmatched, " of ",
+                               usage.routes.size(), " routes do not match ",
+                               callee));
+      return;
+    }
+    // Explain only: a second pass is fine here.
+    std::vector<const CompiledRoute*> matched_routes;
+    s_.MatchRoutes(callee, &matched_routes);
+    for (const CompiledRoute* route : usage.routes) {
+      if (std::find(matched_routes.begin(), matched_routes.end(), route) !=
+          matched_routes.end()) {
+        continue;
+      }
+      trace_.Step(v1::ExplainStep::STAGE_ROUTE, false, route->route->name(),
+                  absl::StrCat("usage ", Q(usage.name), ": route ",
+                               Q(route->route->name()), " pattern ",
+                               route->route->number_pattern(),
+                               " does not match ", callee));
     }
   }
 
@@ -527,8 +553,9 @@ class Decider {
       caller_id.anonymous = route.route->alternate_caller_id().empty();
       caller_id.number = route.route->alternate_caller_id();
     }
+    const CompiledConfiguration& rules = *t.compiled_configuration;
     std::string called;
-    std::string called_rule = Translate(t.called_rules, callee, &called);
+    std::string called_rule = Memoized(rules.called_rules, callee, &called);
     if (config.remove_plus_from_uri()) StripPlus(&called);
     c->set_called_number(called);
     std::string calling_rule;
@@ -537,7 +564,7 @@ class Decider {
       c->mutable_headers()->set_anonymous(true);
     } else {
       std::string calling;
-      calling_rule = Translate(t.calling_rules, caller_id.number, &calling);
+      calling_rule = Memoized(rules.calling_rules, caller_id.number, &calling);
       if (config.remove_plus_from_uri()) StripPlus(&calling);
       c->set_calling_number(calling);
     }
@@ -587,6 +614,37 @@ class Decider {
     }
     hop->set_local_port(local_port);
   }
+
+  // Candidates that share a trunk configuration translate the same numbers
+  // the same way; capture matching is the costliest regex work of a
+  // decision, so a decision remembers its last few translations.
+  std::string Memoized(const CompiledTranslationRules& rules,
+                       const std::string& number, std::string* out) {
+    if (rules.patterns.empty()) {
+      *out = number;
+      return "";
+    }
+    for (int i = 0; i < memo_count_; ++i) {
+      const Memo& m = memos_[i];
+      if (m.rules == &rules && m.input == number) {
+        *out = m.output;
+        return m.rule;
+      }
+    }
+    Memo& memo = memos_[memo_count_ < kMemos ? memo_count_++ : 0];
+    memo.rules = &rules;
+    memo.input = number;
+    memo.rule = Translate(rules, number, &memo.output);
+    *out = memo.output;
+    return memo.rule;
+  }
+  struct Memo {
+    const CompiledTranslationRules* rules = nullptr;
+    std::string input, output, rule;
+  };
+  static constexpr int kMemos = 4;
+  Memo memos_[kMemos];
+  int memo_count_ = 0;
 
   const RoutingSnapshot& s_;
   const v1::RouteRequest& req_;

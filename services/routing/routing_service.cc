@@ -10,6 +10,8 @@ namespace trunkline::routing {
 RoutingService::RoutingService(const SnapshotStore* store,
                                prometheus::Registry* registry)
     : store_(store) {
+  SetMessageAllocatorFor_Route(&route_allocator_);
+  SetMessageAllocatorFor_Explain(&explain_allocator_);
   auto& decisions = prometheus::BuildCounter()
                         .Name("trunkline_routing_decisions_total")
                         .Help("Routing decisions by result: routed (to a "

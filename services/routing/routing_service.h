@@ -13,6 +13,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "services/common/service_runtime.h"
+#include "services/routing/arena_allocator.h"
 #include "services/routing/routing_snapshot.h"
 #include "trunkline/v1/routing.grpc.pb.h"
 
@@ -49,6 +50,8 @@ class RoutingService final : public v1::Routing::CallbackService {
              double seconds);
 
   const SnapshotStore* store_;
+  ArenaAllocator<v1::RouteRequest, v1::RouteDecision> route_allocator_;
+  ArenaAllocator<v1::RouteRequest, v1::RouteExplanation> explain_allocator_;
   prometheus::Counter* routed_;
   prometheus::Counter* to_uc_;
   prometheus::Counter* rejected_;

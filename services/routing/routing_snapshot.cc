@@ -9,68 +9,6 @@
 #include "services/routing/trunk_order.h"
 
 namespace trunkline::routing {
-namespace {
-
-re2::StringPiece Piece(absl::string_view s) {
-  return re2::StringPiece(s.data(), s.size());
-}
-
-// A budget per RE2::Set big enough for thousands of number patterns; when a
-// DFA still runs out, matching falls back to trying each pattern (correct,
-// slower) rather than failing the call.
-constexpr int64_t kSetMaxMem = 64 << 20;
-
-}  // namespace
-
-absl::Status PatternSet::Build(const std::vector<std::string>& patterns,
-                               absl::string_view what) {
-  RE2::Options options = TopologyRe2Options();
-  options.set_max_mem(kSetMaxMem);
-  set_ = std::make_unique<RE2::Set>(options, RE2::ANCHOR_BOTH);
-  for (const std::string& pattern : patterns) {
-    auto re = std::make_unique<RE2>(pattern, TopologyRe2Options());
-    if (!re->ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, ": pattern \"", pattern, "\": ", re->error()));
-    }
-    std::string error;
-    if (set_->Add(Piece(pattern), &error) < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, ": pattern \"", pattern, "\": ", error));
-    }
-    regexes_.push_back(std::move(re));
-  }
-  if (!regexes_.empty() && !set_->Compile()) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(what, ": the patterns together exceed RE2's memory budget"));
-  }
-  return absl::OkStatus();
-}
-
-void PatternSet::MatchAll(absl::string_view text,
-                          std::vector<int>* matches) const {
-  matches->clear();
-  if (regexes_.empty()) return;
-  RE2::Set::ErrorInfo info;
-  if (!set_->Match(Piece(text), matches, &info) &&
-      info.kind != RE2::Set::kNoError) {
-    // Out of DFA memory: try each pattern. Still linear per pattern.
-    matches->clear();
-    for (size_t i = 0; i < regexes_.size(); ++i) {
-      if (RE2::FullMatch(Piece(text), *regexes_[i])) {
-        matches->push_back(static_cast<int>(i));
-      }
-    }
-  }
-  std::sort(matches->begin(), matches->end());
-}
-
-int PatternSet::FirstMatch(absl::string_view text) const {
-  if (regexes_.empty()) return -1;
-  thread_local std::vector<int> matches;
-  MatchAll(text, &matches);
-  return matches.empty() ? -1 : matches.front();
-}
 
 absl::StatusOr<std::shared_ptr<const RoutingSnapshot>> RoutingSnapshot::Build(
     std::shared_ptr<const LoadedTopology> topology) {
@@ -84,10 +22,6 @@ absl::Status RoutingSnapshot::Compile() {
   const v1::Topology& t = topology_->topology;
   for (const v1::Pool& pool : t.pools()) pools_[pool.name()] = &pool;
   for (const v1::Gateway& gw : t.gateways()) gateways_[gw.name()] = &gw;
-  for (const v1::VoicePolicy& vp : t.voice_policies()) {
-    policies_[vp.name()] = &vp;
-    if (vp.name() == kGlobalName) global_policy_ = &vp;
-  }
 
   for (const v1::DialPlan& dp : t.dial_plans()) {
     auto compiled = std::make_unique<CompiledDialPlan>();
@@ -116,9 +50,22 @@ absl::Status RoutingSnapshot::Compile() {
     dial_plans_[dp.name()] = std::move(compiled);
   }
 
-  absl::flat_hash_map<std::string, const v1::TrunkConfiguration*> configs;
-  for (const v1::TrunkConfiguration& c : t.trunk_configurations()) {
-    configs[c.name()] = &c;
+  for (const v1::PstnUsage& usage : t.pstn_usages()) {
+    auto compiled = std::make_unique<CompiledUsage>();
+    compiled->name = usage.name();
+    usages_[usage.name()] = std::move(compiled);
+  }
+  auto usage_list = [this](const auto& names) {
+    std::vector<const CompiledUsage*> out;
+    for (const std::string& name : names) out.push_back(usages_.at(name).get());
+    return out;
+  };
+  for (const v1::VoicePolicy& vp : t.voice_policies()) {
+    auto compiled = std::make_unique<CompiledPolicy>();
+    compiled->policy = &vp;
+    compiled->usages = usage_list(vp.pstn_usages());
+    if (vp.name() == kGlobalName) global_policy_ = compiled.get();
+    policies_[vp.name()] = std::move(compiled);
   }
   auto compile_rules = [](const auto& rules, CompiledTranslationRules* out,
                           const std::string& what) {
@@ -129,33 +76,34 @@ absl::Status RoutingSnapshot::Compile() {
     }
     return out->patterns.Build(patterns, what);
   };
+  for (const v1::TrunkConfiguration& c : t.trunk_configurations()) {
+    auto compiled = std::make_unique<CompiledConfiguration>();
+    compiled->configuration = &c;
+    const std::string what = absl::StrCat("trunk configuration \"", c.name(), "\"");
+    RETURN_IF_ERROR(compile_rules(c.outbound_called_number_rules(),
+                                  &compiled->called_rules, what));
+    RETURN_IF_ERROR(compile_rules(c.outbound_calling_number_rules(),
+                                  &compiled->calling_rules, what));
+    compiled->usages = usage_list(c.pstn_usages());
+    configurations_[c.name()] = std::move(compiled);
+  }
   for (const v1::Trunk& trunk : t.trunks()) {
     auto compiled = std::make_unique<CompiledTrunk>();
     compiled->trunk = &trunk;
     compiled->gateway = gateways_.at(trunk.gateway());
     compiled->pool = pools_.at(trunk.pool());
     compiled->listener = FindListener(*compiled->pool, trunk.listener());
-    compiled->configuration = configs.at(trunk.configuration());
+    compiled->compiled_configuration = configurations_.at(trunk.configuration()).get();
+    compiled->configuration = compiled->compiled_configuration->configuration;
     compiled->dial_plan =
         trunk.dial_plan().empty() ? nullptr : FindDialPlan(trunk.dial_plan());
     compiled->site = compiled->gateway->site().empty() ? compiled->pool->site()
                                                        : compiled->gateway->site();
     compiled->identity = StableHash(trunk.name());
-    const std::string what = absl::StrCat("trunk \"", trunk.name(), "\"");
-    RETURN_IF_ERROR(compile_rules(
-        compiled->configuration->outbound_called_number_rules(),
-        &compiled->called_rules, what));
-    RETURN_IF_ERROR(compile_rules(
-        compiled->configuration->outbound_calling_number_rules(),
-        &compiled->calling_rules, what));
     trunks_[trunk.name()] = std::move(compiled);
   }
 
-  for (const v1::PstnUsage& usage : t.pstn_usages()) {
-    auto compiled = std::make_unique<CompiledUsage>();
-    compiled->name = usage.name();
-    usages_[usage.name()] = std::move(compiled);
-  }
+  std::vector<std::string> route_patterns;
   for (const v1::VoiceRoute& route : t.voice_routes()) {
     auto compiled = std::make_unique<CompiledRoute>();
     compiled->route = &route;
@@ -169,20 +117,20 @@ absl::Status RoutingSnapshot::Compile() {
     for (const std::string& usage : route.pstn_usages()) {
       usages_.at(usage)->routes.push_back(compiled.get());
     }
-    routes_[route.name()] = std::move(compiled);
+    route_patterns.push_back(route.number_pattern());
+    routes_.push_back(std::move(compiled));
   }
+  RETURN_IF_ERROR(route_patterns_.Build(route_patterns, "voice routes"));
   for (auto& [name, usage] : usages_) {
     // Stable: equal priorities keep the file's order.
     std::stable_sort(usage->routes.begin(), usage->routes.end(),
                      [](const CompiledRoute* a, const CompiledRoute* b) {
                        return a->route->priority() < b->route->priority();
                      });
-    std::vector<std::string> patterns;
-    for (const CompiledRoute* r : usage->routes) {
-      patterns.push_back(r->route->number_pattern());
+    for (size_t i = 0; i < usage->routes.size(); ++i) {
+      const_cast<CompiledRoute*>(usage->routes[i])
+          ->memberships.push_back({usage.get(), static_cast<int>(i)});
     }
-    RETURN_IF_ERROR(usage->route_patterns.Build(
-        patterns, absl::StrCat("PSTN usage \"", name, "\"")));
   }
 
   for (const v1::PolicyAssignment& pa : t.policy_assignments()) {
@@ -194,12 +142,26 @@ absl::Status RoutingSnapshot::Compile() {
     if (!pa.uri_pattern().empty()) {
       compiled.uri = std::make_unique<RE2>(pa.uri_pattern(), TopologyRe2Options());
     }
-    compiled.policy = policies_.at(pa.voice_policy());
+    compiled.policy = policies_.at(pa.voice_policy()).get();
     compiled.dial_plan =
         pa.dial_plan().empty() ? nullptr : FindDialPlan(pa.dial_plan());
     compiled.pool = pa.pool().empty() ? nullptr : pools_.at(pa.pool());
     assignments_.push_back(std::move(compiled));
   }
+  std::vector<std::string> numbers, uris;
+  for (size_t i = 0; i < assignments_.size(); ++i) {
+    const v1::PolicyAssignment& pa = *assignments_[i].assignment;
+    if (!pa.number_pattern().empty()) {
+      numbers.push_back(pa.number_pattern());
+      assignment_number_owner_.push_back(static_cast<int>(i));
+    }
+    if (!pa.uri_pattern().empty()) {
+      uris.push_back(pa.uri_pattern());
+      assignment_uri_owner_.push_back(static_cast<int>(i));
+    }
+  }
+  RETURN_IF_ERROR(assignment_numbers_.Build(numbers, "policy assignments"));
+  RETURN_IF_ERROR(assignment_uris_.Build(uris, "policy assignments"));
 
   std::vector<std::string> uc_patterns;
   for (const v1::NumberRange& range : t.uc_side().number_ranges()) {
@@ -229,9 +191,17 @@ const CompiledDialPlan* RoutingSnapshot::FindDialPlan(
   auto it = dial_plans_.find(name);
   return it == dial_plans_.end() ? nullptr : it->second.get();
 }
-const v1::VoicePolicy* RoutingSnapshot::FindPolicy(absl::string_view name) const {
+const CompiledPolicy* RoutingSnapshot::FindPolicy(absl::string_view name) const {
   auto it = policies_.find(name);
-  return it == policies_.end() ? nullptr : it->second;
+  return it == policies_.end() ? nullptr : it->second.get();
+}
+
+void RoutingSnapshot::MatchRoutes(absl::string_view number,
+                                  std::vector<const CompiledRoute*>* routes) const {
+  thread_local std::vector<int> matches;
+  route_patterns_.MatchAll(number, &matches);
+  routes->clear();
+  for (int m : matches) routes->push_back(routes_[m].get());
 }
 const v1::Pool* RoutingSnapshot::FindPool(absl::string_view name) const {
   auto it = pools_.find(name);
@@ -267,6 +237,27 @@ bool RoutingSnapshot::IsUcNumber(absl::string_view number) const {
     }
   }
   return uc_patterns_.FirstMatch(number) >= 0;
+}
+
+
+const CompiledAssignment* RoutingSnapshot::MatchAssignment(
+    absl::string_view number, absl::string_view uri) const {
+  if (assignments_.empty()) return nullptr;
+  thread_local std::vector<int> matches;
+  thread_local std::vector<char> number_ok, uri_ok;
+  number_ok.assign(assignments_.size(), 0);
+  uri_ok.assign(assignments_.size(), 0);
+  assignment_numbers_.MatchAll(number, &matches);
+  for (int m : matches) number_ok[assignment_number_owner_[m]] = 1;
+  assignment_uris_.MatchAll(uri, &matches);
+  for (int m : matches) uri_ok[assignment_uri_owner_[m]] = 1;
+  for (size_t i = 0; i < assignments_.size(); ++i) {
+    const CompiledAssignment& a = assignments_[i];
+    if ((a.number == nullptr || number_ok[i]) && (a.uri == nullptr || uri_ok[i])) {
+      return &a;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace trunkline::routing

@@ -12,30 +12,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "re2/re2.h"
-#include "re2/set.h"
+#include "services/routing/pattern_set.h"
 #include "services/common/topology/loader.h"
 
 namespace trunkline::routing {
-
-// Patterns of one list, matched together. Index order is the list's order,
-// so "first match wins" is the smallest matching index.
-class PatternSet {
- public:
-  // Fails with the pattern's own error; `what` names the list in it.
-  absl::Status Build(const std::vector<std::string>& patterns,
-                     absl::string_view what);
-  // Indexes of every matching pattern, ascending.
-  void MatchAll(absl::string_view text, std::vector<int>* matches) const;
-  // The smallest matching index, or -1.
-  int FirstMatch(absl::string_view text) const;
-  bool empty() const { return regexes_.empty(); }
-  const RE2& regex(int i) const { return *regexes_[i]; }
-
- private:
-  std::vector<std::unique_ptr<RE2>> regexes_;
-  std::unique_ptr<RE2::Set> set_;
-};
 
 struct CompiledRule {
   std::string name;
@@ -54,37 +34,56 @@ struct CompiledTranslationRules {
   std::vector<CompiledRule> rules;
 };
 
+struct CompiledUsage;
+
+// A trunk configuration's parts that routing runs, shared by its trunks.
+struct CompiledConfiguration {
+  const v1::TrunkConfiguration* configuration = nullptr;
+  CompiledTranslationRules called_rules;
+  CompiledTranslationRules calling_rules;
+  std::vector<const CompiledUsage*> usages;  // inter-trunk routing
+};
+
 struct CompiledTrunk {
   const v1::Trunk* trunk = nullptr;
   const v1::Gateway* gateway = nullptr;
   const v1::Pool* pool = nullptr;
   const v1::Listener* listener = nullptr;
   const v1::TrunkConfiguration* configuration = nullptr;
+  const CompiledConfiguration* compiled_configuration = nullptr;
   const CompiledDialPlan* dial_plan = nullptr;  // inbound normalization
   std::string site;                              // gateway's, else pool's
   uint64_t identity = 0;                         // hash of the name
-  CompiledTranslationRules called_rules;
-  CompiledTranslationRules calling_rules;
 };
 
 struct CompiledRoute {
   const v1::VoiceRoute* route = nullptr;
   PatternSet exceptions;
   std::vector<const CompiledTrunk*> trunks;  // parallel to route->trunks()
+  // Where the route sits in each usage it belongs to.
+  struct Membership {
+    const CompiledUsage* usage;
+    int position;  // in usage->routes
+  };
+  std::vector<Membership> memberships;
 };
 
 struct CompiledUsage {
   std::string name;
   // Routes of this usage in trial order: priority, then file order.
   std::vector<const CompiledRoute*> routes;
-  PatternSet route_patterns;  // parallel to routes
+};
+
+struct CompiledPolicy {
+  const v1::VoicePolicy* policy = nullptr;
+  std::vector<const CompiledUsage*> usages;  // in order
 };
 
 struct CompiledAssignment {
   const v1::PolicyAssignment* assignment = nullptr;
   std::unique_ptr<RE2> number;  // null when not set
   std::unique_ptr<RE2> uri;
-  const v1::VoicePolicy* policy = nullptr;
+  const CompiledPolicy* policy = nullptr;
   const CompiledDialPlan* dial_plan = nullptr;
   const v1::Pool* pool = nullptr;
 };
@@ -104,7 +103,7 @@ class RoutingSnapshot {
   const CompiledTrunk* FindTrunk(absl::string_view name) const;
   const CompiledUsage* FindUsage(absl::string_view name) const;
   const CompiledDialPlan* FindDialPlan(absl::string_view name) const;
-  const v1::VoicePolicy* FindPolicy(absl::string_view name) const;
+  const CompiledPolicy* FindPolicy(absl::string_view name) const;
   const v1::Pool* FindPool(absl::string_view name) const;
 
   const CompiledDialPlan* global_dial_plan() const { return global_dial_plan_; }
@@ -113,7 +112,16 @@ class RoutingSnapshot {
   const std::vector<CompiledAssignment>& assignments() const {
     return assignments_;
   }
-  const v1::VoicePolicy* global_policy() const { return global_policy_; }
+  // The first policy assignment matching the caller's number and URI, or
+  // null. Both pattern lists are matched as RE2::Sets, not one by one.
+  const CompiledAssignment* MatchAssignment(absl::string_view number,
+                                            absl::string_view uri) const;
+  const CompiledPolicy* global_policy() const { return global_policy_; }
+
+  // Every route whose number pattern matches `number` (one RE2::Set pass
+  // over all routes of the topology), in no particular order.
+  void MatchRoutes(absl::string_view number,
+                   std::vector<const CompiledRoute*>* routes) const;
 
   // True when `number` belongs to the UC side.
   bool IsUcNumber(absl::string_view number) const;
@@ -130,17 +138,24 @@ class RoutingSnapshot {
 
   std::shared_ptr<const LoadedTopology> topology_;
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledTrunk>> trunks_;
-  absl::flat_hash_map<std::string, std::unique_ptr<CompiledRoute>> routes_;
+  std::vector<std::unique_ptr<CompiledRoute>> routes_;  // file order
+  PatternSet route_patterns_;                            // parallel to routes_
+  absl::flat_hash_map<std::string, std::unique_ptr<CompiledConfiguration>>
+      configurations_;
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledUsage>> usages_;
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledDialPlan>> dial_plans_;
-  absl::flat_hash_map<std::string, const v1::VoicePolicy*> policies_;
+  absl::flat_hash_map<std::string, std::unique_ptr<CompiledPolicy>> policies_;
   absl::flat_hash_map<std::string, const v1::Pool*> pools_;
   absl::flat_hash_map<std::string, const v1::Gateway*> gateways_;
   absl::flat_hash_map<std::string, const CompiledDialPlan*> site_dial_plans_;
   absl::flat_hash_map<std::string, const CompiledDialPlan*> pool_dial_plans_;
   const CompiledDialPlan* global_dial_plan_ = nullptr;
   std::vector<CompiledAssignment> assignments_;
-  const v1::VoicePolicy* global_policy_ = nullptr;
+  PatternSet assignment_numbers_;   // patterns of assignments that have one
+  std::vector<int> assignment_number_owner_;  // set index -> assignment
+  PatternSet assignment_uris_;
+  std::vector<int> assignment_uri_owner_;
+  const CompiledPolicy* global_policy_ = nullptr;
   std::vector<UcNumberRange> uc_ranges_;
   PatternSet uc_patterns_;
   std::vector<const v1::UcNextHop*> uc_next_hops_;

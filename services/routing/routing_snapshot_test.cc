@@ -19,33 +19,6 @@ std::shared_ptr<const RoutingSnapshot> Example() {
   return *snapshot;
 }
 
-TEST(PatternSetTest, FirstMatchIsTheEarliestPattern) {
-  PatternSet set;
-  ASSERT_TRUE(set.Build({"^1\\d{3}$", "^\\d+$", "^\\+.*$"}, "test").ok());
-  EXPECT_EQ(set.FirstMatch("1234"), 0);
-  EXPECT_EQ(set.FirstMatch("2234"), 1);
-  EXPECT_EQ(set.FirstMatch("+353"), 2);
-  EXPECT_EQ(set.FirstMatch("abc"), -1);
-  std::vector<int> all;
-  set.MatchAll("1234", &all);
-  EXPECT_EQ(all, (std::vector<int>{0, 1}));
-  // Whole-number matching even without anchors in the pattern.
-  PatternSet unanchored;
-  ASSERT_TRUE(unanchored.Build({"12"}, "test").ok());
-  EXPECT_EQ(unanchored.FirstMatch("123"), -1);
-  EXPECT_EQ(unanchored.FirstMatch("12"), 0);
-}
-
-TEST(PatternSetTest, RefusesBadPatternsAndHandlesEmptySets) {
-  PatternSet set;
-  absl::Status status = set.Build({"(("}, "voice route \"x\"");
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(status.message().find("voice route \"x\""), std::string::npos);
-  PatternSet empty;
-  ASSERT_TRUE(empty.Build({}, "none").ok());
-  EXPECT_EQ(empty.FirstMatch("1"), -1);
-}
-
 TEST(RoutingSnapshotTest, ResolvesTheExample) {
   auto s = Example();
   const CompiledTrunk* pstn = s->FindTrunk("pstn-lon");

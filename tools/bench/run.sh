@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# make bench: the benchmarks, each beside a peer measured in the same run.
+# Results are printed and written to BUILD/bench/results.md; the figures in
+# docs/performance.md come from here. Never part of `make test`.
+#
+#   tools/bench/run.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${1:-build}
+BIN=$BUILD/bin
+OUT=$BUILD/bench
+mkdir -p "$OUT"
+RESULTS=$OUT/results.md
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "port $1 did not open" >&2; return 1
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+{
+  echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uname -m))"
+  echo
+} > "$RESULTS"
+
+echo "== routing: in-process decisions (one core)"
+"$BIN/routing_bench" --benchmark_min_time=2 | tee "$OUT/routing_bench.txt"
+{
+  echo "## routing, in process"
+  echo '```'
+  grep -E 'routing_bench:|BM_' "$OUT/routing_bench.txt"
+  echo '```'
+} >> "$RESULTS"
+
+echo "== routing: gRPC Route over loopback, load generator on the same machine"
+TOPO=$OUT/bench-topology.yaml
+"$BIN/routing_bench" --write_topology="$TOPO" > /dev/null
+GRPC=$(free_port); ADMIN=$(free_port); METRICS=$(free_port)
+"$BIN/routing" --topology="$TOPO" --grpc_address=127.0.0.1:$GRPC \
+  --admin_address=127.0.0.1:$ADMIN --metrics_address=127.0.0.1:$METRICS \
+  --log_level=warning &
+ROUTING=$!; PIDS+=("$ROUTING")
+wait_port "$GRPC"
+"$BIN/routing_load" --target=127.0.0.1:$GRPC --rate=2000 --seconds=2 > /dev/null  # warm up
+HZ=$(getconf CLK_TCK)
+measure() {  # method rate seconds
+  local before after line
+  before=$(cpu_ticks "$ROUTING")
+  line=$("$BIN/routing_load" --target=127.0.0.1:$GRPC --method="$1" --rate="$2" --seconds="$3" || true)
+  after=$(cpu_ticks "$ROUTING")
+  local cpu_us
+  cpu_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n=$(( $2 * $3 )) 'BEGIN{printf "%.1f", t/hz*1e6/n}')
+  echo "$line server_cpu_per_request=${cpu_us}us"
+}
+{
+  echo
+  echo "## routing, gRPC over loopback (server and load generator share the 2 cores)"
+  echo '```'
+} >> "$RESULTS"
+for rate in 5000 10000 20000; do
+  measure health "$rate" 10 | tee -a "$RESULTS"
+  measure route "$rate" 10 | tee -a "$RESULTS"
+done
+echo '```' >> "$RESULTS"
+kill "$ROUTING"; wait "$ROUTING" 2>/dev/null || true
+PIDS=()
+echo
+echo "results: $RESULTS"
