@@ -67,6 +67,7 @@ const BrokenCase kBroken[] = {
     {"bad_regex", "30: voice route \"local\": numberPattern \"^\\+1(\\d{10}$\" is not a valid RE2 pattern: missing ): ^\\+1(\\d{10}$"},
     {"bad_translation_group", "40: dial plan \"global\" rule \"nanp\": translation uses $2 but the pattern has only 1 capture group"},
     {"dial_plan_scope_target", "39: dial plan \"global\": site \"paris\" is not defined"},
+    {"duplicate_key", "28: \"pstnUsages\" appears twice in one Topology (first at line 26)"},
     {"duplicate_name", "4: site \"hq\" is defined twice (first at line 3)"},
     {"duplicate_trunk_association", "23: trunk \"trunk-2\": same pool, listener, ports and gateway as trunk \"trunk\""},
     {"failover_code", "26: trunk configuration \"global\": failover response code 302 is not a final error response (400 to 699)"},

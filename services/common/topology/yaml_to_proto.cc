@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <limits>
+#include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -104,8 +105,19 @@ class Converter {
       return;
     }
     const Descriptor* descriptor = message->GetDescriptor();
+    // YAML parsers keep the last of two equal keys; an operator who writes
+    // `trunks:` twice would silently lose the first list.
+    std::map<std::string, int> seen_keys;
     for (const auto& entry : node) {
       const std::string key = entry.first.Scalar();
+      auto [first, inserted] = seen_keys.emplace(key, LineOfNode(entry.first));
+      if (!inserted) {
+        Error(entry.first, path,
+              absl::StrCat("\"", key, "\" appears twice in one ",
+                           descriptor->name(), " (first at line ",
+                           first->second, ")"));
+        continue;
+      }
       const FieldDescriptor* field = FindField(descriptor, key);
       if (field == nullptr) {
         Error(entry.first, path,
