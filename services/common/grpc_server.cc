@@ -21,11 +21,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen for gRPC on ", address,
-        ": the address is in use or not local to this machine"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for gRPC on ", address,
+                     ": the address is in use or not local to this machine"));
   }
-  auto result = std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port));
+  auto result =
+      std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port));
   result->SetServing(true);
   return result;
 }

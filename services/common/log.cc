@@ -93,11 +93,11 @@ std::string LogfmtValue(absl::string_view value) {
 
 LogLine::LogLine(LogLevel level, absl::string_view message) {
   line_.reserve(160);
-  absl::StrAppend(
-      &line_, "ts=",
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      " level=", LogLevelName(level), " service=", ServiceName(),
-      " msg=", LogfmtValue(message));
+  absl::StrAppend(&line_, "ts=",
+                  absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                   absl::UTCTimeZone()),
+                  " level=", LogLevelName(level), " service=", ServiceName(),
+                  " msg=", LogfmtValue(message));
 }
 
 LogLine::~LogLine() {

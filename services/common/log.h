@@ -60,9 +60,9 @@ std::string LogfmtValue(absl::string_view value);
 
 }  // namespace trunkline
 
-#define TL_LOG(level, message)                                        \
-  if (!::trunkline::LogEnabled(::trunkline::LogLevel::level)) {       \
-  } else                                                              \
+#define TL_LOG(level, message)                                  \
+  if (!::trunkline::LogEnabled(::trunkline::LogLevel::level)) { \
+  } else                                                        \
     ::trunkline::LogLine(::trunkline::LogLevel::level, (message))
 
 #endif  // TRUNKLINE_SERVICES_COMMON_LOG_H_

@@ -7,17 +7,19 @@
 namespace trunkline {
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
-    const std::string& address, std::shared_ptr<prometheus::Registry> registry) {
+    const std::string& address,
+    std::shared_ptr<prometheus::Registry> registry) {
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
     // prometheus-cpp reports a failed bind by throwing.
     exposer = std::make_unique<prometheus::Exposer>(address, /*threads=*/1);
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot serve metrics on ", address, ": ", e.what()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));
   }
   exposer->RegisterCollectable(registry);
-  return std::unique_ptr<MetricsEndpoint>(new MetricsEndpoint(std::move(exposer)));
+  return std::unique_ptr<MetricsEndpoint>(
+      new MetricsEndpoint(std::move(exposer)));
 }
 
 int MetricsEndpoint::port() const {

@@ -15,7 +15,9 @@ namespace trunkline {
 class NodeAdminService final : public v1::Admin::CallbackService {
  public:
   NodeAdminService(std::string service, TopologyWatcher* watcher)
-      : service_(std::move(service)), watcher_(watcher), started_(absl::Now()) {}
+      : service_(std::move(service)),
+        watcher_(watcher),
+        started_(absl::Now()) {}
 
   void set_draining(bool draining) { draining_ = draining; }
 

@@ -20,7 +20,8 @@ int Fail(const absl::Status& status) {
   // Multi-line messages (a topology's errors) go out as written, so a person
   // reads file:line: reason on each line.
   std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
-  TL_LOG(kError, "cannot start").With("code", absl::StatusCodeToString(status.code()));
+  TL_LOG(kError, "cannot start")
+      .With("code", absl::StatusCodeToString(status.code()));
   return 1;
 }
 

@@ -24,24 +24,30 @@ std::string GenerateBenchTopology(const BenchScale& s) {
                           "10.%d.%d.%d, site: site%d}\n",
                           i, 1 + i / 65536, (i / 256) % 256, i % 256, i % 20);
   }
-  absl::StrAppend(&y, "  - {name: fe, kind: uc_front_end, address: 10.9.9.9}\n");
-  absl::StrAppend(&y, "trunkConfigurations:\n  - {name: global, srtpMode: optional}\n");
-  absl::StrAppend(&y, "  - name: national\n    srtpMode: not_supported\n"
-                      "    removePlusFromUri: true\n"
-                      "    pstnUsages: [usage0, usage1]\n"
-                      "    outboundCalledNumberRules:\n"
-                      "      - {name: n, pattern: '^\\+1(\\d{10})$', translation: '1$1'}\n"
-                      "    outboundCallingNumberRules:\n"
-                      "      - {name: n, pattern: '^\\+1(\\d{10})$', translation: '$1'}\n");
+  absl::StrAppend(&y,
+                  "  - {name: fe, kind: uc_front_end, address: 10.9.9.9}\n");
+  absl::StrAppend(
+      &y, "trunkConfigurations:\n  - {name: global, srtpMode: optional}\n");
+  absl::StrAppend(
+      &y,
+      "  - name: national\n    srtpMode: not_supported\n"
+      "    removePlusFromUri: true\n"
+      "    pstnUsages: [usage0, usage1]\n"
+      "    outboundCalledNumberRules:\n"
+      "      - {name: n, pattern: '^\\+1(\\d{10})$', translation: '1$1'}\n"
+      "    outboundCallingNumberRules:\n"
+      "      - {name: n, pattern: '^\\+1(\\d{10})$', translation: '$1'}\n");
   absl::StrAppend(&y, "trunks:\n");
   for (int i = 0; i < s.trunks; ++i) {
-    absl::StrAppendFormat(&y,
-                          "  - {name: t%d, pool: pool, gateway: gw%d, localPort: "
-                          "%d, configuration: %s}\n",
-                          i, i, 10000 + i, i % 2 ? "national" : "global");
+    absl::StrAppendFormat(
+        &y,
+        "  - {name: t%d, pool: pool, gateway: gw%d, localPort: "
+        "%d, configuration: %s}\n",
+        i, i, 10000 + i, i % 2 ? "national" : "global");
   }
   absl::StrAppend(&y, "pstnUsages:\n");
-  for (int i = 0; i < s.usages; ++i) absl::StrAppend(&y, "  - {name: usage", i, "}\n");
+  for (int i = 0; i < s.usages; ++i)
+    absl::StrAppend(&y, "  - {name: usage", i, "}\n");
   absl::StrAppend(&y, "voiceRoutes:\n");
   for (int r = 0; r < s.routes; ++r) {
     absl::StrAppendFormat(
@@ -49,11 +55,13 @@ std::string GenerateBenchTopology(const BenchScale& s) {
         "  - name: r%d\n    numberPattern: '^\\+1%04d\\d{6}$'\n"
         "    exceptions: ['^\\+1%04d999\\d{3}$']\n"
         "    pstnUsages: [usage%d]\n"
-        "    trunks: [{trunk: t%d, weight: 2}, {trunk: t%d}, {trunk: t%d, priority: 1}]\n",
+        "    trunks: [{trunk: t%d, weight: 2}, {trunk: t%d}, {trunk: t%d, "
+        "priority: 1}]\n",
         r, 2000 + r, 2000 + r, r % s.usages, r % s.trunks, (r + 1) % s.trunks,
         (r + 7) % s.trunks);
   }
-  absl::StrAppend(&y, "voicePolicies:\n  - {name: global, pstnUsages: [usage0]}\n");
+  absl::StrAppend(&y,
+                  "voicePolicies:\n  - {name: global, pstnUsages: [usage0]}\n");
   for (int p = 0; p < s.policies; ++p) {
     absl::StrAppend(&y, "  - {name: policy", p, ", pstnUsages: [");
     for (int k = 0; k < 10; ++k) {
@@ -72,8 +80,9 @@ std::string GenerateBenchTopology(const BenchScale& s) {
                             "translation: '+1555%02d%04d'}\n",
                             k, d % 10, k, d % 100, k);
     }
-    absl::StrAppend(&y, "      - {name: nanp, pattern: '^\\+?1?(\\d{10})$', "
-                        "translation: '+1$1'}\n");
+    absl::StrAppend(&y,
+                    "      - {name: nanp, pattern: '^\\+?1?(\\d{10})$', "
+                    "translation: '+1$1'}\n");
   }
   absl::StrAppend(&y, "policyAssignments:\n");
   for (int p = 0; p < s.policies; ++p) {
@@ -100,14 +109,19 @@ std::vector<v1::RouteRequest> GenerateBenchRequests(const BenchScale& s,
     // A route reachable through the policy's usages: usage u holds routes
     // u, u + usages, ...
     const int usage = (policy * 10 + static_cast<int>(rng() % 10)) % s.usages;
-    const int route = usage + s.usages * static_cast<int>(rng() % (s.routes / s.usages));
+    const int route =
+        usage + s.usages * static_cast<int>(rng() % (s.routes / s.usages));
     const bool inter_trunk = rng() % 10 == 0;
     if (inter_trunk) {
-      r.mutable_origin()->set_trunk(absl::StrCat("t", 2 * (rng() % (s.trunks / 2)) + 1));
-      r.set_caller(absl::StrFormat("1%010d", static_cast<int>(rng() % 1000000000)));
+      r.mutable_origin()->set_trunk(
+          absl::StrCat("t", 2 * (rng() % (s.trunks / 2)) + 1));
+      r.set_caller(
+          absl::StrFormat("1%010d", static_cast<int>(rng() % 1000000000)));
     } else {
-      r.mutable_origin()->set_user_uri(absl::StrCat("sip:user", i, "@bench.example"));
-      r.set_caller(absl::StrFormat("+1555%02d%04d", policy, static_cast<int>(rng() % 10000)));
+      r.mutable_origin()->set_user_uri(
+          absl::StrCat("sip:user", i, "@bench.example"));
+      r.set_caller(absl::StrFormat("+1555%02d%04d", policy,
+                                   static_cast<int>(rng() % 10000)));
     }
     r.set_callee(absl::StrFormat("+1%04d%06d", 2000 + route,
                                  static_cast<int>(rng() % 1000000)));

@@ -44,8 +44,8 @@ class PatternSet {
   static constexpr size_t kScanLimit = 4;
 
   struct Bucket {
-    std::vector<int> ids;            // ascending
-    std::unique_ptr<RE2::Set> set;   // only for big buckets; ids parallel
+    std::vector<int> ids;           // ascending
+    std::unique_ptr<RE2::Set> set;  // only for big buckets; ids parallel
   };
   void MatchBucket(const Bucket& bucket, absl::string_view text,
                    std::vector<int>* matches) const;

@@ -37,7 +37,8 @@ TEST(PatternSetTest, RefusesBadPatternsAndHandlesEmptySets) {
 
 TEST(PatternSetTest, LongListsUseASetAndAgreeWithScanning) {
   std::vector<std::string> patterns;
-  for (int i = 0; i < 12; ++i) patterns.push_back(absl::StrFormat("^\\+%d\\d*$", i));
+  for (int i = 0; i < 12; ++i)
+    patterns.push_back(absl::StrFormat("^\\+%d\\d*$", i));
   patterns.push_back("^\\+1.*$");
   PatternSet set;
   ASSERT_TRUE(set.Build(patterns, "test").ok());
@@ -49,12 +50,12 @@ TEST(PatternSetTest, LongListsUseASetAndAgreeWithScanning) {
 
 TEST(PatternSetTest, FindsEveryMatchWhateverItsPrefix) {
   PatternSet index;
-  ASSERT_TRUE(index
-                  .Build({"^\\+3531\\d{7}$", "^\\+353\\d{8,9}$",
-                          "^\\+[1-9]\\d{6,14}$", "^(112|999)$", "12.*",
-                          "^\\+44\\d{10}$"},
-                         "routes")
-                  .ok());
+  ASSERT_TRUE(
+      index
+          .Build({"^\\+3531\\d{7}$", "^\\+353\\d{8,9}$", "^\\+[1-9]\\d{6,14}$",
+                  "^(112|999)$", "12.*", "^\\+44\\d{10}$"},
+                 "routes")
+          .ok());
   auto match = [&](const std::string& number) {
     std::vector<int> m;
     index.MatchAll(number, &m);
@@ -63,7 +64,8 @@ TEST(PatternSetTest, FindsEveryMatchWhateverItsPrefix) {
   };
   EXPECT_EQ(match("+35312345678"), (std::vector<int>{0, 1, 2}));
   EXPECT_EQ(match("+442071234567"), (std::vector<int>{2, 5}));
-  EXPECT_EQ(match("112"), (std::vector<int>{3}));  // "12.*" matches whole numbers only
+  EXPECT_EQ(match("112"),
+            (std::vector<int>{3}));  // "12.*" matches whole numbers only
   EXPECT_EQ(match("1299"), (std::vector<int>{4}));
   EXPECT_EQ(match("999"), (std::vector<int>{3}));
   EXPECT_EQ(match("12"), (std::vector<int>{4}));

@@ -83,10 +83,12 @@ void TraceNormalization(Trace& trace, absl::string_view what,
                         const std::string& before, const Normalized& n) {
   if (!trace.on()) return;
   if (n.plan == nullptr) {
-    trace.Step(v1::ExplainStep::STAGE_NORMALIZATION, false, "",
-               absl::StrCat(what, " ", before, ": no dial plan applies; used as is"));
+    trace.Step(
+        v1::ExplainStep::STAGE_NORMALIZATION, false, "",
+        absl::StrCat(what, " ", before, ": no dial plan applies; used as is"));
   } else if (n.rule < 0) {
-    trace.Step(v1::ExplainStep::STAGE_NORMALIZATION, false, n.plan->plan->name(),
+    trace.Step(v1::ExplainStep::STAGE_NORMALIZATION, false,
+               n.plan->plan->name(),
                absl::StrCat(what, " ", before, ": no rule of dial plan ",
                             Q(n.plan->plan->name()), " matches; used as is"));
   } else {
@@ -153,14 +155,15 @@ class Decider {
       FromUser();
     }
     if (d_->candidates_size() == 0 && !d_->has_reject()) {
-      Reject(kNotFound, absl::StrCat("no voice route matches ",
-                                     d_->normalized_callee()));
+      Reject(kNotFound,
+             absl::StrCat("no voice route matches ", d_->normalized_callee()));
     }
     if (trace_.on()) {
       if (d_->candidates_size() > 0) {
         std::vector<std::string> names;
         for (const v1::Candidate& c : d_->candidates()) {
-          names.push_back(c.trunk().empty() ? c.next_hop().gateway() : c.trunk());
+          names.push_back(c.trunk().empty() ? c.next_hop().gateway()
+                                            : c.trunk());
         }
         trace_.Step(v1::ExplainStep::STAGE_RESULT, true, "",
                     absl::StrCat("try in order: ", absl::StrJoin(names, ", ")));
@@ -199,13 +202,15 @@ class Decider {
         assignment ? assignment->policy : s_.global_policy();
     const v1::VoicePolicy* policy =
         compiled_policy ? compiled_policy->policy : nullptr;
-    const v1::Pool* pool = assignment && assignment->pool ? assignment->pool
-                                                          : RequestPool();
+    const v1::Pool* pool =
+        assignment && assignment->pool ? assignment->pool : RequestPool();
     if (trace_.on()) {
-      trace_.Step(v1::ExplainStep::STAGE_ORIGIN, true, uri,
-                  absl::StrCat("from UC user ", uri.empty() ? "(no URI)" : uri,
-                               " caller ", req_.caller().empty() ? "(none)" : req_.caller(),
-                               pool ? absl::StrCat(" at pool ", pool->name()) : ""));
+      trace_.Step(
+          v1::ExplainStep::STAGE_ORIGIN, true, uri,
+          absl::StrCat("from UC user ", uri.empty() ? "(no URI)" : uri,
+                       " caller ",
+                       req_.caller().empty() ? "(none)" : req_.caller(),
+                       pool ? absl::StrCat(" at pool ", pool->name()) : ""));
     }
     // User, then pool, then site, then global.
     const CompiledDialPlan* plan =
@@ -243,10 +248,12 @@ class Decider {
       for (const std::string& u : policy->pstn_usages()) {
         trace_.explanation()->add_pstn_usages(u);
       }
-      trace_.Step(v1::ExplainStep::STAGE_POLICY, true, policy->name(),
-                  absl::StrCat("voice policy ", Q(policy->name()),
-                               assignment ? " (assigned)" : " (global: no assignment matches)",
-                               ": usages ", absl::StrJoin(policy->pstn_usages(), ", ")));
+      trace_.Step(
+          v1::ExplainStep::STAGE_POLICY, true, policy->name(),
+          absl::StrCat(
+              "voice policy ", Q(policy->name()),
+              assignment ? " (assigned)" : " (global: no assignment matches)",
+              ": usages ", absl::StrJoin(policy->pstn_usages(), ", ")));
     }
     if (policy->pstn_usages_size() == 0) {
       Reject(kForbidden, absl::StrCat("voice policy ", Q(policy->name()),
@@ -281,10 +288,10 @@ class Decider {
     const CompiledTrunk* origin = s_.FindTrunk(req_.origin().trunk());
     origin_ = origin;
     if (trace_.on()) {
-      trace_.Step(v1::ExplainStep::STAGE_ORIGIN, true, origin->trunk->name(),
-                  absl::StrCat("from trunk ", Q(origin->trunk->name()),
-                               " (gateway ", origin->gateway->name(), ") caller ",
-                               req_.caller()));
+      trace_.Step(
+          v1::ExplainStep::STAGE_ORIGIN, true, origin->trunk->name(),
+          absl::StrCat("from trunk ", Q(origin->trunk->name()), " (gateway ",
+                       origin->gateway->name(), ") caller ", req_.caller()));
     }
     const CompiledDialPlan* plan =
         origin->dial_plan ? origin->dial_plan : s_.global_dial_plan();
@@ -295,8 +302,8 @@ class Decider {
     SetNormalized(callee);
     d_->set_normalized_caller(caller.number);
     if (!origin->trunk->enabled()) {
-      Reject(kUnavailable, absl::StrCat("trunk ", Q(origin->trunk->name()),
-                                        " is disabled"));
+      Reject(kUnavailable,
+             absl::StrCat("trunk ", Q(origin->trunk->name()), " is disabled"));
       return;
     }
     const v1::TrunkConfiguration& config = *origin->configuration;
@@ -312,14 +319,16 @@ class Decider {
       for (const std::string& u : config.pstn_usages()) {
         trace_.explanation()->add_pstn_usages(u);
       }
-      trace_.Step(v1::ExplainStep::STAGE_POLICY, config.pstn_usages_size() > 0,
-                  config.name(),
-                  absl::StrCat(callee.number, " is not a UC number; inter-trunk "
-                               "routing with the usages of trunk configuration ",
-                               Q(config.name()), ": ",
-                               config.pstn_usages_size()
-                                   ? absl::StrJoin(config.pstn_usages(), ", ")
-                                   : "(none)"));
+      trace_.Step(
+          v1::ExplainStep::STAGE_POLICY, config.pstn_usages_size() > 0,
+          config.name(),
+          absl::StrCat(callee.number,
+                       " is not a UC number; inter-trunk "
+                       "routing with the usages of trunk configuration ",
+                       Q(config.name()), ": ",
+                       config.pstn_usages_size()
+                           ? absl::StrJoin(config.pstn_usages(), ", ")
+                           : "(none)"));
     }
     if (config.pstn_usages_size() == 0) {
       Reject(kNotFound,
@@ -330,8 +339,8 @@ class Decider {
     }
     CallerId caller_id;
     caller_id.number = caller.number;
-    WalkUsages(origin->compiled_configuration->usages, callee.number,
-               caller_id, config.srtp_mode(), config.enable_bypass());
+    WalkUsages(origin->compiled_configuration->usages, callee.number, caller_id,
+               config.srtp_mode(), config.enable_bypass());
   }
 
   void ToUcSide(const std::string& callee, const std::string& caller,
@@ -355,7 +364,8 @@ class Decider {
       }
       const v1::Gateway* gw = s_.FindGateway(hop.gateway());
       const v1::Pool* pool = s_.FindPool(hop.pool());
-      const v1::Listener* listener = pool ? s_.FindListener(*pool, hop.listener()) : nullptr;
+      const v1::Listener* listener =
+          pool ? s_.FindListener(*pool, hop.listener()) : nullptr;
       v1::Candidate* c = d_->add_candidates();
       FillNextHop(*gw, pool, listener, listener ? listener->port() : 0,
                   gw->port(), gw->transport(), c->mutable_next_hop());
@@ -366,8 +376,9 @@ class Decider {
       v1::MediaPlan* m = c->mutable_media();
       m->set_caller_srtp(origin_config.srtp_mode());
       m->set_callee_srtp(hop.srtp_mode());
-      m->set_anchor(!(origin_config.enable_bypass() &&
-                      SrtpCompatible(origin_config.srtp_mode(), hop.srtp_mode())));
+      m->set_anchor(
+          !(origin_config.enable_bypass() &&
+            SrtpCompatible(origin_config.srtp_mode(), hop.srtp_mode())));
       m->set_media_timeout_seconds(origin_config.media_timeout_seconds());
       m->set_rtcp_active_calls(origin_config.rtcp_active_calls());
       m->set_rtcp_calls_on_hold(origin_config.rtcp_calls_on_hold());
@@ -375,9 +386,10 @@ class Decider {
       c->set_refer_mode(origin_config.refer_mode());
       *c->mutable_session_timer() = origin_config.session_timer();
       if (trace_.on()) {
-        trace_.Step(v1::ExplainStep::STAGE_TRUNK, true, hop.gateway(),
-                    absl::StrCat("UC next hop ", Q(hop.gateway()), " (priority ",
-                                 hop.priority(), ", weight ", hop.weight(), ")"));
+        trace_.Step(
+            v1::ExplainStep::STAGE_TRUNK, true, hop.gateway(),
+            absl::StrCat("UC next hop ", Q(hop.gateway()), " (priority ",
+                         hop.priority(), ", weight ", hop.weight(), ")"));
       }
     }
     if (d_->candidates_size() == 0) {
@@ -416,20 +428,22 @@ class Decider {
         const int exception = route.exceptions.FirstMatch(callee);
         if (exception >= 0) {
           if (trace_.on()) {
-            trace_.Step(v1::ExplainStep::STAGE_ROUTE, false, route.route->name(),
-                        absl::StrCat("usage ", Q(usage->name), ": route ",
-                                     Q(route.route->name()), " matches but exception ",
-                                     Q(route.route->exceptions(exception)),
-                                     " excludes ", callee));
+            trace_.Step(
+                v1::ExplainStep::STAGE_ROUTE, false, route.route->name(),
+                absl::StrCat("usage ", Q(usage->name), ": route ",
+                             Q(route.route->name()), " matches but exception ",
+                             Q(route.route->exceptions(exception)),
+                             " excludes ", callee));
           }
           continue;
         }
         any_route = true;
         if (trace_.on()) {
-          trace_.Step(v1::ExplainStep::STAGE_ROUTE, true, route.route->name(),
-                      absl::StrCat("usage ", Q(usage->name), ": route ",
-                                   Q(route.route->name()), " matches ", callee,
-                                   " (pattern ", route.route->number_pattern(), ")"));
+          trace_.Step(
+              v1::ExplainStep::STAGE_ROUTE, true, route.route->name(),
+              absl::StrCat("usage ", Q(usage->name), ": route ",
+                           Q(route.route->name()), " matches ", callee,
+                           " (pattern ", route.route->number_pattern(), ")"));
         }
         AddRouteTrunks(usage->name, route, callee, caller_id, caller_srtp,
                        caller_bypass);
@@ -442,13 +456,13 @@ class Decider {
                           " but every trunk is down, full, disabled or outside "
                           "the route's sites"));
     } else {
-      Reject(kNotFound,
-             absl::StrCat("no voice route in usages ",
-                          absl::StrJoin(usages, ", ",
-                                        [](std::string* out, const CompiledUsage* u) {
-                                          out->append(u->name);
-                                        }),
-                          " matches ", callee));
+      Reject(kNotFound, absl::StrCat("no voice route in usages ",
+                                     absl::StrJoin(usages, ", ",
+                                                   [](std::string* out,
+                                                      const CompiledUsage* u) {
+                                                     out->append(u->name);
+                                                   }),
+                                     " matches ", callee));
     }
   }
 
@@ -464,10 +478,10 @@ class Decider {
     }
     const size_t unmatched = usage.routes.size() - matched;
     if (unmatched > kListedUnmatched) {
-      trace_.Step(v1::ExplainStep::STAGE_ROUTE, false, usage.name,
-                  absl::StrCat("usage ", Q(usage.name), ": ", unmatched, " of ",
-                               usage.routes.size(), " routes do not match ",
-                               callee));
+      trace_.Step(
+          v1::ExplainStep::STAGE_ROUTE, false, usage.name,
+          absl::StrCat("usage ", Q(usage.name), ": ", unmatched, " of ",
+                       usage.routes.size(), " routes do not match ", callee));
       return;
     }
     // Explain only: a second pass is fine here.
@@ -494,7 +508,8 @@ class Decider {
     if (origin_ == &t) return "it is the trunk the call came from";
     if (!t.trunk->enabled()) return "disabled";
     if (Contains(req_.down_trunks(), name)) return "reported down";
-    if (Contains(req_.full_trunks(), name)) return "at its concurrent-call limit";
+    if (Contains(req_.full_trunks(), name))
+      return "at its concurrent-call limit";
     if (route.route->allowed_sites_size() > 0 &&
         !Contains(route.route->allowed_sites(), t.site)) {
       return absl::StrCat("at site ", t.site.empty() ? "(none)" : t.site,
@@ -520,8 +535,9 @@ class Decider {
       std::string skip = SkipReason(route, t);
       if (!skip.empty()) {
         if (trace_.on()) {
-          trace_.Step(v1::ExplainStep::STAGE_TRUNK, false, t.trunk->name(),
-                      absl::StrCat("trunk ", Q(t.trunk->name()), " skipped: ", skip));
+          trace_.Step(
+              v1::ExplainStep::STAGE_TRUNK, false, t.trunk->name(),
+              absl::StrCat("trunk ", Q(t.trunk->name()), " skipped: ", skip));
         }
         continue;
       }
@@ -547,7 +563,8 @@ class Decider {
     c->set_route(route.route->name());
     c->set_pstn_usage(usage);
     FillNextHop(*t.gateway, t.pool, t.listener, t.trunk->local_port(),
-                t.trunk->remote_port(), t.trunk->transport(), c->mutable_next_hop());
+                t.trunk->remote_port(), t.trunk->transport(),
+                c->mutable_next_hop());
 
     if (route.route->suppress_caller_id()) {
       caller_id.anonymous = route.route->alternate_caller_id().empty();
@@ -569,19 +586,25 @@ class Decider {
       c->set_calling_number(calling);
     }
     if (trace_.on()) {
-      trace_.Step(v1::ExplainStep::STAGE_TRANSLATION, true, t.trunk->name(),
-                  absl::StrCat("to ", Q(t.trunk->name()), ": called ", callee, " -> ",
-                               called,
-                               called_rule.empty() ? "" : absl::StrCat(" (rule ", Q(called_rule), ")"),
-                               ", calling ",
-                               caller_id.anonymous ? "anonymous" : caller_id.number,
-                               " -> ", c->calling_number(),
-                               calling_rule.empty() ? "" : absl::StrCat(" (rule ", Q(calling_rule), ")"),
-                               config.remove_plus_from_uri() ? ", \"+\" removed" : ""));
+      trace_.Step(
+          v1::ExplainStep::STAGE_TRANSLATION, true, t.trunk->name(),
+          absl::StrCat("to ", Q(t.trunk->name()), ": called ", callee, " -> ",
+                       called,
+                       called_rule.empty()
+                           ? ""
+                           : absl::StrCat(" (rule ", Q(called_rule), ")"),
+                       ", calling ",
+                       caller_id.anonymous ? "anonymous" : caller_id.number,
+                       " -> ", c->calling_number(),
+                       calling_rule.empty()
+                           ? ""
+                           : absl::StrCat(" (rule ", Q(calling_rule), ")"),
+                       config.remove_plus_from_uri() ? ", \"+\" removed" : ""));
     }
     c->mutable_headers()->set_forward_p_asserted_identity(
         config.forward_p_asserted_identity());
-    c->mutable_headers()->set_forward_call_history(config.forward_call_history());
+    c->mutable_headers()->set_forward_call_history(
+        config.forward_call_history());
     v1::MediaPlan* m = c->mutable_media();
     m->set_caller_srtp(caller_srtp);
     m->set_callee_srtp(config.srtp_mode());
@@ -592,7 +615,8 @@ class Decider {
     m->set_rtcp_active_calls(config.rtcp_active_calls());
     m->set_rtcp_calls_on_hold(config.rtcp_calls_on_hold());
     FillFailover(config, c);
-    c->mutable_limits()->set_max_concurrent_calls(config.max_concurrent_calls());
+    c->mutable_limits()->set_max_concurrent_calls(
+        config.max_concurrent_calls());
     c->mutable_limits()->set_max_early_dialogs(config.max_early_dialogs());
     c->set_refer_mode(config.refer_mode());
     *c->mutable_session_timer() = config.session_timer();
@@ -658,8 +682,9 @@ class Decider {
 absl::Status ValidateRouteRequest(const RoutingSnapshot& snapshot,
                                   const v1::RouteRequest& request) {
   if (request.call_id().empty()) {
-    return absl::InvalidArgumentError("call_id: required (the Call-ID of the "
-                                      "incoming leg)");
+    return absl::InvalidArgumentError(
+        "call_id: required (the Call-ID of the "
+        "incoming leg)");
   }
   if (request.callee().empty()) {
     return absl::InvalidArgumentError("callee: required (the dialed number)");
@@ -683,9 +708,9 @@ absl::Status ValidateRouteRequest(const RoutingSnapshot& snapshot,
         "\"anonymous\")"));
   }
   if (from_trunk && snapshot.FindTrunk(request.origin().trunk()) == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("origin.trunk: no trunk named \"", request.origin().trunk(),
-                     "\" in topology ", snapshot.version()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "origin.trunk: no trunk named \"", request.origin().trunk(),
+        "\" in topology ", snapshot.version()));
   }
   if (!from_trunk && request.origin().user_uri().empty() &&
       request.caller().empty()) {

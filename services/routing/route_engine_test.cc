@@ -11,7 +11,8 @@ namespace {
 std::shared_ptr<const RoutingSnapshot> FromFile(const std::string& relative) {
   const char* root = std::getenv("TRUNKLINE_SOURCE_DIR");
   std::vector<TopologyError> errors;
-  auto t = LoadTopologyFile(absl::StrCat(root ? root : ".", "/", relative), &errors);
+  auto t =
+      LoadTopologyFile(absl::StrCat(root ? root : ".", "/", relative), &errors);
   EXPECT_NE(t, nullptr) << ErrorsToStatus(errors);
   return *RoutingSnapshot::Build(t);
 }
@@ -29,7 +30,8 @@ class RouteEngineTest : public testing::Test {
     example_ = new std::shared_ptr<const RoutingSnapshot>(
         FromFile("deploy/examples/topology.yaml"));
   }
-  static v1::RouteRequest User(const std::string& uri, const std::string& caller,
+  static v1::RouteRequest User(const std::string& uri,
+                               const std::string& caller,
                                const std::string& callee) {
     v1::RouteRequest r;
     r.set_call_id("call-1@test");
@@ -38,7 +40,8 @@ class RouteEngineTest : public testing::Test {
     r.set_callee(callee);
     return r;
   }
-  static v1::RouteRequest Trunk(const std::string& trunk, const std::string& caller,
+  static v1::RouteRequest Trunk(const std::string& trunk,
+                                const std::string& caller,
                                 const std::string& callee) {
     v1::RouteRequest r;
     r.set_call_id("call-1@test");
@@ -68,7 +71,8 @@ TEST_F(RouteEngineTest, BadRequestsNameTheField) {
     v1::RouteRequest request;
     std::string field;
   };
-  v1::RouteRequest no_call_id = User("sip:a@contoso.example", "+35315551234", "0");
+  v1::RouteRequest no_call_id =
+      User("sip:a@contoso.example", "+35315551234", "0");
   no_call_id.clear_call_id();
   std::vector<Case> cases = {
       {no_call_id, "call_id:"},
@@ -115,15 +119,16 @@ policyAssignments:
     EXPECT_TRUE(Decide(*s, r, &d).ok());
     return d.normalized_callee();
   };
-  EXPECT_EQ(normalized("sip:vip@x", ""), "+4555");  // user plan
-  EXPECT_EQ(normalized("sip:p1@x", ""), "+3555");   // pool plan
+  EXPECT_EQ(normalized("sip:vip@x", ""), "+4555");      // user plan
+  EXPECT_EQ(normalized("sip:p1@x", ""), "+3555");       // pool plan
   EXPECT_EQ(normalized("sip:other@x", "p2"), "+2555");  // site plan
   EXPECT_EQ(normalized("sip:other@x", "p1"), "+3555");
 }
 
 TEST_F(RouteEngineTest, FirstMatchingNormalizationRuleWins) {
   v1::RouteExplanation e;
-  v1::RouteDecision d = Decided(User("sip:a@contoso.example", "+35315551234", "1234"), &e);
+  v1::RouteDecision d =
+      Decided(User("sip:a@contoso.example", "+35315551234", "1234"), &e);
   EXPECT_EQ(d.normalized_callee(), "+35315551234");
   EXPECT_EQ(e.dial_plan(), "dublin");
   EXPECT_EQ(e.normalization_rule(), "extension");
@@ -132,8 +137,10 @@ TEST_F(RouteEngineTest, FirstMatchingNormalizationRuleWins) {
 
 TEST_F(RouteEngineTest, PolicyAssignmentOrderAndGlobalFallback) {
   v1::RouteExplanation e;
-  Decided(User("sip:boss@exec.contoso.example", "+35315551900", "0871234567"), &e);
-  EXPECT_EQ(e.voice_policy(), "dublin-users") << "the URI assignment comes first";
+  Decided(User("sip:boss@exec.contoso.example", "+35315551900", "0871234567"),
+          &e);
+  EXPECT_EQ(e.voice_policy(), "dublin-users")
+      << "the URI assignment comes first";
   EXPECT_EQ(e.dial_plan(), "executive");
   e.Clear();
   Decided(User("sip:lobby@contoso.example", "+35315551900", "0871234567"), &e);
@@ -159,7 +166,8 @@ TEST_F(RouteEngineTest, ExceptionsAndUsageOrderMakeTheFailover) {
 }
 
 TEST_F(RouteEngineTest, SkipsDownFullDisabledAndOutOfSiteTrunks) {
-  v1::RouteRequest r = User("sip:a@contoso.example", "+35315551234", "+442071234567");
+  v1::RouteRequest r =
+      User("sip:a@contoso.example", "+35315551234", "+442071234567");
   r.add_down_trunks("pstn-lon");
   v1::RouteExplanation e;
   v1::RouteDecision d = Decided(r, &e);
@@ -172,8 +180,9 @@ TEST_F(RouteEngineTest, SkipsDownFullDisabledAndOutOfSiteTrunks) {
   EXPECT_EQ(Trunks(d), (std::vector<std::string>{"pstn-dub", "itsp"}));
   bool saw_site_skip = false;
   for (const auto& step : e.steps()) {
-    saw_site_skip |= step.subject() == "pstn-lon" && !step.accepted() &&
-                     step.message().find("outside the route's sites") != std::string::npos;
+    saw_site_skip |=
+        step.subject() == "pstn-lon" && !step.accepted() &&
+        step.message().find("outside the route's sites") != std::string::npos;
   }
   EXPECT_TRUE(saw_site_skip);
 }
@@ -255,7 +264,8 @@ TEST_F(RouteEngineTest, InboundAndInterTrunk) {
 }
 
 TEST_F(RouteEngineTest, ExplainMatchesRoute) {
-  v1::RouteRequest r = User("sip:a@contoso.example", "+35315551234", "0033142685300");
+  v1::RouteRequest r =
+      User("sip:a@contoso.example", "+35315551234", "0033142685300");
   v1::RouteExplanation e;
   v1::RouteDecision explained;
   ASSERT_TRUE(Decide(**example_, r, &explained, &e).ok());

@@ -54,12 +54,14 @@ v1::RouteRequest RequestOf(const std::vector<std::string>& in) {
 }
 
 // The outcome columns for a request.
-std::string Outcome(const RoutingSnapshot& snapshot, const v1::RouteRequest& r) {
+std::string Outcome(const RoutingSnapshot& snapshot,
+                    const v1::RouteRequest& r) {
   v1::RouteDecision d;
   v1::RouteExplanation e;
   absl::Status status = Decide(snapshot, r, &d, &e);
   if (!status.ok()) {
-    return absl::StrCat("- | - | - | - | - | - | - | invalid: ", status.message());
+    return absl::StrCat("- | - | - | - | - | - | - | invalid: ",
+                        status.message());
   }
   const std::string policy = e.voice_policy().empty()
                                  ? (d.to_uc_side() ? "uc-side" : "-")
@@ -74,11 +76,13 @@ std::string Outcome(const RoutingSnapshot& snapshot, const v1::RouteRequest& r) 
   for (const v1::Candidate& c : d.candidates()) {
     order.push_back(c.trunk().empty() ? c.next_hop().gateway() : c.trunk());
   }
-  auto dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
-  return absl::StrCat(d.normalized_callee(), " | ", policy, " | ",
-                      dash(first.pstn_usage()), " | ", dash(first.route()), " | ",
-                      absl::StrJoin(order, ","), " | ", first.called_number(),
-                      " | ", first.calling_number(), " | ok");
+  auto dash = [](const std::string& s) {
+    return s.empty() ? std::string("-") : s;
+  };
+  return absl::StrCat(
+      d.normalized_callee(), " | ", policy, " | ", dash(first.pstn_usage()),
+      " | ", dash(first.route()), " | ", absl::StrJoin(order, ","), " | ",
+      first.called_number(), " | ", first.calling_number(), " | ok");
 }
 
 TEST(RouteGoldenTest, ExampleTopologyTable) {
@@ -107,8 +111,9 @@ TEST(RouteGoldenTest, ExampleTopologyTable) {
         std::vector<std::string>(fields.begin() + 5, fields.end()), " | ");
     const std::string got = Outcome(**snapshot, RequestOf(fields));
     EXPECT_EQ(got, expected) << "golden_routes.txt:" << line_number;
-    actual << absl::StrJoin(std::vector<std::string>(fields.begin(), fields.begin() + 5),
-                            " | ")
+    actual << absl::StrJoin(
+                  std::vector<std::string>(fields.begin(), fields.begin() + 5),
+                  " | ")
            << " | " << got << "\n";
     ++rows;
   }

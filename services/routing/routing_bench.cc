@@ -43,9 +43,9 @@ Fixture& Get() {
       std::exit(1);
     }
     f->snapshot = *RoutingSnapshot::Build(topology);
-    f->load_seconds = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
+    f->load_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     f->snapshot_bytes = mallinfo2().uordblks - before;
     f->requests = GenerateBenchRequests(scale, 20000);
     return f;
@@ -65,7 +65,8 @@ void BM_Route(benchmark::State& state) {
     options.initial_block = block;
     options.initial_block_size = sizeof(block);
     google::protobuf::Arena arena(options);
-    auto* decision = google::protobuf::Arena::CreateMessage<v1::RouteDecision>(&arena);
+    auto* decision =
+        google::protobuf::Arena::CreateMessage<v1::RouteDecision>(&arena);
     (void)Decide(*f.snapshot, f.requests[i], decision);
     routed += decision->candidates_size() > 0;
     benchmark::DoNotOptimize(decision);
@@ -102,7 +103,8 @@ void PrintPercentiles() {
     for (const v1::RouteRequest& r : f.requests) {
       auto start = std::chrono::steady_clock::now();
       google::protobuf::Arena arena;
-      auto* decision = google::protobuf::Arena::CreateMessage<v1::RouteDecision>(&arena);
+      auto* decision =
+          google::protobuf::Arena::CreateMessage<v1::RouteDecision>(&arena);
       (void)Decide(*f.snapshot, r, decision);
       micros.push_back(std::chrono::duration<double, std::micro>(
                            std::chrono::steady_clock::now() - start)
@@ -110,7 +112,9 @@ void PrintPercentiles() {
     }
   }
   std::sort(micros.begin(), micros.end());
-  auto pct = [&](double p) { return micros[static_cast<size_t>(p * (micros.size() - 1))]; };
+  auto pct = [&](double p) {
+    return micros[static_cast<size_t>(p * (micros.size() - 1))];
+  };
   std::printf(
       "routing_bench: topology 10000 routes / 1000 trunks / 200 dial plans: "
       "load+compile %.2f s, snapshot %.1f MiB\n"

@@ -14,8 +14,9 @@ RoutingService::RoutingService(const SnapshotStore* store,
   SetMessageAllocatorFor_Explain(&explain_allocator_);
   auto& decisions = prometheus::BuildCounter()
                         .Name("trunkline_routing_decisions_total")
-                        .Help("Routing decisions by result: routed (to a "
-                              "trunk), uc_side, rejected, invalid (bad request).")
+                        .Help(
+                            "Routing decisions by result: routed (to a "
+                            "trunk), uc_side, rejected, invalid (bad request).")
                         .Register(*registry);
   routed_ = &decisions.Add({{"result", "routed"}});
   to_uc_ = &decisions.Add({{"result", "uc_side"}});
@@ -59,7 +60,8 @@ grpc::ServerUnaryReactor* RoutingService::Explain(
   const absl::Time start = absl::Now();
   absl::Status status =
       Decide(*store_->Get(), *request, response->mutable_decision(), response);
-  Count(response->decision(), status, absl::ToDoubleSeconds(absl::Now() - start));
+  Count(response->decision(), status,
+        absl::ToDoubleSeconds(absl::Now() - start));
   auto* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;

@@ -63,7 +63,8 @@ class RoutingApp final : public ServiceApp {
  public:
   explicit RoutingApp(prometheus::Registry* registry)
       : service_(&store_, registry) {}
-  absl::Status ApplyTopology(std::shared_ptr<const LoadedTopology> topology) override;
+  absl::Status ApplyTopology(
+      std::shared_ptr<const LoadedTopology> topology) override;
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
 
  private:

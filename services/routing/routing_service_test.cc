@@ -16,15 +16,17 @@ TEST(RoutingServiceTest, ServesRouteAndExplainOverGrpc) {
   RoutingApp app(&registry);
   const char* root = std::getenv("TRUNKLINE_SOURCE_DIR");
   std::vector<TopologyError> errors;
-  ASSERT_TRUE(app.ApplyTopology(LoadTopologyFile(
-                  absl::StrCat(root ? root : ".", "/deploy/examples/topology.yaml"),
-                  &errors))
-                  .ok());
+  ASSERT_TRUE(
+      app
+          .ApplyTopology(LoadTopologyFile(
+              absl::StrCat(root ? root : ".", "/deploy/examples/topology.yaml"),
+              &errors))
+          .ok());
   auto server = GrpcServer::Start("127.0.0.1:0", app.GrpcServices());
   ASSERT_TRUE(server.ok()) << server.status();
-  auto stub = v1::Routing::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", (*server)->port()),
-      grpc::InsecureChannelCredentials()));
+  auto stub = v1::Routing::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
+                          grpc::InsecureChannelCredentials()));
 
   v1::RouteRequest request;
   request.set_call_id("c1");

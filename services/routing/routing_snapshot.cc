@@ -79,7 +79,8 @@ absl::Status RoutingSnapshot::Compile() {
   for (const v1::TrunkConfiguration& c : t.trunk_configurations()) {
     auto compiled = std::make_unique<CompiledConfiguration>();
     compiled->configuration = &c;
-    const std::string what = absl::StrCat("trunk configuration \"", c.name(), "\"");
+    const std::string what =
+        absl::StrCat("trunk configuration \"", c.name(), "\"");
     RETURN_IF_ERROR(compile_rules(c.outbound_called_number_rules(),
                                   &compiled->called_rules, what));
     RETURN_IF_ERROR(compile_rules(c.outbound_calling_number_rules(),
@@ -93,12 +94,14 @@ absl::Status RoutingSnapshot::Compile() {
     compiled->gateway = gateways_.at(trunk.gateway());
     compiled->pool = pools_.at(trunk.pool());
     compiled->listener = FindListener(*compiled->pool, trunk.listener());
-    compiled->compiled_configuration = configurations_.at(trunk.configuration()).get();
+    compiled->compiled_configuration =
+        configurations_.at(trunk.configuration()).get();
     compiled->configuration = compiled->compiled_configuration->configuration;
     compiled->dial_plan =
         trunk.dial_plan().empty() ? nullptr : FindDialPlan(trunk.dial_plan());
-    compiled->site = compiled->gateway->site().empty() ? compiled->pool->site()
-                                                       : compiled->gateway->site();
+    compiled->site = compiled->gateway->site().empty()
+                         ? compiled->pool->site()
+                         : compiled->gateway->site();
     compiled->identity = StableHash(trunk.name());
     trunks_[trunk.name()] = std::move(compiled);
   }
@@ -137,10 +140,12 @@ absl::Status RoutingSnapshot::Compile() {
     CompiledAssignment compiled;
     compiled.assignment = &pa;
     if (!pa.number_pattern().empty()) {
-      compiled.number = std::make_unique<RE2>(pa.number_pattern(), TopologyRe2Options());
+      compiled.number =
+          std::make_unique<RE2>(pa.number_pattern(), TopologyRe2Options());
     }
     if (!pa.uri_pattern().empty()) {
-      compiled.uri = std::make_unique<RE2>(pa.uri_pattern(), TopologyRe2Options());
+      compiled.uri =
+          std::make_unique<RE2>(pa.uri_pattern(), TopologyRe2Options());
     }
     compiled.policy = policies_.at(pa.voice_policy()).get();
     compiled.dial_plan =
@@ -191,13 +196,14 @@ const CompiledDialPlan* RoutingSnapshot::FindDialPlan(
   auto it = dial_plans_.find(name);
   return it == dial_plans_.end() ? nullptr : it->second.get();
 }
-const CompiledPolicy* RoutingSnapshot::FindPolicy(absl::string_view name) const {
+const CompiledPolicy* RoutingSnapshot::FindPolicy(
+    absl::string_view name) const {
   auto it = policies_.find(name);
   return it == policies_.end() ? nullptr : it->second.get();
 }
 
-void RoutingSnapshot::MatchRoutes(absl::string_view number,
-                                  std::vector<const CompiledRoute*>* routes) const {
+void RoutingSnapshot::MatchRoutes(
+    absl::string_view number, std::vector<const CompiledRoute*>* routes) const {
   thread_local std::vector<int> matches;
   route_patterns_.MatchAll(number, &matches);
   routes->clear();
@@ -239,7 +245,6 @@ bool RoutingSnapshot::IsUcNumber(absl::string_view number) const {
   return uc_patterns_.FirstMatch(number) >= 0;
 }
 
-
 const CompiledAssignment* RoutingSnapshot::MatchAssignment(
     absl::string_view number, absl::string_view uri) const {
   if (assignments_.empty()) return nullptr;
@@ -253,7 +258,8 @@ const CompiledAssignment* RoutingSnapshot::MatchAssignment(
   for (int m : matches) uri_ok[assignment_uri_owner_[m]] = 1;
   for (size_t i = 0; i < assignments_.size(); ++i) {
     const CompiledAssignment& a = assignments_[i];
-    if ((a.number == nullptr || number_ok[i]) && (a.uri == nullptr || uri_ok[i])) {
+    if ((a.number == nullptr || number_ok[i]) &&
+        (a.uri == nullptr || uri_ok[i])) {
       return &a;
     }
   }

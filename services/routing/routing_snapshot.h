@@ -12,8 +12,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "services/routing/pattern_set.h"
 #include "services/common/topology/loader.h"
+#include "services/routing/pattern_set.h"
 
 namespace trunkline::routing {
 
@@ -52,8 +52,8 @@ struct CompiledTrunk {
   const v1::TrunkConfiguration* configuration = nullptr;
   const CompiledConfiguration* compiled_configuration = nullptr;
   const CompiledDialPlan* dial_plan = nullptr;  // inbound normalization
-  std::string site;                              // gateway's, else pool's
-  uint64_t identity = 0;                         // hash of the name
+  std::string site;                             // gateway's, else pool's
+  uint64_t identity = 0;                        // hash of the name
 };
 
 struct CompiledRoute {
@@ -139,11 +139,12 @@ class RoutingSnapshot {
   std::shared_ptr<const LoadedTopology> topology_;
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledTrunk>> trunks_;
   std::vector<std::unique_ptr<CompiledRoute>> routes_;  // file order
-  PatternSet route_patterns_;                            // parallel to routes_
+  PatternSet route_patterns_;                           // parallel to routes_
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledConfiguration>>
       configurations_;
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledUsage>> usages_;
-  absl::flat_hash_map<std::string, std::unique_ptr<CompiledDialPlan>> dial_plans_;
+  absl::flat_hash_map<std::string, std::unique_ptr<CompiledDialPlan>>
+      dial_plans_;
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledPolicy>> policies_;
   absl::flat_hash_map<std::string, const v1::Pool*> pools_;
   absl::flat_hash_map<std::string, const v1::Gateway*> gateways_;
@@ -151,7 +152,7 @@ class RoutingSnapshot {
   absl::flat_hash_map<std::string, const CompiledDialPlan*> pool_dial_plans_;
   const CompiledDialPlan* global_dial_plan_ = nullptr;
   std::vector<CompiledAssignment> assignments_;
-  PatternSet assignment_numbers_;   // patterns of assignments that have one
+  PatternSet assignment_numbers_;  // patterns of assignments that have one
   std::vector<int> assignment_number_owner_;  // set index -> assignment
   PatternSet assignment_uris_;
   std::vector<int> assignment_uri_owner_;

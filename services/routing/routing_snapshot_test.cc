@@ -12,7 +12,8 @@ std::shared_ptr<const RoutingSnapshot> Example() {
   const char* root = std::getenv("TRUNKLINE_SOURCE_DIR");
   std::vector<TopologyError> errors;
   auto topology = LoadTopologyFile(
-      absl::StrCat(root ? root : ".", "/deploy/examples/topology.yaml"), &errors);
+      absl::StrCat(root ? root : ".", "/deploy/examples/topology.yaml"),
+      &errors);
   EXPECT_NE(topology, nullptr);
   auto snapshot = RoutingSnapshot::Build(topology);
   EXPECT_TRUE(snapshot.ok()) << snapshot.status();

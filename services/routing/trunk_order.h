@@ -17,9 +17,9 @@ namespace trunkline::routing {
 
 struct WeightedItem {
   uint32_t priority;
-  uint32_t weight;      // 0 is treated as 1
-  uint64_t identity;    // stable per item, e.g. a hash of the trunk name
-  int index;            // returned in the order chosen
+  uint32_t weight;    // 0 is treated as 1
+  uint64_t identity;  // stable per item, e.g. a hash of the trunk name
+  int index;          // returned in the order chosen
 };
 
 // 64-bit FNV-1a: stable across processes and replicas (absl::Hash is not).

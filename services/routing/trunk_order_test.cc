@@ -30,7 +30,8 @@ TEST(TrunkOrderTest, WeightsShareCallsProportionally) {
   int first_itsp = 0;
   constexpr int kCalls = 30000;
   for (int call = 0; call < kCalls; ++call) {
-    if (OrderByPriorityAndWeight(items, StableHash(absl::StrCat("id", call)))[0] == 0) {
+    if (OrderByPriorityAndWeight(
+            items, StableHash(absl::StrCat("id", call)))[0] == 0) {
       ++first_itsp;
     }
   }
@@ -43,7 +44,8 @@ TEST(TrunkOrderTest, ZeroWeightCountsAsOne) {
                                      {0, 1, StableHash("b"), 1}};
   int a_first = 0;
   for (int call = 0; call < 10000; ++call) {
-    a_first += OrderByPriorityAndWeight(items, StableHash(absl::StrCat(call)))[0] == 0;
+    a_first +=
+        OrderByPriorityAndWeight(items, StableHash(absl::StrCat(call)))[0] == 0;
   }
   EXPECT_NEAR(a_first / 10000.0, 0.5, 0.03);
 }

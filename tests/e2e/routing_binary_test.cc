@@ -61,8 +61,8 @@ class RoutingBinaryTest : public ::testing::Test {
     ASSERT_EQ(rename(tmp.c_str(), topology_.c_str()), 0);
   }
   std::string WithVersion(const std::string& version) {
-    return absl::StrReplaceAll(example_, {{"version: contoso-2026-11-24",
-                                           "version: " + version}});
+    return absl::StrReplaceAll(
+        example_, {{"version: contoso-2026-11-24", "version: " + version}});
   }
   void StartRouting() {
     ASSERT_TRUE(routing_.Start(TRUNKLINE_ROUTING_BIN, topology_, log_));
@@ -84,7 +84,8 @@ class RoutingBinaryTest : public ::testing::Test {
   v1::NodeStatus Status() {
     grpc::ClientContext context;
     v1::NodeStatus status;
-    EXPECT_TRUE(admin_->GetStatus(&context, v1::GetStatusRequest(), &status).ok());
+    EXPECT_TRUE(
+        admin_->GetStatus(&context, v1::GetStatusRequest(), &status).ok());
     return status;
   }
   bool WaitForVersion(const std::string& version) {
@@ -111,47 +112,55 @@ TEST_F(RoutingBinaryTest, RoutesOverGrpcAndExplainsThroughTrunkctl) {
 
   std::string out;
   const std::string routing_flag = "--routing=" + routing_.grpc_address();
-  EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "route", "explain", routing_flag,
-                        "--from-user", "sip:alice@contoso.example", "--caller",
-                        "+35315551234", "--callee", "0033142685300", "--down",
-                        "itsp"},
-                       &out),
+  EXPECT_EQ(RunCommand(
+                {TRUNKLINE_TRUNKCTL_BIN, "route", "explain", routing_flag,
+                 "--from-user", "sip:alice@contoso.example", "--caller",
+                 "+35315551234", "--callee", "0033142685300", "--down", "itsp"},
+                &out),
             0)
       << out;
-  EXPECT_NE(out.find("callee 0033142685300 -> +33142685300 by rule \"international\""),
+  EXPECT_NE(
+      out.find(
+          "callee 0033142685300 -> +33142685300 by rule \"international\""),
+      std::string::npos)
+      << out;
+  EXPECT_NE(out.find("trunk \"itsp\" skipped: reported down"),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("trunk \"itsp\" skipped: reported down"), std::string::npos) << out;
   EXPECT_NE(out.find("pstn-dub"), std::string::npos);
 
-  EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "route", "explain", routing_flag,
-                        "--from-trunk=pstn-dub", "--caller=0871234567",
-                        "--callee=015551234", "--output=json"},
-                       &out),
-            0)
+  EXPECT_EQ(
+      RunCommand({TRUNKLINE_TRUNKCTL_BIN, "route", "explain", routing_flag,
+                  "--from-trunk=pstn-dub", "--caller=0871234567",
+                  "--callee=015551234", "--output=json"},
+                 &out),
+      0)
       << out;
   EXPECT_NE(out.find("\"toUcSide\": true"), std::string::npos) << out;
 
   // A rejected call: exit 1 with the reason.
-  EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "route", "explain", routing_flag,
-                        "--from-user=sip:alice@contoso.example",
+  EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "route", "explain",
+                        routing_flag, "--from-user=sip:alice@contoso.example",
                         "--caller=+35315551234", "--callee=+449098790000"},
                        &out),
             1);
   EXPECT_NE(out.find("REJECT 404"), std::string::npos) << out;
   // A bad number: the field named, exit 1.
-  EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "route", "explain", routing_flag,
-                        "--from-user=sip:a@b", "--caller=+1", "--callee=12ab"},
-                       &out),
-            1);
-  EXPECT_NE(out.find("callee: \"12ab\" is not a number"), std::string::npos) << out;
+  EXPECT_EQ(
+      RunCommand({TRUNKLINE_TRUNKCTL_BIN, "route", "explain", routing_flag,
+                  "--from-user=sip:a@b", "--caller=+1", "--callee=12ab"},
+                 &out),
+      1);
+  EXPECT_NE(out.find("callee: \"12ab\" is not a number"), std::string::npos)
+      << out;
   // Nothing listening: exit 3 and a clear message.
   EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "route", "explain",
                         absl::StrCat("--routing=127.0.0.1:", FreePort()),
                         "--from-user=sip:a@b", "--caller=+1", "--callee=112"},
                        &out),
             3);
-  EXPECT_NE(out.find("cannot reach the routing service"), std::string::npos) << out;
+  EXPECT_NE(out.find("cannot reach the routing service"), std::string::npos)
+      << out;
 }
 
 TEST_F(RoutingBinaryTest, ReloadsGoodFilesAndKeepsTheLastGoodOne) {
@@ -191,7 +200,9 @@ TEST_F(RoutingBinaryTest, ReloadsGoodFilesAndKeepsTheLastGoodOne) {
   WriteTopology(WithVersion("v3"));
   grpc::ClientContext context;
   v1::ReloadTopologyResponse reload;
-  ASSERT_TRUE(admin_->ReloadTopology(&context, v1::ReloadTopologyRequest(), &reload).ok());
+  ASSERT_TRUE(
+      admin_->ReloadTopology(&context, v1::ReloadTopologyRequest(), &reload)
+          .ok());
   EXPECT_TRUE(reload.applied());
   EXPECT_EQ(reload.topology_version(), "v3");
 }
@@ -212,7 +223,8 @@ TEST_F(RoutingBinaryTest, ReloadUnderLoadLosesNoRequest) {
     });
   }
   for (int round = 0; round < 6; ++round) {
-    WriteTopology(round % 2 ? example_ + "\nbroken: [\n" : WithVersion(absl::StrCat("load-", round)));
+    WriteTopology(round % 2 ? example_ + "\nbroken: [\n"
+                            : WithVersion(absl::StrCat("load-", round)));
     routing_.Signal(SIGHUP);
     usleep(150 * 1000);
   }
@@ -231,15 +243,20 @@ TEST_F(RoutingBinaryTest, MetricsPassPromtool) {
     ASSERT_TRUE(stub_->Route(&context, Emergency(), &decision).ok());
   }
   const std::string metrics = HttpGet(routing_.metrics_port(), "/metrics");
-  EXPECT_NE(metrics.find("trunkline_routing_decisions_total{result=\"routed\"} 5"),
-            std::string::npos)
+  EXPECT_NE(
+      metrics.find("trunkline_routing_decisions_total{result=\"routed\"} 5"),
+      std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find("trunkline_routing_topology_info{version=\"contoso-2026-11-24\"} 1"),
-            std::string::npos);
+  EXPECT_NE(
+      metrics.find(
+          "trunkline_routing_topology_info{version=\"contoso-2026-11-24\"} 1"),
+      std::string::npos);
   const std::string file = dir_ + "/metrics.txt";
   std::ofstream(file) << metrics;
   std::string out;
-  EXPECT_EQ(RunCommand({"/bin/sh", "-c", "promtool check metrics < " + file}, &out), 0)
+  EXPECT_EQ(
+      RunCommand({"/bin/sh", "-c", "promtool check metrics < " + file}, &out),
+      0)
       << out;
 }
 

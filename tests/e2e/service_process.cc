@@ -35,7 +35,8 @@ int Connect(int port) {
 
 std::vector<char*> Argv(const std::vector<std::string>& args) {
   std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   return argv;
 }
@@ -88,7 +89,8 @@ ServiceProcess::~ServiceProcess() {
   }
 }
 
-bool ServiceProcess::Start(const std::string& binary, const std::string& topology,
+bool ServiceProcess::Start(const std::string& binary,
+                           const std::string& topology,
                            const std::string& log_file,
                            const std::vector<std::string>& extra_flags) {
   grpc_port_ = FreePort();
@@ -106,7 +108,8 @@ bool ServiceProcess::Start(const std::string& binary, const std::string& topolog
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_file.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
+                                   O_WRONLY, 0);
   std::vector<char*> argv = Argv(args);
   int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -115,7 +118,8 @@ bool ServiceProcess::Start(const std::string& binary, const std::string& topolog
 }
 
 bool ServiceProcess::WaitReady(int seconds) const {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     int fd = Connect(grpc_port_);
     if (fd >= 0) {
@@ -134,7 +138,8 @@ void ServiceProcess::Signal(int sig) const {
 }
 
 int ServiceProcess::WaitExit(int seconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {

@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
                            data.size());
     // Also every prefix length class: truncated input is the common fuzz find.
     for (size_t cut = data.size() / 2; cut > 0; cut /= 2) {
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()), cut);
+      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()),
+                             cut);
     }
   }
   std::printf("replayed %zu seed files\n", files.size());

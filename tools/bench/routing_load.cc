@@ -38,7 +38,8 @@ struct Call {
   grpc::ByteBuffer health_reply;
   grpc::Status status;
   Clock::time_point start;
-  std::unique_ptr<grpc::ClientAsyncResponseReader<trunkline::v1::RouteDecision>> route;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<trunkline::v1::RouteDecision>>
+      route;
   std::unique_ptr<grpc::GenericClientAsyncResponseReader> health;
 };
 
@@ -56,7 +57,8 @@ int main(int argc, char** argv) {
     args.SetInt("grpc.channel_id", i);  // distinct connections
     auto channel = grpc::CreateCustomChannel(
         absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), args);
-    if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
+    if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                   std::chrono::seconds(5))) {
       std::fprintf(stderr, "routing_load: cannot connect to %s\n",
                    absl::GetFlag(FLAGS_target).c_str());
       return 3;
@@ -84,7 +86,9 @@ int main(int argc, char** argv) {
     long received = 0;
     while (cq.Next(&tag, &ok)) {
       auto* call = static_cast<Call*>(tag);
-      micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - call->start).count());
+      micros.push_back(
+          std::chrono::duration<double, std::micro>(Clock::now() - call->start)
+              .count());
       if (!ok || !call->status.ok()) ++failed;
       delete call;
       ++received;
@@ -101,29 +105,37 @@ int main(int argc, char** argv) {
     }
     auto* call = new Call();
     call->start = Clock::now();
-    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::seconds(5));
     const size_t channel = static_cast<size_t>(i) % stubs.size();
     if (health) {
       call->health = generic[channel]->PrepareUnaryCall(
-          &call->context, "/grpc.health.v1.Health/Check", empty_health_request, &cq);
+          &call->context, "/grpc.health.v1.Health/Check", empty_health_request,
+          &cq);
       call->health->StartCall();
       call->health->Finish(&call->health_reply, &call->status, call);
     } else {
       call->route = stubs[channel]->AsyncRoute(
-          &call->context, requests[static_cast<size_t>(i) % requests.size()], &cq);
+          &call->context, requests[static_cast<size_t>(i) % requests.size()],
+          &cq);
       call->route->Finish(&call->decision, &call->status, call);
     }
     ++sent;
   }
-  const double send_seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  const double send_seconds =
+      std::chrono::duration<double>(Clock::now() - begin).count();
   sending_done = true;
   receiver.join();
-  const double all_seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  const double all_seconds =
+      std::chrono::duration<double>(Clock::now() - begin).count();
   cq.Shutdown();
   std::sort(micros.begin(), micros.end());
-  auto pct = [&](double p) { return micros[static_cast<size_t>(p * (micros.size() - 1))]; };
+  auto pct = [&](double p) {
+    return micros[static_cast<size_t>(p * (micros.size() - 1))];
+  };
   std::printf(
-      "routing_load method=%s offered=%d/s achieved=%.0f/s requests=%ld failed=%ld "
+      "routing_load method=%s offered=%d/s achieved=%.0f/s requests=%ld "
+      "failed=%ld "
       "p50=%.0fus p99=%.0fus p999=%.0fus max=%.0fus\n",
       health ? "health" : "route", rate, sent / all_seconds, sent.load(),
       failed.load(), pct(0.5), pct(0.99), pct(0.999), micros.back());

@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
   std::vector<char*> positional = absl::ParseCommandLine(
       static_cast<int>(rewritten_argv.size()), rewritten_argv.data());
   std::vector<std::string> args(positional.begin() + 1, positional.end());
-  auto format = trunkline::trunkctl::ParseOutputFormat(absl::GetFlag(FLAGS_output));
+  auto format =
+      trunkline::trunkctl::ParseOutputFormat(absl::GetFlag(FLAGS_output));
   if (!format.ok()) return Usage(std::string(format.status().message()));
   if (args.empty()) return Usage("no command given");
 

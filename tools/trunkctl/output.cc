@@ -23,9 +23,13 @@ std::string ToJson(const google::protobuf::Message& message) {
   return json;
 }
 
-Table::Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+Table::Table(std::vector<std::string> header) {
+  rows_.push_back(std::move(header));
+}
 
-void Table::AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+void Table::AddRow(std::vector<std::string> row) {
+  rows_.push_back(std::move(row));
+}
 
 void Table::Print(std::ostream& out) const {
   std::vector<size_t> widths;
@@ -39,7 +43,8 @@ void Table::Print(std::ostream& out) const {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size())
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
     }
     out << line << "\n";
   }

@@ -66,14 +66,14 @@ void PrintExplanation(const v1::RouteExplanation& e, std::ostream& out) {
                  "CALLING", "MEDIA"});
     int i = 0;
     for (const v1::Candidate& c : d.candidates()) {
-      table.AddRow(
-          {absl::StrCat(++i), c.trunk().empty() ? "(uc side)" : c.trunk(),
-           c.route().empty() ? "-" : c.route(),
-           c.pstn_usage().empty() ? "-" : c.pstn_usage(),
-           absl::StrCat(c.next_hop().gateway(), " ", c.next_hop().host(), ":",
-                        c.next_hop().port()),
-           c.called_number(), c.calling_number(),
-           c.media().anchor() ? "anchored" : "bypass"});
+      table.AddRow({absl::StrCat(++i),
+                    c.trunk().empty() ? "(uc side)" : c.trunk(),
+                    c.route().empty() ? "-" : c.route(),
+                    c.pstn_usage().empty() ? "-" : c.pstn_usage(),
+                    absl::StrCat(c.next_hop().gateway(), " ",
+                                 c.next_hop().host(), ":", c.next_hop().port()),
+                    c.called_number(), c.calling_number(),
+                    c.media().anchor() ? "anchored" : "bypass"});
     }
     table.Print(out);
   }

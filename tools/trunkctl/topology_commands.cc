@@ -71,7 +71,8 @@ int ShowTopology(const std::string& file, OutputFormat format,
                               TransportName(trunk.transport()));
       }
     }
-    trunks.AddRow({trunk.name(), absl::StrCat(trunk.pool(), ":", trunk.listener()),
+    trunks.AddRow({trunk.name(),
+                   absl::StrCat(trunk.pool(), ":", trunk.listener()),
                    absl::StrCat(trunk.local_port()), trunk.gateway(), remote,
                    trunk.configuration(), trunk.enabled() ? "yes" : "no"});
   }
@@ -83,8 +84,9 @@ int ShowTopology(const std::string& file, OutputFormat format,
                    absl::StrJoin(route.pstn_usages(), ","),
                    absl::StrJoin(route.trunks(), ",",
                                  [](std::string* o, const v1::RouteTrunk& rt) {
-                                   absl::StrAppend(o, rt.trunk(), "(p", rt.priority(),
-                                                   ",w", rt.weight(), ")");
+                                   absl::StrAppend(o, rt.trunk(), "(p",
+                                                   rt.priority(), ",w",
+                                                   rt.weight(), ")");
                                  })});
   }
   routes.Print(out);

@@ -18,18 +18,22 @@ TEST(TopologyCommandsTest, ValidExampleExitsZero) {
   std::ostringstream out, err;
   const std::string file = SourcePath("deploy/examples/topology.yaml");
   EXPECT_EQ(ValidateTopology(file, OutputFormat::kTable, out, err), kExitOk);
-  EXPECT_EQ(out.str().rfind(file + ": valid (version contoso-2026-11-24", 0), 0u)
+  EXPECT_EQ(out.str().rfind(file + ": valid (version contoso-2026-11-24", 0),
+            0u)
       << out.str();
   EXPECT_EQ(err.str(), "");
 }
 
 TEST(TopologyCommandsTest, BrokenFileExitsOneWithFileAndLine) {
   std::ostringstream out, err;
-  const std::string file = SourcePath("tests/topology/broken/undefined_gateway.yaml");
-  EXPECT_EQ(ValidateTopology(file, OutputFormat::kTable, out, err), kExitFailed);
-  EXPECT_NE(err.str().find(file + ":21: trunk \"trunk\": gateway \"gw-missing\" "
-                                  "is not defined"),
-            std::string::npos)
+  const std::string file =
+      SourcePath("tests/topology/broken/undefined_gateway.yaml");
+  EXPECT_EQ(ValidateTopology(file, OutputFormat::kTable, out, err),
+            kExitFailed);
+  EXPECT_NE(
+      err.str().find(file + ":21: trunk \"trunk\": gateway \"gw-missing\" "
+                            "is not defined"),
+      std::string::npos)
       << err.str();
   EXPECT_EQ(out.str(), "");
 }

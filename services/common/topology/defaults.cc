@@ -10,8 +10,7 @@ constexpr uint32_t kSipsPort = 5061;
 
 bool OnlyTls(const v1::Listener& listener) {
   return listener.transports_size() > 0 &&
-         std::all_of(listener.transports().begin(),
-                     listener.transports().end(),
+         std::all_of(listener.transports().begin(), listener.transports().end(),
                      [](int t) { return t == v1::TRANSPORT_TLS; });
 }
 
@@ -29,7 +28,8 @@ const v1::Gateway* FindGateway(const v1::Topology& t, const std::string& name) {
   return nullptr;
 }
 
-const v1::Listener* FindListener(const v1::Pool& pool, const std::string& name) {
+const v1::Listener* FindListener(const v1::Pool& pool,
+                                 const std::string& name) {
   for (const auto& l : pool.listeners()) {
     if (l.name() == name) return &l;
   }
@@ -62,7 +62,8 @@ void ApplyTrunkConfigurationDefaults(v1::TrunkConfiguration* c) {
   }
   if (c->fast_failover_seconds() == 0) c->set_fast_failover_seconds(10);
   if (c->failover_response_codes_size() == 0) {
-    for (uint32_t code : {408u, 503u, 504u}) c->add_failover_response_codes(code);
+    for (uint32_t code : {408u, 503u, 504u})
+      c->add_failover_response_codes(code);
   }
   v1::KeepaliveSettings* ka = c->mutable_keepalive();
   if (!ka->has_enabled()) ka->set_enabled(true);
@@ -110,8 +111,10 @@ void ApplyTopologyDefaults(v1::Topology* t) {
     if (pool && trunk.listener().empty() && pool->listeners_size() > 0) {
       trunk.set_listener(pool->listeners(0).name());
     }
-    const v1::Listener* listener = pool ? FindListener(*pool, trunk.listener()) : nullptr;
-    if (listener && trunk.local_port() == 0) trunk.set_local_port(listener->port());
+    const v1::Listener* listener =
+        pool ? FindListener(*pool, trunk.listener()) : nullptr;
+    if (listener && trunk.local_port() == 0)
+      trunk.set_local_port(listener->port());
     if (gw && trunk.remote_port() == 0) trunk.set_remote_port(gw->port());
     if (gw && trunk.transport() == v1::TRANSPORT_UNSPECIFIED) {
       trunk.set_transport(gw->transport());

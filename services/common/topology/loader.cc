@@ -80,8 +80,8 @@ std::shared_ptr<const LoadedTopology> LoadTopologyFile(
 
 absl::Status ErrorsToStatus(const std::vector<TopologyError>& errors) {
   if (errors.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrJoin(
-      errors, "\n", [](std::string* out, const TopologyError& e) {
+  return absl::InvalidArgumentError(
+      absl::StrJoin(errors, "\n", [](std::string* out, const TopologyError& e) {
         out->append(e.ToString());
       }));
 }

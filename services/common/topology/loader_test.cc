@@ -16,7 +16,8 @@ std::string SourcePath(const std::string& relative) {
 
 TEST(LoaderTest, ExampleTopologyIsValid) {
   std::vector<TopologyError> errors;
-  auto t = LoadTopologyFile(SourcePath("deploy/examples/topology.yaml"), &errors);
+  auto t =
+      LoadTopologyFile(SourcePath("deploy/examples/topology.yaml"), &errors);
   ASSERT_NE(t, nullptr) << ErrorsToStatus(errors);
   EXPECT_EQ(t->version, "contoso-2026-11-24");
   EXPECT_EQ(t->topology.trunks_size(), 4);
@@ -48,7 +49,8 @@ TEST(LoaderTest, DefaultsFollowLync) {
   EXPECT_EQ(t->topology.trunks(0).listener(), "lan");
   EXPECT_EQ(t->topology.uc_side().next_hops(0).listener(), "lan");
   // Same content, same version.
-  auto again = LoadTopologyFile(SourcePath("tests/topology/minimal.yaml"), &errors);
+  auto again =
+      LoadTopologyFile(SourcePath("tests/topology/minimal.yaml"), &errors);
   EXPECT_EQ(again->version, t->version);
 }
 
@@ -61,36 +63,78 @@ void PrintTo(const BrokenCase& c, std::ostream* os) { *os << c.fixture; }
 
 // One broken fixture per rule, each failing with its own message and line.
 const BrokenCase kBroken[] = {
-    {"bad_address", "13: gateway \"gw\": address \"127.0.0.300\" is not an IPv4 or IPv6 address"},
-    {"bad_enum", "25: srtpMode: \"sometimes\" is not one of: required, optional, not_supported"},
-    {"bad_port", "22: trunk \"trunk\": localPort 70000 is not a port (1 to 65535)"},
-    {"bad_regex", "30: voice route \"local\": numberPattern \"^\\+1(\\d{10}$\" is not a valid RE2 pattern: missing ): ^\\+1(\\d{10}$"},
-    {"bad_translation_group", "40: dial plan \"global\" rule \"nanp\": translation uses $2 but the pattern has only 1 capture group"},
-    {"dial_plan_scope_target", "39: dial plan \"global\": site \"paris\" is not defined"},
-    {"duplicate_key", "28: \"pstnUsages\" appears twice in one Topology (first at line 26)"},
+    {"bad_address",
+     "13: gateway \"gw\": address \"127.0.0.300\" is not an IPv4 or IPv6 "
+     "address"},
+    {"bad_enum",
+     "25: srtpMode: \"sometimes\" is not one of: required, optional, "
+     "not_supported"},
+    {"bad_port",
+     "22: trunk \"trunk\": localPort 70000 is not a port (1 to 65535)"},
+    {"bad_regex",
+     "30: voice route \"local\": numberPattern \"^\\+1(\\d{10}$\" is not a "
+     "valid RE2 pattern: missing ): ^\\+1(\\d{10}$"},
+    {"bad_translation_group",
+     "40: dial plan \"global\" rule \"nanp\": translation uses $2 but the "
+     "pattern has only 1 capture group"},
+    {"dial_plan_scope_target",
+     "39: dial plan \"global\": site \"paris\" is not defined"},
+    {"duplicate_key",
+     "28: \"pstnUsages\" appears twice in one Topology (first at line 26)"},
     {"duplicate_name", "4: site \"hq\" is defined twice (first at line 3)"},
-    {"duplicate_trunk_association", "23: trunk \"trunk-2\": same pool, listener, ports and gateway as trunk \"trunk\""},
-    {"failover_code", "26: trunk configuration \"global\": failover response code 302 is not a final error response (400 to 699)"},
-    {"gateway_without_address", "15: gateway \"fe\": fqdn or address is required"},
-    {"itsp_private_address", "19: trunk \"trunk\": trunk to ITSP \"gw\" would advertise the private address 127.0.0.1; use a listener with a public advertisedAddress"},
-    {"missing_kind", "11: gateway \"gw\": kind is required (pstn_gateway, ip_pbx, itsp or uc_front_end)"},
-    {"number_range", "45: UC number range #1: first \"+15550001000\" and last \"+1555000199\" must be numbers of the same length, first <= last"},
-    {"policy_assignment_policy", "42: policy assignment #1: voice policy \"executives\" is not defined"},
-    {"registration_without_credentials", "26: trunk configuration \"global\": registration needs credentials"},
-    {"route_without_trunks", "29: voice route \"local\": at least one trunk is required"},
-    {"session_timer_min_se", "26: trunk configuration \"global\": sessionTimer.minSeSeconds 30 is below 90, the least RFC 4028 allows"},
-    {"tls_without_certificate", "10: pool \"pool\" listener \"lan\": TLS needs tls.certificateFile and tls.privateKeyFile"},
-    {"uc_next_hop_kind", "43: UC next hop #1: gateway \"gw\" is not of kind uc_front_end"},
-    {"undefined_configuration", "23: trunk \"trunk\": trunk configuration \"itsp\" is not defined"},
-    {"undefined_gateway", "21: trunk \"trunk\": gateway \"gw-missing\" is not defined"},
-    {"undefined_listener", "22: trunk \"trunk\": pool \"pool\" has no listener \"wan\""},
-    {"undefined_policy_usage", "35: voice policy \"global\": PSTN usage \"International\" is not defined"},
-    {"undefined_pool", "20: trunk \"trunk\": pool \"pool-missing\" is not defined"},
-    {"undefined_route_trunk", "32: voice route \"local\": trunk \"trunk-missing\" is not defined"},
-    {"undefined_usage", "31: voice route \"local\": PSTN usage \"Long-Distance\" is not defined"},
+    {"duplicate_trunk_association",
+     "23: trunk \"trunk-2\": same pool, listener, ports and gateway as trunk "
+     "\"trunk\""},
+    {"failover_code",
+     "26: trunk configuration \"global\": failover response code 302 is not a "
+     "final error response (400 to 699)"},
+    {"gateway_without_address",
+     "15: gateway \"fe\": fqdn or address is required"},
+    {"itsp_private_address",
+     "19: trunk \"trunk\": trunk to ITSP \"gw\" would advertise the private "
+     "address 127.0.0.1; use a listener with a public advertisedAddress"},
+    {"missing_kind",
+     "11: gateway \"gw\": kind is required (pstn_gateway, ip_pbx, itsp or "
+     "uc_front_end)"},
+    {"number_range",
+     "45: UC number range #1: first \"+15550001000\" and last \"+1555000199\" "
+     "must be numbers of the same length, first <= last"},
+    {"policy_assignment_policy",
+     "42: policy assignment #1: voice policy \"executives\" is not defined"},
+    {"registration_without_credentials",
+     "26: trunk configuration \"global\": registration needs credentials"},
+    {"route_without_trunks",
+     "29: voice route \"local\": at least one trunk is required"},
+    {"session_timer_min_se",
+     "26: trunk configuration \"global\": sessionTimer.minSeSeconds 30 is "
+     "below 90, the least RFC 4028 allows"},
+    {"tls_without_certificate",
+     "10: pool \"pool\" listener \"lan\": TLS needs tls.certificateFile and "
+     "tls.privateKeyFile"},
+    {"uc_next_hop_kind",
+     "43: UC next hop #1: gateway \"gw\" is not of kind uc_front_end"},
+    {"undefined_configuration",
+     "23: trunk \"trunk\": trunk configuration \"itsp\" is not defined"},
+    {"undefined_gateway",
+     "21: trunk \"trunk\": gateway \"gw-missing\" is not defined"},
+    {"undefined_listener",
+     "22: trunk \"trunk\": pool \"pool\" has no listener \"wan\""},
+    {"undefined_policy_usage",
+     "35: voice policy \"global\": PSTN usage \"International\" is not "
+     "defined"},
+    {"undefined_pool",
+     "20: trunk \"trunk\": pool \"pool-missing\" is not defined"},
+    {"undefined_route_trunk",
+     "32: voice route \"local\": trunk \"trunk-missing\" is not defined"},
+    {"undefined_usage",
+     "31: voice route \"local\": PSTN usage \"Long-Distance\" is not defined"},
     {"unknown_field", "21: unknown field \"gatway\" in Trunk"},
-    {"wildcard_without_advertised", "9: pool \"pool\" listener \"lan\": a wildcard address needs an advertisedAddress for Contact and SDP"},
-    {"wrong_type", "22: localPort: expected a whole number from 0 to 4294967295, found \"fifty\""},
+    {"wildcard_without_advertised",
+     "9: pool \"pool\" listener \"lan\": a wildcard address needs an "
+     "advertisedAddress for Contact and SDP"},
+    {"wrong_type",
+     "22: localPort: expected a whole number from 0 to 4294967295, found "
+     "\"fifty\""},
     {"yaml_syntax", "7: YAML syntax error: end of sequence flow not found"},
 };
 
@@ -107,11 +151,10 @@ TEST_P(BrokenFixtureTest, FailsWithItsOwnMessage) {
   EXPECT_EQ(absl::StrCat(errors[0].line, ": ", errors[0].message), c.expected);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    All, BrokenFixtureTest, testing::ValuesIn(kBroken),
-    [](const testing::TestParamInfo<BrokenCase>& info) {
-      return std::string(info.param.fixture);
-    });
+INSTANTIATE_TEST_SUITE_P(All, BrokenFixtureTest, testing::ValuesIn(kBroken),
+                         [](const testing::TestParamInfo<BrokenCase>& info) {
+                           return std::string(info.param.fixture);
+                         });
 
 TEST(LoaderTest, MessagesAreUniquePerFixture) {
   std::set<std::string> seen;

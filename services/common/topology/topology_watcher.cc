@@ -22,14 +22,16 @@ TopologyWatcher::TopologyWatcher(std::string path, Apply apply,
       &prometheus::BuildGauge()
            .Name(absl::StrCat("trunkline_", service,
                               "_topology_last_reload_success"))
-           .Help("1 when the last topology reload was applied, 0 when the "
-                 "file was refused and the previous topology is still in use.")
+           .Help(
+               "1 when the last topology reload was applied, 0 when the "
+               "file was refused and the previous topology is still in use.")
            .Register(*registry)
            .Add({});
-  info_family_ = &prometheus::BuildGauge()
-                      .Name(absl::StrCat("trunkline_", service, "_topology_info"))
-                      .Help("The topology version in use (value is always 1).")
-                      .Register(*registry);
+  info_family_ =
+      &prometheus::BuildGauge()
+           .Name(absl::StrCat("trunkline_", service, "_topology_info"))
+           .Help("The topology version in use (value is always 1).")
+           .Register(*registry);
 }
 
 TopologyWatcher::~TopologyWatcher() {
@@ -44,7 +46,8 @@ absl::StatusOr<std::unique_ptr<TopologyWatcher>> TopologyWatcher::Create(
       new TopologyWatcher(path, std::move(apply), registry, service));
   FileStamp stamp = watcher->Stamp();
   std::vector<TopologyError> errors;
-  std::shared_ptr<const LoadedTopology> loaded = LoadTopologyFile(path, &errors);
+  std::shared_ptr<const LoadedTopology> loaded =
+      LoadTopologyFile(path, &errors);
   if (loaded == nullptr) return ErrorsToStatus(errors);
   absl::Status applied = watcher->apply_(loaded);
   if (!applied.ok()) return applied;
@@ -55,7 +58,9 @@ absl::StatusOr<std::unique_ptr<TopologyWatcher>> TopologyWatcher::Create(
   }
   watcher->last_reload_ok_->Set(1);
   watcher->SetVersionMetric(loaded->version);
-  TL_LOG(kInfo, "topology loaded").With("file", path).With("version", loaded->version);
+  TL_LOG(kInfo, "topology loaded")
+      .With("file", path)
+      .With("version", loaded->version);
   return watcher;
 }
 
@@ -64,7 +69,8 @@ ReloadOutcome TopologyWatcher::Reload() {
   ReloadOutcome outcome;
   FileStamp stamp = Stamp();
   std::vector<TopologyError> errors;
-  std::shared_ptr<const LoadedTopology> loaded = LoadTopologyFile(path_, &errors);
+  std::shared_ptr<const LoadedTopology> loaded =
+      LoadTopologyFile(path_, &errors);
   absl::Status applied = loaded ? apply_(loaded) : ErrorsToStatus(errors);
   if (loaded && !applied.ok()) {
     errors.push_back({path_, 0, std::string(applied.message())});
@@ -78,7 +84,9 @@ ReloadOutcome TopologyWatcher::Reload() {
     reloads_applied_->Increment();
     last_reload_ok_->Set(1);
     SetVersionMetric(loaded->version);
-    TL_LOG(kInfo, "topology reloaded").With("file", path_).With("version", loaded->version);
+    TL_LOG(kInfo, "topology reloaded")
+        .With("file", path_)
+        .With("version", loaded->version);
   } else {
     last_errors_.clear();
     for (const TopologyError& e : errors) last_errors_.push_back(e.ToString());
@@ -123,8 +131,8 @@ TopologyWatcher::FileStamp TopologyWatcher::Stamp() const {
   struct stat st;
   FileStamp stamp;
   if (::stat(path_.c_str(), &st) != 0) return stamp;
-  stamp.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-                   st.st_mtim.tv_nsec;
+  stamp.mtime_ns =
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   stamp.size = st.st_size;
   stamp.inode = st.st_ino;
   return stamp;

@@ -73,7 +73,8 @@ class Validator {
       auto [it, inserted] = first_index.emplace(name, i);
       if (!inserted) {
         Error(item + ".name",
-              absl::StrCat(kind, " ", Quote(name), " is defined twice (first at line ",
+              absl::StrCat(kind, " ", Quote(name),
+                           " is defined twice (first at line ",
                            map_.LineOf(Path(path, it->second)), ")"));
       }
       names.insert(name);
@@ -139,8 +140,7 @@ class Validator {
     if (re == nullptr) return;
     absl::Status status = CheckTranslation(*re, translation);
     if (!status.ok()) {
-      Error(path + ".translation",
-            absl::StrCat(owner, ": ", status.message()));
+      Error(path + ".translation", absl::StrCat(owner, ": ", status.message()));
     }
   }
 
@@ -154,7 +154,8 @@ class Validator {
 
   void Site(const std::string& site, const std::string& path,
             absl::string_view owner) {
-    if (!site.empty()) RequireRef(sites_, site, path, owner, "site", "site", false);
+    if (!site.empty())
+      RequireRef(sites_, site, path, owner, "site", "site", false);
   }
 
   // --- objects ----------------------------------------------------------
@@ -198,8 +199,9 @@ class Validator {
                              " is not an address or host name"));
         } else if (wildcard && listener.advertised_address().empty()) {
           Error(lpath + ".address",
-                absl::StrCat(lowner, ": a wildcard address needs an "
-                                     "advertisedAddress for Contact and SDP"));
+                absl::StrCat(lowner,
+                             ": a wildcard address needs an "
+                             "advertisedAddress for Contact and SDP"));
         }
         Port(listener.port(), lpath + ".port", lowner, "port");
         bool tls = false;
@@ -213,8 +215,9 @@ class Validator {
         if (tls && (listener.tls().certificate_file().empty() ||
                     listener.tls().private_key_file().empty())) {
           Error(lpath + ".transports",
-                absl::StrCat(lowner, ": TLS needs tls.certificateFile and "
-                                     "tls.privateKeyFile"));
+                absl::StrCat(lowner,
+                             ": TLS needs tls.certificateFile and "
+                             "tls.privateKeyFile"));
         }
       }
     }
@@ -226,8 +229,9 @@ class Validator {
       const std::string path = Path("gateways", i);
       const std::string owner = absl::StrCat("gateway ", Quote(gw.name()));
       if (gw.kind() == v1::GATEWAY_KIND_UNSPECIFIED) {
-        Error(path, absl::StrCat(owner, ": kind is required (pstn_gateway, "
-                                        "ip_pbx, itsp or uc_front_end)"));
+        Error(path, absl::StrCat(owner,
+                                 ": kind is required (pstn_gateway, "
+                                 "ip_pbx, itsp or uc_front_end)"));
       }
       if (gw.fqdn().empty() && gw.address().empty()) {
         Error(path, absl::StrCat(owner, ": fqdn or address is required"));
@@ -248,7 +252,8 @@ class Validator {
         size_t slash = source.find('/');
         int prefix = -1;
         if (slash != std::string::npos) {
-          if (!absl::SimpleAtoi(source.substr(slash + 1), &prefix)) prefix = 999;
+          if (!absl::SimpleAtoi(source.substr(slash + 1), &prefix))
+            prefix = 999;
           source.resize(slash);
         }
         const int max_prefix = source.find(':') == std::string::npos ? 32 : 128;
@@ -269,7 +274,8 @@ class Validator {
       const std::string owner =
           absl::StrCat("trunk configuration ", Quote(c.name()));
       const v1::SessionTimer& st = c.session_timer();
-      if (st.min_se_seconds() != 0 && st.min_se_seconds() < kMinSessionExpires) {
+      if (st.min_se_seconds() != 0 &&
+          st.min_se_seconds() < kMinSessionExpires) {
         Error(path + ".session_timer.min_se_seconds",
               absl::StrCat(owner, ": sessionTimer.minSeSeconds ",
                            st.min_se_seconds(),
@@ -281,8 +287,8 @@ class Validator {
           st.session_expires_seconds() < min_se) {
         Error(path + ".session_timer.session_expires_seconds",
               absl::StrCat(owner, ": sessionTimer.sessionExpiresSeconds ",
-                           st.session_expires_seconds(),
-                           " is below Min-SE ", min_se));
+                           st.session_expires_seconds(), " is below Min-SE ",
+                           min_se));
       }
       for (int k = 0; k < c.failover_response_codes_size(); ++k) {
         uint32_t code = c.failover_response_codes(k);
@@ -350,7 +356,8 @@ class Validator {
       const v1::Credential& c = t_.credentials(i);
       const std::string owner = absl::StrCat("credential ", Quote(c.name()));
       if (c.username().empty()) {
-        Error(Path("credentials", i), absl::StrCat(owner, ": username is required"));
+        Error(Path("credentials", i),
+              absl::StrCat(owner, ": username is required"));
       }
       if (c.password_file().empty()) {
         Error(Path("credentials", i),
@@ -385,8 +392,9 @@ class Validator {
   void CheckTrunks() {
     // (pool, listener, local port, gateway, remote port): Lync refuses two
     // trunks that would be the same SIP association.
-    std::map<std::tuple<std::string, std::string, uint32_t, std::string, uint32_t>,
-             std::string>
+    std::map<
+        std::tuple<std::string, std::string, uint32_t, std::string, uint32_t>,
+        std::string>
         associations;
     for (int i = 0; i < t_.trunks_size(); ++i) {
       const v1::Trunk& trunk = t_.trunks(i);
@@ -403,8 +411,8 @@ class Validator {
                    "trunk configuration", false);
       }
       if (!trunk.dial_plan().empty() &&
-          RequireRef(dial_plans_, trunk.dial_plan(), path + ".dial_plan",
-                     owner, "dialPlan", "dial plan", false)) {
+          RequireRef(dial_plans_, trunk.dial_plan(), path + ".dial_plan", owner,
+                     "dialPlan", "dial plan", false)) {
         for (const auto& dp : t_.dial_plans()) {
           if (dp.name() == trunk.dial_plan() &&
               dp.scope() != v1::DIAL_PLAN_SCOPE_TRUNK &&
@@ -418,7 +426,8 @@ class Validator {
       Port(trunk.local_port(), path + ".local_port", owner, "localPort");
       Port(trunk.remote_port(), path + ".remote_port", owner, "remotePort");
       const v1::Pool* pool = pool_ok ? FindPool(trunk.pool()) : nullptr;
-      const v1::Gateway* gw = gateway_ok ? FindGateway(trunk.gateway()) : nullptr;
+      const v1::Gateway* gw =
+          gateway_ok ? FindGateway(trunk.gateway()) : nullptr;
       const v1::Listener* listener =
           pool ? FindListener(*pool, trunk.listener()) : nullptr;
       if (pool && !listener && !trunk.listener().empty()) {
@@ -427,32 +436,36 @@ class Validator {
                            " has no listener ", Quote(trunk.listener())));
       }
       if (gw && gw->kind() == v1::GATEWAY_KIND_UC_FRONT_END) {
-        Error(path + ".gateway",
-              absl::StrCat(owner, ": gateway ", Quote(gw->name()),
-                           " is a UC front end; list it under ucSide.nextHops"));
+        Error(
+            path + ".gateway",
+            absl::StrCat(owner, ": gateway ", Quote(gw->name()),
+                         " is a UC front end; list it under ucSide.nextHops"));
       }
       if (gw && listener && gw->kind() == v1::GATEWAY_KIND_ITSP) {
         const std::string& advertised = listener->advertised_address().empty()
                                             ? listener->address()
                                             : listener->advertised_address();
         if (IsIpAddress(advertised) && IsPrivateAddress(advertised)) {
-          Error(path + ".listener",
-                absl::StrCat(owner, ": trunk to ITSP ", Quote(gw->name()),
-                             " would advertise the private address ",
-                             advertised, "; use a listener with a public "
-                                         "advertisedAddress"));
+          Error(
+              path + ".listener",
+              absl::StrCat(owner, ": trunk to ITSP ", Quote(gw->name()),
+                           " would advertise the private address ", advertised,
+                           "; use a listener with a public "
+                           "advertisedAddress"));
         }
       }
       if (gw && listener) {
         const uint32_t local =
             trunk.local_port() ? trunk.local_port() : listener->port();
-        const uint32_t remote = trunk.remote_port() ? trunk.remote_port() : gw->port();
+        const uint32_t remote =
+            trunk.remote_port() ? trunk.remote_port() : gw->port();
         auto key = std::make_tuple(pool->name(), listener->name(), local,
                                    gw->name(), remote);
         auto [it, inserted] = associations.emplace(key, trunk.name());
         if (!inserted) {
-          Error(path, absl::StrCat(owner, ": same pool, listener, ports and "
-                                          "gateway as trunk ",
+          Error(path, absl::StrCat(owner,
+                                   ": same pool, listener, ports and "
+                                   "gateway as trunk ",
                                    Quote(it->second)));
         }
       }
@@ -466,8 +479,9 @@ class Validator {
       const std::string owner = absl::StrCat("dial plan ", Quote(dp.name()));
       switch (dp.scope()) {
         case v1::DIAL_PLAN_SCOPE_UNSPECIFIED:
-          Error(path, absl::StrCat(owner, ": scope is required (global, site, "
-                                          "pool, trunk or user)"));
+          Error(path, absl::StrCat(owner,
+                                   ": scope is required (global, site, "
+                                   "pool, trunk or user)"));
           break;
         case v1::DIAL_PLAN_SCOPE_SITE:
           RequireRef(sites_, dp.target(), path + ".target", owner, "target",
@@ -483,10 +497,12 @@ class Validator {
           break;
         default:
           if (!dp.target().empty()) {
-            Error(path + ".target",
-                  absl::StrCat(owner, ": a ", 
-                               dp.scope() == v1::DIAL_PLAN_SCOPE_GLOBAL ? "global" : "user",
-                               " dial plan has no target"));
+            Error(
+                path + ".target",
+                absl::StrCat(owner, ": a ",
+                             dp.scope() == v1::DIAL_PLAN_SCOPE_GLOBAL ? "global"
+                                                                      : "user",
+                             " dial plan has no target"));
           }
       }
       for (int k = 0; k < dp.normalization_rules_size(); ++k) {
@@ -510,8 +526,9 @@ class Validator {
       if (vp.caller_id().mode() == v1::CALLER_ID_MODE_SERVICE_NUMBER &&
           vp.caller_id().service_number().empty()) {
         Error(path + ".caller_id",
-              absl::StrCat(owner, ": callerId mode service_number needs "
-                                  "serviceNumber"));
+              absl::StrCat(owner,
+                           ": callerId mode service_number needs "
+                           "serviceNumber"));
       }
     }
   }
@@ -522,8 +539,9 @@ class Validator {
       const std::string path = Path("policy_assignments", i);
       const std::string owner = absl::StrCat("policy assignment #", i + 1);
       if (pa.number_pattern().empty() && pa.uri_pattern().empty()) {
-        Error(path, absl::StrCat(owner, ": numberPattern or uriPattern is "
-                                        "required"));
+        Error(path, absl::StrCat(owner,
+                                 ": numberPattern or uriPattern is "
+                                 "required"));
       }
       if (!pa.number_pattern().empty()) {
         Pattern(pa.number_pattern(), path + ".number_pattern", owner,
@@ -554,7 +572,8 @@ class Validator {
     for (int i = 0; i < t_.voice_routes_size(); ++i) {
       const v1::VoiceRoute& route = t_.voice_routes(i);
       const std::string path = Path("voice_routes", i);
-      const std::string owner = absl::StrCat("voice route ", Quote(route.name()));
+      const std::string owner =
+          absl::StrCat("voice route ", Quote(route.name()));
       Pattern(route.number_pattern(), path + ".number_pattern", owner,
               "numberPattern");
       for (int k = 0; k < route.exceptions_size(); ++k) {
@@ -562,7 +581,8 @@ class Validator {
                 "exception");
       }
       if (route.pstn_usages_size() == 0) {
-        Error(path, absl::StrCat(owner, ": at least one PSTN usage is required"));
+        Error(path,
+              absl::StrCat(owner, ": at least one PSTN usage is required"));
       }
       for (int k = 0; k < route.pstn_usages_size(); ++k) {
         RequireRef(usages_, route.pstn_usages(k),
@@ -590,8 +610,9 @@ class Validator {
       }
       if (!route.alternate_caller_id().empty() && !route.suppress_caller_id()) {
         Error(path + ".alternate_caller_id",
-              absl::StrCat(owner, ": alternateCallerId is only used with "
-                                  "suppressCallerId: true"));
+              absl::StrCat(owner,
+                           ": alternateCallerId is only used with "
+                           "suppressCallerId: true"));
       }
     }
   }
@@ -627,8 +648,9 @@ class Validator {
       const std::string owner = absl::StrCat("UC number range #", i + 1);
       const bool has_bounds = !range.first().empty() || !range.last().empty();
       if (range.pattern().empty() == !has_bounds) {
-        Error(path, absl::StrCat(owner, ": give either pattern or first and "
-                                        "last"));
+        Error(path, absl::StrCat(owner,
+                                 ": give either pattern or first and "
+                                 "last"));
         continue;
       }
       if (!range.pattern().empty()) {

@@ -100,8 +100,8 @@ class Converter {
     source_map_->Record(path, LineOfNode(node));
     if (node.IsNull()) return;
     if (!node.IsMap()) {
-      Error(node, path, absl::StrCat("expected a mapping, found ",
-                                     TypeName(node)));
+      Error(node, path,
+            absl::StrCat("expected a mapping, found ", TypeName(node)));
       return;
     }
     const Descriptor* descriptor = message->GetDescriptor();
@@ -165,8 +165,8 @@ class Converter {
     }
     if (!node.IsScalar()) {
       Error(node, path,
-            absl::StrCat(field->json_name(), ": expected a single value, found ",
-                         TypeName(node)));
+            absl::StrCat(field->json_name(),
+                         ": expected a single value, found ", TypeName(node)));
       return;
     }
     const std::string& text = node.Scalar();
@@ -184,8 +184,8 @@ class Converter {
           value = false;
         } else {
           Error(node, path,
-                absl::StrCat(field->json_name(), ": expected true or false, found \"",
-                             text, "\""));
+                absl::StrCat(field->json_name(),
+                             ": expected true or false, found \"", text, "\""));
           return;
         }
         repeated ? reflection->AddBool(message, field, value)
@@ -209,9 +209,10 @@ class Converter {
       case FieldDescriptor::CPPTYPE_INT32: {
         int32_t value;
         if (!absl::SimpleAtoi(text, &value)) {
-          Error(node, path,
-                absl::StrCat(field->json_name(), ": expected a whole number, found \"",
-                             text, "\""));
+          Error(
+              node, path,
+              absl::StrCat(field->json_name(),
+                           ": expected a whole number, found \"", text, "\""));
           return;
         }
         repeated ? reflection->AddInt32(message, field, value)
@@ -223,9 +224,9 @@ class Converter {
             FindEnumValue(field->enum_type(), text);
         if (value == nullptr) {
           Error(node, path,
-                absl::StrCat(field->json_name(), ": \"", text,
-                             "\" is not one of: ",
-                             EnumChoices(field->enum_type())));
+                absl::StrCat(
+                    field->json_name(), ": \"", text,
+                    "\" is not one of: ", EnumChoices(field->enum_type())));
           return;
         }
         repeated ? reflection->AddEnum(message, field, value)
