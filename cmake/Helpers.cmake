@@ -1,13 +1,15 @@
 # trunkline_test(NAME SOURCES... DEPS ...): a GoogleTest binary beside the code,
-# registered with ctest and labelled "unit" so the sanitizer build can pick it.
+# registered with ctest as NAME/Suite.Test (so `ctest -R NAME` selects it) and
+# labelled "unit" so the sanitizer build can pick it.
 function(trunkline_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
-  set(labels unit ${ARG_LABELS})
+  # One property value each: gtest_discover_tests splits lists.
   gtest_discover_tests(${name}
+    TEST_PREFIX "${name}/"
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES LABELS "${labels}" ENVIRONMENT "TRUNKLINE_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+    PROPERTIES LABELS unit ENVIRONMENT "TRUNKLINE_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     DISCOVERY_TIMEOUT 60)
 endfunction()
 

@@ -21,7 +21,7 @@ class GrpcServer {
   // `services`, which must outlive the server.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& address, const std::vector<grpc::Service*>& services,
-      std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
+      const std::shared_ptr<grpc::ServerCredentials>& credentials = nullptr);
   ~GrpcServer();
 
   // The port actually bound.

@@ -8,7 +8,7 @@ namespace trunkline {
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::string& address,
-    std::shared_ptr<prometheus::Registry> registry) {
+    const std::shared_ptr<prometheus::Registry>& registry) {
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
     // prometheus-cpp reports a failed bind by throwing.

@@ -19,7 +19,7 @@ class MetricsEndpoint {
   // Serves `registry` on `address` ("host:port"; port 0 picks a free one).
   static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(
       const std::string& address,
-      std::shared_ptr<prometheus::Registry> registry);
+      const std::shared_ptr<prometheus::Registry>& registry);
 
   int port() const;
 

@@ -37,7 +37,7 @@ class ServiceApp {
   // Services served on --grpc_address.
   virtual std::vector<grpc::Service*> GrpcServices() = 0;
   // Called on SIGTERM; the runtime stops once `done` runs.
-  virtual void Drain(std::function<void()> done) { done(); }
+  virtual void Drain(const std::function<void()>& done) { done(); }
 };
 
 struct ServiceContext {

@@ -40,7 +40,7 @@ void SignalThread::Run() {
   bool draining = false;
   while (!exit_) {
     // A bounded wait so the destructor can end the thread without a signal.
-    timespec timeout = {0, 200 * 1000 * 1000};
+    timespec timeout = {0, 200'000'000L};
     int sig = sigtimedwait(&set, nullptr, &timeout);
     if (sig < 0) continue;  // EAGAIN (timeout) or EINTR
     switch (sig) {

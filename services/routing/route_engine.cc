@@ -529,8 +529,7 @@ class Decider {
       items.push_back({rt.priority(), rt.weight(), route.trunks[i]->identity,
                        static_cast<int>(i)});
     }
-    for (int i : OrderByPriorityAndWeight(std::move(items),
-                                          StableHash(req_.call_id()))) {
+    for (int i : OrderByPriorityAndWeight(items, StableHash(req_.call_id()))) {
       const CompiledTrunk& t = *route.trunks[i];
       std::string skip = SkipReason(route, t);
       if (!skip.empty()) {

@@ -25,8 +25,8 @@ uint64_t StableHash(absl::string_view text) {
   return hash;
 }
 
-std::vector<int> OrderByPriorityAndWeight(std::vector<WeightedItem> items,
-                                          uint64_t call_hash) {
+std::vector<int> OrderByPriorityAndWeight(
+    const std::vector<WeightedItem>& items, uint64_t call_hash) {
   struct Keyed {
     uint32_t priority;
     double key;  // larger first

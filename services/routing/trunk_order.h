@@ -26,8 +26,8 @@ struct WeightedItem {
 uint64_t StableHash(absl::string_view text);
 
 // Returns the `index` of each item in the order to try.
-std::vector<int> OrderByPriorityAndWeight(std::vector<WeightedItem> items,
-                                          uint64_t call_hash);
+std::vector<int> OrderByPriorityAndWeight(
+    const std::vector<WeightedItem>& items, uint64_t call_hash);
 
 }  // namespace trunkline::routing
 

@@ -102,8 +102,7 @@ class Validator {
                   bool required) {
     if (value.empty()) {
       if (required) {
-        Error(path.empty() ? path : path,
-              absl::StrCat(owner, ": ", field, " is required"));
+        Error(path, absl::StrCat(owner, ": ", field, " is required"));
       }
       return false;
     }
