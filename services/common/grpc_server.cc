@@ -10,7 +10,8 @@ namespace trunkline {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const std::string& address, const std::vector<grpc::Service*>& services,
-    const std::shared_ptr<grpc::ServerCredentials>& credentials) {
+    const std::shared_ptr<grpc::ServerCredentials>& credentials,
+    const Configure& configure) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -19,6 +20,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
       address, credentials ? credentials : grpc::InsecureServerCredentials(),
       &port);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  if (configure) configure(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(

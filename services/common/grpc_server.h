@@ -4,6 +4,7 @@
 #ifndef TRUNKLINE_SERVICES_COMMON_GRPC_SERVER_H_
 #define TRUNKLINE_SERVICES_COMMON_GRPC_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,16 +13,20 @@
 #include "absl/time/time.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
 
 namespace trunkline {
 
 class GrpcServer {
  public:
+  using Configure = std::function<void(grpc::ServerBuilder*)>;
   // Binds `address` ("host:port"; port 0 picks a free one) and serves
-  // `services`, which must outlive the server.
+  // `services`, which must outlive the server. `configure`, when set, adds
+  // to the builder (async services and their completion queues).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& address, const std::vector<grpc::Service*>& services,
-      const std::shared_ptr<grpc::ServerCredentials>& credentials = nullptr);
+      const std::shared_ptr<grpc::ServerCredentials>& credentials = nullptr,
+      const Configure& configure = nullptr);
   ~GrpcServer();
 
   // The port actually bound.

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "grpcpp/impl/codegen/service_type.h"
+#include "grpcpp/server_builder.h"
 #include "prometheus/registry.h"
 #include "services/common/flags.h"
 #include "services/common/topology/loader.h"
@@ -35,7 +36,13 @@ class ServiceApp {
   virtual absl::Status ApplyTopology(
       std::shared_ptr<const LoadedTopology> topology) = 0;
   // Services served on --grpc_address.
-  virtual std::vector<grpc::Service*> GrpcServices() = 0;
+  virtual std::vector<grpc::Service*> GrpcServices() { return {}; }
+  // For services on the async API: register them and add completion queues
+  // before the server is built; poll them once it runs; shut the queues down
+  // and join their threads once it has stopped.
+  virtual void ConfigureServer(grpc::ServerBuilder* builder) {}
+  virtual void ServerStarted() {}
+  virtual void ServerStopped() {}
   // Called on SIGTERM; the runtime stops once `done` runs.
   virtual void Drain(const std::function<void()>& done) { done(); }
 };

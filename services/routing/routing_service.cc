@@ -1,22 +1,113 @@
 #include "services/routing/routing_service.h"
 
 #include "absl/time/clock.h"
+#include "google/protobuf/arena.h"
 #include "services/common/error_table.h"
 #include "services/common/metrics.h"
 #include "services/routing/route_engine.h"
 
 namespace trunkline::routing {
+namespace {
 
-RoutingService::RoutingService(const SnapshotStore* store,
-                               prometheus::Registry* registry)
-    : store_(store) {
-  SetMessageAllocatorFor_Route(&route_allocator_);
-  SetMessageAllocatorFor_Explain(&explain_allocator_);
+// The first block of each call's arena lives in the call object: a typical
+// request and decision fit in it, so a call costs one allocation.
+constexpr size_t kArenaBlock = 8192;
+
+// One Route or Explain call: requested, decided inline when it arrives,
+// finished, deleted. Its tag is itself.
+class Call {
+ public:
+  virtual ~Call() = default;
+  // `ok` as the completion queue reported it.
+  virtual void Proceed(bool ok) = 0;
+};
+
+template <typename Response>
+class DecisionCall final : public Call {
+ public:
+  using Request = v1::RouteRequest;
+  using RequestMethod = void (v1::Routing::AsyncService::*)(
+      grpc::ServerContext*, Request*,
+      grpc::ServerAsyncResponseWriter<Response>*, grpc::CompletionQueue*,
+      grpc::ServerCompletionQueue*, void*);
+
+  DecisionCall(v1::Routing::AsyncService* service,
+               grpc::ServerCompletionQueue* cq, RequestMethod method,
+               const SnapshotStore* store, RoutingMetrics* metrics)
+      : service_(service),
+        cq_(cq),
+        method_(method),
+        store_(store),
+        metrics_(metrics),
+        arena_(ArenaOptions(block_)),
+        request_(google::protobuf::Arena::CreateMessage<Request>(&arena_)),
+        response_(google::protobuf::Arena::CreateMessage<Response>(&arena_)),
+        writer_(&context_) {
+    (service_->*method_)(&context_, request_, &writer_, cq_, cq_, this);
+  }
+
+  void Proceed(bool ok) override {
+    if (finishing_ || !ok) {  // sent, or the server is shutting down
+      delete this;
+      return;
+    }
+    // Take the next call of this kind before deciding this one.
+    new DecisionCall(service_, cq_, method_, store_, metrics_);
+    const absl::Time start = absl::Now();
+    absl::Status status = DecideInto(response_);
+    metrics_->Count(DecisionOf(*response_), status,
+                    absl::ToDoubleSeconds(absl::Now() - start));
+    finishing_ = true;
+    if (status.ok()) {
+      writer_.Finish(*response_, grpc::Status::OK, this);
+    } else {
+      writer_.FinishWithError(ToGrpcStatus(status), this);
+    }
+  }
+
+ private:
+  static google::protobuf::ArenaOptions ArenaOptions(char* block) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = kArenaBlock;
+    return options;
+  }
+  absl::Status DecideInto(v1::RouteDecision* decision) {
+    return Decide(*store_->Get(), *request_, decision);
+  }
+  absl::Status DecideInto(v1::RouteExplanation* explanation) {
+    return Decide(*store_->Get(), *request_, explanation->mutable_decision(),
+                  explanation);
+  }
+  static const v1::RouteDecision& DecisionOf(const v1::RouteDecision& d) {
+    return d;
+  }
+  static const v1::RouteDecision& DecisionOf(const v1::RouteExplanation& e) {
+    return e.decision();
+  }
+
+  v1::Routing::AsyncService* const service_;
+  grpc::ServerCompletionQueue* const cq_;
+  const RequestMethod method_;
+  const SnapshotStore* const store_;
+  RoutingMetrics* const metrics_;
+  alignas(8) char block_[kArenaBlock];
+  google::protobuf::Arena arena_;
+  Request* request_;
+  Response* response_;
+  grpc::ServerContext context_;
+  grpc::ServerAsyncResponseWriter<Response> writer_;
+  bool finishing_ = false;
+};
+
+}  // namespace
+
+RoutingMetrics::RoutingMetrics(prometheus::Registry* registry) {
   auto& decisions = prometheus::BuildCounter()
                         .Name("trunkline_routing_decisions_total")
-                        .Help(
-                            "Routing decisions by result: routed (to a "
-                            "trunk), uc_side, rejected, invalid (bad request).")
+                        .Help("Routing decisions by result: routed (to a "
+                              "trunk), uc_side, rejected, invalid (bad "
+                              "request).")
                         .Register(*registry);
   routed_ = &decisions.Add({{"result", "routed"}});
   to_uc_ = &decisions.Add({{"result", "uc_side"}});
@@ -29,7 +120,7 @@ RoutingService::RoutingService(const SnapshotStore* store,
                   .Add({}, FastRpcLatencyBuckets());
 }
 
-void RoutingService::Count(const v1::RouteDecision& decision,
+void RoutingMetrics::Count(const v1::RouteDecision& decision,
                            const absl::Status& status, double seconds) {
   if (!status.ok()) {
     invalid_->Increment();
@@ -43,29 +134,55 @@ void RoutingService::Count(const v1::RouteDecision& decision,
   latency_->Observe(seconds);
 }
 
-grpc::ServerUnaryReactor* RoutingService::Route(
-    grpc::CallbackServerContext* context, const v1::RouteRequest* request,
-    v1::RouteDecision* response) {
-  const absl::Time start = absl::Now();
-  absl::Status status = Decide(*store_->Get(), *request, response);
-  Count(*response, status, absl::ToDoubleSeconds(absl::Now() - start));
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+AsyncRoutingServer::AsyncRoutingServer(const SnapshotStore* store,
+                                       RoutingMetrics* metrics, int threads)
+    : store_(store),
+      metrics_(metrics),
+      thread_count_(threads > 0
+                        ? threads
+                        : std::max(1u, std::thread::hardware_concurrency())) {}
+
+AsyncRoutingServer::~AsyncRoutingServer() { Stop(); }
+
+void AsyncRoutingServer::Configure(grpc::ServerBuilder* builder) {
+  builder->RegisterService(&service_);
+  for (int i = 0; i < thread_count_; ++i) {
+    queues_.push_back(builder->AddCompletionQueue());
+  }
 }
 
-grpc::ServerUnaryReactor* RoutingService::Explain(
-    grpc::CallbackServerContext* context, const v1::RouteRequest* request,
-    v1::RouteExplanation* response) {
-  const absl::Time start = absl::Now();
-  absl::Status status =
-      Decide(*store_->Get(), *request, response->mutable_decision(), response);
-  Count(response->decision(), status,
-        absl::ToDoubleSeconds(absl::Now() - start));
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+void AsyncRoutingServer::Start() {
+  for (auto& queue : queues_) {
+    grpc::ServerCompletionQueue* cq = queue.get();
+    // A few calls of each kind waiting per queue, so a burst does not wait
+    // for the next request to be posted.
+    for (int i = 0; i < 4; ++i) {
+      new DecisionCall<v1::RouteDecision>(
+          &service_, cq, &v1::Routing::AsyncService::RequestRoute, store_,
+          metrics_);
+    }
+    new DecisionCall<v1::RouteExplanation>(
+        &service_, cq, &v1::Routing::AsyncService::RequestExplain, store_,
+        metrics_);
+    threads_.emplace_back([this, cq] { Poll(cq); });
+  }
 }
+
+void AsyncRoutingServer::Poll(grpc::ServerCompletionQueue* cq) {
+  void* tag;
+  bool ok;
+  while (cq->Next(&tag, &ok)) static_cast<Call*>(tag)->Proceed(ok);
+}
+
+void AsyncRoutingServer::Stop() {
+  for (auto& queue : queues_) queue->Shutdown();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  queues_.clear();
+}
+
+RoutingApp::RoutingApp(prometheus::Registry* registry, int threads)
+    : metrics_(registry), server_(&store_, &metrics_, threads) {}
 
 absl::Status RoutingApp::ApplyTopology(
     std::shared_ptr<const LoadedTopology> topology) {

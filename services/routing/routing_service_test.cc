@@ -22,8 +22,11 @@ TEST(RoutingServiceTest, ServesRouteAndExplainOverGrpc) {
               absl::StrCat(root ? root : ".", "/deploy/examples/topology.yaml"),
               &errors))
           .ok());
-  auto server = GrpcServer::Start("127.0.0.1:0", app.GrpcServices());
+  auto server = GrpcServer::Start(
+      "127.0.0.1:0", app.GrpcServices(), nullptr,
+      [&](grpc::ServerBuilder* builder) { app.ConfigureServer(builder); });
   ASSERT_TRUE(server.ok()) << server.status();
+  app.ServerStarted();
   auto stub = v1::Routing::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
                           grpc::InsecureChannelCredentials()));
@@ -56,6 +59,8 @@ TEST(RoutingServiceTest, ServesRouteAndExplainOverGrpc) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_EQ(status.error_message().rfind("callee:", 0), 0u);
   }
+  (*server)->Shutdown(absl::ZeroDuration());
+  app.ServerStopped();
 }
 
 }  // namespace
