@@ -22,7 +22,26 @@ ABSL_FLAG(std::string, media, trunkline::kMediaDefaults.grpc,
 ABSL_FLAG(std::string, signaling, trunkline::kSignalingDefaults.admin,
           "host:port of the signaling service's admin API.");
 
+ABSL_FLAG(std::string, admin_token_file, trunkline::kDefaultAdminTokenFile,
+          "File holding the admin API bearer token (created with a random "
+          "token when absent).");
+ABSL_FLAG(std::string, admin_tls_cert, "",
+          "PEM certificate for mutual TLS on the admin API (instead of the "
+          "token); with --admin_tls_key and --admin_tls_ca.");
+ABSL_FLAG(std::string, admin_tls_key, "", "PEM key for --admin_tls_cert.");
+ABSL_FLAG(std::string, admin_tls_ca, "",
+          "PEM CA bundle that signs the other side's certificate.");
+
 namespace trunkline {
+
+AdminCredentialFiles ReadAdminCredentialFlags() {
+  AdminCredentialFiles files;
+  files.token_file = absl::GetFlag(FLAGS_admin_token_file);
+  files.tls_cert = absl::GetFlag(FLAGS_admin_tls_cert);
+  files.tls_key = absl::GetFlag(FLAGS_admin_tls_key);
+  files.tls_ca = absl::GetFlag(FLAGS_admin_tls_ca);
+  return files;
+}
 
 absl::Status ValidateListenAddress(absl::string_view flag,
                                    absl::string_view address) {
@@ -68,6 +87,14 @@ absl::StatusOr<ServiceFlags> ReadServiceFlags(
   }
   flags.signaling = absl::GetFlag(FLAGS_signaling);
   RETURN_IF_ERROR(ValidateListenAddress("signaling", flags.signaling));
+  flags.admin_credentials = ReadAdminCredentialFlags();
+  const AdminCredentialFiles& admin = flags.admin_credentials;
+  const int tls_files =
+      !admin.tls_cert.empty() + !admin.tls_key.empty() + !admin.tls_ca.empty();
+  if (tls_files != 0 && tls_files != 3) {
+    return absl::InvalidArgumentError(
+        "--admin_tls_cert, --admin_tls_key and --admin_tls_ca go together");
+  }
   return flags;
 }
 

@@ -9,6 +9,7 @@
 
 #include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
+#include "services/common/admin_auth.h"
 #include "services/common/log.h"
 
 ABSL_DECLARE_FLAG(std::string, topology);
@@ -19,6 +20,10 @@ ABSL_DECLARE_FLAG(std::string, log_level);
 ABSL_DECLARE_FLAG(std::string, routing);
 ABSL_DECLARE_FLAG(std::string, media);
 ABSL_DECLARE_FLAG(std::string, signaling);
+ABSL_DECLARE_FLAG(std::string, admin_token_file);
+ABSL_DECLARE_FLAG(std::string, admin_tls_cert);
+ABSL_DECLARE_FLAG(std::string, admin_tls_key);
+ABSL_DECLARE_FLAG(std::string, admin_tls_ca);
 
 namespace trunkline {
 
@@ -46,7 +51,11 @@ struct ServiceFlags {
   std::string routing;
   std::vector<std::string> media;
   std::string signaling;
+  AdminCredentialFiles admin_credentials;
 };
+
+// The admin credential flags (services and trunkctl share them).
+AdminCredentialFiles ReadAdminCredentialFlags();
 
 // Reads the shared flags; empty addresses take `defaults`. Fails with a
 // message naming the flag when a value is malformed.

@@ -7,6 +7,11 @@ const char* TrunklineVersion() { return TRUNKLINE_VERSION; }
 grpc::ServerUnaryReactor* NodeAdminService::GetStatus(
     grpc::CallbackServerContext* context, const v1::GetStatusRequest* request,
     v1::NodeStatus* response) {
+  auto* reactor = context->DefaultReactor();
+  if (grpc::Status denied = auth_->Check(*context, "GetStatus"); !denied.ok()) {
+    reactor->Finish(denied);
+    return reactor;
+  }
   response->set_service(service_);
   response->set_version(TrunklineVersion());
   response->set_topology_version(watcher_->current()->version);
@@ -15,7 +20,6 @@ grpc::ServerUnaryReactor* NodeAdminService::GetStatus(
   for (const std::string& e : watcher_->last_errors()) {
     response->add_last_reload_errors(e);
   }
-  auto* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -24,13 +28,33 @@ grpc::ServerUnaryReactor* NodeAdminService::ReloadTopology(
     grpc::CallbackServerContext* context,
     const v1::ReloadTopologyRequest* request,
     v1::ReloadTopologyResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  if (grpc::Status denied = auth_->Check(*context, "ReloadTopology");
+      !denied.ok()) {
+    reactor->Finish(denied);
+    return reactor;
+  }
   // A reload reads a file: small and rare enough for a callback thread.
   ReloadOutcome outcome = watcher_->Reload();
   response->set_applied(outcome.applied);
   response->set_topology_version(outcome.version);
   for (const std::string& e : outcome.errors) response->add_errors(e);
-  auto* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* NodeAdminService::DrainNode(
+    grpc::CallbackServerContext* context, const v1::DrainNodeRequest* request,
+    v1::DrainNodeResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  if (grpc::Status denied = auth_->Check(*context, "DrainNode"); !denied.ok()) {
+    reactor->Finish(denied);
+    return reactor;
+  }
+  response->set_already_draining(draining_);
+  // Answer first: the drain may end the process soon after.
+  reactor->Finish(grpc::Status::OK);
+  drain_();
   return reactor;
 }
 

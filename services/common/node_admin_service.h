@@ -4,9 +4,11 @@
 #define TRUNKLINE_SERVICES_COMMON_NODE_ADMIN_SERVICE_H_
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "absl/time/time.h"
+#include "services/common/admin_auth.h"
 #include "services/common/topology/topology_watcher.h"
 #include "trunkline/v1/admin.grpc.pb.h"
 
@@ -14,12 +16,17 @@ namespace trunkline {
 
 class NodeAdminService final : public v1::Admin::CallbackService {
  public:
-  NodeAdminService(std::string service, TopologyWatcher* watcher)
+  // `drain` starts the same drain as SIGTERM (see StartDraining).
+  NodeAdminService(std::string service, TopologyWatcher* watcher,
+                   const AdminAuth* auth, std::function<void()> drain)
       : service_(std::move(service)),
         watcher_(watcher),
+        auth_(auth),
+        drain_(std::move(drain)),
         started_(absl::Now()) {}
 
-  void set_draining(bool draining) { draining_ = draining; }
+  // True the first time; the caller then drains. Later calls return false.
+  bool StartDraining() { return !draining_.exchange(true); }
 
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
                                       const v1::GetStatusRequest* request,
@@ -28,10 +35,15 @@ class NodeAdminService final : public v1::Admin::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ReloadTopologyRequest* request,
       v1::ReloadTopologyResponse* response) override;
+  grpc::ServerUnaryReactor* DrainNode(grpc::CallbackServerContext* context,
+                                      const v1::DrainNodeRequest* request,
+                                      v1::DrainNodeResponse* response) override;
 
  private:
   const std::string service_;
   TopologyWatcher* const watcher_;
+  const AdminAuth* const auth_;
+  const std::function<void()> drain_;
   const absl::Time started_;
   std::atomic<bool> draining_{false};
 };

@@ -4,6 +4,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "services/common/admin_auth.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log.h"
 #include "services/common/metrics.h"
@@ -58,16 +59,37 @@ int RunService(absl::string_view service, const ServiceAddresses& defaults,
       MetricsEndpoint::Start(flags->metrics_address, context.registry);
   if (!metrics.ok()) return Fail(metrics.status());
 
-  absl::StatusOr<std::unique_ptr<GrpcServer>> api =
-      GrpcServer::Start(
-          flags->grpc_address, (*app)->GrpcServices(), nullptr,
-          [app = app->get()](grpc::ServerBuilder* b) { app->ConfigureServer(b); });
+  absl::StatusOr<std::unique_ptr<GrpcServer>> api = GrpcServer::Start(
+      flags->grpc_address, (*app)->GrpcServices(), nullptr,
+      [app = app->get()](grpc::ServerBuilder* b) { app->ConfigureServer(b); });
   if (!api.ok()) return Fail(api.status());
   (*app)->ServerStarted();
 
-  NodeAdminService node_admin(context.service, watcher->get());
-  absl::StatusOr<std::unique_ptr<GrpcServer>> admin =
-      GrpcServer::Start(flags->admin_address, {&node_admin});
+  absl::StatusOr<std::unique_ptr<AdminAuth>> admin_auth = AdminAuth::Create(
+      flags->admin_credentials, context.registry.get(), context.service);
+  if (!admin_auth.ok()) {
+    (*api)->Shutdown(absl::ZeroDuration());
+    (*app)->ServerStopped();
+    return Fail(admin_auth.status());
+  }
+  absl::Notification stop;
+  auto request_stop = [&stop] {
+    if (!stop.HasBeenNotified()) stop.Notify();
+  };
+  // SIGTERM and the admin API's DrainNode: stop taking work, let the app
+  // finish what it has, then stop.
+  NodeAdminService* node_admin_ptr = nullptr;
+  auto drain = [&] {
+    if (!node_admin_ptr->StartDraining()) return;
+    TL_LOG(kInfo, "draining");
+    (*api)->SetServing(false);
+    (*app)->Drain(request_stop);
+  };
+  NodeAdminService node_admin(context.service, watcher->get(),
+                              admin_auth->get(), drain);
+  node_admin_ptr = &node_admin;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> admin = GrpcServer::Start(
+      flags->admin_address, {&node_admin}, (*admin_auth)->server_credentials());
   if (!admin.ok()) {
     (*api)->Shutdown(absl::ZeroDuration());
     (*app)->ServerStopped();
@@ -81,22 +103,11 @@ int RunService(absl::string_view service, const ServiceAddresses& defaults,
       .With("metrics", flags->metrics_address)
       .With("topology_version", (*watcher)->current()->version);
 
-  absl::Notification stop;
   {
     SignalThread signals({
         .reload = [&] { (*watcher)->Reload(); },
-        .drain =
-            [&] {
-              node_admin.set_draining(true);
-              (*api)->SetServing(false);
-              (*app)->Drain([&] {
-                if (!stop.HasBeenNotified()) stop.Notify();
-              });
-            },
-        .stop =
-            [&] {
-              if (!stop.HasBeenNotified()) stop.Notify();
-            },
+        .drain = drain,
+        .stop = request_stop,
     });
     stop.WaitForNotification();
   }

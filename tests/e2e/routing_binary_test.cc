@@ -64,8 +64,17 @@ class RoutingBinaryTest : public ::testing::Test {
     return absl::StrReplaceAll(
         example_, {{"version: contoso-2026-11-24", "version: " + version}});
   }
+  std::string TokenFlag() const {
+    return "--admin_token_file=" + dir_ + "/admin.token";
+  }
+  std::string Token() const {
+    std::string token = Read(dir_ + "/admin.token");
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+    return token;
+  }
   void StartRouting() {
-    ASSERT_TRUE(routing_.Start(TRUNKLINE_ROUTING_BIN, topology_, log_));
+    ASSERT_TRUE(
+        routing_.Start(TRUNKLINE_ROUTING_BIN, topology_, log_, {TokenFlag()}));
     ASSERT_TRUE(routing_.WaitReady()) << Read(log_);
     auto channel = grpc::CreateChannel(routing_.grpc_address(),
                                        grpc::InsecureChannelCredentials());
@@ -83,6 +92,7 @@ class RoutingBinaryTest : public ::testing::Test {
   }
   v1::NodeStatus Status() {
     grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + Token());
     v1::NodeStatus status;
     EXPECT_TRUE(
         admin_->GetStatus(&context, v1::GetStatusRequest(), &status).ok());
@@ -199,6 +209,7 @@ TEST_F(RoutingBinaryTest, ReloadsGoodFilesAndKeepsTheLastGoodOne) {
   // Through the admin API.
   WriteTopology(WithVersion("v3"));
   grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer " + Token());
   v1::ReloadTopologyResponse reload;
   ASSERT_TRUE(
       admin_->ReloadTopology(&context, v1::ReloadTopologyRequest(), &reload)
@@ -275,6 +286,67 @@ TEST_F(RoutingBinaryTest, SigtermDrainsAndExitsZero) {
   StartRouting();
   routing_.Signal(SIGTERM);
   EXPECT_EQ(routing_.WaitExit(), 0);
+}
+
+TEST_F(RoutingBinaryTest, AdminApiNeedsCredentials) {
+  StartRouting();
+  for (const std::string& header :
+       {std::string(""), std::string("Bearer wrong")}) {
+    grpc::ClientContext context;
+    if (!header.empty()) context.AddMetadata("authorization", header);
+    v1::NodeStatus status;
+    grpc::Status rpc =
+        admin_->GetStatus(&context, v1::GetStatusRequest(), &status);
+    EXPECT_EQ(rpc.error_code(), grpc::StatusCode::UNAUTHENTICATED) << header;
+  }
+  EXPECT_NE(HttpGet(routing_.metrics_port(), "/metrics")
+                .find("trunkline_routing_admin_denied_total 2"),
+            std::string::npos);
+  EXPECT_NE(Read(log_).find("admin request denied"), std::string::npos);
+  // trunkctl: one readable line and exit 1 for a wrong token.
+  std::ofstream(dir_ + "/wrong.token") << "nope\n";
+  std::string out;
+  EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "node", "status", "routing",
+                        "--admin=" + routing_.admin_address(),
+                        "--admin_token_file=" + dir_ + "/wrong.token"},
+                       &out),
+            1);
+  EXPECT_NE(out.find("routing refused the credentials"), std::string::npos)
+      << out;
+}
+
+TEST_F(RoutingBinaryTest, TrunkctlNodeStatusReloadAndDrain) {
+  StartRouting();
+  const std::string admin = "--admin=" + routing_.admin_address();
+  std::string out;
+  ASSERT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "node", "status", "routing",
+                        admin, TokenFlag()},
+                       &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("contoso-2026-11-24"), std::string::npos) << out;
+  EXPECT_NE(out.find("serving"), std::string::npos) << out;
+
+  WriteTopology(example_ + "\nbogus: 1\n");
+  EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "node", "reload", "routing",
+                        admin, TokenFlag()},
+                       &out),
+            1);
+  EXPECT_NE(out.find("unknown field \"bogus\""), std::string::npos) << out;
+
+  EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "node", "drain", "routing",
+                        admin, TokenFlag()},
+                       &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("draining"), std::string::npos) << out;
+  EXPECT_EQ(routing_.WaitExit(), 0);
+  // Gone: exit 3 and a clear message.
+  EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "node", "status", "routing",
+                        admin, TokenFlag()},
+                       &out),
+            3);
+  EXPECT_NE(out.find("cannot reach routing"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "services/common/flags.h"
+#include "tools/trunkctl/node_commands.h"
 #include "tools/trunkctl/output.h"
 #include "tools/trunkctl/route_commands.h"
 #include "tools/trunkctl/topology_commands.h"
@@ -29,6 +30,9 @@ ABSL_FLAG(std::string, from_user, "",
           "route explain: the call comes from this UC user's SIP URI.");
 ABSL_FLAG(std::string, down, "",
           "route explain: comma-separated trunks to treat as down.");
+ABSL_FLAG(std::string, admin, "",
+          "node commands: host:port of the admin API to talk to (default: "
+          "the local stack's address of the named service).");
 ABSL_FLAG(std::string, call_id, "trunkctl-explain",
           "route explain: Call-ID that weighted balancing hashes.");
 
@@ -36,6 +40,12 @@ namespace {
 
 constexpr char kUsage[] = R"(trunkctl: operate Trunkline.
 
+  trunkctl node status [SERVICE]         version, topology, uptime, state
+  trunkctl node drain SERVICE            stop taking work; exit when done
+  trunkctl node reload SERVICE           reload the topology file now
+           (SERVICE: routing, media or signaling; --admin=HOST:PORT to pick
+            a node elsewhere; credentials: --admin_token_file or
+            --admin_tls_cert/--admin_tls_key/--admin_tls_ca)
   trunkctl topology validate FILE        check a topology file
   trunkctl topology show FILE            print it with defaults filled in
   trunkctl route explain --caller N --callee N
@@ -92,6 +102,48 @@ int main(int argc, char** argv) {
                                                std::cerr);
     }
     return Usage("topology verbs: validate, show");
+  }
+  if (args[0] == "node") {
+    if (args.size() < 2 || args.size() > 3) {
+      return Usage("node needs a verb: status, drain or reload");
+    }
+    std::vector<trunkline::trunkctl::AdminTarget> targets;
+    const std::vector<std::string> services =
+        args.size() == 3
+            ? std::vector<std::string>{args[2]}
+            : std::vector<std::string>{"signaling", "routing", "media"};
+    for (const std::string& service : services) {
+      std::string address = absl::GetFlag(FLAGS_admin);
+      if (address.empty()) {
+        if (service == "routing") {
+          address = trunkline::kRoutingDefaults.admin;
+        } else if (service == "media") {
+          address = trunkline::kMediaDefaults.admin;
+        } else if (service == "signaling") {
+          address = absl::GetFlag(FLAGS_signaling);
+        } else {
+          return Usage("unknown service \"" + service +
+                       "\": use routing, media or signaling");
+        }
+      }
+      targets.push_back({service, address});
+    }
+    const trunkline::AdminCredentialFiles credentials =
+        trunkline::ReadAdminCredentialFlags();
+    if (args[1] == "status") {
+      return trunkline::trunkctl::NodeStatus(targets, credentials, *format,
+                                             std::cout, std::cerr);
+    }
+    if (args.size() != 3) return Usage("node " + args[1] + " needs a SERVICE");
+    if (args[1] == "drain") {
+      return trunkline::trunkctl::NodeDrain(targets[0], credentials, *format,
+                                            std::cout, std::cerr);
+    }
+    if (args[1] == "reload") {
+      return trunkline::trunkctl::NodeReload(targets[0], credentials, *format,
+                                             std::cout, std::cerr);
+    }
+    return Usage("node verbs: status, drain, reload");
   }
   if (args[0] == "route") {
     if (args.size() != 2 || args[1] != "explain") {
