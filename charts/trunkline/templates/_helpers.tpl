@@ -101,6 +101,9 @@ app.kubernetes.io/component: {{ .component }}
 - --admin_address={{ include "trunkline.bind" (dict "root" .root "port" $values.ports.admin) }}
 - --metrics_address={{ include "trunkline.bind" (dict "root" .root "port" $values.ports.metrics) }}
 - --log_level={{ .root.Values.logLevel }}
+{{- if .root.Values.admin.tokenSecret }}
+- --admin_token_file=/etc/trunkline/admin/token
+{{- end }}
 {{- end -}}
 
 {{/* Pod-level security: a fixed non-root identity, default seccomp. */}}
@@ -179,6 +182,12 @@ preStop:
           name: {{ include "trunkline.componentName" (dict "root" .root "component" "topology") }}
           items:
             - {key: topology.yaml, path: topology.yaml}
+      {{- with .root.Values.admin.tokenSecret }}
+      - secret:
+          name: {{ . }}
+          items:
+            - {key: token, path: admin/token}
+      {{- end }}
       {{- range .secrets }}
       - secret:
           name: {{ .secretName }}
