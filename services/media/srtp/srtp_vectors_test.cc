@@ -12,6 +12,7 @@
 // SRTP/SRTCP index handling.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -37,10 +38,15 @@ namespace {
 // ---------------------------------------------------------------------------
 // The corpus file and the hex in it.
 
+// TRUNKLINE_CORPUS_DIR, else the corpus beside the checkout, else the
+// workspace's shared corpus (a CI clone may live elsewhere).
 std::string CorpusDir() {
   if (const char* dir = std::getenv("TRUNKLINE_CORPUS_DIR")) return dir;
   const char* source = std::getenv("TRUNKLINE_SOURCE_DIR");
-  return absl::StrCat(source != nullptr ? source : ".", "/../shared/corpus");
+  std::string beside =
+      absl::StrCat(source != nullptr ? source : ".", "/../shared/corpus");
+  if (access(beside.c_str(), R_OK) == 0) return beside;
+  return "/work/shared/corpus";
 }
 
 absl::string_view FirstWord(absl::string_view line) {
