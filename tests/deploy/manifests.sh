@@ -37,8 +37,12 @@ grep -q "loadBalancerIP: 203.0.113.10" "$WORK/contoso-default.yaml" || fail "con
 grep -q "terminationGracePeriodSeconds: 3600" "$WORK/contoso-default.yaml" || fail "signaling's default terminationGracePeriodSeconds is not 3600"
 [ "$(count ServiceMonitor "$WORK/contoso-default.yaml")" = 0 ] || fail "a ServiceMonitor is rendered while monitoring is off"
 [ "$(count ServiceMonitor "$WORK/contoso-monitoring.yaml")" = 1 ] || fail "monitoring.serviceMonitor.enabled renders no ServiceMonitor"
-[ "$(count PrometheusRule "$WORK/contoso-monitoring.yaml")" = 0 ] || fail "a PrometheusRule is rendered with no files/prometheus/*.yaml"
-grep -q "grafana_dashboard" "$WORK/contoso-monitoring.yaml" && fail "a dashboard ConfigMap is rendered with no files/grafana/*.json"
+[ "$(count PrometheusRule "$WORK/contoso-monitoring.yaml")" = 1 ] || fail "monitoring.prometheusRule.enabled renders no PrometheusRule for files/prometheus/alerts.yaml"
+grep -q "alert: TrunklineGatewayDown" "$WORK/contoso-monitoring.yaml" || fail "the PrometheusRule lacks the rules of files/prometheus/alerts.yaml"
+for dashboard in "$CHART"/files/grafana/*.json; do
+  grep -q "^  $(basename "$dashboard"): |-" "$WORK/contoso-monitoring.yaml" ||
+    fail "monitoring.grafanaDashboards.enabled renders no ConfigMap for files/grafana/$(basename "$dashboard")"
+done
 
 # With rule and dashboard files (as deploy/prometheus and deploy/grafana will
 # provide), the chart renders them as valid objects.
