@@ -42,6 +42,10 @@ int RunService(absl::string_view service, const ServiceAddresses& defaults,
 
   ServiceContext context{std::string(service), *flags,
                          std::make_shared<prometheus::Registry>()};
+  absl::StatusOr<std::unique_ptr<AdminAuth>> admin_auth = AdminAuth::Create(
+      flags->admin_credentials, context.registry.get(), context.service);
+  if (!admin_auth.ok()) return Fail(admin_auth.status());
+  context.admin_auth = admin_auth->get();
   absl::StatusOr<std::unique_ptr<ServiceApp>> app = factory(context);
   if (!app.ok()) return Fail(app.status());
 
@@ -65,13 +69,6 @@ int RunService(absl::string_view service, const ServiceAddresses& defaults,
   if (!api.ok()) return Fail(api.status());
   (*app)->ServerStarted();
 
-  absl::StatusOr<std::unique_ptr<AdminAuth>> admin_auth = AdminAuth::Create(
-      flags->admin_credentials, context.registry.get(), context.service);
-  if (!admin_auth.ok()) {
-    (*api)->Shutdown(absl::ZeroDuration());
-    (*app)->ServerStopped();
-    return Fail(admin_auth.status());
-  }
   absl::Notification stop;
   auto request_stop = [&stop] {
     if (!stop.HasBeenNotified()) stop.Notify();
@@ -88,8 +85,11 @@ int RunService(absl::string_view service, const ServiceAddresses& defaults,
   NodeAdminService node_admin(context.service, watcher->get(),
                               admin_auth->get(), drain);
   node_admin_ptr = &node_admin;
-  absl::StatusOr<std::unique_ptr<GrpcServer>> admin = GrpcServer::Start(
-      flags->admin_address, {&node_admin}, (*admin_auth)->server_credentials());
+  std::vector<grpc::Service*> admin_services = (*app)->AdminServices();
+  admin_services.push_back(&node_admin);
+  absl::StatusOr<std::unique_ptr<GrpcServer>> admin =
+      GrpcServer::Start(flags->admin_address, admin_services,
+                        (*admin_auth)->server_credentials());
   if (!admin.ok()) {
     (*api)->Shutdown(absl::ZeroDuration());
     (*app)->ServerStopped();

@@ -22,6 +22,7 @@
 #include "grpcpp/impl/codegen/service_type.h"
 #include "grpcpp/server_builder.h"
 #include "prometheus/registry.h"
+#include "services/common/admin_auth.h"
 #include "services/common/flags.h"
 #include "services/common/topology/loader.h"
 
@@ -43,6 +44,10 @@ class ServiceApp {
   virtual void ConfigureServer(grpc::ServerBuilder* builder) {}
   virtual void ServerStarted() {}
   virtual void ServerStopped() {}
+  // Services served on --admin_address besides the node Admin service (the
+  // signaling service's call and trunk administration). They must check
+  // credentials with ServiceContext::admin_auth on every call.
+  virtual std::vector<grpc::Service*> AdminServices() { return {}; }
   // Called on SIGTERM; the runtime stops once `done` runs.
   virtual void Drain(const std::function<void()>& done) { done(); }
 };
@@ -51,6 +56,8 @@ struct ServiceContext {
   std::string service;
   ServiceFlags flags;
   std::shared_ptr<prometheus::Registry> registry;
+  // Checks admin credentials; lives as long as the service runs.
+  const AdminAuth* admin_auth = nullptr;
 };
 
 using ServiceAppFactory =
