@@ -1,0 +1,506 @@
+#include "services/signaling/b2bua.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/common/error_table.h"
+#include "services/common/log.h"
+#include "services/signaling/call_plan.h"
+
+namespace trunkline::signaling {
+namespace {
+
+constexpr char kAllow[] = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+
+SipResponse Response(int code, std::string phrase) {
+  SipResponse r;
+  r.code = code;
+  r.phrase = std::move(phrase);
+  return r;
+}
+
+SipResponse Failure(int code, const std::string& phrase,
+                    const std::string& reason) {
+  SipResponse r = Response(code, phrase);
+  r.headers.emplace_back("Reason", reason);
+  return r;
+}
+
+}  // namespace
+
+// One call: the caller's leg, and one attempt (callee leg) per candidate
+// tried. Owned by the B2BUA; lives on the loop thread.
+class B2bua::Call final : public ServerLegObserver {
+ public:
+  Call(B2bua* b2bua, uint64_t id, IncomingRequest request,
+       std::unique_ptr<ServerLeg> leg, PeerMatch origin)
+      : b2bua_(b2bua),
+        id_(id),
+        request_(std::move(request)),
+        server_(std::move(leg)),
+        origin_(std::move(origin)) {
+    server_->SetObserver(this);
+  }
+  ~Call() override {
+    // Legs go first: they detach from the stack before we are gone.
+    attempts_.clear();
+    server_.reset();
+  }
+
+  void Start() {
+    v1::RouteRequest req;
+    req.set_call_id(request_.call_id);
+    if (origin_.uc_side()) {
+      req.mutable_origin()->set_user_uri(
+          request_.pai_uri.empty() ? request_.from_uri : request_.pai_uri);
+    } else {
+      req.mutable_origin()->set_trunk(origin_.trunk);
+    }
+    req.set_caller(request_.pai_user.empty() ? request_.from_user
+                                             : request_.pai_user);
+    req.set_callee(request_.request_uri_user);
+    req.set_pool(b2bua_->peers_->pool());
+    for (const auto& [trunk, limit] : b2bua_->trunk_limits_) {
+      if (b2bua_->IsFull(trunk)) req.add_full_trunks(trunk);
+    }
+    B2bua* b2bua = b2bua_;
+    const uint64_t id = id_;
+    b2bua_->routing_->Route(
+        req, [b2bua, id](absl::StatusOr<v1::RouteDecision> decision) {
+          auto it = b2bua->calls_.find(id);
+          // The caller may have cancelled while routing thought.
+          if (it != b2bua->calls_.end())
+            it->second->OnRouted(std::move(decision));
+        });
+  }
+
+  // ServerLegObserver
+  void OnCancel() override {
+    if (state_ == State::kAnswered || state_ == State::kDone) return;
+    if (Attempt* a = current()) a->leg->Cancel();
+    server_->Respond(Response(487, "Request Terminated"));
+    b2bua_->metrics_->CallFailed(trunk(), direction_, 487);
+    Finish();
+  }
+  void OnAck(const std::string& content_type,
+             const std::string& body) override {
+    if (state_ != State::kAnswered || acked_) return;
+    acked_ = true;
+    if (Attempt* a = current()) a->leg->Ack(content_type, body);
+  }
+  void OnBye() override {
+    if (state_ == State::kDone) return;
+    if (Attempt* a = current(); a != nullptr && state_ == State::kAnswered) {
+      if (!acked_) a->leg->Ack("", "");
+      a->leg->SendBye("");
+    } else if (Attempt* b = current()) {
+      b->leg->Cancel();
+    }
+    Finish();
+  }
+
+ private:
+  enum class State { kRouting, kTrying, kAnswered, kDone };
+
+  // One candidate tried: its leg, and whether we gave up on it.
+  struct Attempt final : ClientLegObserver {
+    Call* call = nullptr;
+    int candidate = 0;
+    bool abandoned = false;
+    std::unique_ptr<ClientLeg> leg;
+    void OnResponse(const SipResponse& r) override {
+      call->OnCalleeResponse(this, r);
+    }
+    void OnBye() override { call->OnCalleeBye(this); }
+  };
+
+  Attempt* current() {
+    if (attempts_.empty() || attempts_.back()->abandoned) return nullptr;
+    return attempts_.back().get();
+  }
+  const v1::Candidate& candidate() const {
+    return decision_.candidates(current_candidate_);
+  }
+  std::string trunk() const {
+    return current_candidate_ >= 0 ? candidate().trunk() : origin_.trunk;
+  }
+
+  void OnRouted(absl::StatusOr<v1::RouteDecision> decision) {
+    if (state_ != State::kRouting) return;
+    if (!decision.ok()) {
+      const SipError e = SipErrorFor(decision.status().code());
+      TL_LOG(kWarning, "routing failed")
+          .With("call_id", request_.call_id)
+          .With("error", decision.status().message());
+      FailWith(e.code, e.reason_phrase,
+               SipReason(e.code, std::string(decision.status().message())));
+      return;
+    }
+    decision_ = *std::move(decision);
+    if (decision_.candidates().empty()) {
+      const int code =
+          decision_.reject().sip_code() ? decision_.reject().sip_code() : 404;
+      SipResponse r = Failure(code, code == 404 ? "Not Found" : "Rejected",
+                              SipReason(code, decision_.reject().reason()));
+      if (code == 503) r.headers.emplace_back("Retry-After", "30");
+      b2bua_->metrics_->CallFailed("", "rejected", code);
+      server_->Respond(r);
+      Finish();
+      return;
+    }
+    direction_ = origin_.uc_side()        ? "outbound"
+                 : decision_.to_uc_side() ? "inbound"
+                                          : "inter_trunk";
+    for (const v1::Candidate& c : decision_.candidates()) {
+      if (!c.trunk().empty()) {
+        b2bua_->trunk_limits_[c.trunk()] = c.limits().max_concurrent_calls();
+      }
+    }
+    b2bua_->metrics_->CallReceived(direction_);
+    state_ = State::kTrying;
+    TryNext();
+  }
+
+  // Moves to the next candidate, or fails the call when none is left.
+  void TryNext() {
+    ReleaseTrunk();
+    while (next_candidate_ < decision_.candidates_size()) {
+      const int index = next_candidate_++;
+      const v1::Candidate& c = decision_.candidates(index);
+      current_candidate_ = index;
+      if (!c.trunk().empty() && b2bua_->IsFull(c.trunk())) {
+        last_failure_ =
+            Failure(503, "Service Unavailable",
+                    SipReason(503, absl::StrCat("trunk ", c.trunk(),
+                                                " is at its call limit")));
+        b2bua_->metrics_->Failover(c.trunk(), "full");
+        continue;
+      }
+      if (c.media().anchor()) {
+        B2bua* b2bua = b2bua_;
+        const uint64_t id = id_;
+        b2bua_->media_->Offer(
+            request_.call_id, c, request_.body,
+            [b2bua, id, index](absl::StatusOr<std::string> sdp) {
+              auto it = b2bua->calls_.find(id);
+              if (it != b2bua->calls_.end()) {
+                it->second->OnOffered(index, std::move(sdp));
+              }
+            });
+        return;
+      }
+      Send(request_.body);
+      return;
+    }
+    FailFinally();
+  }
+
+  void OnOffered(int index, absl::StatusOr<std::string> sdp) {
+    if (state_ != State::kTrying || index != current_candidate_) return;
+    if (!sdp.ok()) {
+      last_failure_ = Failure(
+          503, "Service Unavailable",
+          SipReason(503, absl::StrCat("media: ", sdp.status().message())));
+      b2bua_->metrics_->Failover(candidate().trunk(), "media");
+      TryNext();
+      return;
+    }
+    anchored_ = true;
+    Send(*sdp);
+  }
+
+  void Send(const std::string& body) {
+    const v1::Candidate& c = candidate();
+    auto attempt = std::make_unique<Attempt>();
+    attempt->call = this;
+    attempt->candidate = current_candidate_;
+    Attempt* a = attempt.get();
+    attempts_.push_back(std::move(attempt));
+    a->leg = b2bua_->stack_->SendInvite(BuildInvite(request_, c, body), a);
+    b2bua_->metrics_->CallAttempted(c.trunk(), direction_);
+    b2bua_->metrics_->TrunkCalls(c.trunk(), direction_, 1,
+                                 c.limits().max_concurrent_calls());
+    counted_trunk_ = c.trunk();
+    counted_limit_ = c.limits().max_concurrent_calls();
+    counting_trunk_ = true;
+    if (!c.trunk().empty()) {
+      b2bua_->Occupy(c.trunk(), c.limits().max_concurrent_calls());
+      occupied_ = c.trunk();
+    }
+    sent_at_ = absl::Now();
+    got_provisional_ = false;
+    if (c.failover().fast_failover_seconds() > 0) {
+      fast_failover_ = b2bua_->stack_->StartTimer(
+          absl::Seconds(c.failover().fast_failover_seconds()),
+          [this] { OnFastFailover(); });
+    }
+  }
+
+  void OnFastFailover() {
+    fast_failover_.reset();
+    Attempt* a = current();
+    if (a == nullptr || state_ != State::kTrying || got_provisional_) return;
+    const v1::Candidate& c = candidate();
+    TL_LOG(kInfo, "fast failover")
+        .With("call_id", request_.call_id)
+        .With("trunk", c.trunk());
+    a->abandoned = true;
+    a->leg->Cancel();
+    last_failure_ = Failure(
+        408, "Request Timeout",
+        SipReason(408,
+                  absl::StrCat("no provisional response from ",
+                               c.next_hop().gateway(), " within ",
+                               c.failover().fast_failover_seconds(), " s")));
+    b2bua_->metrics_->Failover(c.trunk(), "fast_failover");
+    TryNext();
+  }
+
+  void OnCalleeResponse(Attempt* a, const SipResponse& r) {
+    if (a != current() || state_ == State::kDone) {
+      // A leg we gave up on answered after all: end it at once.
+      if (r.code >= 200 && r.code < 300) {
+        a->leg->Ack("", "");
+        a->leg->SendBye(SipReason(200, "call already moved to another trunk"));
+      }
+      return;
+    }
+    if (r.code < 101) return;
+    if (r.code < 200) {
+      if (!got_provisional_) {
+        got_provisional_ = true;
+        fast_failover_.reset();
+        post_dial_delay_ = absl::ToDoubleSeconds(absl::Now() - sent_at_);
+      }
+      Relay(r);
+      return;
+    }
+    fast_failover_.reset();
+    if (r.code < 300) {
+      if (state_ == State::kAnswered) return;  // a retransmission
+      state_ = State::kAnswered;
+      if (!got_provisional_) {
+        post_dial_delay_ = absl::ToDoubleSeconds(absl::Now() - sent_at_);
+      }
+      b2bua_->metrics_->CallAnswered(trunk(), direction_, post_dial_delay_);
+      Relay(r);
+      return;
+    }
+    const v1::Candidate& c = candidate();
+    if (IsFailover(r, c.failover())) {
+      TL_LOG(kInfo, "failover")
+          .With("call_id", request_.call_id)
+          .With("trunk", c.trunk())
+          .With("code", r.code);
+      b2bua_->metrics_->Failover(
+          c.trunk(), r.local ? (r.code == 408 ? "timeout" : "transport")
+                             : absl::StrCat("response_", r.code));
+      last_failure_ = r;
+      last_failure_from_candidate_ = current_candidate_;
+      a->abandoned = true;
+      TryNext();
+      return;
+    }
+    last_failure_ = r;
+    last_failure_from_candidate_ = current_candidate_;
+    FailFinally();
+  }
+
+  // 18x and 2xx to the caller: the callee's SDP (through media when
+  // anchored), never its Contact or Record-Route.
+  void Relay(const SipResponse& r) {
+    SipResponse up = Response(r.code, r.phrase);
+    if (!r.body.empty() && anchored_) {
+      // Anchored answers go through media Answer; until that is wired the
+      // relay has no session, so an anchored call never gets here.
+      up.body = "";
+    } else {
+      up.body = r.body;
+      up.content_type = r.content_type;
+    }
+    server_->Respond(up);
+  }
+
+  void OnCalleeBye(Attempt* a) {
+    if (a != current() || state_ == State::kDone) return;
+    server_->SendBye("");
+    Finish();
+  }
+
+  // Every candidate failed: the last failure, translated, with a Reason.
+  void FailFinally() {
+    int code = 503;
+    std::string phrase = "Service Unavailable";
+    std::string reason = SipReason(503, "no trunk could take the call");
+    if (last_failure_.code >= 300) {
+      code = last_failure_.code;
+      phrase = last_failure_.phrase;
+      if (last_failure_from_candidate_ >= 0) {
+        const v1::Candidate& c =
+            decision_.candidates(last_failure_from_candidate_);
+        code = TranslateCode(last_failure_, c.failover());
+        if (code != last_failure_.code) phrase = "";
+        reason = last_failure_.Header("Reason");
+        if (reason.empty()) {
+          reason = SipReason(
+              last_failure_.code,
+              absl::StrCat(
+                  last_failure_.local ? "no answer from " : "answered by ",
+                  c.next_hop().gateway(), ": ", last_failure_.code, " ",
+                  last_failure_.phrase));
+        }
+      } else {
+        reason = last_failure_.Header("Reason");
+      }
+    }
+    b2bua_->metrics_->CallFailed(trunk(), direction_, code);
+    FailWith(code, phrase, reason);
+  }
+
+  void FailWith(int code, const std::string& phrase,
+                const std::string& reason) {
+    server_->Respond(Failure(code, phrase, reason));
+    Finish();
+  }
+
+  void ReleaseTrunk() {
+    if (!occupied_.empty()) b2bua_->Release(occupied_);
+    occupied_.clear();
+    if (counting_trunk_) {
+      b2bua_->metrics_->TrunkCalls(counted_trunk_, direction_, -1,
+                                   counted_limit_);
+      counting_trunk_ = false;
+    }
+  }
+
+  void Finish() {
+    if (state_ == State::kDone) return;
+    state_ = State::kDone;
+    fast_failover_.reset();
+    ReleaseTrunk();
+    if (anchored_) b2bua_->media_->Delete(request_.call_id);
+    b2bua_->Finished(id_);
+  }
+
+  B2bua* b2bua_;
+  const uint64_t id_;
+  const IncomingRequest request_;
+  std::unique_ptr<ServerLeg> server_;
+  const PeerMatch origin_;
+  State state_ = State::kRouting;
+  std::string direction_ = "unrouted";
+  v1::RouteDecision decision_;
+  int next_candidate_ = 0;
+  int current_candidate_ = -1;
+  std::vector<std::unique_ptr<Attempt>> attempts_;
+  std::unique_ptr<Timer> fast_failover_;
+  std::string occupied_;
+  absl::Time sent_at_;
+  bool got_provisional_ = false;
+  double post_dial_delay_ = 0;
+  bool acked_ = false;
+  bool anchored_ = false;
+  // The candidate counted in trunkline_signaling_active_calls.
+  bool counting_trunk_ = false;
+  std::string counted_trunk_;
+  uint32_t counted_limit_ = 0;
+  SipResponse last_failure_;
+  int last_failure_from_candidate_ = -1;
+};
+
+B2bua::B2bua(SipStack* stack, RoutingClient* routing, MediaController* media,
+             SignalingMetrics* metrics)
+    : stack_(stack), routing_(routing), media_(media), metrics_(metrics) {}
+
+B2bua::~B2bua() = default;
+
+void B2bua::SetPeers(std::shared_ptr<const PeerDirectory> peers) {
+  peers_ = std::move(peers);
+}
+
+int B2bua::CallsOnTrunk(const std::string& trunk) const {
+  auto it = trunk_calls_.find(trunk);
+  return it == trunk_calls_.end() ? 0 : it->second;
+}
+
+void B2bua::OnInvite(const IncomingRequest& request,
+                     std::unique_ptr<ServerLeg> leg) {
+  std::optional<PeerMatch> peer =
+      peers_ ? peers_->Match(request.source.remote_address,
+                             request.source.local_port)
+             : std::nullopt;
+  if (!peer) {
+    metrics_->Untrusted("INVITE");
+    TL_LOG(kWarning, "untrusted INVITE refused")
+        .With("source", request.source.remote_address)
+        .With("local_port", request.source.local_port);
+    leg->Respond(Failure(403, "Forbidden",
+                         SipReason(403, "source is not a configured peer")));
+    return;
+  }
+  if (draining_) {
+    SipResponse r = Failure(503, "Service Unavailable",
+                            SipReason(503, "signaling instance is draining"));
+    r.headers.emplace_back("Retry-After", "5");
+    leg->Respond(r);
+    return;
+  }
+  leg->Respond(Response(100, "Trying"));
+  const uint64_t id = next_id_++;
+  auto call = std::make_unique<Call>(this, id, request, std::move(leg), *peer);
+  Call* c = call.get();
+  calls_.emplace(id, std::move(call));
+  c->Start();
+}
+
+SipResponse B2bua::OnRequest(const IncomingRequest& request) {
+  const bool trusted = peers_ && peers_->Match(request.source.remote_address,
+                                               request.source.local_port);
+  if (!trusted) {
+    metrics_->Untrusted(request.method);
+    return Failure(403, "Forbidden",
+                   SipReason(403, "source is not a configured peer"));
+  }
+  if (request.method == "OPTIONS") {
+    metrics_->OptionsAnswered();
+    SipResponse r = Response(200, "OK");
+    r.headers = {
+        {"Allow", kAllow},
+        {"Accept", "application/sdp"},
+        // No option tags yet (no 100rel, timer or replaces): an empty list.
+        {"Supported", ""}};
+    return r;
+  }
+  if (request.method == "BYE" || request.method == "CANCEL" ||
+      request.method == "INFO" || request.method == "UPDATE" ||
+      request.method == "PRACK") {
+    return Response(481, "Call/Transaction Does Not Exist");
+  }
+  SipResponse r = Response(405, "Method Not Allowed");
+  r.headers = {{"Allow", kAllow}};
+  return r;
+}
+
+void B2bua::Finished(uint64_t id) {
+  stack_->Post([this, id] { calls_.erase(id); });
+}
+
+void B2bua::Occupy(const std::string& trunk, uint32_t limit) {
+  ++trunk_calls_[trunk];
+  trunk_limits_[trunk] = limit;
+}
+
+void B2bua::Release(const std::string& trunk) {
+  auto it = trunk_calls_.find(trunk);
+  if (it != trunk_calls_.end() && --it->second <= 0) trunk_calls_.erase(it);
+}
+
+bool B2bua::IsFull(const std::string& trunk) const {
+  auto it = trunk_limits_.find(trunk);
+  return it != trunk_limits_.end() && it->second > 0 &&
+         CallsOnTrunk(trunk) >= static_cast<int>(it->second);
+}
+
+}  // namespace trunkline::signaling

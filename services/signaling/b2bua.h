@@ -1,0 +1,70 @@
+// The back-to-back user agent: for every INVITE from a trusted peer it asks
+// routing where the call goes, then tries the candidates in order on a new
+// leg each, relays provisional and final responses, ACK, BYE and CANCEL
+// between the two legs, and fails over on the candidate's failover plan.
+//
+// Plain C++ over the SipStack seam: the unit tests drive it with a fake
+// stack, routing client and media controller. Single-threaded: everything
+// runs on the stack's loop thread, which owns every call (no locks).
+#ifndef TRUNKLINE_SERVICES_SIGNALING_B2BUA_H_
+#define TRUNKLINE_SERVICES_SIGNALING_B2BUA_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "services/signaling/media_controller.h"
+#include "services/signaling/peer_directory.h"
+#include "services/signaling/routing_client.h"
+#include "services/signaling/signaling_metrics.h"
+#include "services/signaling/sip_stack.h"
+
+namespace trunkline::signaling {
+
+class B2bua final : public InviteHandler {
+ public:
+  B2bua(SipStack* stack, RoutingClient* routing, MediaController* media,
+        SignalingMetrics* metrics);
+  ~B2bua() override;
+
+  // A new topology's peers (trust) for this pool.
+  void SetPeers(std::shared_ptr<const PeerDirectory> peers);
+  // While draining, new calls get 503 with Retry-After; active calls go on.
+  void SetDraining(bool draining) { draining_ = draining; }
+  size_t active_calls() const { return calls_.size(); }
+  // Calls in progress on `trunk` (from our INVITE to the end).
+  int CallsOnTrunk(const std::string& trunk) const;
+
+  void OnInvite(const IncomingRequest& request,
+                std::unique_ptr<ServerLeg> leg) override;
+  SipResponse OnRequest(const IncomingRequest& request) override;
+
+ private:
+  class Call;
+  friend class Call;
+
+  // Called by a call that is over; it is destroyed on the next loop turn,
+  // never inside the stack callback that ended it.
+  void Finished(uint64_t id);
+  void Occupy(const std::string& trunk, uint32_t limit);
+  void Release(const std::string& trunk);
+  bool IsFull(const std::string& trunk) const;
+
+  SipStack* stack_;
+  RoutingClient* routing_;
+  MediaController* media_;
+  SignalingMetrics* metrics_;
+  std::shared_ptr<const PeerDirectory> peers_;
+  bool draining_ = false;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, std::unique_ptr<Call>> calls_;
+  std::map<std::string, int> trunk_calls_;
+  // Each trunk's concurrent-call limit as routing last told us (0: none), so
+  // the next Route request can name the trunks that are full.
+  std::map<std::string, uint32_t> trunk_limits_;
+};
+
+}  // namespace trunkline::signaling
+
+#endif  // TRUNKLINE_SERVICES_SIGNALING_B2BUA_H_

@@ -1,0 +1,270 @@
+#include "services/signaling/b2bua.h"
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/topology/loader.h"
+#include "services/signaling/fake_sip_stack.h"
+
+namespace trunkline::signaling {
+namespace {
+
+using testing::FakeClientLeg;
+using testing::FakeServerLeg;
+using testing::FakeSipStack;
+using ::testing::HasSubstr;
+
+class FakeRouting : public RoutingClient {
+ public:
+  void Route(const v1::RouteRequest& request, Done done) override {
+    requests.push_back(request);
+    pending.push_back(std::move(done));
+  }
+  std::vector<v1::RouteRequest> requests;
+  std::vector<Done> pending;
+};
+
+class FakeMedia : public MediaController {
+ public:
+  void Offer(const std::string&, const v1::Candidate&, const std::string& sdp,
+             SdpDone done) override {
+    done(absl::UnavailableError("no media instance configured"));
+  }
+  void Answer(const std::string&, const std::string&, SdpDone done) override {
+    done(absl::UnavailableError("none"));
+  }
+  void Delete(const std::string&) override {}
+};
+
+v1::Candidate Gateway(const std::string& trunk, const std::string& host,
+                      uint32_t fast_failover = 0) {
+  v1::Candidate c;
+  c.set_trunk(trunk);
+  c.set_called_number("0871234567");
+  c.set_calling_number("015551234");
+  c.mutable_next_hop()->set_gateway("gw-" + trunk);
+  c.mutable_next_hop()->set_host(host);
+  c.mutable_next_hop()->set_port(5060);
+  c.mutable_next_hop()->set_advertised_address("127.0.0.1");
+  c.mutable_next_hop()->set_local_port(5160);
+  c.mutable_headers()->set_forward_p_asserted_identity(true);
+  c.mutable_failover()->add_failover_response_codes(503);
+  c.mutable_failover()->set_fast_failover_seconds(fast_failover);
+  auto* rule = c.mutable_failover()->add_response_code_translation_rules();
+  rule->set_received_code(434);
+  rule->set_translated_code(404);
+  return c;
+}
+
+SipResponse Resp(int code, std::string body = "") {
+  SipResponse r;
+  r.code = code;
+  r.phrase = "x";
+  r.body = std::move(body);
+  if (!r.body.empty()) r.content_type = "application/sdp";
+  return r;
+}
+
+class B2buaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* dir = std::getenv("TRUNKLINE_SOURCE_DIR");
+    std::vector<TopologyError> errors;
+    auto topology = LoadTopologyFile(
+        std::string(dir ? dir : ".") + "/deploy/examples/topology.yaml",
+        &errors);
+    ASSERT_NE(topology, nullptr);
+    auto peers = PeerDirectory::Create(topology->topology, "");
+    ASSERT_TRUE(peers.ok()) << peers.status();
+    b2bua_.SetPeers(std::move(*peers));
+  }
+
+  // An INVITE from the first UC front end to the pool listener.
+  FakeServerLeg* Invite(const std::string& source = "127.0.0.11",
+                        uint32_t port = 5060) {
+    IncomingRequest r;
+    r.method = "INVITE";
+    r.request_uri_user = "0871234567";
+    r.from_uri = "sip:+35315551234@contoso.example";
+    r.from_user = "+35315551234";
+    r.call_id = "abc@fe";
+    r.content_type = "application/sdp";
+    r.body = "v=0\r\n";
+    r.source.remote_address = source;
+    r.source.local_port = port;
+    auto leg = std::make_unique<FakeServerLeg>();
+    FakeServerLeg* raw = leg.get();
+    leg->destroyed = &server_destroyed_;
+    b2bua_.OnInvite(r, std::move(leg));
+    return raw;
+  }
+
+  void Route(std::vector<v1::Candidate> candidates) {
+    v1::RouteDecision d;
+    for (auto& c : candidates) *d.add_candidates() = c;
+    ASSERT_FALSE(routing_.pending.empty());
+    auto done = std::move(routing_.pending.back());
+    routing_.pending.pop_back();
+    done(d);
+  }
+
+  prometheus::Registry registry_;
+  SignalingMetrics metrics_{&registry_};
+  FakeSipStack stack_;
+  FakeRouting routing_;
+  FakeMedia media_;
+  B2bua b2bua_{&stack_, &routing_, &media_, &metrics_};
+  bool server_destroyed_ = false;
+};
+
+TEST_F(B2buaTest, UntrustedSourceGets403) {
+  FakeServerLeg* leg = Invite("192.0.2.66");
+  ASSERT_TRUE(server_destroyed_);  // answered and dropped at once
+  (void)leg;
+  EXPECT_TRUE(routing_.requests.empty());
+}
+
+TEST_F(B2buaTest, OptionsFromPeerAnswered200AndOthersRefused) {
+  IncomingRequest r;
+  r.method = "OPTIONS";
+  r.source.remote_address = "127.0.0.21";
+  r.source.local_port = 5160;
+  SipResponse ok = b2bua_.OnRequest(r);
+  EXPECT_EQ(ok.code, 200);
+  EXPECT_THAT(ok.Header("Allow"), HasSubstr("INVITE"));
+  r.source.remote_address = "10.9.9.9";
+  EXPECT_EQ(b2bua_.OnRequest(r).code, 403);
+}
+
+TEST_F(B2buaTest, AsksRoutingWithTheCallersIdentityAndTrying) {
+  FakeServerLeg* leg = Invite();
+  ASSERT_EQ(leg->responses.size(), 1u);
+  EXPECT_EQ(leg->responses[0].code, 100);
+  ASSERT_EQ(routing_.requests.size(), 1u);
+  const v1::RouteRequest& req = routing_.requests[0];
+  EXPECT_EQ(req.origin().user_uri(), "sip:+35315551234@contoso.example");
+  EXPECT_EQ(req.caller(), "+35315551234");
+  EXPECT_EQ(req.callee(), "0871234567");
+  EXPECT_EQ(req.pool(), "med-pool");
+}
+
+TEST_F(B2buaTest, CallCompletesAndByeEndsBothLegs) {
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21")});
+  ASSERT_EQ(stack_.sent.size(), 1u);
+  FakeClientLeg* out = stack_.sent[0];
+  EXPECT_EQ(out->invite.request_uri, "sip:0871234567@127.0.0.21:5060");
+  EXPECT_THAT(out->invite.from, HasSubstr("sip:015551234@127.0.0.1"));
+  EXPECT_EQ(out->invite.body, "v=0\r\n");  // bypass: SDP passed through
+  EXPECT_EQ(b2bua_.CallsOnTrunk("pstn-dub"), 1);
+  out->observer->OnResponse(Resp(180));
+  out->observer->OnResponse(Resp(200, "v=0 answer"));
+  ASSERT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "v=0 answer");
+  leg->observer->OnAck("", "");
+  EXPECT_EQ(out->acks, 1);
+  out->observer->OnBye();
+  EXPECT_EQ(leg->byes.size(), 1u);
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
+  EXPECT_EQ(b2bua_.CallsOnTrunk("pstn-dub"), 0);
+}
+
+TEST_F(B2buaTest, FailsOverOn503ToTheNextCandidate) {
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("itsp", "127.0.0.41")});
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  EXPECT_THAT(stack_.sent[1]->invite.request_uri, HasSubstr("127.0.0.41"));
+  stack_.sent[1]->observer->OnResponse(Resp(486));
+  EXPECT_EQ(leg->responses.back().code, 486);
+  EXPECT_THAT(leg->responses.back().Header("Reason"), HasSubstr("cause=486"));
+}
+
+TEST_F(B2buaTest, LastFailureIsTranslatedAndCarriesReason) {
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21")});
+  stack_.sent[0]->observer->OnResponse(Resp(434));
+  EXPECT_EQ(leg->responses.back().code, 404);
+  EXPECT_THAT(leg->responses.back().Header("Reason"),
+              HasSubstr("SIP;cause=434"));
+}
+
+TEST_F(B2buaTest, FastFailoverCancelsAndMovesOn) {
+  Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21", 5), Gateway("itsp", "127.0.0.41")});
+  stack_.FireTimers();
+  EXPECT_EQ(stack_.sent[0]->cancels, 1);
+  ASSERT_EQ(stack_.sent.size(), 2u);
+}
+
+TEST_F(B2buaTest, ProvisionalStopsFastFailover) {
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21", 5), Gateway("itsp", "127.0.0.41")});
+  stack_.sent[0]->observer->OnResponse(Resp(183, "v=0 early"));
+  EXPECT_EQ(leg->responses.back().code, 183);
+  EXPECT_EQ(leg->responses.back().body, "v=0 early");
+  stack_.FireTimers();
+  EXPECT_EQ(stack_.sent.size(), 1u);
+}
+
+TEST_F(B2buaTest, CancelWhileRingingCancelsDownstreamAnd487s) {
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21")});
+  stack_.sent[0]->observer->OnResponse(Resp(180));
+  leg->observer->OnCancel();
+  EXPECT_EQ(stack_.sent[0]->cancels, 1);
+  EXPECT_EQ(leg->responses.back().code, 487);
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
+}
+
+TEST_F(B2buaTest, CancelWhileRoutingIgnoresTheLateDecision) {
+  FakeServerLeg* leg = Invite();
+  leg->observer->OnCancel();
+  EXPECT_EQ(leg->responses.back().code, 487);
+  stack_.RunPosted();
+  Route({Gateway("pstn-dub", "127.0.0.21")});
+  EXPECT_TRUE(stack_.sent.empty());
+}
+
+TEST_F(B2buaTest, RoutingFailureGives503WithReason) {
+  FakeServerLeg* leg = Invite();
+  routing_.pending.back()(absl::UnavailableError("routing service: gone"));
+  EXPECT_EQ(leg->responses.back().code, 503);
+  EXPECT_THAT(leg->responses.back().Header("Reason"), HasSubstr("gone"));
+}
+
+TEST_F(B2buaTest, AnchoredCandidateWithoutMediaFailsOverThen503) {
+  FakeServerLeg* leg = Invite();
+  v1::Candidate anchored = Gateway("pstn-dub", "127.0.0.21");
+  anchored.mutable_media()->set_anchor(true);
+  Route({anchored});
+  EXPECT_TRUE(stack_.sent.empty());
+  EXPECT_EQ(leg->responses.back().code, 503);
+  EXPECT_THAT(leg->responses.back().Header("Reason"), HasSubstr("media"));
+}
+
+TEST_F(B2buaTest, FullTrunkIsReportedToRoutingAndSkipped) {
+  v1::Candidate limited = Gateway("pstn-dub", "127.0.0.21");
+  limited.mutable_limits()->set_max_concurrent_calls(1);
+  Invite();
+  Route({limited});
+  Invite();
+  ASSERT_EQ(routing_.requests.size(), 2u);
+  EXPECT_THAT(routing_.requests[1].full_trunks(),
+              ::testing::ElementsAre("pstn-dub"));
+}
+
+TEST_F(B2buaTest, DrainingRefusesNewCalls) {
+  b2bua_.SetDraining(true);
+  Invite();
+  EXPECT_TRUE(routing_.requests.empty());
+}
+
+}  // namespace
+}  // namespace trunkline::signaling

@@ -1,0 +1,130 @@
+#include "services/signaling/call_plan.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
+namespace trunkline::signaling {
+namespace {
+
+std::string TransportParam(v1::Transport t) {
+  switch (t) {
+    case v1::TRANSPORT_TCP:
+      return ";transport=tcp";
+    case v1::TRANSPORT_TLS:
+      return ";transport=tls";
+    default:
+      return "";
+  }
+}
+
+// The Q.850 cause in a Reason header ("Q.850;cause=16;text=..."), or 0.
+int Q850Cause(const std::string& reason) {
+  std::string lower = absl::AsciiStrToLower(reason);
+  size_t q = lower.find("q.850");
+  if (q == std::string::npos) return 0;
+  size_t c = lower.find("cause=", q);
+  if (c == std::string::npos) return 0;
+  c += 6;
+  size_t end = c;
+  while (end < lower.size() && absl::ascii_isdigit(lower[end])) ++end;
+  int cause = 0;
+  return absl::SimpleAtoi(lower.substr(c, end - c), &cause) ? cause : 0;
+}
+
+}  // namespace
+
+std::string UriHost(const std::string& host) {
+  return absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host;
+}
+
+OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
+                           const std::string& body) {
+  const v1::NextHop& hop = c.next_hop();
+  OutgoingInvite out;
+  const std::string gw = UriHost(hop.host());
+  const uint32_t port = hop.port() ? hop.port() : 5060;
+  const std::string local = UriHost(hop.advertised_address());
+  out.request_uri = absl::StrCat("sip:", c.called_number(), "@", gw, ":", port,
+                                 TransportParam(hop.transport()));
+  out.to = absl::StrCat("<sip:", c.called_number(), "@", gw, ">");
+  const bool anonymous =
+      c.headers().anonymous() || c.calling_number() == "anonymous";
+  if (anonymous) {
+    out.from = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
+    out.headers.emplace_back("Privacy", "id");
+  } else {
+    out.from = absl::StrCat("<sip:", c.calling_number(), "@", local, ">");
+  }
+  if (c.headers().forward_p_asserted_identity()) {
+    // With Privacy: id the trusted peer still learns who calls; without a
+    // number to assert (anonymous routing), we assert the caller as received.
+    const std::string number =
+        anonymous ? (in.pai_user.empty() ? in.from_user : in.pai_user)
+                  : c.calling_number();
+    if (!number.empty() && number != "anonymous") {
+      out.headers.emplace_back("P-Asserted-Identity",
+                               absl::StrCat("<sip:", number, "@", local, ">"));
+    }
+  }
+  if (c.headers().forward_call_history()) {
+    for (const auto& h : in.call_history) out.headers.push_back(h);
+  }
+  out.contact = absl::StrCat("<sip:", local, ":", hop.local_port(),
+                             TransportParam(hop.transport()), ">");
+  out.next_hop_host = hop.host();
+  out.next_hop_port = port;
+  out.transport = hop.transport() == v1::TRANSPORT_UNSPECIFIED
+                      ? v1::TRANSPORT_UDP
+                      : hop.transport();
+  out.local_port = hop.local_port();
+  if (!body.empty()) {
+    out.body = body;
+    out.content_type =
+        in.content_type.empty() ? "application/sdp" : in.content_type;
+  }
+  return out;
+}
+
+bool IsFailover(const SipResponse& r, const v1::FailoverPlan& plan) {
+  if (r.code < 300) return false;
+  // Our own 408 (no answer) and 503 (transport error) always move on: the
+  // gateway never saw or never answered the call.
+  if (r.local && (r.code == 408 || r.code == 503)) return true;
+  return std::find(plan.failover_response_codes().begin(),
+                   plan.failover_response_codes().end(),
+                   static_cast<uint32_t>(r.code)) !=
+         plan.failover_response_codes().end();
+}
+
+int TranslateCode(const SipResponse& r, const v1::FailoverPlan& plan) {
+  const int cause = Q850Cause(r.Header("Reason"));
+  for (const auto& rule : plan.response_code_translation_rules()) {
+    if (static_cast<int>(rule.received_code()) != r.code) continue;
+    if (rule.received_q850_cause() != 0 &&
+        static_cast<int>(rule.received_q850_cause()) != cause) {
+      continue;
+    }
+    return static_cast<int>(rule.translated_code());
+  }
+  return r.code;
+}
+
+std::string SipReason(int cause, const std::string& text) {
+  return absl::StrCat(
+      "SIP;cause=", cause, ";text=\"",
+      absl::StrReplaceAll(text, {{"\\", "\\\\"}, {"\"", "\\\""}}), "\"");
+}
+
+std::string SipResponse::Header(const std::string& name) const {
+  for (const auto& [n, v] : headers) {
+    if (absl::EqualsIgnoreCase(n, name)) return v;
+  }
+  return "";
+}
+
+}  // namespace trunkline::signaling

@@ -1,0 +1,100 @@
+#include "services/signaling/call_plan.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace trunkline::signaling {
+namespace {
+
+using ::testing::Contains;
+using ::testing::Pair;
+
+v1::Candidate Dublin() {
+  v1::Candidate c;
+  c.set_trunk("pstn-dub");
+  c.set_called_number("0871234567");
+  c.set_calling_number("015551234");
+  auto* hop = c.mutable_next_hop();
+  hop->set_host("127.0.0.21");
+  hop->set_port(5060);
+  hop->set_advertised_address("127.0.0.1");
+  hop->set_local_port(5160);
+  return c;
+}
+
+TEST(CallPlanTest, TranslatedNumbersAtTheGateway) {
+  IncomingRequest in;
+  OutgoingInvite out = BuildInvite(in, Dublin(), "sdp");
+  EXPECT_EQ(out.request_uri, "sip:0871234567@127.0.0.21:5060");
+  EXPECT_EQ(out.to, "<sip:0871234567@127.0.0.21>");
+  EXPECT_EQ(out.from, "<sip:015551234@127.0.0.1>");
+  EXPECT_EQ(out.contact, "<sip:127.0.0.1:5160>");
+  EXPECT_EQ(out.local_port, 5160u);
+  EXPECT_EQ(out.content_type, "application/sdp");
+  EXPECT_TRUE(out.headers.empty());  // no PAI, no history unless allowed
+}
+
+TEST(CallPlanTest, HeadersOnlyWhenThePlanAllows) {
+  IncomingRequest in;
+  in.call_history = {{"History-Info", "<sip:1@x>;index=1"}};
+  v1::Candidate c = Dublin();
+  c.mutable_headers()->set_forward_p_asserted_identity(true);
+  c.mutable_headers()->set_forward_call_history(true);
+  OutgoingInvite out = BuildInvite(in, c, "");
+  EXPECT_THAT(out.headers, Contains(Pair("P-Asserted-Identity",
+                                         "<sip:015551234@127.0.0.1>")));
+  EXPECT_THAT(out.headers, Contains(Pair("History-Info", "<sip:1@x>;index=1")));
+  EXPECT_TRUE(out.body.empty());
+}
+
+TEST(CallPlanTest, AnonymousCallerGetsPrivacyId) {
+  IncomingRequest in;
+  in.from_user = "+35315551801";
+  v1::Candidate c = Dublin();
+  c.set_calling_number("anonymous");
+  c.mutable_headers()->set_forward_p_asserted_identity(true);
+  OutgoingInvite out = BuildInvite(in, c, "");
+  EXPECT_EQ(out.from, "\"Anonymous\" <sip:anonymous@anonymous.invalid>");
+  EXPECT_THAT(out.headers, Contains(Pair("Privacy", "id")));
+  EXPECT_THAT(out.headers, Contains(Pair("P-Asserted-Identity",
+                                         "<sip:+35315551801@127.0.0.1>")));
+}
+
+TEST(CallPlanTest, FailoverOnPlanCodesAndOwnTimeouts) {
+  v1::FailoverPlan plan;
+  plan.add_failover_response_codes(503);
+  SipResponse r;
+  r.code = 503;
+  EXPECT_TRUE(IsFailover(r, plan));
+  r.code = 486;
+  EXPECT_FALSE(IsFailover(r, plan));
+  r.code = 408;
+  EXPECT_FALSE(IsFailover(r, plan));
+  r.local = true;
+  EXPECT_TRUE(IsFailover(r, plan));
+}
+
+TEST(CallPlanTest, TranslationKeyedOnQ850Cause) {
+  v1::FailoverPlan plan;
+  auto* rule = plan.add_response_code_translation_rules();
+  rule->set_received_code(480);
+  rule->set_translated_code(486);
+  rule->set_received_q850_cause(17);
+  SipResponse r;
+  r.code = 480;
+  EXPECT_EQ(TranslateCode(r, plan), 480);
+  r.headers = {{"Reason", "Q.850;cause=17;text=\"busy\""}};
+  EXPECT_EQ(TranslateCode(r, plan), 486);
+}
+
+TEST(CallPlanTest, ReasonEscapesQuotes) {
+  EXPECT_EQ(SipReason(503, "a \"b\""), "SIP;cause=503;text=\"a \\\"b\\\"\"");
+}
+
+TEST(CallPlanTest, Ipv6HostsAreBracketed) {
+  EXPECT_EQ(UriHost("2001:db8::1"), "[2001:db8::1]");
+  EXPECT_EQ(UriHost("gw.example"), "gw.example");
+}
+
+}  // namespace
+}  // namespace trunkline::signaling

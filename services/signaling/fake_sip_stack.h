@@ -1,0 +1,95 @@
+// A SipStack for unit tests: records what the B2BUA sends and lets the test
+// play the peers (responses, BYE, CANCEL) and the clock (timers, posts).
+#ifndef TRUNKLINE_SERVICES_SIGNALING_FAKE_SIP_STACK_H_
+#define TRUNKLINE_SERVICES_SIGNALING_FAKE_SIP_STACK_H_
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "services/signaling/sip_stack.h"
+
+namespace trunkline::signaling::testing {
+
+struct FakeServerLeg : ServerLeg {
+  ServerLegObserver* observer = nullptr;
+  std::vector<SipResponse> responses;
+  std::vector<std::string> byes;
+  bool* destroyed = nullptr;
+  ~FakeServerLeg() override {
+    if (destroyed) *destroyed = true;
+  }
+  void SetObserver(ServerLegObserver* o) override { observer = o; }
+  void Respond(const SipResponse& r) override { responses.push_back(r); }
+  void SendBye(const std::string& reason) override { byes.push_back(reason); }
+};
+
+struct FakeClientLeg : ClientLeg {
+  OutgoingInvite invite;
+  ClientLegObserver* observer = nullptr;
+  int cancels = 0, acks = 0, byes = 0;
+  bool alive = true;
+  ~FakeClientLeg() override { alive = false; }
+  void Cancel() override { ++cancels; }
+  void Ack(const std::string&, const std::string&) override { ++acks; }
+  void SendBye(const std::string&) override { ++byes; }
+};
+
+class FakeSipStack : public SipStack {
+ public:
+  struct FakeTimer : Timer {
+    FakeSipStack* stack;
+    int id;
+    ~FakeTimer() override { stack->timers_[id] = nullptr; }
+  };
+
+  std::unique_ptr<ClientLeg> SendInvite(const OutgoingInvite& invite,
+                                        ClientLegObserver* observer) override {
+    auto leg = std::make_unique<FakeClientLeg>();
+    leg->invite = invite;
+    leg->observer = observer;
+    sent.push_back(leg.get());
+    return leg;
+  }
+  std::unique_ptr<Timer> StartTimer(absl::Duration,
+                                    std::function<void()> fire) override {
+    auto t = std::make_unique<FakeTimer>();
+    t->stack = this;
+    t->id = static_cast<int>(timers_.size());
+    timers_.push_back(std::move(fire));
+    return t;
+  }
+  void Post(std::function<void()> task) override {
+    posted_.push_back(std::move(task));
+  }
+  // Runs what was posted (call clean-up, routing results).
+  void RunPosted() {
+    while (!posted_.empty()) {
+      auto t = std::move(posted_.front());
+      posted_.pop_front();
+      t();
+    }
+  }
+  // Fires every armed timer.
+  void FireTimers() {
+    for (size_t i = 0; i < timers_.size(); ++i) {
+      if (timers_[i]) {
+        auto f = timers_[i];
+        timers_[i] = nullptr;
+        f();
+      }
+    }
+  }
+
+  std::vector<FakeClientLeg*> sent;
+
+ private:
+  std::vector<std::function<void()>> timers_;
+  std::deque<std::function<void()>> posted_;
+};
+
+}  // namespace trunkline::signaling::testing
+
+#endif  // TRUNKLINE_SERVICES_SIGNALING_FAKE_SIP_STACK_H_

@@ -1,0 +1,33 @@
+// RoutingClient over gRPC's callback API: the RPC runs on gRPC's threads and
+// its result is posted into the SIP loop, so the loop never waits on it.
+#ifndef TRUNKLINE_SERVICES_SIGNALING_GRPC_ROUTING_CLIENT_H_
+#define TRUNKLINE_SERVICES_SIGNALING_GRPC_ROUTING_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "services/signaling/routing_client.h"
+#include "trunkline/v1/routing.grpc.pb.h"
+
+namespace trunkline::signaling {
+
+class GrpcRoutingClient final : public RoutingClient {
+ public:
+  using Poster = std::function<void(std::function<void()>)>;
+  // `post` hands a closure to the SIP loop. `timeout` bounds each RPC: a slow
+  // or absent routing service fails the call with 503, it does not hang it.
+  GrpcRoutingClient(const std::string& address, Poster post,
+                    absl::Duration timeout);
+  void Route(const v1::RouteRequest& request, Done done) override;
+
+ private:
+  std::unique_ptr<v1::Routing::Stub> stub_;
+  Poster post_;
+  absl::Duration timeout_;
+};
+
+}  // namespace trunkline::signaling
+
+#endif  // TRUNKLINE_SERVICES_SIGNALING_GRPC_ROUTING_CLIENT_H_

@@ -1,0 +1,32 @@
+// The signaling service: the Sofia-SIP B2BUA between the UC side and the
+// trunks.
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "services/common/service_runtime.h"
+#include "services/common/signals.h"
+#include "services/signaling/signaling_app.h"
+
+ABSL_FLAG(std::string, pool, "",
+          "Pool of the topology this instance serves (default: the first)");
+
+int main(int argc, char** argv) {
+  trunkline::BlockServiceSignals();
+  absl::SetProgramUsageMessage(
+      "Trunkline signaling: the B2BUA for every call.\n"
+      "  signaling --topology=FILE [--pool=NAME] [--routing=H:P] "
+      "[--media=H:P,...]\n"
+      "            [--grpc_address=H:P] [--admin_address=H:P] "
+      "[--metrics_address=H:P]");
+  absl::ParseCommandLine(argc, argv);
+  trunkline::signaling::SignalingOptions options;
+  options.pool = absl::GetFlag(FLAGS_pool);
+  return trunkline::RunService(
+      "signaling", trunkline::kSignalingDefaults,
+      [&options](const trunkline::ServiceContext& context)
+          -> absl::StatusOr<std::unique_ptr<trunkline::ServiceApp>> {
+        auto app = trunkline::signaling::SignalingApp::Create(context, options);
+        if (!app.ok()) return app.status();
+        return std::unique_ptr<trunkline::ServiceApp>(std::move(*app));
+      });
+}

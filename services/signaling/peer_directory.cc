@@ -1,0 +1,165 @@
+#include "services/signaling/peer_directory.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace trunkline::signaling {
+namespace {
+
+int ParseAddress(const std::string& text, unsigned char* out) {
+  if (inet_pton(AF_INET, text.c_str(), out) == 1) return AF_INET;
+  if (inet_pton(AF_INET6, text.c_str(), out) == 1) return AF_INET6;
+  return 0;
+}
+
+const v1::Gateway* FindGateway(const v1::Topology& t, const std::string& n) {
+  for (const v1::Gateway& g : t.gateways()) {
+    if (g.name() == n) return &g;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<AddressRange> AddressRange::Parse(const std::string& text) {
+  std::vector<std::string> parts = absl::StrSplit(text, '/');
+  AddressRange range;
+  range.family_ = ParseAddress(parts[0], range.bytes_);
+  if (range.family_ == 0 || parts.size() > 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text,
+        "\" is not an IP address or CIDR range (e.g. 10.0.0.0/24)"));
+  }
+  const int max_bits = range.family_ == AF_INET ? 32 : 128;
+  range.prefix_bits_ = max_bits;
+  if (parts.size() == 2 &&
+      (!absl::SimpleAtoi(parts[1], &range.prefix_bits_) ||
+       range.prefix_bits_ < 0 || range.prefix_bits_ > max_bits)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\": prefix length must be 0..", max_bits));
+  }
+  return range;
+}
+
+bool AddressRange::Contains(const std::string& address) const {
+  unsigned char bytes[16] = {};
+  if (ParseAddress(address, bytes) != family_) return false;
+  const int full = prefix_bits_ / 8;
+  if (std::memcmp(bytes, bytes_, full) != 0) return false;
+  const int rest = prefix_bits_ % 8;
+  if (rest == 0) return true;
+  const unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+  return (bytes[full] & mask) == (bytes_[full] & mask);
+}
+
+absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
+    const v1::Topology& topology, const std::string& pool_name) {
+  const v1::Pool* pool = nullptr;
+  for (const v1::Pool& p : topology.pools()) {
+    if (pool_name.empty() || p.name() == pool_name) {
+      pool = &p;
+      break;
+    }
+  }
+  if (pool == nullptr) {
+    return absl::NotFoundError(
+        pool_name.empty() ? std::string("the topology has no pool to serve")
+                          : absl::StrCat("pool \"", pool_name,
+                                         "\" (--pool) is not in the topology"));
+  }
+  auto dir = std::unique_ptr<PeerDirectory>(new PeerDirectory());
+  dir->pool_ = pool->name();
+
+  auto add_specs = [&](const v1::Listener& l, uint32_t port) {
+    for (int t : l.transports()) {
+      if (t != v1::TRANSPORT_UDP && t != v1::TRANSPORT_TCP)
+        continue;  // TLS: later
+      ListenSpec spec{
+          l.address(),
+          l.advertised_address().empty() ? l.address() : l.advertised_address(),
+          port, static_cast<v1::Transport>(t)};
+      if (std::find(dir->specs_.begin(), dir->specs_.end(), spec) ==
+          dir->specs_.end()) {
+        dir->specs_.push_back(spec);
+      }
+    }
+  };
+  for (const v1::Listener& l : pool->listeners()) add_specs(l, l.port());
+
+  auto add_peer = [&](const v1::Gateway& g, const std::string& trunk,
+                      uint32_t local_port) -> absl::Status {
+    Entry e;
+    e.peer = PeerMatch{trunk, g.name()};
+    e.local_port = local_port;
+    std::vector<std::string> sources(g.trusted_sources().begin(),
+                                     g.trusted_sources().end());
+    if (!g.address().empty()) sources.push_back(g.address());
+    for (const std::string& s : sources) {
+      absl::StatusOr<AddressRange> r = AddressRange::Parse(s);
+      if (!r.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("gateway \"", g.name(), "\": ", r.status().message()));
+      }
+      e.sources.push_back(*r);
+    }
+    dir->entries_.push_back(std::move(e));
+    return absl::OkStatus();
+  };
+
+  for (const v1::Trunk& t : topology.trunks()) {
+    if (t.pool() != pool->name()) continue;
+    const v1::Listener* listener = nullptr;
+    for (const v1::Listener& l : pool->listeners()) {
+      if (t.listener().empty() || l.name() == t.listener()) {
+        listener = &l;
+        break;
+      }
+    }
+    const v1::Gateway* g = FindGateway(topology, t.gateway());
+    if (listener == nullptr || g == nullptr)
+      continue;  // the validator says why
+    const uint32_t port = t.local_port() ? t.local_port() : listener->port();
+    add_specs(*listener, port);
+    if (absl::Status s = add_peer(*g, t.name(), port); !s.ok()) return s;
+  }
+  for (const v1::UcNextHop& hop : topology.uc_side().next_hops()) {
+    if (!hop.pool().empty() && hop.pool() != pool->name()) continue;
+    const v1::Gateway* g = FindGateway(topology, hop.gateway());
+    if (g == nullptr) continue;
+    if (absl::Status s = add_peer(*g, "", 0); !s.ok()) return s;
+  }
+  return dir;
+}
+
+std::optional<PeerMatch> PeerDirectory::Match(const std::string& address,
+                                              uint32_t local_port) const {
+  // Two passes: an entry bound to the arrival port wins over one that is
+  // not, so a gateway with several trunks lands on the right one.
+  const Entry* loose = nullptr;
+  for (const Entry& e : entries_) {
+    bool trusted =
+        std::any_of(e.sources.begin(), e.sources.end(),
+                    [&](const AddressRange& r) { return r.Contains(address); });
+    if (!trusted) continue;
+    if (e.local_port == local_port) return e.peer;
+    if (loose == nullptr) loose = &e;
+  }
+  if (loose != nullptr) return loose->peer;
+  return std::nullopt;
+}
+
+std::vector<std::string> PeerDirectory::TrunkNames() const {
+  std::vector<std::string> names;
+  for (const Entry& e : entries_) {
+    if (!e.peer.uc_side()) names.push_back(e.peer.trunk);
+  }
+  return names;
+}
+
+}  // namespace trunkline::signaling

@@ -1,0 +1,84 @@
+// Who may send us requests, and on which sockets we listen: both read from
+// the topology for the one pool this instance serves.
+//
+// A request is taken only from a configured peer: a UC-side next hop of this
+// pool, or the gateway of one of this pool's trunks (its address or one of
+// its trusted sources, which may be CIDR ranges). The local port tells trunks
+// to the same gateway apart.
+#ifndef TRUNKLINE_SERVICES_SIGNALING_PEER_DIRECTORY_H_
+#define TRUNKLINE_SERVICES_SIGNALING_PEER_DIRECTORY_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "trunkline/v1/topology.pb.h"
+
+namespace trunkline::signaling {
+
+// One socket to bind: `address` locally, `advertised` in Via and Contact.
+struct ListenSpec {
+  std::string address;
+  std::string advertised;
+  uint32_t port = 0;
+  v1::Transport transport = v1::TRANSPORT_UDP;
+  bool operator==(const ListenSpec& o) const {
+    return address == o.address && advertised == o.advertised &&
+           port == o.port && transport == o.transport;
+  }
+};
+
+// A configured peer a request came from.
+struct PeerMatch {
+  // Empty for the UC side.
+  std::string trunk;
+  std::string gateway;
+  bool uc_side() const { return trunk.empty(); }
+};
+
+// An IPv4 or IPv6 prefix; a bare address is a full-length prefix.
+class AddressRange {
+ public:
+  static absl::StatusOr<AddressRange> Parse(const std::string& text);
+  bool Contains(const std::string& address) const;
+
+ private:
+  int family_ = 0;
+  unsigned char bytes_[16] = {};
+  int prefix_bits_ = 0;
+};
+
+class PeerDirectory {
+ public:
+  // `pool` empty: the topology's first pool.
+  static absl::StatusOr<std::unique_ptr<PeerDirectory>> Create(
+      const v1::Topology& topology, const std::string& pool);
+
+  const std::string& pool() const { return pool_; }
+  // The sockets of the pool's listeners and of its trunks' local ports.
+  const std::vector<ListenSpec>& listen_specs() const { return specs_; }
+  // The peer behind `remote_address` that reached us on `local_port`, or
+  // nothing (untrusted). A gateway with trunks on several ports is matched
+  // by port first.
+  std::optional<PeerMatch> Match(const std::string& remote_address,
+                                 uint32_t local_port) const;
+  // Trunk names of this pool.
+  std::vector<std::string> TrunkNames() const;
+
+ private:
+  struct Entry {
+    PeerMatch peer;
+    uint32_t local_port = 0;  // 0: any
+    std::vector<AddressRange> sources;
+  };
+  std::string pool_;
+  std::vector<ListenSpec> specs_;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace trunkline::signaling
+
+#endif  // TRUNKLINE_SERVICES_SIGNALING_PEER_DIRECTORY_H_

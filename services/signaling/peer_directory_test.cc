@@ -1,0 +1,71 @@
+#include "services/signaling/peer_directory.h"
+
+#include <cstdlib>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/topology/loader.h"
+
+namespace trunkline::signaling {
+namespace {
+
+std::shared_ptr<const LoadedTopology> Example() {
+  const char* dir = std::getenv("TRUNKLINE_SOURCE_DIR");
+  std::vector<TopologyError> errors;
+  return LoadTopologyFile(
+      std::string(dir ? dir : ".") + "/deploy/examples/topology.yaml", &errors);
+}
+
+TEST(AddressRangeTest, AddressesAndPrefixes) {
+  auto r = AddressRange::Parse("10.1.0.0/16");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->Contains("10.1.200.3"));
+  EXPECT_FALSE(r->Contains("10.2.0.1"));
+  EXPECT_FALSE(r->Contains("::1"));
+  auto v6 = AddressRange::Parse("2001:db8::/33");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_TRUE(v6->Contains("2001:db8:7fff::1"));
+  EXPECT_FALSE(v6->Contains("2001:db8:8000::1"));
+  EXPECT_FALSE(AddressRange::Parse("10.0.0.0/40").ok());
+  EXPECT_FALSE(AddressRange::Parse("gw.example").ok());
+}
+
+TEST(PeerDirectoryTest, ListensOnPoolAndTrunkPorts) {
+  auto t = Example();
+  ASSERT_NE(t, nullptr);
+  auto dir = PeerDirectory::Create(t->topology, "");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  std::vector<uint32_t> udp_ports;
+  for (const ListenSpec& s : (*dir)->listen_specs()) {
+    if (s.transport == v1::TRANSPORT_UDP) udp_ports.push_back(s.port);
+    if (s.port == 5166) {
+      EXPECT_EQ(s.advertised, "203.0.113.10");
+    }
+  }
+  EXPECT_THAT(udp_ports, ::testing::UnorderedElementsAre(5060, 5070, 5160, 5162,
+                                                         5164, 5166));
+}
+
+TEST(PeerDirectoryTest, TrustsConfiguredPeersOnly) {
+  auto t = Example();
+  auto dir = PeerDirectory::Create(t->topology, "med-pool");
+  ASSERT_TRUE(dir.ok());
+  auto uc = (*dir)->Match("127.0.0.11", 5060);
+  ASSERT_TRUE(uc.has_value());
+  EXPECT_TRUE(uc->uc_side());
+  auto gw = (*dir)->Match("127.0.0.21", 5160);
+  ASSERT_TRUE(gw.has_value());
+  EXPECT_EQ(gw->trunk, "pstn-dub");
+  EXPECT_FALSE((*dir)->Match("127.0.0.99", 5060).has_value());
+}
+
+TEST(PeerDirectoryTest, UnknownPoolIsAnError) {
+  auto t = Example();
+  auto dir = PeerDirectory::Create(t->topology, "nope");
+  EXPECT_FALSE(dir.ok());
+  EXPECT_THAT(std::string(dir.status().message()),
+              ::testing::HasSubstr("--pool"));
+}
+
+}  // namespace
+}  // namespace trunkline::signaling

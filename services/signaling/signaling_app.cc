@@ -1,0 +1,86 @@
+#include "services/signaling/signaling_app.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/common/log.h"
+#include "services/common/status_macros.h"
+#include "services/signaling/grpc_routing_client.h"
+
+namespace trunkline::signaling {
+
+absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
+    const ServiceContext& context, const SignalingOptions& options) {
+  auto app = std::unique_ptr<SignalingApp>(new SignalingApp());
+  app->options_ = options;
+  ASSIGN_OR_RETURN(app->stack_, SofiaSipStack::Create());
+  app->metrics_ = std::make_unique<SignalingMetrics>(context.registry.get());
+  SofiaSipStack* stack = app->stack_.get();
+  app->routing_ = std::make_unique<GrpcRoutingClient>(
+      context.flags.routing,
+      [stack](std::function<void()> task) { stack->Post(std::move(task)); },
+      options.routing_timeout);
+  // The gRPC media controller is not wired yet (media.proto is changing):
+  // anchored calls get 503 with a Reason that says why; bypass calls work.
+  app->media_ = std::make_unique<NoMediaController>(
+      context.flags.media.empty()
+          ? "no media instance configured (--media is empty)"
+          : absl::StrCat("media anchoring is not available in this build "
+                         "(media instances: ",
+                         absl::StrJoin(context.flags.media, ","), ")"));
+  app->b2bua_ = std::make_unique<B2bua>(stack, app->routing_.get(),
+                                        app->media_.get(), app->metrics_.get());
+  return app;
+}
+
+SignalingApp::~SignalingApp() {
+  if (drain_thread_.joinable()) drain_thread_.join();
+  // Calls hold Sofia objects: they end on the loop, before it stops.
+  stack_->RunAndWait([this] { b2bua_.reset(); });
+  stack_->Stop();
+}
+
+absl::Status SignalingApp::ApplyTopology(
+    std::shared_ptr<const LoadedTopology> topology) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const PeerDirectory> peers,
+                   PeerDirectory::Create(topology->topology, options_.pool));
+  if (!started_) {
+    stack_->RunAndWait([&] { b2bua_->SetPeers(peers); });
+    RETURN_IF_ERROR(stack_->Start(peers->listen_specs(), b2bua_.get()));
+    started_ = true;
+    listening_ = peers->listen_specs();
+    for (const ListenSpec& s : listening_) {
+      TL_LOG(kInfo, "SIP listener")
+          .With("address", s.address)
+          .With("port", s.port)
+          .With("transport", s.transport == v1::TRANSPORT_TCP ? "tcp" : "udp")
+          .With("advertised", s.advertised);
+    }
+    return absl::OkStatus();
+  }
+  if (peers->listen_specs() != listening_) {
+    TL_LOG(kWarning,
+           "listeners changed in the topology; restart signaling to bind "
+           "them (trust and routing use the new topology now)")
+        .With("pool", peers->pool());
+  }
+  stack_->RunAndWait([&] { b2bua_->SetPeers(peers); });
+  return absl::OkStatus();
+}
+
+void SignalingApp::Drain(const std::function<void()>& done) {
+  stack_->RunAndWait([this] { b2bua_->SetDraining(true); });
+  drain_thread_ = std::thread([this, done] {
+    const absl::Time deadline = absl::Now() + options_.drain_limit;
+    while (absl::Now() < deadline) {
+      size_t active = 0;
+      stack_->RunAndWait([&] { active = b2bua_->active_calls(); });
+      if (active == 0) break;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    done();
+  });
+}
+
+}  // namespace trunkline::signaling

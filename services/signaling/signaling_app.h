@@ -1,0 +1,56 @@
+// The signaling service as the shared runtime sees it: the Sofia loop, the
+// B2BUA on it, the routing and media clients, and topology reloads.
+#ifndef TRUNKLINE_SERVICES_SIGNALING_SIGNALING_APP_H_
+#define TRUNKLINE_SERVICES_SIGNALING_SIGNALING_APP_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "services/common/service_runtime.h"
+#include "services/signaling/b2bua.h"
+#include "services/signaling/media_controller.h"
+#include "services/signaling/routing_client.h"
+#include "services/signaling/signaling_metrics.h"
+#include "services/signaling/sofia/sofia_sip_stack.h"
+
+namespace trunkline::signaling {
+
+struct SignalingOptions {
+  // The pool of the topology this instance serves; empty: the first.
+  std::string pool;
+  absl::Duration routing_timeout = absl::Seconds(2);
+  // How long SIGTERM waits for active calls before stopping anyway.
+  absl::Duration drain_limit = absl::Seconds(30);
+};
+
+class SignalingApp final : public ServiceApp {
+ public:
+  static absl::StatusOr<std::unique_ptr<SignalingApp>> Create(
+      const ServiceContext& context, const SignalingOptions& options);
+  ~SignalingApp() override;
+
+  // Binds the listeners on the first topology; later ones update trust (a
+  // listener change needs a restart, and says so).
+  absl::Status ApplyTopology(
+      std::shared_ptr<const LoadedTopology> topology) override;
+  void Drain(const std::function<void()>& done) override;
+
+ private:
+  SignalingApp() = default;
+
+  SignalingOptions options_;
+  std::unique_ptr<SofiaSipStack> stack_;
+  std::unique_ptr<SignalingMetrics> metrics_;
+  std::unique_ptr<RoutingClient> routing_;
+  std::unique_ptr<MediaController> media_;
+  std::unique_ptr<B2bua> b2bua_;
+  std::vector<ListenSpec> listening_;
+  bool started_ = false;
+  std::thread drain_thread_;
+};
+
+}  // namespace trunkline::signaling
+
+#endif  // TRUNKLINE_SERVICES_SIGNALING_SIGNALING_APP_H_

@@ -1,0 +1,118 @@
+#include "services/signaling/signaling_metrics.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace trunkline::signaling {
+namespace {
+
+// Post-dial delay: from our INVITE to the first ringing or answer. Buckets
+// from LAN gateways (tens of ms) to slow mobile networks (10 s and more).
+const prometheus::Histogram::BucketBoundaries& PostDialDelayBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20};
+  return *buckets;
+}
+
+std::string Label(const std::string& trunk) {
+  return trunk.empty() ? "uc-side" : trunk;
+}
+
+}  // namespace
+
+SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
+    : received_(prometheus::BuildCounter()
+                    .Name("trunkline_signaling_calls_received_total")
+                    .Help("Calls taken from a trusted peer and routed")
+                    .Register(*registry)),
+      attempted_(prometheus::BuildCounter()
+                     .Name("trunkline_signaling_calls_attempted_total")
+                     .Help("INVITEs sent towards a candidate, by trunk "
+                           "(uc-side for the UC next hops)")
+                     .Register(*registry)),
+      answered_(prometheus::BuildCounter()
+                    .Name("trunkline_signaling_calls_answered_total")
+                    .Help("Calls answered, by the trunk that answered")
+                    .Register(*registry)),
+      failed_(prometheus::BuildCounter()
+                  .Name("trunkline_signaling_calls_failed_total")
+                  .Help("Calls that ended before an answer, by final code "
+                        "class sent to the caller")
+                  .Register(*registry)),
+      active_(prometheus::BuildGauge()
+                  .Name("trunkline_signaling_active_calls")
+                  .Help("Calls occupying a trunk, from the INVITE sent to "
+                        "the end of the call")
+                  .Register(*registry)),
+      max_concurrent_(prometheus::BuildGauge()
+                          .Name("trunkline_signaling_max_concurrent_calls")
+                          .Help("The trunk's concurrent-call limit (0: none)")
+                          .Register(*registry)),
+      failovers_(prometheus::BuildCounter()
+                     .Name("trunkline_signaling_failovers_total")
+                     .Help("Candidates given up, by trunk and reason")
+                     .Register(*registry)),
+      untrusted_(prometheus::BuildCounter()
+                     .Name("trunkline_signaling_untrusted_requests_total")
+                     .Help("Requests refused with 403: not from a "
+                           "configured peer")
+                     .Register(*registry)),
+      post_dial_delay_(
+          prometheus::BuildHistogram()
+              .Name("trunkline_signaling_post_dial_delay_seconds")
+              .Help("From the INVITE we sent to the first 18x or 200")
+              .Register(*registry)),
+      options_(prometheus::BuildCounter()
+                   .Name("trunkline_signaling_options_answered_total")
+                   .Help("OPTIONS answered 200")
+                   .Register(*registry)
+                   .Add({})) {}
+
+void SignalingMetrics::CallReceived(const std::string& direction) {
+  received_.Add({{"direction", direction}}).Increment();
+}
+
+void SignalingMetrics::CallAttempted(const std::string& trunk,
+                                     const std::string& direction) {
+  attempted_.Add({{"trunk", Label(trunk)}, {"direction", direction}})
+      .Increment();
+}
+
+void SignalingMetrics::CallAnswered(const std::string& trunk,
+                                    const std::string& direction, double pdd) {
+  answered_.Add({{"trunk", Label(trunk)}, {"direction", direction}})
+      .Increment();
+  post_dial_delay_
+      .Add({{"trunk", Label(trunk)}, {"direction", direction}},
+           PostDialDelayBuckets())
+      .Observe(pdd);
+}
+
+void SignalingMetrics::CallFailed(const std::string& trunk,
+                                  const std::string& direction, int code) {
+  failed_
+      .Add({{"trunk", Label(trunk)},
+            {"direction", direction},
+            {"sip_class", absl::StrCat(code / 100, "xx")}})
+      .Increment();
+}
+
+void SignalingMetrics::TrunkCalls(const std::string& trunk,
+                                  const std::string& direction, double delta,
+                                  uint32_t limit) {
+  active_.Add({{"trunk", Label(trunk)}, {"direction", direction}})
+      .Increment(delta);
+  max_concurrent_.Add({{"trunk", Label(trunk)}}).Set(limit);
+}
+
+void SignalingMetrics::Failover(const std::string& trunk,
+                                const std::string& reason) {
+  failovers_.Add({{"trunk", Label(trunk)}, {"reason", reason}}).Increment();
+}
+
+void SignalingMetrics::Untrusted(const std::string& method) {
+  untrusted_.Add({{"method", method}}).Increment();
+}
+
+void SignalingMetrics::OptionsAnswered() { options_.Increment(); }
+
+}  // namespace trunkline::signaling

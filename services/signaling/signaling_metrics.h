@@ -1,0 +1,58 @@
+// Every metric the signaling service exports, declared in one place:
+// trunkline_signaling_<what>_<unit>, labelled by trunk, direction and result
+// (all low-cardinality: trunks come from the topology).
+#ifndef TRUNKLINE_SERVICES_SIGNALING_SIGNALING_METRICS_H_
+#define TRUNKLINE_SERVICES_SIGNALING_SIGNALING_METRICS_H_
+
+#include <string>
+
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace trunkline::signaling {
+
+class SignalingMetrics {
+ public:
+  explicit SignalingMetrics(prometheus::Registry* registry);
+
+  // direction: "outbound" (UC side to a trunk), "inbound" (a trunk to the UC
+  // side) or "inter_trunk".
+  // A call taken from a trusted peer and routed.
+  void CallReceived(const std::string& direction);
+  // An INVITE sent towards a candidate (a trunk, or "" for the UC side).
+  void CallAttempted(const std::string& trunk, const std::string& direction);
+  void CallAnswered(const std::string& trunk, const std::string& direction,
+                    double post_dial_delay_seconds);
+  // `code`: the final code sent to the caller; counted by class ("4xx").
+  void CallFailed(const std::string& trunk, const std::string& direction,
+                  int code);
+  // Calls occupying `trunk` (from the INVITE sent to the end), and its
+  // concurrent-call limit (0: none).
+  void TrunkCalls(const std::string& trunk, const std::string& direction,
+                  double delta, uint32_t limit);
+  // reason: "response_<code>", "fast_failover", "timeout", "transport",
+  // "media".
+  void Failover(const std::string& trunk, const std::string& reason);
+  // A request from a source that is no configured peer.
+  void Untrusted(const std::string& method);
+  void OptionsAnswered();
+
+ private:
+  prometheus::Family<prometheus::Counter>& received_;
+  prometheus::Family<prometheus::Counter>& attempted_;
+  prometheus::Family<prometheus::Counter>& answered_;
+  prometheus::Family<prometheus::Counter>& failed_;
+  prometheus::Family<prometheus::Gauge>& active_;
+  prometheus::Family<prometheus::Gauge>& max_concurrent_;
+  prometheus::Family<prometheus::Counter>& failovers_;
+  prometheus::Family<prometheus::Counter>& untrusted_;
+  prometheus::Family<prometheus::Histogram>& post_dial_delay_;
+  prometheus::Counter& options_;
+};
+
+}  // namespace trunkline::signaling
+
+#endif  // TRUNKLINE_SERVICES_SIGNALING_SIGNALING_METRICS_H_

@@ -1,0 +1,670 @@
+#include "services/signaling/sofia/sofia_sip_stack.h"
+
+#include <netdb.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <deque>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "services/common/log.h"
+#include "services/signaling/call_plan.h"
+
+// Sofia's headers only from here on.
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/nta.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/sip_extra.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport.h>
+
+namespace trunkline::signaling {
+namespace {
+
+std::string Str(const char* s) { return s ? s : ""; }
+
+std::string UrlUser(const url_t* url) { return url ? Str(url->url_user) : ""; }
+
+std::string UrlString(su_home_t* home, const url_t* url) {
+  if (url == nullptr) return "";
+  char* s = url_as_string(home, url);
+  std::string out = Str(s);
+  su_free(home, s);
+  return out;
+}
+
+// A header's value, whichever way the library renders it.
+std::string HeaderValue(su_home_t* home, const sip_header_t* h,
+                        const char* name) {
+  if (h == nullptr) return "";
+  char* s = sip_header_as_string(home, h);
+  std::string out = Str(s);
+  su_free(home, s);
+  const std::string prefix = absl::StrCat(name, ":");
+  if (absl::StartsWithIgnoreCase(out, prefix)) {
+    out = std::string(absl::StripAsciiWhitespace(out.substr(prefix.size())));
+  }
+  return out;
+}
+
+std::string Headers(const HeaderList& headers) {
+  std::string out;
+  for (const auto& [name, value] : headers) {
+    absl::StrAppend(&out, name, ": ", value, "\r\n");
+  }
+  return out;
+}
+
+std::string ProtoName(v1::Transport t) {
+  return t == v1::TRANSPORT_TCP   ? "tcp"
+         : t == v1::TRANSPORT_TLS ? "tls"
+                                  : "udp";
+}
+
+SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
+  SipResponse r;
+  if (sip == nullptr || sip->sip_status == nullptr) {
+    r.code = nta_outgoing_status(orq);
+    r.phrase = Str(sip_status_phrase(r.code));
+    r.local = true;
+    return r;
+  }
+  r.code = sip->sip_status->st_status;
+  r.phrase = Str(sip->sip_status->st_phrase);
+  r.local = nta_sip_is_internal(sip);
+  if (sip->sip_payload && sip->sip_payload->pl_len > 0) {
+    r.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+    if (sip->sip_content_type)
+      r.content_type = Str(sip->sip_content_type->c_type);
+  }
+  if (sip->sip_reason) {
+    r.headers.emplace_back(
+        "Reason",
+        HeaderValue(home,
+                    reinterpret_cast<const sip_header_t*>(sip->sip_reason),
+                    "Reason"));
+  }
+  return r;
+}
+
+}  // namespace
+
+class SofiaSipStack::Impl {
+ public:
+  Impl() { su_home_init(home_); }
+  ~Impl() { su_home_deinit(home_); }
+
+  // --- loop thread lifecycle ---
+  absl::Status StartThread() {
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) return absl::InternalError("eventfd failed");
+    absl::Notification ready;
+    thread_ = std::thread([this, &ready] { Run(&ready); });
+    ready.WaitForNotification();
+    if (root_ == nullptr) {
+      thread_.join();
+      return absl::InternalError("cannot create Sofia-SIP's su_root");
+    }
+    return absl::OkStatus();
+  }
+
+  void Run(absl::Notification* ready) {
+    su_init();
+    root_ = su_root_create(nullptr);
+    if (root_ == nullptr) {
+      ready->Notify();
+      return;
+    }
+    su_wait_t wait[1];
+    su_wait_create(wait, wake_fd_, SU_WAIT_IN);
+    su_root_register(root_, wait, &Impl::OnWake,
+                     reinterpret_cast<su_wakeup_arg_t*>(this), 0);
+    ready->Notify();
+    su_root_run(root_);
+    if (agent_ != nullptr) nta_agent_destroy(agent_);
+    agent_ = nullptr;
+    su_root_destroy(root_);
+    su_deinit();
+  }
+
+  void StopThread() {
+    if (!thread_.joinable()) return;
+    Post([this] {
+      if (agent_ != nullptr) {
+        nta_agent_destroy(agent_);
+        agent_ = nullptr;
+      }
+      su_root_break(root_);
+    });
+    thread_.join();
+    close(wake_fd_);
+  }
+
+  void Post(std::function<void()> task) {
+    {
+      absl::MutexLock lock(&mu_);
+      queue_.push_back(std::move(task));
+    }
+    uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof one);
+  }
+
+  static int OnWake(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* arg) {
+    auto* self = reinterpret_cast<Impl*>(arg);
+    uint64_t n;
+    (void)!read(self->wake_fd_, &n, sizeof n);
+    std::deque<std::function<void()>> tasks;
+    {
+      absl::MutexLock lock(&self->mu_);
+      tasks.swap(self->queue_);
+    }
+    for (auto& t : tasks) t();
+    return 0;
+  }
+
+  // --- sockets ---
+  absl::Status Bind(const std::vector<ListenSpec>& specs,
+                    InviteHandler* handler) {
+    handler_ = handler;
+    specs_ = specs;
+    agent_ = nta_agent_create(
+        root_,  // (url_string_t*)-1 is nta's "no transport yet": we add each
+                // one below.
+        reinterpret_cast<url_string_t*>(-1), &Impl::OnStray, nullptr,
+        NTATAG_UA(1), NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
+        NTATAG_CANCEL_487(1), NTATAG_EXTRA_100(0), TAG_END());
+    if (agent_ == nullptr)
+      return absl::InternalError("nta_agent_create failed");
+    for (const ListenSpec& s : specs) {
+      // The host is what Via carries (the advertised address); maddr is
+      // the address bound.
+      const std::string url = absl::StrCat(
+          "sip:", UriHost(s.advertised), ":", s.port, ";maddr=", s.address,
+          ";transport=", ProtoName(s.transport));
+      if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()), TAG_END()) <
+          0) {
+        return absl::UnavailableError(absl::StrCat(
+            "cannot listen on ", s.address, ":", s.port, "/",
+            ProtoName(s.transport), " (", url,
+            "): address in use or not local? Check the pool's listeners and "
+            "the trunks' localPort in the topology"));
+      }
+    }
+    default_leg_ = nta_leg_tcreate(agent_, &Impl::OnDefaultRequest,
+                                   reinterpret_cast<nta_leg_magic_t*>(this),
+                                   NTATAG_NO_DIALOG(1), TAG_END());
+    if (default_leg_ == nullptr)
+      return absl::InternalError("nta_leg_tcreate failed");
+    return absl::OkStatus();
+  }
+
+  // The primary transport bound to `port` with `transport`, or null.
+  tport_t* FindTport(uint32_t port, v1::Transport transport) {
+    if (agent_ == nullptr) return nullptr;
+    const std::string proto = ProtoName(transport);
+    const std::string port_str = absl::StrCat(port);
+    for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp;
+         tp = tport_next(tp)) {
+      const tp_name_t* n = tport_name(tp);
+      if (n && Str(n->tpn_port) == port_str &&
+          absl::EqualsIgnoreCase(Str(n->tpn_proto), proto)) {
+        return tp;
+      }
+    }
+    return nullptr;
+  }
+
+  // Our Contact on the socket at `port`.
+  std::string ContactFor(uint32_t port, v1::Transport transport) {
+    for (const ListenSpec& s : specs_) {
+      if (s.port == port && s.transport == transport) {
+        return absl::StrCat(
+            "<sip:", UriHost(s.advertised), ":", port,
+            transport == v1::TRANSPORT_UDP
+                ? ""
+                : absl::StrCat(";transport=", ProtoName(transport)),
+            ">");
+      }
+    }
+    return "";
+  }
+
+  static int OnStray(nta_agent_magic_t*, nta_agent_t*, msg_t* msg, sip_t*) {
+    msg_destroy(msg);
+    return 0;
+  }
+
+  IncomingRequest Describe(nta_incoming_t* irq, const sip_t* sip) {
+    IncomingRequest r;
+    r.method = sip->sip_request ? Str(sip->sip_request->rq_method_name) : "";
+    if (sip->sip_request) {
+      r.request_uri = UrlString(home_, sip->sip_request->rq_url);
+      r.request_uri_user = UrlUser(sip->sip_request->rq_url);
+    }
+    if (sip->sip_from) {
+      r.from_uri = UrlString(home_, sip->sip_from->a_url);
+      r.from_user = UrlUser(sip->sip_from->a_url);
+    }
+    if (const sip_p_asserted_identity_t* pai = sip_p_asserted_identity(sip)) {
+      r.pai_uri = UrlString(home_, pai->paid_url);
+      r.pai_user = UrlUser(pai->paid_url);
+    }
+    if (sip->sip_call_id) r.call_id = Str(sip->sip_call_id->i_id);
+    if (sip->sip_payload && sip->sip_payload->pl_len > 0) {
+      r.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+      if (sip->sip_content_type)
+        r.content_type = Str(sip->sip_content_type->c_type);
+    }
+    for (const sip_unknown_t* u = sip->sip_unknown; u; u = u->un_next) {
+      const std::string name = Str(u->un_name);
+      if (absl::EqualsIgnoreCase(name, "History-Info") ||
+          absl::EqualsIgnoreCase(name, "Diversion")) {
+        r.call_history.emplace_back(name, Str(u->un_value));
+      }
+    }
+    msg_t* msg = nta_incoming_getrequest(irq);
+    if (msg != nullptr) {
+      if (su_addrinfo_t* ai = msg_addrinfo(msg); ai && ai->ai_addr) {
+        char host[NI_MAXHOST], port[NI_MAXSERV];
+        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, port,
+                        sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+          r.source.remote_address = host;
+          (void)absl::SimpleAtoi(port, &r.source.remote_port);
+        }
+      }
+      if (tport_t* tp = nta_incoming_transport(agent_, irq, msg)) {
+        const tp_name_t* n = tport_name(tp);
+        if (n) {
+          (void)absl::SimpleAtoi(Str(n->tpn_port), &r.source.local_port);
+          r.source.transport = absl::EqualsIgnoreCase(Str(n->tpn_proto), "tcp")
+                                   ? v1::TRANSPORT_TCP
+                                   : v1::TRANSPORT_UDP;
+        }
+        tport_unref(tp);
+      }
+      msg_destroy(msg);
+    }
+    return r;
+  }
+
+  static int OnDefaultRequest(nta_leg_magic_t* magic, nta_leg_t*,
+                              nta_incoming_t* irq, const sip_t* sip);
+
+  su_home_t home_[1] = {};
+  su_root_t* root_ = nullptr;
+  nta_agent_t* agent_ = nullptr;
+  nta_leg_t* default_leg_ = nullptr;
+  InviteHandler* handler_ = nullptr;
+  std::vector<ListenSpec> specs_;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+};
+
+namespace {
+
+// A BYE we sent: nothing waits for its answer; its completion frees the
+// dialog leg it was sent on, which must outlive the transaction.
+int OnByeDone(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
+              const sip_t* sip) {
+  if (nta_outgoing_status(orq) >= 200) {
+    nta_outgoing_destroy(orq);
+    if (magic != nullptr) nta_leg_destroy(reinterpret_cast<nta_leg_t*>(magic));
+  }
+  return 0;
+}
+
+nta_outgoing_t* SendBye(nta_leg_t* leg, const std::string& reason) {
+  return nta_outgoing_tcreate(
+      leg, &OnByeDone, reinterpret_cast<nta_outgoing_magic_t*>(leg), nullptr,
+      SIP_METHOD_BYE, nullptr,
+      TAG_IF(!reason.empty(), SIPTAG_REASON_STR(reason.c_str())), TAG_END());
+}
+
+class SofiaTimer final : public Timer {
+ public:
+  SofiaTimer(su_root_t* root, absl::Duration delay, std::function<void()> fire)
+      : fire_(std::move(fire)) {
+    timer_ = su_timer_create(su_root_task(root), 0);
+    su_timer_set_interval(timer_, &SofiaTimer::OnFire,
+                          reinterpret_cast<su_timer_arg_t*>(this),
+                          absl::ToInt64Milliseconds(delay));
+  }
+  ~SofiaTimer() override { su_timer_destroy(timer_); }
+
+ private:
+  static void OnFire(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+    auto* self = reinterpret_cast<SofiaTimer*>(arg);
+    // The callback may destroy this timer; keep the closure alive.
+    std::function<void()> fire = self->fire_;
+    fire();
+  }
+  su_timer_t* timer_;
+  std::function<void()> fire_;
+};
+
+// The caller's leg.
+class SofiaServerLeg final : public ServerLeg {
+ public:
+  SofiaServerLeg(SofiaSipStack::Impl* stack, nta_incoming_t* irq,
+                 const sip_t* sip, std::string contact)
+      : stack_(stack), irq_(irq), contact_(std::move(contact)) {
+    leg_ = nta_leg_tcreate(stack->agent_, &SofiaServerLeg::OnRequest,
+                           reinterpret_cast<nta_leg_magic_t*>(this),
+                           SIPTAG_CALL_ID(sip->sip_call_id),
+                           SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
+                           TAG_END());
+    if (leg_ != nullptr) {
+      nta_leg_tag(leg_, nullptr);
+      nta_leg_server_route(leg_, sip->sip_record_route, sip->sip_contact);
+      nta_incoming_tag(irq_, nta_leg_get_tag(leg_));
+    }
+    nta_incoming_bind(irq_, &SofiaServerLeg::OnAckCancel,
+                      reinterpret_cast<nta_incoming_magic_t*>(this));
+  }
+  ~SofiaServerLeg() override {
+    if (irq_ != nullptr) {
+      if (nta_incoming_status(irq_) < 200) {
+        nta_incoming_treply(irq_, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+      }
+      nta_incoming_bind(irq_, nullptr, nullptr);
+      nta_incoming_destroy(irq_);
+    }
+    if (leg_ != nullptr && !bye_sent_) nta_leg_destroy(leg_);
+  }
+
+  void SetObserver(ServerLegObserver* observer) override {
+    observer_ = observer;
+  }
+
+  void Respond(const SipResponse& r) override {
+    if (irq_ == nullptr || nta_incoming_status(irq_) >= 200) return;
+    const std::string headers = Headers(r.headers);
+    const char* phrase =
+        r.phrase.empty() ? sip_status_phrase(r.code) : r.phrase.c_str();
+    const bool dialog = r.code > 100 && r.code < 300;
+    nta_incoming_treply(
+        irq_, r.code, phrase ? phrase : "Unknown",
+        TAG_IF(dialog && !contact_.empty(),
+               SIPTAG_CONTACT_STR(contact_.c_str())),
+        TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
+        TAG_IF(!r.body.empty(),
+               SIPTAG_CONTENT_TYPE_STR(r.content_type.c_str())),
+        TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())), TAG_END());
+  }
+
+  void SendBye(const std::string& reason) override {
+    if (leg_ == nullptr || bye_sent_) return;
+    if (signaling::SendBye(leg_, reason) != nullptr) bye_sent_ = true;
+  }
+
+ private:
+  static int OnAckCancel(nta_incoming_magic_t* magic, nta_incoming_t* irq,
+                         const sip_t* sip) {
+    auto* self = reinterpret_cast<SofiaServerLeg*>(magic);
+    if (self->observer_ == nullptr || sip == nullptr || !sip->sip_request) {
+      return 0;
+    }
+    if (sip->sip_request->rq_method == sip_method_cancel) {
+      self->observer_->OnCancel();
+    } else if (sip->sip_request->rq_method == sip_method_ack) {
+      std::string body, type;
+      if (sip->sip_payload)
+        body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+      if (sip->sip_content_type) type = Str(sip->sip_content_type->c_type);
+      self->observer_->OnAck(type, body);
+    }
+    return 0;
+  }
+
+  static int OnRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* irq,
+                       const sip_t* sip) {
+    auto* self = reinterpret_cast<SofiaServerLeg*>(magic);
+    switch (sip->sip_request->rq_method) {
+      case sip_method_bye:
+        if (self->observer_) self->observer_->OnBye();
+        return 200;
+      case sip_method_ack:
+        if (self->observer_) self->observer_->OnAck("", "");
+        return 0;
+      case sip_method_cancel:
+        if (self->observer_) self->observer_->OnCancel();
+        return 200;
+      default:
+        // re-INVITE, UPDATE, INFO, REFER: not relayed yet.
+        return 501;
+    }
+  }
+
+  SofiaSipStack::Impl* stack_;
+  nta_incoming_t* irq_;
+  nta_leg_t* leg_ = nullptr;
+  std::string contact_;
+  ServerLegObserver* observer_ = nullptr;
+  bool bye_sent_ = false;
+};
+
+// A leg we started towards a candidate.
+class SofiaClientLeg final : public ClientLeg {
+ public:
+  SofiaClientLeg(SofiaSipStack::Impl* stack, const OutgoingInvite& inv,
+                 ClientLegObserver* observer)
+      : stack_(stack), observer_(observer) {
+    su_home_init(home_);
+    // A fresh Call-ID: nothing of the caller's leg shows on this one.
+    sip_call_id_t* call_id = sip_call_id_create(home_, nullptr);
+    leg_ = nta_leg_tcreate(stack->agent_, &SofiaClientLeg::OnRequest,
+                           reinterpret_cast<nta_leg_magic_t*>(this),
+                           SIPTAG_CALL_ID(call_id),
+                           SIPTAG_FROM_STR(inv.from.c_str()),
+                           SIPTAG_TO_STR(inv.to.c_str()), TAG_END());
+    if (leg_ == nullptr) return;
+    nta_leg_tag(leg_, nullptr);
+    const std::string route =
+        absl::StrCat("sip:", UriHost(inv.next_hop_host), ":", inv.next_hop_port,
+                     ";transport=", ProtoName(inv.transport));
+    const std::string headers = Headers(inv.headers);
+    tport_t* tp = stack->FindTport(inv.local_port, inv.transport);
+    orq_ = nta_outgoing_tcreate(
+        leg_, &SofiaClientLeg::OnResponse,
+        reinterpret_cast<nta_outgoing_magic_t*>(this),
+        URL_STRING_MAKE(route.c_str()), SIP_METHOD_INVITE,
+        URL_STRING_MAKE(inv.request_uri.c_str()),
+        SIPTAG_CONTACT_STR(inv.contact.c_str()),
+        SIPTAG_ALLOW_STR("INVITE, ACK, CANCEL, BYE, OPTIONS"),
+        TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
+        TAG_IF(!inv.body.empty(),
+               SIPTAG_CONTENT_TYPE_STR(inv.content_type.c_str())),
+        TAG_IF(!inv.body.empty(), SIPTAG_PAYLOAD_STR(inv.body.c_str())),
+        TAG_IF(tp != nullptr, NTATAG_TPORT(tp)), TAG_END());
+  }
+  ~SofiaClientLeg() override {
+    if (orq_ != nullptr && nta_outgoing_status(orq_) < 200) {
+      // Still waiting (e.g. for the 487 after our CANCEL): the transaction
+      // must live on to ACK the final response, so it frees itself then.
+      nta_outgoing_bind(orq_, &SofiaClientLeg::OnOrphanResponse, nullptr);
+    } else if (orq_ != nullptr) {
+      nta_outgoing_destroy(orq_);
+    }
+    if (leg_ != nullptr && !bye_sent_) nta_leg_destroy(leg_);
+    su_home_deinit(home_);
+  }
+
+  // A leg that could not even be created answers like a transport error,
+  // on the next loop turn (never inside the caller's own call).
+  bool failed() const { return orq_ == nullptr; }
+
+  void Cancel() override {
+    if (orq_ != nullptr && !final_) {
+      nta_outgoing_tcancel(orq_, nullptr, nullptr, TAG_END());
+      final_ = true;  // nothing more to cancel
+    }
+  }
+
+  void Ack(const std::string& content_type, const std::string& body) override {
+    if (leg_ == nullptr || cseq_ == 0) return;
+    sip_cseq_t* cseq = sip_cseq_create(home_, cseq_, SIP_METHOD_ACK);
+    nta_outgoing_t* ack = nta_outgoing_tcreate(
+        leg_, nullptr, nullptr, nullptr, SIP_METHOD_ACK, nullptr,
+        SIPTAG_CSEQ(cseq),
+        TAG_IF(!body.empty(), SIPTAG_CONTENT_TYPE_STR(content_type.c_str())),
+        TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())), TAG_END());
+    if (ack != nullptr) nta_outgoing_destroy(ack);
+  }
+
+  void SendBye(const std::string& reason) override {
+    if (leg_ == nullptr || bye_sent_ || cseq_ == 0) return;
+    if (signaling::SendBye(leg_, reason) != nullptr) bye_sent_ = true;
+  }
+
+ private:
+  static int OnResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
+                        const sip_t* sip) {
+    auto* self = reinterpret_cast<SofiaClientLeg*>(magic);
+    SipResponse r = ToResponse(self->home_, orq, sip);
+    if (sip && sip->sip_to && sip->sip_to->a_tag && r.code > 100 &&
+        r.code < 300 && !self->tagged_) {
+      // The first dialog wins; further forks are not followed (yet).
+      nta_leg_rtag(self->leg_, sip->sip_to->a_tag);
+      self->tagged_ = true;
+    }
+    if (r.code >= 200 && r.code < 300 && sip) {
+      nta_leg_client_route(self->leg_, sip->sip_record_route, sip->sip_contact);
+      if (sip->sip_cseq) self->cseq_ = sip->sip_cseq->cs_seq;
+    }
+    if (r.code >= 200) self->final_ = true;
+    if (self->observer_) self->observer_->OnResponse(r);
+    return 0;
+  }
+
+  static int OnOrphanResponse(nta_outgoing_magic_t*, nta_outgoing_t* orq,
+                              const sip_t*) {
+    if (nta_outgoing_status(orq) >= 200) nta_outgoing_destroy(orq);
+    return 0;
+  }
+
+  static int OnRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t*,
+                       const sip_t* sip) {
+    auto* self = reinterpret_cast<SofiaClientLeg*>(magic);
+    if (sip->sip_request->rq_method == sip_method_bye) {
+      if (self->observer_) self->observer_->OnBye();
+      return 200;
+    }
+    return 501;
+  }
+
+  SofiaSipStack::Impl* stack_;
+  ClientLegObserver* observer_;
+  su_home_t home_[1] = {};
+  nta_leg_t* leg_ = nullptr;
+  nta_outgoing_t* orq_ = nullptr;
+  uint32_t cseq_ = 0;
+  bool tagged_ = false;
+  bool final_ = false;
+  bool bye_sent_ = false;
+};
+
+}  // namespace
+
+int SofiaSipStack::Impl::OnDefaultRequest(nta_leg_magic_t* magic, nta_leg_t*,
+                                          nta_incoming_t* irq,
+                                          const sip_t* sip) {
+  auto* self = reinterpret_cast<Impl*>(magic);
+  if (sip == nullptr || sip->sip_request == nullptr) return 400;
+  const sip_method_t method = sip->sip_request->rq_method;
+  if (method == sip_method_ack) {
+    nta_incoming_destroy(irq);
+    return 0;
+  }
+  IncomingRequest request = self->Describe(irq, sip);
+  if (method == sip_method_invite) {
+    if (sip->sip_to && sip->sip_to->a_tag) {
+      // A re-INVITE for a dialog we do not know.
+      return 481;
+    }
+    std::string contact =
+        self->ContactFor(request.source.local_port, request.source.transport);
+    self->handler_->OnInvite(
+        request, std::make_unique<SofiaServerLeg>(self, irq, sip, contact));
+    return 0;
+  }
+  SipResponse r = self->handler_->OnRequest(request);
+  const std::string headers = Headers(r.headers);
+  const char* phrase =
+      r.phrase.empty() ? sip_status_phrase(r.code) : r.phrase.c_str();
+  nta_incoming_treply(
+      irq, r.code, phrase ? phrase : "Unknown",
+      TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())), TAG_END());
+  nta_incoming_destroy(irq);
+  return 0;
+}
+
+absl::StatusOr<std::unique_ptr<SofiaSipStack>> SofiaSipStack::Create() {
+  auto impl = std::make_unique<Impl>();
+  if (absl::Status s = impl->StartThread(); !s.ok()) return s;
+  return std::unique_ptr<SofiaSipStack>(new SofiaSipStack(std::move(impl)));
+}
+
+SofiaSipStack::SofiaSipStack(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+
+SofiaSipStack::~SofiaSipStack() { Stop(); }
+
+void SofiaSipStack::Stop() { impl_->StopThread(); }
+
+void SofiaSipStack::RunAndWait(const std::function<void()>& task) {
+  absl::Notification done;
+  impl_->Post([&] {
+    task();
+    done.Notify();
+  });
+  done.WaitForNotification();
+}
+
+absl::Status SofiaSipStack::Start(const std::vector<ListenSpec>& listeners,
+                                  InviteHandler* handler) {
+  absl::Status status;
+  RunAndWait([&] { status = impl_->Bind(listeners, handler); });
+  return status;
+}
+
+std::unique_ptr<ClientLeg> SofiaSipStack::SendInvite(
+    const OutgoingInvite& invite, ClientLegObserver* observer) {
+  auto leg = std::make_unique<SofiaClientLeg>(impl_.get(), invite, observer);
+  if (leg->failed()) {
+    TL_LOG(kWarning, "cannot send INVITE")
+        .With("request_uri", invite.request_uri)
+        .With("next_hop", invite.next_hop_host);
+    Post([observer] {
+      SipResponse r;
+      r.code = 503;
+      r.phrase = "Service Unavailable";
+      r.local = true;
+      observer->OnResponse(r);
+    });
+  }
+  return leg;
+}
+
+std::unique_ptr<Timer> SofiaSipStack::StartTimer(absl::Duration delay,
+                                                 std::function<void()> fire) {
+  return std::make_unique<SofiaTimer>(impl_->root_, delay, std::move(fire));
+}
+
+void SofiaSipStack::Post(std::function<void()> task) {
+  impl_->Post(std::move(task));
+}
+
+}  // namespace trunkline::signaling
