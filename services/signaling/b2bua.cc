@@ -40,8 +40,81 @@ class B2bua::Call final : public ServerLegObserver {
         id_(id),
         request_(std::move(request)),
         server_(std::move(leg)),
-        origin_(std::move(origin)) {
+        origin_(std::move(origin)),
+        started_(b2bua->stack_->Now()) {
     server_->SetObserver(this);
+  }
+
+  const std::string& call_id() const { return request_.call_id; }
+
+  // What the admin API shows of this call.
+  v1::CallSummary Summary() const {
+    v1::CallSummary s;
+    s.set_call_id(request_.call_id);
+    s.set_direction(direction_ == "outbound"  ? v1::CALL_DIRECTION_OUTBOUND
+                    : direction_ == "inbound" ? v1::CALL_DIRECTION_INBOUND
+                    : direction_ == "inter_trunk"
+                        ? v1::CALL_DIRECTION_INTER_TRUNK
+                        : v1::CALL_DIRECTION_UNSPECIFIED);
+    s.set_state(state_ == State::kRouting    ? v1::CALL_STATE_ROUTING
+                : state_ == State::kAnswered ? v1::CALL_STATE_ANSWERED
+                : state_ == State::kDone     ? v1::CALL_STATE_ENDING
+                : got_provisional_           ? v1::CALL_STATE_EARLY
+                                             : v1::CALL_STATE_PROCEEDING);
+    s.set_trunk(current_candidate_ >= 0 ? candidate().trunk() : origin_.trunk);
+    s.set_caller(request_.pai_user.empty() ? request_.from_user
+                                           : request_.pai_user);
+    s.set_callee(request_.request_uri_user);
+    s.set_start_unix_ms(absl::ToUnixMillis(started_));
+    if (state_ == State::kAnswered) {
+      s.set_answer_unix_ms(absl::ToUnixMillis(answered_));
+    }
+    return s;
+  }
+  v1::CallDetail Detail() const {
+    v1::CallDetail d;
+    *d.mutable_summary() = Summary();
+    v1::LegDetail* caller = d.add_legs();
+    caller->set_role("caller");
+    caller->set_call_id(request_.call_id);
+    caller->set_remote(absl::StrCat(request_.source.remote_address, ":",
+                                    request_.source.remote_port));
+    caller->set_local(absl::StrCat(request_.source.local_port));
+    if (current_candidate_ >= 0) {
+      const v1::Candidate& c = candidate();
+      v1::LegDetail* callee = d.add_legs();
+      callee->set_role("callee");
+      callee->set_remote(
+          absl::StrCat(c.next_hop().host(), ":", c.next_hop().port()));
+      callee->set_local(absl::StrCat(c.next_hop().local_port()));
+      if (state_ == State::kAnswered) callee->set_final_status(200);
+      d.set_route(absl::StrCat(c.trunk().empty() ? "uc-side" : c.trunk(),
+                               " via ", c.next_hop().gateway()));
+      d.set_pstn_usage(c.pstn_usage());
+    }
+    for (const std::string& f : failovers_) d.add_failovers(f);
+    return d;
+  }
+
+  // An operator ends the call: BYE on both legs once answered, else CANCEL
+  // downstream and a final failure upstream; `reason` in a Reason header.
+  void Hangup(const std::string& text) {
+    if (state_ == State::kDone) return;
+    const std::string reason =
+        SipReason(state_ == State::kAnswered ? 200 : 503,
+                  text.empty() ? "operator hangup" : text);
+    if (state_ == State::kAnswered) {
+      if (Attempt* a = current()) {
+        if (!acked_) a->leg->Ack("", "");
+        a->leg->SendBye(reason);
+      }
+      server_->SendBye(reason);
+    } else {
+      if (Attempt* a = current()) a->leg->Cancel();
+      server_->Respond(Failure(503, "Service Unavailable", reason));
+      b2bua_->metrics_->CallFailed(trunk(), direction_, 503);
+    }
+    Finish();
   }
   ~Call() override {
     // Legs go first: they detach from the stack before we are gone.
@@ -62,6 +135,11 @@ class B2bua::Call final : public ServerLegObserver {
                                              : request_.pai_user);
     req.set_callee(request_.request_uri_user);
     req.set_pool(b2bua_->peers_->pool());
+    if (b2bua_->monitor_ != nullptr) {
+      for (const std::string& t : b2bua_->monitor_->DownTrunks()) {
+        req.add_down_trunks(t);
+      }
+    }
     for (const auto& [trunk, limit] : b2bua_->trunk_limits_) {
       if (b2bua_->IsFull(trunk)) req.add_full_trunks(trunk);
     }
@@ -255,6 +333,7 @@ class B2bua::Call final : public ServerLegObserver {
                                c.next_hop().gateway(), " within ",
                                c.failover().fast_failover_seconds(), " s")));
     b2bua_->metrics_->Failover(c.trunk(), "fast_failover");
+    failovers_.push_back(absl::StrCat(c.trunk(), ": fast_failover"));
     TryNext();
   }
 
@@ -281,6 +360,7 @@ class B2bua::Call final : public ServerLegObserver {
     if (r.code < 300) {
       if (state_ == State::kAnswered) return;  // a retransmission
       state_ = State::kAnswered;
+      answered_ = b2bua_->stack_->Now();
       if (!got_provisional_) {
         post_dial_delay_ = absl::ToDoubleSeconds(absl::Now() - sent_at_);
       }
@@ -294,9 +374,11 @@ class B2bua::Call final : public ServerLegObserver {
           .With("call_id", request_.call_id)
           .With("trunk", c.trunk())
           .With("code", r.code);
-      b2bua_->metrics_->Failover(
-          c.trunk(), r.local ? (r.code == 408 ? "timeout" : "transport")
-                             : absl::StrCat("response_", r.code));
+      const std::string why = r.local
+                                  ? (r.code == 408 ? "timeout" : "transport")
+                                  : absl::StrCat("response_", r.code);
+      b2bua_->metrics_->Failover(c.trunk(), why);
+      failovers_.push_back(absl::StrCat(c.trunk(), ": ", why));
       last_failure_ = r;
       last_failure_from_candidate_ = current_candidate_;
       a->abandoned = true;
@@ -408,6 +490,9 @@ class B2bua::Call final : public ServerLegObserver {
   uint32_t counted_limit_ = 0;
   SipResponse last_failure_;
   int last_failure_from_candidate_ = -1;
+  const absl::Time started_;
+  absl::Time answered_;
+  std::vector<std::string> failovers_;
 };
 
 B2bua::B2bua(SipStack* stack, RoutingClient* routing, MediaController* media,
@@ -481,6 +566,63 @@ SipResponse B2bua::OnRequest(const IncomingRequest& request) {
   SipResponse r = Response(405, "Method Not Allowed");
   r.headers = {{"Allow", kAllow}};
   return r;
+}
+
+std::vector<v1::CallSummary> B2bua::ListCalls(
+    const v1::ListCallsRequest& filter) const {
+  std::vector<v1::CallSummary> out;
+  const int64_t now_ms = absl::ToUnixMillis(stack_->Now());
+  for (const auto& [id, call] : calls_) {
+    v1::CallSummary s = call->Summary();
+    if (s.state() == v1::CALL_STATE_ENDING) continue;
+    if (!filter.trunk().empty() && s.trunk() != filter.trunk()) continue;
+    if (filter.direction() != v1::CALL_DIRECTION_UNSPECIFIED &&
+        s.direction() != filter.direction()) {
+      continue;
+    }
+    if (filter.state() != v1::CALL_STATE_UNSPECIFIED &&
+        s.state() != filter.state()) {
+      continue;
+    }
+    if (now_ms - s.start_unix_ms() <
+        static_cast<int64_t>(filter.min_age_seconds()) * 1000) {
+      continue;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+B2bua::Call* B2bua::FindCall(const std::string& call_id) const {
+  for (const auto& [id, call] : calls_) {
+    if (call->call_id() == call_id &&
+        call->Summary().state() != v1::CALL_STATE_ENDING) {
+      return call.get();
+    }
+  }
+  return nullptr;
+}
+
+absl::StatusOr<v1::CallDetail> B2bua::GetCall(
+    const std::string& call_id) const {
+  const Call* call = FindCall(call_id);
+  if (call == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("no call with id \"", call_id, "\" in progress"));
+  }
+  return call->Detail();
+}
+
+absl::Status B2bua::Hangup(const std::string& call_id,
+                           const std::string& reason) {
+  Call* call = FindCall(call_id);
+  if (call == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("no call with id \"", call_id, "\" in progress"));
+  }
+  TL_LOG(kInfo, "operator hangup").With("call_id", call_id);
+  call->Hangup(reason);
+  return absl::OkStatus();
 }
 
 void B2bua::Finished(uint64_t id) {

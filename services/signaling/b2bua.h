@@ -13,12 +13,16 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/status/statusor.h"
+#include "services/signaling/gateway_monitor.h"
 #include "services/signaling/media_controller.h"
 #include "services/signaling/peer_directory.h"
 #include "services/signaling/routing_client.h"
 #include "services/signaling/signaling_metrics.h"
 #include "services/signaling/sip_stack.h"
+#include "trunkline/v1/admin.pb.h"
 
 namespace trunkline::signaling {
 
@@ -30,11 +34,21 @@ class B2bua final : public InviteHandler {
 
   // A new topology's peers (trust) for this pool.
   void SetPeers(std::shared_ptr<const PeerDirectory> peers);
+  // Down and disabled trunks, passed to routing with every request. May be
+  // null (no keepalive).
+  void SetGatewayMonitor(const GatewayMonitor* monitor) { monitor_ = monitor; }
   // While draining, new calls get 503 with Retry-After; active calls go on.
   void SetDraining(bool draining) { draining_ = draining; }
   size_t active_calls() const { return calls_.size(); }
   // Calls in progress on `trunk` (from our INVITE to the end).
   int CallsOnTrunk(const std::string& trunk) const;
+
+  // The admin API's view (loop thread only, like everything here).
+  std::vector<v1::CallSummary> ListCalls(
+      const v1::ListCallsRequest& filter) const;
+  // NOT_FOUND for a call id that is not in progress.
+  absl::StatusOr<v1::CallDetail> GetCall(const std::string& call_id) const;
+  absl::Status Hangup(const std::string& call_id, const std::string& reason);
 
   void OnInvite(const IncomingRequest& request,
                 std::unique_ptr<ServerLeg> leg) override;
@@ -47,6 +61,7 @@ class B2bua final : public InviteHandler {
   // Called by a call that is over; it is destroyed on the next loop turn,
   // never inside the stack callback that ended it.
   void Finished(uint64_t id);
+  Call* FindCall(const std::string& call_id) const;
   void Occupy(const std::string& trunk, uint32_t limit);
   void Release(const std::string& trunk);
   bool IsFull(const std::string& trunk) const;
@@ -56,6 +71,7 @@ class B2bua final : public InviteHandler {
   MediaController* media_;
   SignalingMetrics* metrics_;
   std::shared_ptr<const PeerDirectory> peers_;
+  const GatewayMonitor* monitor_ = nullptr;
   bool draining_ = false;
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::unique_ptr<Call>> calls_;

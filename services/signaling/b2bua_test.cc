@@ -260,6 +260,72 @@ TEST_F(B2buaTest, FullTrunkIsReportedToRoutingAndSkipped) {
               ::testing::ElementsAre("pstn-dub"));
 }
 
+TEST_F(B2buaTest, DownAndDisabledTrunksArePassedToRouting) {
+  GatewayMonitor monitor(&stack_, &metrics_);
+  TrunkInfo dub;
+  dub.name = "pstn-dub";
+  dub.gateway = "gw-dub";
+  dub.host = "127.0.0.21";
+  dub.interval_seconds = 5;
+  dub.down_threshold = 1;
+  TrunkInfo itsp = dub;
+  itsp.name = "itsp";
+  itsp.keepalive = false;
+  monitor.SetTrunks({dub, itsp});
+  monitor.SetEnabled("itsp", false);
+  b2bua_.SetGatewayMonitor(&monitor);
+  stack_.Advance(absl::Seconds(5));  // gw-dub missed its one OPTIONS
+  Invite();
+  ASSERT_EQ(routing_.requests.size(), 1u);
+  EXPECT_THAT(routing_.requests[0].down_trunks(),
+              ::testing::ElementsAre("pstn-dub", "itsp"));
+  b2bua_.SetGatewayMonitor(nullptr);
+}
+
+TEST_F(B2buaTest, AdminListsShowsAndHangsUpCalls) {
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("itsp", "127.0.0.41")});
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  stack_.sent[1]->observer->OnResponse(Resp(200, "v=0"));
+  leg->observer->OnAck("", "");
+  auto calls = b2bua_.ListCalls({});
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].call_id(), "abc@fe");
+  EXPECT_EQ(calls[0].state(), v1::CALL_STATE_ANSWERED);
+  EXPECT_EQ(calls[0].direction(), v1::CALL_DIRECTION_OUTBOUND);
+  EXPECT_EQ(calls[0].trunk(), "itsp");
+  v1::ListCallsRequest other;
+  other.set_trunk("pstn-dub");
+  EXPECT_TRUE(b2bua_.ListCalls(other).empty());
+  auto detail = b2bua_.GetCall("abc@fe");
+  ASSERT_TRUE(detail.ok()) << detail.status();
+  EXPECT_EQ(detail->legs_size(), 2);
+  EXPECT_THAT(detail->failovers(),
+              ::testing::ElementsAre("pstn-dub: response_503"));
+  EXPECT_EQ(b2bua_.GetCall("nope").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(b2bua_.Hangup("nope", "").code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(b2bua_.Hangup("abc@fe", "maintenance").ok());
+  EXPECT_EQ(stack_.sent[1]->byes, 1);
+  ASSERT_EQ(leg->byes.size(), 1u);
+  EXPECT_THAT(leg->byes[0], HasSubstr("maintenance"));
+  EXPECT_TRUE(b2bua_.ListCalls({}).empty());
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
+}
+
+TEST_F(B2buaTest, AdminHangupBeforeAnswerCancelsAndFails) {
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21")});
+  stack_.sent[0]->observer->OnResponse(Resp(180));
+  EXPECT_EQ(b2bua_.ListCalls({})[0].state(), v1::CALL_STATE_EARLY);
+  ASSERT_TRUE(b2bua_.Hangup("abc@fe", "").ok());
+  EXPECT_EQ(stack_.sent[0]->cancels, 1);
+  EXPECT_EQ(leg->responses.back().code, 503);
+  EXPECT_THAT(leg->responses.back().Header("Reason"),
+              HasSubstr("operator hangup"));
+}
+
 TEST_F(B2buaTest, DrainingRefusesNewCalls) {
   b2bua_.SetDraining(true);
   Invite();

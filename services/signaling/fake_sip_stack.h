@@ -42,8 +42,63 @@ class FakeSipStack : public SipStack {
   struct FakeTimer : Timer {
     FakeSipStack* stack;
     int id;
-    ~FakeTimer() override { stack->timers_[id] = nullptr; }
+    ~FakeTimer() override {
+      stack->timers_[id] = nullptr;
+      stack->deadlines_[id] = absl::InfiniteFuture();
+    }
   };
+
+  // A request sent with SendRequest; `abandoned` once its sender destroyed
+  // the transaction or it got its final response.
+  struct SentRequest {
+    OutgoingRequest request;
+    std::function<void(const SipResponse&)> on_final;
+    bool abandoned = false;
+  };
+  std::unique_ptr<ClientTransaction> SendRequest(
+      const OutgoingRequest& request,
+      std::function<void(const SipResponse&)> on_final) override {
+    requests.push_back(
+        std::make_shared<SentRequest>(SentRequest{request, on_final}));
+    struct Handle : ClientTransaction {
+      std::shared_ptr<SentRequest> sent;
+      ~Handle() override { sent->abandoned = true; }
+    };
+    auto h = std::make_unique<Handle>();
+    h->sent = requests.back();
+    return h;
+  }
+  // Answers request `i` as its peer would (unless it was abandoned).
+  void Answer(size_t i, int code, bool local = false) {
+    auto sent = requests.at(i);
+    if (sent->abandoned) return;
+    SipResponse r;
+    r.code = code;
+    r.phrase = "x";
+    r.local = local;
+    sent->abandoned = true;  // one final response only
+    sent->on_final(r);
+  }
+  absl::Time Now() override { return now_; }
+  // Moves the fake clock forward, firing the timers that fall due in order.
+  void Advance(absl::Duration d) {
+    const absl::Time end = now_ + d;
+    for (;;) {
+      int next = -1;
+      for (size_t i = 0; i < timers_.size(); ++i) {
+        if (timers_[i] && deadlines_[i] <= end &&
+            (next < 0 || deadlines_[i] < deadlines_[next])) {
+          next = static_cast<int>(i);
+        }
+      }
+      if (next < 0) break;
+      now_ = deadlines_[next];
+      auto f = timers_[next];
+      timers_[next] = nullptr;
+      f();
+    }
+    now_ = end;
+  }
 
   std::unique_ptr<ClientLeg> SendInvite(const OutgoingInvite& invite,
                                         ClientLegObserver* observer) override {
@@ -53,12 +108,13 @@ class FakeSipStack : public SipStack {
     sent.push_back(leg.get());
     return leg;
   }
-  std::unique_ptr<Timer> StartTimer(absl::Duration,
+  std::unique_ptr<Timer> StartTimer(absl::Duration delay,
                                     std::function<void()> fire) override {
     auto t = std::make_unique<FakeTimer>();
     t->stack = this;
     t->id = static_cast<int>(timers_.size());
     timers_.push_back(std::move(fire));
+    deadlines_.push_back(now_ + delay);
     return t;
   }
   void Post(std::function<void()> task) override {
@@ -84,8 +140,11 @@ class FakeSipStack : public SipStack {
   }
 
   std::vector<FakeClientLeg*> sent;
+  std::vector<std::shared_ptr<SentRequest>> requests;
 
  private:
+  absl::Time now_ = absl::FromUnixSeconds(1700000000);
+  std::vector<absl::Time> deadlines_;
   std::vector<std::function<void()>> timers_;
   std::deque<std::function<void()>> posted_;
 };

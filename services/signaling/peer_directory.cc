@@ -126,6 +126,35 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
       continue;  // the validator says why
     const uint32_t port = t.local_port() ? t.local_port() : listener->port();
     add_specs(*listener, port);
+    TrunkInfo info;
+    info.name = t.name();
+    info.gateway = g->name();
+    info.host = g->address().empty() ? g->fqdn() : g->address();
+    info.transport = t.transport() != v1::TRANSPORT_UNSPECIFIED ? t.transport()
+                     : g->transport() != v1::TRANSPORT_UNSPECIFIED
+                         ? g->transport()
+                         : v1::TRANSPORT_UDP;
+    info.port = t.remote_port()                       ? t.remote_port()
+                : g->port()                           ? g->port()
+                : info.transport == v1::TRANSPORT_TLS ? 5061
+                                                      : 5060;
+    info.local_port = port;
+    info.advertised = listener->advertised_address().empty()
+                          ? listener->address()
+                          : listener->advertised_address();
+    info.enabled = !t.has_enabled() || t.enabled();
+    const std::string config_name =
+        t.configuration().empty() ? "global" : t.configuration();
+    for (const v1::TrunkConfiguration& c : topology.trunk_configurations()) {
+      if (c.name() != config_name) continue;
+      const v1::KeepaliveSettings& ka = c.keepalive();
+      info.keepalive = !ka.has_enabled() || ka.enabled();
+      if (ka.interval_seconds() > 0)
+        info.interval_seconds = ka.interval_seconds();
+      if (ka.down_threshold() > 0) info.down_threshold = ka.down_threshold();
+      info.max_concurrent_calls = c.max_concurrent_calls();
+    }
+    dir->trunks_.push_back(std::move(info));
     if (absl::Status s = add_peer(*g, t.name(), port); !s.ok()) return s;
   }
   for (const v1::UcNextHop& hop : topology.uc_side().next_hops()) {

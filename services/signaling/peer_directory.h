@@ -31,6 +31,33 @@ struct ListenSpec {
   }
 };
 
+// One trunk of the pool as the OPTIONS keepalive and the admin API need it:
+// where its gateway is, which of our sockets talks to it, and its settings.
+struct TrunkInfo {
+  std::string name;
+  std::string gateway;
+  std::string host;  // the gateway's address (or FQDN)
+  uint32_t port = 5060;
+  v1::Transport transport = v1::TRANSPORT_UDP;
+  uint32_t local_port = 0;
+  std::string advertised;  // our address in From/Contact towards it
+  // The trunk configuration's keepalive (defaults already applied).
+  bool keepalive = true;
+  uint32_t interval_seconds = 60;
+  uint32_t down_threshold = 3;
+  // The topology's `enabled` (an operator may override it at run time).
+  bool enabled = true;
+  uint32_t max_concurrent_calls = 0;
+  bool operator==(const TrunkInfo& o) const {
+    return name == o.name && gateway == o.gateway && host == o.host &&
+           port == o.port && transport == o.transport &&
+           local_port == o.local_port && advertised == o.advertised &&
+           keepalive == o.keepalive && interval_seconds == o.interval_seconds &&
+           down_threshold == o.down_threshold && enabled == o.enabled &&
+           max_concurrent_calls == o.max_concurrent_calls;
+  }
+};
+
 // A configured peer a request came from.
 struct PeerMatch {
   // Empty for the UC side.
@@ -67,6 +94,8 @@ class PeerDirectory {
                                  uint32_t local_port) const;
   // Trunk names of this pool.
   std::vector<std::string> TrunkNames() const;
+  // This pool's trunks, in topology order.
+  const std::vector<TrunkInfo>& trunks() const { return trunks_; }
 
  private:
   struct Entry {
@@ -77,6 +106,7 @@ class PeerDirectory {
   std::string pool_;
   std::vector<ListenSpec> specs_;
   std::vector<Entry> entries_;
+  std::vector<TrunkInfo> trunks_;
 };
 
 }  // namespace trunkline::signaling

@@ -59,6 +59,32 @@ TEST(PeerDirectoryTest, TrustsConfiguredPeersOnly) {
   EXPECT_FALSE((*dir)->Match("127.0.0.99", 5060).has_value());
 }
 
+TEST(PeerDirectoryTest, TrunksCarryTheirGatewayAndKeepalive) {
+  auto t = Example();
+  ASSERT_NE(t, nullptr);
+  auto dir = PeerDirectory::Create(t->topology, "");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const TrunkInfo* dub = nullptr;
+  const TrunkInfo* itsp = nullptr;
+  for (const TrunkInfo& info : (*dir)->trunks()) {
+    if (info.name == "pstn-dub") dub = &info;
+    if (info.name == "itsp") itsp = &info;
+  }
+  ASSERT_NE(dub, nullptr);
+  EXPECT_EQ(dub->gateway, "gw-dub");
+  EXPECT_EQ(dub->host, "127.0.0.21");
+  EXPECT_EQ(dub->port, 5060u);
+  EXPECT_EQ(dub->local_port, 5160u);
+  EXPECT_EQ(dub->advertised, "127.0.0.1");
+  EXPECT_TRUE(dub->keepalive);
+  EXPECT_EQ(dub->interval_seconds, 30u);
+  EXPECT_EQ(dub->down_threshold, 3u);
+  EXPECT_EQ(dub->max_concurrent_calls, 30u);
+  ASSERT_NE(itsp, nullptr);
+  EXPECT_EQ(itsp->advertised, "203.0.113.10");
+  EXPECT_EQ(itsp->interval_seconds, 60u);  // the documented default
+}
+
 TEST(PeerDirectoryTest, UnknownPoolIsAnError) {
   auto t = Example();
   auto dir = PeerDirectory::Create(t->topology, "nope");

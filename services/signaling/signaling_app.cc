@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "services/common/log.h"
 #include "services/common/status_macros.h"
 #include "services/signaling/grpc_routing_client.h"
@@ -29,15 +31,27 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
           : absl::StrCat("media anchoring is not available in this build "
                          "(media instances: ",
                          absl::StrJoin(context.flags.media, ","), ")"));
+  app->monitor_ = std::make_unique<GatewayMonitor>(stack, app->metrics_.get());
   app->b2bua_ = std::make_unique<B2bua>(stack, app->routing_.get(),
                                         app->media_.get(), app->metrics_.get());
+  app->b2bua_->SetGatewayMonitor(app->monitor_.get());
+  app->admin_ = std::make_unique<SignalingAdminService>(
+      context.admin_auth, stack, app->b2bua_.get(), app->monitor_.get(),
+      context.flags.routing.empty()
+          ? nullptr
+          : std::shared_ptr<v1::Routing::StubInterface>(v1::Routing::NewStub(
+                grpc::CreateChannel(context.flags.routing,
+                                    grpc::InsecureChannelCredentials()))));
   return app;
 }
 
 SignalingApp::~SignalingApp() {
   if (drain_thread_.joinable()) drain_thread_.join();
   // Calls hold Sofia objects: they end on the loop, before it stops.
-  stack_->RunAndWait([this] { b2bua_.reset(); });
+  stack_->RunAndWait([this] {
+    b2bua_.reset();
+    monitor_.reset();
+  });
   stack_->Stop();
 }
 
@@ -50,6 +64,8 @@ absl::Status SignalingApp::ApplyTopology(
     RETURN_IF_ERROR(stack_->Start(peers->listen_specs(), b2bua_.get()));
     started_ = true;
     listening_ = peers->listen_specs();
+    // Keepalive only once the sockets exist: probes leave from them.
+    stack_->RunAndWait([&] { monitor_->SetTrunks(peers->trunks()); });
     for (const ListenSpec& s : listening_) {
       TL_LOG(kInfo, "SIP listener")
           .With("address", s.address)
@@ -65,7 +81,10 @@ absl::Status SignalingApp::ApplyTopology(
            "them (trust and routing use the new topology now)")
         .With("pool", peers->pool());
   }
-  stack_->RunAndWait([&] { b2bua_->SetPeers(peers); });
+  stack_->RunAndWait([&] {
+    b2bua_->SetPeers(peers);
+    monitor_->SetTrunks(peers->trunks());
+  });
   return absl::OkStatus();
 }
 

@@ -10,8 +10,10 @@
 
 #include "services/common/service_runtime.h"
 #include "services/signaling/b2bua.h"
+#include "services/signaling/gateway_monitor.h"
 #include "services/signaling/media_controller.h"
 #include "services/signaling/routing_client.h"
+#include "services/signaling/signaling_admin_service.h"
 #include "services/signaling/signaling_metrics.h"
 #include "services/signaling/sofia/sofia_sip_stack.h"
 
@@ -36,6 +38,9 @@ class SignalingApp final : public ServiceApp {
   absl::Status ApplyTopology(
       std::shared_ptr<const LoadedTopology> topology) override;
   void Drain(const std::function<void()>& done) override;
+  std::vector<grpc::Service*> AdminServices() override {
+    return {admin_.get()};
+  }
 
  private:
   SignalingApp() = default;
@@ -45,7 +50,9 @@ class SignalingApp final : public ServiceApp {
   std::unique_ptr<SignalingMetrics> metrics_;
   std::unique_ptr<RoutingClient> routing_;
   std::unique_ptr<MediaController> media_;
+  std::unique_ptr<GatewayMonitor> monitor_;
   std::unique_ptr<B2bua> b2bua_;
+  std::unique_ptr<SignalingAdminService> admin_;
   std::vector<ListenSpec> listening_;
   bool started_ = false;
   std::thread drain_thread_;

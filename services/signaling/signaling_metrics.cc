@@ -65,7 +65,15 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
                    .Name("trunkline_signaling_options_answered_total")
                    .Help("OPTIONS answered 200")
                    .Register(*registry)
-                   .Add({})) {}
+                   .Add({})),
+      gateway_up_(prometheus::BuildGauge()
+                      .Name("trunkline_signaling_gateway_up")
+                      .Help("1 while the trunk's gateway answers OPTIONS")
+                      .Register(*registry)),
+      options_rtt_(prometheus::BuildGauge()
+                       .Name("trunkline_signaling_options_rtt_seconds")
+                       .Help("Last OPTIONS keepalive round trip")
+                       .Register(*registry)) {}
 
 void SignalingMetrics::CallReceived(const std::string& direction) {
   received_.Add({{"direction", direction}}).Increment();
@@ -114,5 +122,12 @@ void SignalingMetrics::Untrusted(const std::string& method) {
 }
 
 void SignalingMetrics::OptionsAnswered() { options_.Increment(); }
+
+void SignalingMetrics::GatewayState(const std::string& trunk,
+                                    const std::string& gateway, bool up,
+                                    double rtt_seconds) {
+  gateway_up_.Add({{"trunk", trunk}, {"gateway", gateway}}).Set(up ? 1 : 0);
+  options_rtt_.Add({{"trunk", trunk}, {"gateway", gateway}}).Set(rtt_seconds);
+}
 
 }  // namespace trunkline::signaling

@@ -39,6 +39,10 @@ class SignalingMetrics {
   // A request from a source that is no configured peer.
   void Untrusted(const std::string& method);
   void OptionsAnswered();
+  // The OPTIONS keepalive's view of a trunk's gateway: up (1) or down (0),
+  // and the last round trip (0 before the first answer).
+  void GatewayState(const std::string& trunk, const std::string& gateway,
+                    bool up, double rtt_seconds);
 
  private:
   prometheus::Family<prometheus::Counter>& received_;
@@ -51,6 +55,8 @@ class SignalingMetrics {
   prometheus::Family<prometheus::Counter>& untrusted_;
   prometheus::Family<prometheus::Histogram>& post_dial_delay_;
   prometheus::Counter& options_;
+  prometheus::Family<prometheus::Gauge>& gateway_up_;
+  prometheus::Family<prometheus::Gauge>& options_rtt_;
 };
 
 }  // namespace trunkline::signaling

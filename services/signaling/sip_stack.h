@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "trunkline/v1/topology.pb.h"
 
@@ -82,6 +83,26 @@ struct OutgoingInvite {
   HeaderList headers;  // P-Asserted-Identity, Privacy, History-Info, ...
   std::string content_type;
   std::string body;
+};
+
+// A request outside any dialog that we start ourselves (OPTIONS keepalive).
+struct OutgoingRequest {
+  std::string method;
+  std::string request_uri;
+  std::string from;  // without tag (the stack adds it)
+  std::string to;
+  std::string contact;
+  std::string next_hop_host;
+  uint32_t next_hop_port = 5060;
+  v1::Transport transport = v1::TRANSPORT_UDP;
+  uint32_t local_port = 0;
+  HeaderList headers;
+};
+
+// A request we sent; destroying it abandons it (its callback never runs).
+class ClientTransaction {
+ public:
+  virtual ~ClientTransaction() = default;
 };
 
 // Events on the caller's leg (the INVITE we received).
@@ -148,8 +169,16 @@ class SipStack {
   virtual ~SipStack() = default;
   virtual std::unique_ptr<ClientLeg> SendInvite(
       const OutgoingInvite& invite, ClientLegObserver* observer) = 0;
+  // Sends a request outside any dialog. `on_final` runs once, on the loop,
+  // with the final response (ours, `local`, on a timeout or transport
+  // error), unless the transaction is destroyed first.
+  virtual std::unique_ptr<ClientTransaction> SendRequest(
+      const OutgoingRequest& request,
+      std::function<void(const SipResponse&)> on_final) = 0;
   virtual std::unique_ptr<Timer> StartTimer(absl::Duration delay,
                                             std::function<void()> fire) = 0;
+  // The loop's clock (a fake clock in tests).
+  virtual absl::Time Now() { return absl::Now(); }
   // Runs `task` on the loop thread, soon. Callable from any thread; this is
   // how gRPC completions reach the calls.
   virtual void Post(std::function<void()> task) = 0;

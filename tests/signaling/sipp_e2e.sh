@@ -4,9 +4,9 @@
 # the UC front end (127.0.0.11) and the gateways (gw-dub 127.0.0.21, itsp
 # 127.0.0.41). Every process this script starts is stopped by its PID.
 #
-#   sipp_e2e.sh ROUTING_BIN SIGNALING_BIN SOURCE_DIR
+#   sipp_e2e.sh ROUTING_BIN SIGNALING_BIN SOURCE_DIR [TRUNKCTL_BIN]
 set -u
-ROUTING=$1 SIGNALING=$2 SRC=$3
+ROUTING=$1 SIGNALING=$2 SRC=$3 TRUNKCTL=${4:-}
 SCEN=$SRC/tests/signaling/scenarios
 if ! command -v sipp >/dev/null; then
   echo "SKIP: sipp not installed (apt-get install -y sip-tester)"; exit 0
@@ -26,7 +26,12 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 # instance (anchored calls are covered by the 503 case in the unit tests).
 sed -e 's/^    srtpMode: not_supported$/    srtpMode: optional\n    enableBypass: true/' \
     -e 's/^    referMode: reject$/    referMode: reject\n    enableBypass: true/' \
-    "$SRC/deploy/examples/topology.yaml" > "$DIR/topology.yaml"
+    "$SRC/deploy/examples/topology.yaml" > "$DIR/bypass.yaml"
+# No OPTIONS keepalive in the first phase (see derive_topology.py); the
+# keepalive phase at the end turns it on for pstn-dub only.
+/usr/bin/python3 "$SRC/tests/signaling/derive_topology.py" "$DIR/bypass.yaml" "$DIR/topology.yaml"
+/usr/bin/python3 "$SRC/tests/signaling/derive_topology.py" "$DIR/bypass.yaml" \
+  "$DIR/keepalive.yaml" --keepalive pstn-dub=5/1
 
 RG=$(free_port) RA=$(free_port) RM=$(free_port)
 SG=$(free_port) SA=$(free_port) SM=$(free_port)
@@ -98,5 +103,82 @@ for m in 'trunkline_signaling_calls_answered_total{direction="outbound",trunk="p
   else echo "FAIL: metric $m"; FAILED=$((FAILED+1)); fi
 done
 kill -0 "${PIDS[1]}" 2>/dev/null || { echo "FAIL: signaling died"; FAILED=$((FAILED+1)); }
+
+# --- OPTIONS keepalive: gw-dub (127.0.0.21) receives but never answers. With
+# intervalSeconds 5 and downThreshold 1 it is down after the first interval,
+# and a call goes straight to the next candidate (itsp).
+SIG1=${PIDS[1]}
+kill "$SIG1"; wait "$SIG1" 2>/dev/null
+/usr/bin/python3 "$SRC/tests/signaling/silent_peer.py" 127.0.0.21 5060 "$DIR/gw-dub-silent.log" 60 &
+PIDS+=($!); SILENT=$!
+SG=$(free_port) SA=$(free_port) SM=$(free_port)
+"$SIGNALING" --topology="$DIR/keepalive.yaml" --grpc_address=127.0.0.1:$SG \
+  --admin_address=127.0.0.1:$SA --metrics_address=127.0.0.1:$SM \
+  --routing=127.0.0.1:$RG --media= --admin_token_file="$DIR/admin.token" \
+  2>"$DIR/signaling-keepalive.log" &
+PIDS+=($!); SIG2=$!
+metric() { /usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SM/metrics').read().decode())" 2>/dev/null; }
+down=0
+for _ in $(seq 60); do  # up to 12 s: one 5 s interval plus start-up
+  if metric | grep -qF 'trunkline_signaling_gateway_up{gateway="gw-dub",trunk="pstn-dub"} 0'; then down=1; break; fi
+  sleep 0.2
+done
+if [ $down = 1 ]; then echo "PASS: gw-dub down after missing its OPTIONS"; PASSED=$((PASSED+1));
+else echo "FAIL: gw-dub not reported down"; metric | grep gateway_up; FAILED=$((FAILED+1)); fi
+run_case keepalive_down_skips_gw_dub 127.0.0.11 uac_call.xml 127.0.0.41:uas_answer.xml
+if grep -q '^OPTIONS sip:127\.0\.0\.21:5060 SIP/2\.0' "$DIR/gw-dub-silent.log"; then
+  echo "PASS: gw-dub got OPTIONS"; PASSED=$((PASSED+1))
+else echo "FAIL: gw-dub got no OPTIONS"; FAILED=$((FAILED+1)); fi
+if grep -q '^INVITE' "$DIR/gw-dub-silent.log"; then
+  echo "FAIL: an INVITE reached the down gateway"; FAILED=$((FAILED+1))
+else echo "PASS: no INVITE reached the down gateway"; PASSED=$((PASSED+1)); fi
+kill "$SILENT" 2>/dev/null
+
+# --- trunkctl against signaling's admin API (SignalingAdmin).
+check() {  # name expected_exit command...
+  local name=$1 want=$2; shift 2
+  "$@" >"$DIR/$name.stdout" 2>"$DIR/$name.stderr"; local got=$?
+  if [ "$got" = "$want" ]; then echo "PASS: $name"; PASSED=$((PASSED+1)); return 0; fi
+  echo "FAIL: $name (exit $got, wanted $want)"; cat "$DIR/$name.stderr"; FAILED=$((FAILED+1)); return 1
+}
+if [ -n "$TRUNKCTL" ]; then
+  TC=("$TRUNKCTL" --signaling=127.0.0.1:$SA --admin_token_file="$DIR/admin.token")
+  echo wrong > "$DIR/wrong.token"
+  check trunkctl_no_credentials 1 "$TRUNKCTL" --signaling=127.0.0.1:$SA --admin_token_file="$DIR/wrong.token" trunks list
+  check trunkctl_trunks_list 0 "${TC[@]}" trunks list
+  grep -qE '^pstn-dub +gw-dub +down' "$DIR/trunkctl_trunks_list.stdout" \
+    && { echo "PASS: trunks list shows pstn-dub down"; PASSED=$((PASSED+1)); } \
+    || { echo "FAIL: trunks list"; cat "$DIR/trunkctl_trunks_list.stdout"; FAILED=$((FAILED+1)); }
+  check trunkctl_disable_pbx 0 "${TC[@]}" trunks disable pbx-lon
+  check trunkctl_show_pbx 0 "${TC[@]}" trunks show pbx-lon --output=json
+  grep -q '"state": "TRUNK_STATE_DISABLED"' "$DIR/trunkctl_show_pbx.stdout" \
+    && { echo "PASS: pbx-lon disabled"; PASSED=$((PASSED+1)); } \
+    || { echo "FAIL: pbx-lon not disabled"; FAILED=$((FAILED+1)); }
+  check trunkctl_enable_pbx 0 "${TC[@]}" trunks enable pbx-lon
+  check trunkctl_unknown_trunk 1 "${TC[@]}" trunks show nope
+  check trunkctl_unknown_call 1 "${TC[@]}" calls show nope
+  check trunkctl_bad_verb 2 "${TC[@]}" calls frobnicate
+  # A call held up until the operator hangs it up: both sides get our BYE.
+  sipp_run hangup-uas 127.0.0.41 uas_answer.xml & UAS=$!
+  sleep 0.5
+  sipp_run hangup-uac 127.0.0.11 uac_call_callee_hangs_up.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060 & UAC=$!
+  id=""
+  for _ in $(seq 50); do
+    id=$("${TC[@]}" calls list --output=json 2>/dev/null | /usr/bin/python3 -c \
+      'import json,sys; c=[x for x in json.load(sys.stdin).get("calls",[]) if x.get("state")=="CALL_STATE_ANSWERED"]; print(c[0]["callId"] if c else "")' 2>/dev/null)
+    [ -n "$id" ] && break; sleep 0.2
+  done
+  if [ -n "$id" ]; then echo "PASS: calls list shows the answered call"; PASSED=$((PASSED+1));
+  else echo "FAIL: calls list shows no answered call"; FAILED=$((FAILED+1)); fi
+  check trunkctl_calls_show 0 "${TC[@]}" calls show "$id"
+  grep -q '^route *itsp via itsp' "$DIR/trunkctl_calls_show.stdout" \
+    && { echo "PASS: calls show names the route"; PASSED=$((PASSED+1)); } \
+    || { echo "FAIL: calls show"; cat "$DIR/trunkctl_calls_show.stdout"; FAILED=$((FAILED+1)); }
+  check trunkctl_calls_hangup 0 "${TC[@]}" calls hangup "$id"
+  ok=1; wait $UAC || ok=0; wait $UAS || ok=0
+  if [ $ok = 1 ]; then echo "PASS: operator hangup ended both legs"; PASSED=$((PASSED+1));
+  else echo "FAIL: operator hangup (see $DIR/hangup-*)"; FAILED=$((FAILED+1)); fi
+fi
+kill -0 "$SIG2" 2>/dev/null || { echo "FAIL: signaling died"; FAILED=$((FAILED+1)); }
 echo "sipp e2e: $PASSED passed, $FAILED failed"
 [ $FAILED = 0 ]

@@ -1,5 +1,7 @@
 // trunkctl: the command line for Trunkline operators.
 //
+//   trunkctl calls list|show ID|hangup ID   [--signaling=HOST:PORT]
+//   trunkctl trunks list|show T|enable T|disable T
 //   trunkctl topology validate FILE
 //   trunkctl topology show FILE [--output json]
 //   trunkctl route explain --caller N --callee N [--from-trunk T |
@@ -19,6 +21,7 @@
 #include "tools/trunkctl/node_commands.h"
 #include "tools/trunkctl/output.h"
 #include "tools/trunkctl/route_commands.h"
+#include "tools/trunkctl/signaling_commands.h"
 #include "tools/trunkctl/topology_commands.h"
 
 ABSL_FLAG(std::string, output, "table", "table (for people) or json.");
@@ -46,6 +49,15 @@ constexpr char kUsage[] = R"(trunkctl: operate Trunkline.
            (SERVICE: routing, media or signaling; --admin=HOST:PORT to pick
             a node elsewhere; credentials: --admin_token_file or
             --admin_tls_cert/--admin_tls_key/--admin_tls_ca)
+  trunkctl calls list                    calls in progress
+  trunkctl calls show ID                 one call: legs, route, failovers
+  trunkctl calls hangup ID               end a call on both legs
+  trunkctl trunks list                   trunks: up, down (OPTIONS), disabled
+  trunkctl trunks show T
+  trunkctl trunks enable T | disable T   disable = drain: no new calls,
+                                         active calls finish
+           (calls and trunks ask signaling's admin API at
+            --signaling=HOST:PORT)
   trunkctl topology validate FILE        check a topology file
   trunkctl topology show FILE            print it with defaults filled in
   trunkctl route explain --caller N --callee N
@@ -144,6 +156,22 @@ int main(int argc, char** argv) {
                                              std::cout, std::cerr);
     }
     return Usage("node verbs: status, drain, reload");
+  }
+  if (args[0] == "calls" || args[0] == "trunks") {
+    const trunkline::trunkctl::AdminTarget signaling{
+        "signaling", absl::GetFlag(FLAGS_signaling)};
+    const trunkline::AdminCredentialFiles credentials =
+        trunkline::ReadAdminCredentialFlags();
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    const int code =
+        args[0] == "calls"
+            ? trunkline::trunkctl::CallsCommand(rest, signaling, credentials,
+                                                *format, std::cout, std::cerr)
+            : trunkline::trunkctl::TrunksCommand(rest, signaling, credentials,
+                                                 *format, std::cout, std::cerr);
+    if (code == trunkline::trunkctl::kExitUsage)
+      std::cerr << "\n" << kUsage << "\n";
+    return code;
   }
   if (args[0] == "route") {
     if (args.size() != 2 || args[1] != "explain") {

@@ -576,6 +576,65 @@ class SofiaClientLeg final : public ClientLeg {
   bool bye_sent_ = false;
 };
 
+// A request outside any dialog (OPTIONS keepalive): its own throw-away
+// leg for Call-ID, From and To, and the transaction.
+class SofiaRequest final : public ClientTransaction {
+ public:
+  SofiaRequest(SofiaSipStack::Impl* stack, const OutgoingRequest& req,
+               std::function<void(const SipResponse&)> on_final)
+      : on_final_(std::move(on_final)) {
+    su_home_init(home_);
+    if (stack->agent_ == nullptr) return;
+    sip_call_id_t* call_id = sip_call_id_create(home_, nullptr);
+    leg_ = nta_leg_tcreate(stack->agent_, nullptr, nullptr,
+                           SIPTAG_CALL_ID(call_id),
+                           SIPTAG_FROM_STR(req.from.c_str()),
+                           SIPTAG_TO_STR(req.to.c_str()), TAG_END());
+    if (leg_ == nullptr) return;
+    nta_leg_tag(leg_, nullptr);
+    const std::string route =
+        absl::StrCat("sip:", UriHost(req.next_hop_host), ":", req.next_hop_port,
+                     ";transport=", ProtoName(req.transport));
+    const std::string headers = Headers(req.headers);
+    tport_t* tp = stack->FindTport(req.local_port, req.transport);
+    orq_ = nta_outgoing_tcreate(
+        leg_, &SofiaRequest::OnResponse,
+        reinterpret_cast<nta_outgoing_magic_t*>(this),
+        URL_STRING_MAKE(route.c_str()), SIP_METHOD_OPTIONS,
+        URL_STRING_MAKE(req.request_uri.c_str()),
+        TAG_IF(!req.contact.empty(), SIPTAG_CONTACT_STR(req.contact.c_str())),
+        SIPTAG_ALLOW_STR("INVITE, ACK, CANCEL, BYE, OPTIONS"),
+        TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
+        TAG_IF(tp != nullptr, NTATAG_TPORT(tp)), TAG_END());
+  }
+  ~SofiaRequest() override {
+    // An unanswered transaction is discarded by nta (no callback any more).
+    if (orq_ != nullptr) nta_outgoing_destroy(orq_);
+    if (leg_ != nullptr) nta_leg_destroy(leg_);
+    su_home_deinit(home_);
+  }
+  bool failed() const { return orq_ == nullptr; }
+
+ private:
+  static int OnResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
+                        const sip_t* sip) {
+    auto* self = reinterpret_cast<SofiaRequest*>(magic);
+    if (nta_outgoing_status(orq) < 200 || self->done_) return 0;
+    self->done_ = true;
+    SipResponse r = ToResponse(self->home_, orq, sip);
+    // The callback may destroy this object: keep the closure alive.
+    std::function<void(const SipResponse&)> on_final = self->on_final_;
+    on_final(r);
+    return 0;
+  }
+
+  std::function<void(const SipResponse&)> on_final_;
+  su_home_t home_[1] = {};
+  nta_leg_t* leg_ = nullptr;
+  nta_outgoing_t* orq_ = nullptr;
+  bool done_ = false;
+};
+
 }  // namespace
 
 int SofiaSipStack::Impl::OnDefaultRequest(nta_leg_magic_t* magic, nta_leg_t*,
@@ -656,6 +715,33 @@ std::unique_ptr<ClientLeg> SofiaSipStack::SendInvite(
     });
   }
   return leg;
+}
+
+std::unique_ptr<ClientTransaction> SofiaSipStack::SendRequest(
+    const OutgoingRequest& request,
+    std::function<void(const SipResponse&)> on_final) {
+  auto orq = std::make_unique<SofiaRequest>(impl_.get(), request, on_final);
+  if (orq->failed()) {
+    // Like a transport error, on the next loop turn (never inside the
+    // caller's own call). The handle may be gone by then.
+    auto alive = std::make_shared<bool>(true);
+    struct Failed final : ClientTransaction {
+      std::shared_ptr<bool> alive;
+      ~Failed() override { *alive = false; }
+    };
+    auto handle = std::make_unique<Failed>();
+    handle->alive = alive;
+    Post([alive, on_final] {
+      if (!*alive) return;
+      SipResponse r;
+      r.code = 503;
+      r.phrase = "Service Unavailable";
+      r.local = true;
+      on_final(r);
+    });
+    return handle;
+  }
+  return orq;
 }
 
 std::unique_ptr<Timer> SofiaSipStack::StartTimer(absl::Duration delay,

@@ -43,6 +43,9 @@ class SofiaSipStack final : public SipStack {
 
   std::unique_ptr<ClientLeg> SendInvite(const OutgoingInvite& invite,
                                         ClientLegObserver* observer) override;
+  std::unique_ptr<ClientTransaction> SendRequest(
+      const OutgoingRequest& request,
+      std::function<void(const SipResponse&)> on_final) override;
   std::unique_ptr<Timer> StartTimer(absl::Duration delay,
                                     std::function<void()> fire) override;
   void Post(std::function<void()> task) override;
