@@ -394,15 +394,52 @@ class B2bua::Call final : public ServerLegObserver {
   // anchored), never its Contact or Record-Route.
   void Relay(const SipResponse& r) {
     SipResponse up = Response(r.code, r.phrase);
-    if (!r.body.empty() && anchored_) {
-      // Anchored answers go through media Answer; until that is wired the
-      // relay has no session, so an anchored call never gets here.
-      up.body = "";
-    } else {
+    if (r.body.empty() || !anchored_) {
       up.body = r.body;
       up.content_type = r.content_type;
+      server_->Respond(up);
+      return;
     }
-    server_->Respond(up);
+    // Anchored: the caller gets the relay's answer (its address, our SRTP
+    // keys), made from the callee's by media Answer.
+    B2bua* b2bua = b2bua_;
+    const uint64_t id = id_;
+    b2bua_->media_->Answer(
+        request_.call_id, r.body,
+        [b2bua, id, up](absl::StatusOr<std::string> sdp) mutable {
+          auto it = b2bua->calls_.find(id);
+          if (it != b2bua->calls_.end()) {
+            it->second->OnMediaAnswer(std::move(up), std::move(sdp));
+          }
+        });
+  }
+
+  void OnMediaAnswer(SipResponse up, absl::StatusOr<std::string> sdp) {
+    if (state_ == State::kDone) return;
+    if (sdp.ok()) {
+      up.body = *std::move(sdp);
+      up.content_type = "application/sdp";
+      server_->Respond(up);
+      return;
+    }
+    TL_LOG(kWarning, "media answer failed")
+        .With("call_id", request_.call_id)
+        .With("error", sdp.status().message());
+    if (up.code < 200) {  // early media cannot be relayed; ringing still can
+      server_->Respond(up);
+      return;
+    }
+    // The callee answered but its media cannot be anchored: end its leg and
+    // fail the caller's with the reason.
+    const std::string reason =
+        SipReason(500, absl::StrCat("media: ", sdp.status().message()));
+    if (Attempt* a = current()) {
+      a->leg->Ack("", "");
+      a->leg->SendBye(reason);
+    }
+    server_->Respond(Failure(500, "Server Internal Error", reason));
+    b2bua_->metrics_->CallFailed(trunk(), direction_, 500);
+    Finish();
   }
 
   void OnCalleeBye(Attempt* a) {

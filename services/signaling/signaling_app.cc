@@ -8,6 +8,7 @@
 #include "grpcpp/security/credentials.h"
 #include "services/common/log.h"
 #include "services/common/status_macros.h"
+#include "services/signaling/grpc_media_controller.h"
 #include "services/signaling/grpc_routing_client.h"
 
 namespace trunkline::signaling {
@@ -23,14 +24,15 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
       context.flags.routing,
       [stack](std::function<void()> task) { stack->Post(std::move(task)); },
       options.routing_timeout);
-  // The gRPC media controller is not wired yet (media.proto is changing):
-  // anchored calls get 503 with a Reason that says why; bypass calls work.
-  app->media_ = std::make_unique<NoMediaController>(
-      context.flags.media.empty()
-          ? "no media instance configured (--media is empty)"
-          : absl::StrCat("media anchoring is not available in this build "
-                         "(media instances: ",
-                         absl::StrJoin(context.flags.media, ","), ")"));
+  if (context.flags.media.empty()) {
+    app->media_ = std::make_unique<NoMediaController>(
+        "no media instance configured (--media is empty)");
+  } else {
+    app->media_ = std::make_unique<GrpcMediaController>(
+        context.flags.media,
+        [stack](std::function<void()> task) { stack->Post(std::move(task)); },
+        options.routing_timeout);
+  }
   app->monitor_ = std::make_unique<GatewayMonitor>(stack, app->metrics_.get());
   app->b2bua_ = std::make_unique<B2bua>(stack, app->routing_.get(),
                                         app->media_.get(), app->metrics_.get());

@@ -1,0 +1,192 @@
+#include "services/signaling/grpc_media_controller.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "services/common/error_table.h"
+#include "services/common/log.h"
+
+namespace trunkline::signaling {
+namespace {
+
+constexpr absl::Duration kLoadPollInterval = absl::Seconds(2);
+
+v1::SidePlan CallerSide(const v1::Candidate& c) {
+  v1::SidePlan side;
+  side.set_srtp(c.media().caller_srtp());
+  // The caller side's advertised address is the instance's own default
+  // (--advertised_address): the relay is reached from where callers are.
+  return side;
+}
+
+v1::SidePlan CalleeSide(const v1::Candidate& c) {
+  v1::SidePlan side;
+  side.set_srtp(c.media().callee_srtp());
+  side.set_latching(c.media().callee_latching());
+  side.set_advertised_address(c.next_hop().advertised_address());
+  side.set_rtp_timeout_seconds(c.media().media_timeout_seconds());
+  side.set_expect_rtcp(c.media().rtcp_active_calls());
+  return side;
+}
+
+}  // namespace
+
+GrpcMediaController::GrpcMediaController(
+    const std::vector<std::string>& addresses, Poster post,
+    absl::Duration timeout)
+    : post_(std::move(post)), timeout_(timeout) {
+  for (const std::string& address : addresses) {
+    auto instance = std::make_unique<Instance>();
+    instance->address = address;
+    instance->stub = v1::Media::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    instances_.push_back(std::move(instance));
+  }
+  poller_ = std::thread([this] {
+    do {
+      PollLoads();
+    } while (!stop_.WaitForNotificationWithTimeout(kLoadPollInterval));
+  });
+}
+
+GrpcMediaController::~GrpcMediaController() {
+  stop_.Notify();
+  poller_.join();
+}
+
+void GrpcMediaController::PollLoads() {
+  for (auto& instance : instances_) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         absl::ToChronoMilliseconds(timeout_));
+    v1::Load load;
+    grpc::Status status =
+        instance->stub->GetLoad(&context, v1::GetLoadRequest(), &load);
+    const int64_t left =
+        status.ok() && !load.draining() ? load.capacity_left() : -1;
+    if ((left < 0) != (instance->capacity_left.load() < 0)) {
+      TL_LOG(kInfo, "media instance state")
+          .With("media", instance->address)
+          .With("usable", left >= 0)
+          .With("detail", status.ok() ? std::string("ok")
+                                      : status.error_message());
+    }
+    instance->capacity_left = left;
+  }
+}
+
+int GrpcMediaController::PickInstance() const {
+  int best = -1;
+  int64_t best_left = 0;
+  for (size_t i = 0; i < instances_.size(); ++i) {
+    const int64_t left = instances_[i]->capacity_left.load();
+    if (left > best_left) {
+      best = static_cast<int>(i);
+      best_left = left;
+    }
+  }
+  return best;
+}
+
+template <typename Request>
+void GrpcMediaController::SdpRpc(int instance, const char* what,
+                                 Request request, SdpDone done) {
+  struct Rpc {
+    grpc::ClientContext context;
+    Request request;
+    v1::SdpResponse response;
+    SdpDone done;
+  };
+  auto* rpc = new Rpc;
+  rpc->request = std::move(request);
+  rpc->done = std::move(done);
+  rpc->context.set_deadline(std::chrono::system_clock::now() +
+                            absl::ToChronoMilliseconds(timeout_));
+  Instance& target = *instances_[instance];
+  auto finish = [this, rpc, what, address = target.address](grpc::Status s) {
+    absl::StatusOr<std::string> result =
+        s.ok() ? absl::StatusOr<std::string>(
+                     std::move(*rpc->response.mutable_sdp()))
+               : absl::StatusOr<std::string>(
+                     absl::Status(FromGrpcStatus(s).code(),
+                                  absl::StrCat("media ", what, " at ", address,
+                                               ": ", s.error_message())));
+    post_([done = std::move(rpc->done), result = std::move(result)] {
+      done(result);
+    });
+    delete rpc;
+  };
+  if constexpr (std::is_same_v<Request, v1::OfferRequest>) {
+    target.stub->async()->Offer(&rpc->context, &rpc->request, &rpc->response,
+                                finish);
+  } else {
+    target.stub->async()->Answer(&rpc->context, &rpc->request, &rpc->response,
+                                 finish);
+  }
+}
+
+void GrpcMediaController::Offer(const std::string& call_id,
+                                const v1::Candidate& candidate,
+                                const std::string& sdp, SdpDone done) {
+  CallMedia& call = calls_[call_id];
+  if (call.instance < 0) call.instance = PickInstance();
+  if (call.instance < 0) {
+    calls_.erase(call_id);
+    done(absl::UnavailableError("no media instance is reachable"));
+    return;
+  }
+  v1::OfferRequest request;
+  request.set_call_id(call_id);
+  request.set_from_leg(v1::LEG_CALLER);
+  // A new candidate is a new offer within the same session.
+  request.set_request_id(absl::StrCat("offer-", ++call.requests));
+  request.set_sdp(sdp);
+  *request.mutable_from_side() = CallerSide(candidate);
+  *request.mutable_to_side() = CalleeSide(candidate);
+  SdpRpc(call.instance, "Offer", std::move(request), std::move(done));
+}
+
+void GrpcMediaController::Answer(const std::string& call_id,
+                                 const std::string& sdp, SdpDone done) {
+  auto it = calls_.find(call_id);
+  if (it == calls_.end()) {
+    done(absl::FailedPreconditionError("media Answer before any Offer"));
+    return;
+  }
+  v1::AnswerRequest request;
+  request.set_call_id(call_id);
+  request.set_from_leg(v1::LEG_CALLEE);
+  request.set_request_id(absl::StrCat("answer-", ++it->second.requests));
+  request.set_sdp(sdp);
+  SdpRpc(it->second.instance, "Answer", std::move(request), std::move(done));
+}
+
+void GrpcMediaController::Delete(const std::string& call_id) {
+  auto it = calls_.find(call_id);
+  if (it == calls_.end()) return;
+  struct Rpc {
+    grpc::ClientContext context;
+    v1::DeleteRequest request;
+    v1::DeleteResponse response;
+  };
+  auto* rpc = new Rpc;
+  rpc->request.set_call_id(call_id);
+  rpc->context.set_deadline(std::chrono::system_clock::now() +
+                            absl::ToChronoMilliseconds(timeout_));
+  instances_[it->second.instance]->stub->async()->Delete(
+      &rpc->context, &rpc->request, &rpc->response,
+      [rpc, call_id](grpc::Status s) {
+        // Media frees an abandoned session on its RTP timeout anyway.
+        if (!s.ok()) {
+          TL_LOG(kWarning, "media Delete failed")
+              .With("call_id", call_id)
+              .With("error", s.error_message());
+        }
+        delete rpc;
+      });
+  calls_.erase(it);
+}
+
+}  // namespace trunkline::signaling
