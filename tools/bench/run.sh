@@ -64,5 +64,15 @@ done
 echo '```' >> "$RESULTS"
 kill "$ROUTING"; wait "$ROUTING" 2>/dev/null || true
 PIDS=()
+
+echo "== media: relay vs rtpengine and a bare recvmmsg/sendmmsg echo"
+tools/rtpload/bench.sh "$BUILD" 5 | tee "$OUT/media_bench.txt"
+{
+  echo
+  echo "## media"
+  echo '```'
+  cat "$OUT/media_bench.txt"
+  echo '```'
+} >> "$RESULTS"
 echo
 echo "results: $RESULTS"

@@ -1,0 +1,66 @@
+// The media service: an RTP/SRTP relay that anchors calls.
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "services/common/service_runtime.h"
+#include "services/common/signals.h"
+#include "services/media/media_service.h"
+
+ABSL_FLAG(uint32_t, rtp_port_min, 30000,
+          "Lowest UDP port of the media range (RTP on even ports, RTCP on the "
+          "next odd one).");
+ABSL_FLAG(uint32_t, rtp_port_max, 39999,
+          "Highest UDP port of the media range.");
+ABSL_FLAG(uint32_t, port_quarantine_seconds, 30,
+          "A released port pair is not reused for this long, so late packets "
+          "of an ended call never reach a new one.");
+ABSL_FLAG(uint32_t, workers, 0, "Media worker threads; 0 means one per core.");
+ABSL_FLAG(std::string, rtp_bind_address, "0.0.0.0",
+          "Local address the media sockets bind: 0.0.0.0 (IPv4), :: (IPv4 and "
+          "IPv6), or one address.");
+ABSL_FLAG(std::string, advertised_address, "127.0.0.1",
+          "Address written into SDP (c=) when the Offer's SidePlan names "
+          "none: the address peers reach this instance on.");
+ABSL_FLAG(uint32_t, rtp_timeout_seconds, 60,
+          "Default media timeout: KIND_RTP_TIMEOUT after this long without "
+          "RTP from a leg that should send; 0 disables.");
+ABSL_FLAG(uint32_t, drain_timeout_seconds, 600,
+          "On SIGTERM, wait at most this long for the calls to end.");
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<trunkline::ServiceApp>> CreateMediaApp(
+    const trunkline::ServiceContext& context) {
+  trunkline::media::MediaConfig config;
+  config.rtp_port_min = absl::GetFlag(FLAGS_rtp_port_min);
+  config.rtp_port_max = absl::GetFlag(FLAGS_rtp_port_max);
+  config.port_quarantine =
+      absl::Seconds(absl::GetFlag(FLAGS_port_quarantine_seconds));
+  config.workers = absl::GetFlag(FLAGS_workers);
+  config.worker.bind_address = absl::GetFlag(FLAGS_rtp_bind_address);
+  config.worker.advertised_address = absl::GetFlag(FLAGS_advertised_address);
+  config.worker.rtp_timeout_seconds = absl::GetFlag(FLAGS_rtp_timeout_seconds);
+  config.drain_timeout =
+      absl::Seconds(absl::GetFlag(FLAGS_drain_timeout_seconds));
+  absl::StatusOr<std::unique_ptr<trunkline::media::MediaApp>> app =
+      trunkline::media::MediaApp::Create(config, context.registry.get());
+  if (!app.ok()) return app.status();
+  return std::unique_ptr<trunkline::ServiceApp>(*std::move(app));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  trunkline::BlockServiceSignals();
+  absl::SetProgramUsageMessage(
+      "Trunkline media: the RTP/SRTP relay that anchors calls.\n"
+      "  media [--rtp_port_min=30000 --rtp_port_max=39999] [--workers=N]\n"
+      "        [--advertised_address=IP] [--rtp_bind_address=IP]\n"
+      "        [--grpc_address=H:P] [--admin_address=H:P] "
+      "[--metrics_address=H:P]");
+  absl::ParseCommandLine(argc, argv);
+  return trunkline::RunService("media", trunkline::kMediaDefaults,
+                               &CreateMediaApp);
+}

@@ -1,0 +1,544 @@
+// The control half of a Worker: Offer, Answer, Update, Delete and Query on
+// the sessions it owns. Runs on the worker's thread, between packet batches;
+// this is where allocation is allowed (sockets, SRTP contexts, SDP).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/common/status_macros.h"
+#include "services/media/relay/worker.h"
+#include "services/media/sdp/attributes.h"
+#include "services/media/srtp/sdes.h"
+
+namespace trunkline::media::relay {
+namespace {
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+std::string ResponseKey(absl::string_view method, v1::Leg leg,
+                        absl::string_view request_id) {
+  return absl::StrCat(method, "/", int(leg), "/", request_id);
+}
+
+absl::Status CheckIds(absl::string_view call_id, v1::Leg leg,
+                      absl::string_view request_id) {
+  if (call_id.empty()) {
+    return absl::InvalidArgumentError("call_id is required");
+  }
+  if (leg != v1::LEG_CALLER && leg != v1::LEG_CALLEE) {
+    return absl::InvalidArgumentError(
+        "from_leg must be LEG_CALLER or LEG_CALLEE");
+  }
+  if (request_id.empty()) {
+    return absl::InvalidArgumentError(
+        "request_id is required (it makes retries safe)");
+  }
+  return absl::OkStatus();
+}
+
+bool IsSetPlan(const v1::SidePlan& plan) { return plan.ByteSizeLong() != 0; }
+
+// RFC 3551 static payload types whose clock is not 8000.
+uint32_t StaticClock(int payload_type) {
+  switch (payload_type) {
+    case 6:
+      return 16000;
+    case 10:
+    case 11:
+      return 44100;
+    case 14:
+    case 25:
+    case 26:
+    case 28:
+    case 31:
+    case 32:
+    case 33:
+    case 34:
+      return 90000;
+    default:
+      return 8000;
+  }
+}
+
+absl::StatusOr<int> BindUdp(int family, const std::string& address,
+                            uint16_t port) {
+  const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "socket(): ", std::strerror(errno), " (raise the open file limit?)"));
+  }
+  sockaddr_storage local{};
+  socklen_t length;
+  if (family == AF_INET) {
+    auto& sin = reinterpret_cast<sockaddr_in&>(local);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    inet_pton(AF_INET, address.c_str(), &sin.sin_addr);
+    length = sizeof(sin);
+  } else {
+    auto& sin6 = reinterpret_cast<sockaddr_in6&>(local);
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(port);
+    inet_pton(AF_INET6, address.c_str(), &sin6.sin6_addr);
+    const int off = 0;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+    length = sizeof(sin6);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), length) != 0) {
+    const int error = errno;
+    close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("bind ", address, ":", port, ": ", std::strerror(error)));
+  }
+  return fd;
+}
+
+}  // namespace
+
+absl::Status Worker::OpenSockets(StreamEnd& end) {
+  // A port of the range may be taken by another process: try a few pairs.
+  absl::Status last_error;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    ASSIGN_OR_RETURN(const uint16_t port, ports_->Allocate(absl::Now()));
+    absl::StatusOr<int> rtp = BindUdp(family_, options_.bind_address, port);
+    absl::StatusOr<int> rtcp =
+        rtp.ok() ? BindUdp(family_, options_.bind_address, port + 1)
+                 : absl::StatusOr<int>(rtp.status());
+    if (!rtp.ok() || !rtcp.ok()) {
+      if (rtp.ok()) close(*rtp);
+      last_error = rtcp.status();
+      ports_->Release(port, absl::Now());
+      continue;
+    }
+    end.rtp_fd = *rtp;
+    end.rtcp_fd = *rtcp;
+    end.rtp_port = port;
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.ptr = &end.rtp_ref;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, end.rtp_fd, &event);
+    event.data.ptr = &end.rtcp_ref;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, end.rtcp_fd, &event);
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "no bindable RTP port pair after 8 tries: ", last_error.message()));
+}
+
+void Worker::CloseSockets(StreamEnd& end) {
+  if (end.rtp_fd >= 0) close(end.rtp_fd);
+  if (end.rtcp_fd >= 0) close(end.rtcp_fd);
+  if (end.rtp_port != 0) ports_->Release(end.rtp_port, absl::Now());
+  end.rtp_fd = end.rtcp_fd = -1;
+  end.rtp_port = 0;
+}
+
+absl::Status Worker::EnsureStream(Session& session, uint32_t mline) {
+  if (session.streams.size() <= mline) session.streams.resize(mline + 1);
+  if (session.streams[mline] != nullptr) return absl::OkStatus();
+  auto stream = std::make_unique<Stream>();
+  stream->mline = mline;
+  for (size_t i = 0; i < 2; ++i) {
+    stream->ends[i] = std::make_unique<StreamEnd>();
+    StreamEnd& end = *stream->ends[i];
+    end.leg = LegAt(i);
+    end.mline = mline;
+    end.call_id = &session.call_id;
+    absl::Status opened = OpenSockets(end);
+    if (!opened.ok()) {
+      for (size_t j = 0; j < i; ++j) CloseSockets(*stream->ends[j]);
+      return opened;
+    }
+  }
+  stream->ends[0]->peer = stream->ends[1].get();
+  stream->ends[1]->peer = stream->ends[0].get();
+  session.streams[mline] = std::move(stream);
+  return absl::OkStatus();
+}
+
+absl::Status Worker::PrepareSide(Session& session, size_t side,
+                                 const v1::SidePlan& plan) {
+  SideState& state = session.sides[side];
+  const bool had_keys = !state.relay.keys.empty();
+  state.plan = plan;
+  sdp::RelaySide& relay = state.relay;
+  relay.address = plan.advertised_address().empty()
+                      ? options_.advertised_address
+                      : plan.advertised_address();
+  relay.srtp = plan.srtp() == v1::SRTP_MODE_UNSPECIFIED ? v1::SRTP_MODE_OPTIONAL
+                                                        : plan.srtp();
+  relay.rtcp_mux = plan.rtcp_mux();
+  relay.media_types = options_.media_types;
+  if (relay.session_id == 0) {
+    relay.session_id =
+        (std::hash<std::string>()(session.call_id) & 0xFFFFFFFF) + side + 1;
+  }
+  // Our keys towards a side live as long as the session: a re-INVITE that
+  // does not rekey keeps both ends' contexts (and their rollover counters).
+  if (!had_keys && relay.srtp != v1::SRTP_MODE_NOT_SUPPORTED) {
+    for (srtp::Suite suite :
+         {srtp::Suite::kAesCm128HmacSha1_80, srtp::Suite::kAesCm128HmacSha1_32,
+          srtp::Suite::kAeadAes128Gcm}) {
+      ASSIGN_OR_RETURN(srtp::MasterKey key, srtp::GenerateMasterKey(suite));
+      relay.keys.push_back({std::string(srtp::SuiteName(suite)),
+                            srtp::FormatSdesKeyParams(key)});
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
+                                          bool update, bool draining) {
+  RETURN_IF_ERROR(
+      CheckIds(request.call_id(), request.from_leg(), request.request_id()));
+  const std::string key =
+      ResponseKey("offer", request.from_leg(), request.request_id());
+  auto found = sessions_.find(request.call_id());
+  if (found != sessions_.end()) {
+    auto cached = found->second->responses.find(key);
+    if (cached != found->second->responses.end()) return cached->second;
+  } else if (update) {
+    return absl::NotFoundError(absl::StrCat("no media session for call ",
+                                            request.call_id(),
+                                            ": Update needs an earlier Offer"));
+  } else if (draining) {
+    return absl::UnavailableError(
+        "this media instance is draining: pick another one");
+  }
+  ASSIGN_OR_RETURN(sdp::SessionDescription offer, sdp::Parse(request.sdp()));
+
+  const bool created = found == sessions_.end();
+  if (created) {
+    auto session = std::make_unique<Session>();
+    session->call_id = request.call_id();
+    found = sessions_.emplace(request.call_id(), std::move(session)).first;
+  }
+  Session& session = *found->second;
+  auto fail = [&](absl::Status status) {
+    if (created) {
+      DestroySession(session);
+      sessions_.erase(request.call_id());
+      UpdateCounts();
+    }
+    return status;
+  };
+  const size_t from = LegIndex(request.from_leg());
+  const size_t to = 1 - from;
+  if (created || IsSetPlan(request.from_side())) {
+    if (absl::Status s = PrepareSide(session, from, request.from_side());
+        !s.ok()) {
+      return fail(s);
+    }
+  }
+  if (created || IsSetPlan(request.to_side())) {
+    if (absl::Status s = PrepareSide(session, to, request.to_side()); !s.ok()) {
+      return fail(s);
+    }
+  }
+  // Ports for every m-line the relay can carry; kept across re-offers.
+  for (size_t side : {from, to}) {
+    session.sides[side].relay.ports.resize(
+        std::max(session.sides[side].relay.ports.size(), offer.media.size()));
+  }
+  for (uint32_t i = 0; i < offer.media.size(); ++i) {
+    const sdp::MediaDescription& media = offer.media[i];
+    const auto& types = options_.media_types;
+    if (media.port == 0 ||
+        std::find(types.begin(), types.end(), media.media) == types.end()) {
+      continue;
+    }
+    if (absl::Status s = EnsureStream(session, i); !s.ok()) return fail(s);
+    for (size_t side : {from, to}) {
+      const uint16_t port = session.streams[i]->ends[side]->rtp_port;
+      session.sides[side].relay.ports[i] = {port, uint32_t(port) + 1};
+    }
+  }
+  sdp::RelaySide& to_relay = session.sides[to].relay;
+  ++to_relay.session_version;
+  absl::StatusOr<sdp::OfferRewrite> rewrite =
+      sdp::RewriteOffer(offer, session.sides[from].relay, to_relay);
+  if (!rewrite.ok()) {
+    --to_relay.session_version;
+    return fail(rewrite.status());
+  }
+  // A peer may switch to the key of its new offer before the answer: be
+  // ready to accept it (stream_end.h, inbound_candidates).
+  for (uint32_t i = 0; i < offer.media.size() && i < session.streams.size();
+       ++i) {
+    if (session.streams[i] == nullptr) continue;
+    SetCandidateKeys(*session.streams[i]->ends[from], offer.media[i]);
+  }
+  std::string response = sdp::Serialize(rewrite->sdp);
+  session.pending =
+      PendingOffer{request.from_leg(), std::move(offer), *std::move(rewrite)};
+  session.responses[key] = response;
+  UpdateCounts();
+  return response;
+}
+
+void Worker::SetCandidateKeys(StreamEnd& end,
+                              const sdp::MediaDescription& media) {
+  end.inbound_candidates.clear();
+  if (!end.active) return;
+  for (const sdp::Attribute* attribute : media.attributes.FindAll("crypto")) {
+    if (!attribute->value) continue;
+    absl::StatusOr<sdp::Crypto> crypto = sdp::ParseCrypto(*attribute->value);
+    if (!crypto.ok() || crypto->key_params.size() != 1) continue;
+    if (crypto->key_params[0] == end.inbound.key_params) continue;
+    absl::StatusOr<srtp::MasterKey> key =
+        srtp::ParseSdesKeyParams(crypto->suite, crypto->key_params[0]);
+    if (!key.ok()) continue;
+    absl::StatusOr<std::unique_ptr<srtp::InboundSrtp>> context =
+        srtp::InboundSrtp::Create(*key);
+    if (!context.ok()) continue;
+    end.inbound_candidates.push_back(
+        {*std::move(context), crypto->key_params[0]});
+  }
+}
+
+absl::Status Worker::ConfigureEnd(
+    StreamEnd& end, const sdp::RemoteEndpoint& remote,
+    const std::optional<sdp::CryptoChoice>& crypto, bool rtcp_mux,
+    const sdp::SessionDescription& sdp, const sdp::MediaDescription& media,
+    const v1::SidePlan& plan) {
+  // Build everything that can fail first, then commit: a refused answer
+  // leaves the stream as it was, still relaying.
+  InboundKey inbound;
+  std::unique_ptr<srtp::OutboundSrtp> outbound;
+  if (crypto) {
+    if (crypto->remote_key_params != end.inbound.key_params) {
+      ASSIGN_OR_RETURN(
+          srtp::MasterKey key,
+          srtp::ParseSdesKeyParams(crypto->suite, crypto->remote_key_params));
+      ASSIGN_OR_RETURN(inbound.context, srtp::InboundSrtp::Create(key));
+      inbound.key_params = crypto->remote_key_params;
+    }
+    if (crypto->local_key_params != end.outbound_key_params) {
+      ASSIGN_OR_RETURN(
+          srtp::MasterKey key,
+          srtp::ParseSdesKeyParams(crypto->suite, crypto->local_key_params));
+      ASSIGN_OR_RETURN(outbound, srtp::OutboundSrtp::Create(key));
+    }
+  }
+  Endpoint rtp_endpoint, rtcp_endpoint;
+  if (!remote.null_address) {
+    ASSIGN_OR_RETURN(
+        rtp_endpoint,
+        MakeEndpoint(remote.address, uint16_t(remote.rtp_port), family_));
+    ASSIGN_OR_RETURN(
+        rtcp_endpoint,
+        MakeEndpoint(
+            remote.rtcp_address.empty() ? remote.address : remote.rtcp_address,
+            uint16_t(remote.rtcp_port), family_));
+  }
+
+  // Commit.
+  if (!crypto) {
+    end.inbound = {};
+    end.inbound_previous = {};
+    end.outbound.reset();
+    end.outbound_key_params.clear();
+  } else {
+    if (inbound) {
+      // The old key stays acceptable for the packets still in flight.
+      if (end.inbound) end.inbound_previous = std::move(end.inbound);
+      end.inbound = std::move(inbound);
+    }
+    if (outbound) {
+      end.outbound = std::move(outbound);
+      end.outbound_key_params = crypto->local_key_params;
+    }
+  }
+  end.inbound_candidates.clear();
+  end.rtcp_mux = rtcp_mux;
+  end.null_address = remote.null_address;
+  if (!remote.null_address) {
+    // A new address forgets what latching learnt; the same address (hold
+    // and resume, a codec change) keeps it, so a NATed peer keeps its audio.
+    if (rtp_endpoint != end.sdp_rtp) end.latched_rtp = Endpoint();
+    if (rtcp_endpoint != end.sdp_rtcp) end.latched_rtcp = Endpoint();
+    end.sdp_rtp = rtp_endpoint;
+    end.sdp_rtcp = rtcp_endpoint;
+  }
+  end.latching = plan.latching();
+  end.strict_source = plan.strict_source();
+  end.clock_count = 0;
+  end.telephone_event_pt = -1;
+  for (const std::string& format : media.formats) {
+    int payload_type = 0;
+    if (!absl::SimpleAtoi(format, &payload_type) || payload_type < 0 ||
+        payload_type > 127 || end.clock_count == end.clocks.size()) {
+      continue;
+    }
+    end.clocks[end.clock_count++] = {uint8_t(payload_type),
+                                     StaticClock(payload_type)};
+  }
+  for (const sdp::Attribute* attribute : media.attributes.FindAll("rtpmap")) {
+    if (!attribute->value) continue;
+    absl::StatusOr<sdp::RtpMap> map = sdp::ParseRtpMap(*attribute->value);
+    if (!map.ok()) continue;
+    for (size_t i = 0; i < end.clock_count; ++i) {
+      if (end.clocks[i].payload_type == map->payload_type) {
+        end.clocks[i].clock_rate = map->clock_rate;
+      }
+    }
+    if (absl::EqualsIgnoreCase(map->encoding, "telephone-event") &&
+        end.telephone_event_pt < 0) {
+      end.telephone_event_pt = map->payload_type;
+    }
+  }
+  const sdp::Direction direction = sdp::EffectiveDirection(sdp, media);
+  end.expects_rtp = direction == sdp::Direction::kSendRecv ||
+                    direction == sdp::Direction::kSendOnly;
+  end.rtp_timeout_seconds = plan.rtp_timeout_seconds() != 0
+                                ? plan.rtp_timeout_seconds()
+                                : options_.rtp_timeout_seconds;
+  end.expect_rtcp = plan.expect_rtcp();
+  end.armed_ns = MonotonicNs();
+  end.rtp_timeout_reported = false;
+  end.rtcp_timeout_reported = false;
+  end.active = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
+  RETURN_IF_ERROR(
+      CheckIds(request.call_id(), request.from_leg(), request.request_id()));
+  auto found = sessions_.find(request.call_id());
+  if (found == sessions_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("no media session for call ", request.call_id(),
+                     ": send Offer first (or the session was deleted)"));
+  }
+  Session& session = *found->second;
+  const std::string key =
+      ResponseKey("answer", request.from_leg(), request.request_id());
+  if (auto cached = session.responses.find(key);
+      cached != session.responses.end()) {
+    return cached->second;
+  }
+  if (!session.pending) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "call ", request.call_id(), " has no offer waiting for an answer"));
+  }
+  if (session.pending->from == request.from_leg()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("call ", request.call_id(),
+                     ": the answer must come from the leg the "
+                     "offer went to, not from ",
+                     v1::Leg_Name(request.from_leg())));
+  }
+  ASSIGN_OR_RETURN(sdp::SessionDescription answer, sdp::Parse(request.sdp()));
+  PendingOffer& pending = *session.pending;
+  const size_t offerer = LegIndex(pending.from);
+  const size_t answerer = 1 - offerer;
+  sdp::RelaySide& offerer_relay = session.sides[offerer].relay;
+  ++offerer_relay.session_version;
+  absl::StatusOr<sdp::AnswerRewrite> rewrite = sdp::RewriteAnswer(
+      pending.offer, answer, session.sides[answerer].relay, offerer_relay);
+  if (!rewrite.ok()) {
+    --offerer_relay.session_version;
+    return rewrite.status();
+  }
+  for (uint32_t i = 0; i < rewrite->streams.size(); ++i) {
+    Stream* stream =
+        i < session.streams.size() ? session.streams[i].get() : nullptr;
+    if (stream == nullptr) continue;
+    const sdp::AnsweredStream& answered = rewrite->streams[i];
+    if (!answered.relayed || i >= pending.rewrite.streams.size() ||
+        i >= answer.media.size()) {
+      // Refused (port 0) in this round: stop relaying, keep the ports.
+      stream->ends[0]->active = stream->ends[1]->active = false;
+      continue;
+    }
+    RETURN_IF_ERROR(ConfigureEnd(
+        *stream->ends[offerer], pending.rewrite.streams[i].offerer,
+        answered.offerer_crypto, answered.offerer_rtcp_mux, pending.offer,
+        pending.offer.media[i], session.sides[offerer].plan));
+    RETURN_IF_ERROR(
+        ConfigureEnd(*stream->ends[answerer], answered.answerer,
+                     answered.answerer_crypto, answered.answerer_rtcp_mux,
+                     answer, answer.media[i], session.sides[answerer].plan));
+  }
+  std::string response = sdp::Serialize(rewrite->sdp);
+  session.pending.reset();
+  session.responses[key] = response;
+  return response;
+}
+
+void Worker::DestroySession(Session& session) {
+  for (auto& stream : session.streams) {
+    if (stream == nullptr) continue;
+    for (auto& end : stream->ends) {
+      if (metrics_ != nullptr && end->stats.packets() > 0) {
+        const ReceiveStats& s = end->stats;
+        metrics_->jitter->Observe(s.jitter_ms());
+        metrics_->loss->Observe(double(s.lost()) /
+                                double(s.lost() + s.packets()));
+        metrics_->mos->Observe(s.mos());
+      }
+      CloseSockets(*end);
+    }
+  }
+  session.streams.clear();
+}
+
+void Worker::Delete(const std::string& call_id) {
+  auto found = sessions_.find(call_id);
+  if (found == sessions_.end()) return;
+  DestroySession(*found->second);
+  sessions_.erase(found);
+  UpdateCounts();
+}
+
+void Worker::DeleteAll() {
+  for (auto& [id, session] : sessions_) DestroySession(*session);
+  sessions_.clear();
+  UpdateCounts();
+}
+
+absl::Status Worker::Query(const std::string& call_id,
+                           v1::QueryResponse* response) {
+  auto found = sessions_.find(call_id);
+  if (found == sessions_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("no media session for call ", call_id));
+  }
+  for (const auto& stream : found->second->streams) {
+    if (stream == nullptr) continue;
+    for (const auto& end : stream->ends) {
+      const ReceiveStats& s = end->stats;
+      v1::StreamStats* out = response->add_streams();
+      out->set_leg(end->leg);
+      out->set_mline(end->mline);
+      out->set_ssrc(s.ssrc());
+      out->set_packets(s.packets());
+      out->set_bytes(s.bytes());
+      out->set_packets_lost(s.lost());
+      out->set_jitter_ms(s.jitter_ms());
+      out->set_rtt_ms(s.rtt_ms());
+      out->set_mos(s.mos());
+      out->set_last_packet_unix_ms(end->last_packet_unix_ms);
+      out->set_srtp_auth_failures(s.auth_failures());
+      out->set_rtcp_packets(s.rtcp_packets());
+      out->set_dropped(s.dropped());
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace trunkline::media::relay

@@ -1,0 +1,159 @@
+// A media worker: one thread that owns a set of sessions and every socket of
+// them, relays their packets, and runs the control operations on them.
+//
+// Other threads never touch a worker's sessions: they Post() a closure (the
+// gRPC handlers post Offer/Answer/... and finish their RPC from inside it).
+// The loop is epoll over the sockets plus an eventfd for posted work; each
+// readable socket is drained in batches with recvmmsg, every packet goes
+// through the packet path (packet_path.h) in place in a preallocated buffer,
+// and what comes out leaves in batches with sendmmsg. Nothing on that path
+// allocates, locks or blocks.
+//
+// For tests, a worker that is not started is driven from the test's thread
+// with RunOnce(); the same rule holds: one thread at a time.
+#ifndef TRUNKLINE_SERVICES_MEDIA_RELAY_WORKER_H_
+#define TRUNKLINE_SERVICES_MEDIA_RELAY_WORKER_H_
+
+#include <sys/socket.h>
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "services/media/relay/event_hub.h"
+#include "services/media/relay/packet_path.h"
+#include "services/media/relay/port_allocator.h"
+#include "services/media/relay/relay_metrics.h"
+#include "services/media/relay/session.h"
+#include "trunkline/v1/media.pb.h"
+
+namespace trunkline::media::relay {
+
+struct WorkerOptions {
+  // Local address the media sockets bind (0.0.0.0, ::, or one address).
+  std::string bind_address = "0.0.0.0";
+  // Advertised in SDP when a SidePlan names none.
+  std::string advertised_address = "127.0.0.1";
+  // Default KIND_RTP_TIMEOUT, seconds; 0 disables.
+  uint32_t rtp_timeout_seconds = 60;
+  uint32_t rtcp_timeout_seconds = 30;
+  // Media types relayed; others are refused with port 0.
+  std::vector<std::string> media_types = {"audio", "video"};
+};
+
+class Worker final : private PacketObserver {
+ public:
+  // `ports`, `events` and `metrics` outlive the worker; `metrics` may be null
+  // (tests).
+  static absl::StatusOr<std::unique_ptr<Worker>> Create(int index,
+                                                        WorkerOptions options,
+                                                        PortAllocator* ports,
+                                                        EventHub* events,
+                                                        RelayMetrics* metrics);
+  ~Worker() override;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs the loop on a thread of its own until Stop().
+  void Start();
+  void Stop();
+  // Runs `work` on the worker's thread, after the packets at hand.
+  void Post(std::function<void()> work);
+  // One loop iteration: waits up to `timeout_ms` for packets or posted work.
+  void RunOnce(int timeout_ms);
+
+  // Control operations: on the worker's thread only. They return the SDP
+  // for the other leg, or why not.
+  absl::StatusOr<std::string> Offer(const v1::OfferRequest& request,
+                                    bool update, bool draining);
+  absl::StatusOr<std::string> Answer(const v1::AnswerRequest& request);
+  void Delete(const std::string& call_id);
+  absl::Status Query(const std::string& call_id, v1::QueryResponse* response);
+  // Deletes every session (shutdown).
+  void DeleteAll();
+
+  // Any thread.
+  uint32_t sessions() const { return sessions_count_.load(); }
+  uint32_t streams() const { return streams_count_.load(); }
+  double packets_per_second() const { return packets_per_second_.load(); }
+
+ private:
+  Worker(int index, WorkerOptions options, PortAllocator* ports,
+         EventHub* events, RelayMetrics* metrics);
+
+  // Data path.
+  void ReadSocket(const SocketRef& ref);
+  void SendBatch(size_t count);
+  void Tick(int64_t now_ns);
+  void FlushMetrics();
+  void OnDtmf(const StreamEnd& from, char digit, uint8_t event,
+              uint32_t duration_ms) override;
+  void OnAuthFailure(StreamEnd& from) override;
+  void Publish(v1::MediaEvent event);
+
+  // Control helpers (session_control.cc).
+  absl::Status OpenSockets(StreamEnd& end);
+  void CloseSockets(StreamEnd& end);
+  absl::Status EnsureStream(Session& session, uint32_t mline);
+  absl::Status ConfigureEnd(StreamEnd& end, const sdp::RemoteEndpoint& remote,
+                            const std::optional<sdp::CryptoChoice>& crypto,
+                            bool rtcp_mux, const sdp::SessionDescription& sdp,
+                            const sdp::MediaDescription& media,
+                            const v1::SidePlan& plan);
+  void SetCandidateKeys(StreamEnd& end, const sdp::MediaDescription& media);
+  absl::Status PrepareSide(Session& session, size_t side,
+                           const v1::SidePlan& plan);
+  void DestroySession(Session& session);
+  void UpdateCounts();
+
+  const int index_;
+  const WorkerOptions options_;
+  int family_ = AF_INET;
+  PortAllocator* const ports_;
+  EventHub* const events_;
+  RelayMetrics* const metrics_;
+
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+
+  absl::Mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(posted_mutex_);
+  std::vector<std::function<void()>> running_posted_;
+
+  absl::flat_hash_map<std::string, std::unique_ptr<Session>> sessions_;
+
+  // Batch buffers, allocated once.
+  static constexpr size_t kBatch = 32;
+  static constexpr size_t kBufferSize = 2048;
+  // Largest datagram accepted, leaving room for an SRTP trailer + MKI.
+  static constexpr size_t kMaxDatagram = kBufferSize - 64;
+  struct Buffers;
+  std::unique_ptr<Buffers> buffers_;
+
+  // Local counts, flushed to metrics_ on Tick.
+  std::array<std::array<uint64_t, kCryptoModes>, kDirections> packets_{};
+  std::array<std::array<uint64_t, kCryptoModes>, kDirections> bytes_{};
+  std::array<uint64_t, size_t(DropReason::kCount)> drops_{};
+  uint64_t relayed_total_ = 0;
+  uint64_t relayed_at_last_rate_ = 0;
+  int64_t last_rate_ns_ = 0;
+  int64_t next_tick_ns_ = 0;
+
+  std::atomic<uint32_t> sessions_count_{0};
+  std::atomic<uint32_t> streams_count_{0};
+  std::atomic<double> packets_per_second_{0};
+};
+
+}  // namespace trunkline::media::relay
+
+#endif  // TRUNKLINE_SERVICES_MEDIA_RELAY_WORKER_H_

@@ -1,0 +1,476 @@
+// rtpload: drives a media relay with N one-way RTP streams (paced at
+// --pps per stream, or flat out with --pps=0) and reports what came out:
+// packets relayed per second, loss, and the latency the relay added (p50,
+// p99), plus the relay's CPU per packet when --relay_pid is given.
+//
+// Targets, all on loopback:
+//   --target=trunkline   allocates each call on our media service (gRPC
+//                        Offer/Answer at --media)
+//   --target=rtpengine   allocates on rtpengine over its ng protocol
+//                        (--rtpengine, UDP)
+//   --target=echo        a bare forwarder (udp_echo) that listens on
+//                        --echo_base + 2i and forwards to the receiver port
+//                        --echo_forward_base + 2i: the floor
+// --srtp makes the receiving side SRTP (RTP->SRTP through the relay); the
+// receiver decrypts every packet to read the send time.
+//
+// Output: one line of key=value pairs, for tools/rtpload/bench.sh.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "services/media/sdp/attributes.h"
+#include "services/media/sdp/sdp.h"
+#include "services/media/srtp/sdes.h"
+#include "services/media/srtp/srtp_session.h"
+#include "tools/rtpload/ng_client.h"
+#include "trunkline/v1/media.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "trunkline", "trunkline, rtpengine or echo");
+ABSL_FLAG(std::string, media, "127.0.0.1:50071", "media gRPC address");
+ABSL_FLAG(std::string, rtpengine, "127.0.0.1:2223", "rtpengine ng address");
+ABSL_FLAG(int, echo_base, 61000, "udp_echo's first listening port");
+ABSL_FLAG(int, echo_forward_base, 63000, "where udp_echo forwards to");
+ABSL_FLAG(int, streams, 100, "concurrent streams");
+ABSL_FLAG(int, pps, 50,
+          "packets per second per stream; 0: flat out, with at most "
+          "--window packets in flight (so queues stay bounded)");
+ABSL_FLAG(int, window, 512, "packets in flight when flat out");
+ABSL_FLAG(double, seconds, 10, "measurement duration");
+ABSL_FLAG(bool, srtp, false, "the receiving side speaks SRTP");
+ABSL_FLAG(int, relay_pid, 0, "the relay's PID, for its CPU per packet");
+
+namespace trunkline::rtpload {
+namespace {
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int Bind(uint16_t port, uint16_t* bound) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int size = 1 << 21;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(port);
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0) {
+    close(fd);
+    return -1;
+  }
+  socklen_t length = sizeof(sin);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &length);
+  *bound = ntohs(sin.sin_port);
+  return fd;
+}
+
+struct Stream {
+  int sender_fd = -1;
+  uint16_t sender_port = 0;
+  int receiver_fd = -1;
+  uint16_t receiver_port = 0;
+  sockaddr_in relay{};  // where the sender sends
+  std::unique_ptr<media::srtp::InboundSrtp> receive_key;
+  uint16_t sequence = 0;
+  uint32_t timestamp = 0;
+  uint64_t sent = 0;
+  uint64_t received = 0;
+};
+
+// `crypto` is "<tag> <suite> <key params>" or empty for plain RTP.
+std::string Sdp(uint16_t port, const std::string& crypto) {
+  std::string sdp = absl::StrCat(
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 "
+      "0\r\nm=audio ",
+      port, crypto.empty() ? " RTP/AVP" : " RTP/SAVP",
+      " 0\r\na=rtpmap:0 PCMU/8000\r\n");
+  if (!crypto.empty()) {
+    absl::StrAppend(&sdp, "a=crypto:", crypto, "\r\n");
+  }
+  return sdp + "a=sendrecv\r\n";
+}
+
+// The relay's port and first key from an SDP it wrote.
+// With `key`, also installs the relay's first usable key and returns in
+// `answer_crypto` the a=crypto value (tag, suite, a fresh key of ours) that
+// answers it.
+absl::Status ReadRelaySdp(const std::string& text, uint16_t* port,
+                          std::unique_ptr<media::srtp::InboundSrtp>* key,
+                          std::string* answer_crypto = nullptr) {
+  auto sdp = media::sdp::Parse(text);
+  if (!sdp.ok()) return sdp.status();
+  if (sdp->media.empty()) return absl::InternalError("relay SDP has no m=");
+  *port = uint16_t(sdp->media[0].port);
+  if (key == nullptr) return absl::OkStatus();
+  // The first a=crypto whose suite our wrapper implements (rtpengine offers
+  // AES-256 suites first).
+  for (const auto* attribute : sdp->media[0].attributes.FindAll("crypto")) {
+    auto crypto = media::sdp::ParseCrypto(*attribute->value);
+    if (!crypto.ok()) continue;
+    auto master =
+        media::srtp::ParseSdesKeyParams(crypto->suite, crypto->key_params[0]);
+    if (!master.ok()) continue;
+    auto inbound = media::srtp::InboundSrtp::Create(*master);
+    if (!inbound.ok()) return inbound.status();
+    *key = *std::move(inbound);
+    auto ours = media::srtp::GenerateMasterKey(master->suite);
+    if (!ours.ok()) return ours.status();
+    *answer_crypto = absl::StrCat(crypto->tag, " ", crypto->suite, " ",
+                                  media::srtp::FormatSdesKeyParams(*ours));
+    return absl::OkStatus();
+  }
+  return absl::InternalError("no usable a=crypto in the relay's SDP: " + text);
+}
+
+absl::Status SetUpTrunkline(std::vector<Stream>& streams, bool srtp) {
+  auto stub = v1::Media::NewStub(grpc::CreateChannel(
+      absl::GetFlag(FLAGS_media), grpc::InsecureChannelCredentials()));
+  for (size_t i = 0; i < streams.size(); ++i) {
+    Stream& s = streams[i];
+    v1::OfferRequest offer;
+    offer.set_call_id(absl::StrCat("rtpload-", getpid(), "-", i));
+    offer.set_from_leg(v1::LEG_CALLER);
+    offer.set_request_id("1");
+    offer.set_sdp(Sdp(s.sender_port, ""));
+    offer.mutable_from_side()->set_srtp(v1::SRTP_MODE_NOT_SUPPORTED);
+    offer.mutable_to_side()->set_srtp(srtp ? v1::SRTP_MODE_REQUIRED
+                                           : v1::SRTP_MODE_NOT_SUPPORTED);
+    v1::SdpResponse to_callee, to_caller;
+    grpc::ClientContext c1;
+    grpc::Status status = stub->Offer(&c1, offer, &to_callee);
+    if (!status.ok()) return absl::InternalError(status.error_message());
+    uint16_t callee_relay_port = 0;
+    std::string callee_key;
+    if (absl::Status s2 =
+            ReadRelaySdp(to_callee.sdp(), &callee_relay_port,
+                         srtp ? &s.receive_key : nullptr, &callee_key);
+        !s2.ok()) {
+      return s2;
+    }
+    v1::AnswerRequest answer;
+    answer.set_call_id(offer.call_id());
+    answer.set_from_leg(v1::LEG_CALLEE);
+    answer.set_request_id("1");
+    answer.set_sdp(Sdp(s.receiver_port, callee_key));
+    grpc::ClientContext c2;
+    status = stub->Answer(&c2, answer, &to_caller);
+    if (!status.ok()) return absl::InternalError(status.error_message());
+    uint16_t caller_relay_port = 0;
+    if (absl::Status s2 =
+            ReadRelaySdp(to_caller.sdp(), &caller_relay_port, nullptr);
+        !s2.ok()) {
+      return s2;
+    }
+    s.relay.sin_port = htons(caller_relay_port);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetUpRtpengine(std::vector<Stream>& streams, bool srtp) {
+  auto client = NgClient::Connect(absl::GetFlag(FLAGS_rtpengine));
+  if (!client.ok()) return client.status();
+  for (size_t i = 0; i < streams.size(); ++i) {
+    Stream& s = streams[i];
+    const std::string call_id = absl::StrCat("rtpload-", getpid(), "-", i);
+    std::map<std::string, Bencode> offer = {
+        {"command", Bencode::Str("offer")},
+        {"call-id", Bencode::Str(call_id)},
+        {"from-tag", Bencode::Str("caller")},
+        {"sdp", Bencode::Str(Sdp(s.sender_port, ""))},
+        {"replace", Bencode::List({Bencode::Str("origin"),
+                                   Bencode::Str("session-connection")})},
+    };
+    if (srtp) offer["transport-protocol"] = Bencode::Str("RTP/SAVP");
+    auto offered = (*client)->Call(Bencode::Dict(offer));
+    if (!offered.ok()) return offered.status();
+    uint16_t callee_relay_port = 0;
+    std::string callee_key;
+    if (absl::Status st =
+            ReadRelaySdp(offered->dict["sdp"].string, &callee_relay_port,
+                         srtp ? &s.receive_key : nullptr, &callee_key);
+        !st.ok()) {
+      return st;
+    }
+    auto answered = (*client)->Call(Bencode::Dict({
+        {"command", Bencode::Str("answer")},
+        {"call-id", Bencode::Str(call_id)},
+        {"from-tag", Bencode::Str("caller")},
+        {"to-tag", Bencode::Str("callee")},
+        {"sdp", Bencode::Str(Sdp(s.receiver_port, callee_key))},
+    }));
+    if (!answered.ok()) return answered.status();
+    uint16_t caller_relay_port = 0;
+    if (absl::Status st = ReadRelaySdp(answered->dict["sdp"].string,
+                                       &caller_relay_port, nullptr);
+        !st.ok()) {
+      return st;
+    }
+    s.relay.sin_port = htons(caller_relay_port);
+  }
+  return absl::OkStatus();
+}
+
+uint64_t CpuTicks(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  const size_t close_paren = text.rfind(')');
+  if (close_paren == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close_paren + 2));
+  std::string field;
+  uint64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return utime + stime;
+}
+
+int Run() {
+  const std::string target = absl::GetFlag(FLAGS_target);
+  const int count = absl::GetFlag(FLAGS_streams);
+  const int pps = absl::GetFlag(FLAGS_pps);
+  const bool srtp = absl::GetFlag(FLAGS_srtp);
+  const double seconds = absl::GetFlag(FLAGS_seconds);
+  std::vector<Stream> streams(count);
+  for (int i = 0; i < count; ++i) {
+    Stream& s = streams[i];
+    const uint16_t wanted =
+        target == "echo"
+            ? uint16_t(absl::GetFlag(FLAGS_echo_forward_base) + 2 * i)
+            : 0;
+    s.receiver_fd = Bind(wanted, &s.receiver_port);
+  }
+  for (int i = 0; i < count; ++i) {
+    Stream& s = streams[i];
+    s.sender_fd = Bind(0, &s.sender_port);
+    if (s.sender_fd < 0 || s.receiver_fd < 0) {
+      std::fprintf(stderr, "rtpload: cannot bind stream %d's sockets\n", i);
+      return 1;
+    }
+    s.relay.sin_family = AF_INET;
+    s.relay.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (target == "echo") {
+      s.relay.sin_port =
+          htons(uint16_t(absl::GetFlag(FLAGS_echo_base) + 2 * i));
+    }
+  }
+  absl::Status setup = absl::OkStatus();
+  if (target == "trunkline") setup = SetUpTrunkline(streams, srtp);
+  if (target == "rtpengine") setup = SetUpRtpengine(streams, srtp);
+  if (!setup.ok()) {
+    std::fprintf(stderr, "rtpload: setup: %s\n",
+                 std::string(setup.message()).c_str());
+    return 1;
+  }
+
+  // Receiver: epoll over the receiving sockets, batches of recvmmsg.
+  std::atomic<bool> stop{false};
+  std::atomic<bool> measuring{false};
+  std::vector<uint32_t> latencies_us;
+  latencies_us.reserve(
+      size_t(std::min(2e7, count * std::max(pps, 1000) * (seconds + 2))));
+  std::atomic<uint64_t> received_total{0};
+  std::thread receiver([&] {
+    const int epoll_fd = epoll_create1(0);
+    for (int i = 0; i < count; ++i) {
+      epoll_event e{};
+      e.events = EPOLLIN;
+      e.data.u32 = uint32_t(i);
+      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, streams[i].receiver_fd, &e);
+    }
+    constexpr int kBatch = 32;
+    static uint8_t buffers[kBatch][2048];
+    iovec iov[kBatch];
+    mmsghdr msgs[kBatch];
+    for (int i = 0; i < kBatch; ++i) {
+      iov[i] = {buffers[i], sizeof(buffers[i])};
+      std::memset(&msgs[i], 0, sizeof(msgs[i]));
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    epoll_event events[64];
+    while (!stop) {
+      const int n = epoll_wait(epoll_fd, events, 64, 50);
+      for (int e = 0; e < n; ++e) {
+        Stream& s = streams[events[e].data.u32];
+        const int got =
+            recvmmsg(s.receiver_fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+        const int64_t now = NowNs();
+        for (int i = 0; i < got; ++i) {
+          size_t length = msgs[i].msg_len;
+          if (s.receive_key) {
+            auto plain =
+                s.receive_key->UnprotectRtp(absl::MakeSpan(buffers[i], length));
+            if (!plain.ok()) continue;
+            length = *plain;
+          }
+          if (length < 20) continue;
+          int64_t sent_ns;
+          std::memcpy(&sent_ns, buffers[i] + 12, sizeof(sent_ns));
+          ++s.received;
+          ++received_total;
+          if (measuring && latencies_us.size() < latencies_us.capacity()) {
+            latencies_us.push_back(
+                uint32_t(std::max<int64_t>(0, now - sent_ns) / 1000));
+          }
+        }
+      }
+    }
+    close(epoll_fd);
+  });
+
+  // Sender: paced evenly across streams, or flat out.
+  const double warmup = 1.0;
+  const int64_t start = NowNs();
+  const int64_t measure_start = start + int64_t(warmup * 1e9);
+  const int64_t end = measure_start + int64_t(seconds * 1e9);
+  const int window = absl::GetFlag(FLAGS_window);
+  const int64_t interval_ns =
+      pps > 0 ? int64_t(1e9 / (double(pps) * count)) : 0;
+  uint8_t packet[12 + 160] = {0x80, 0};
+  uint64_t sent_at_measure_start = 0, received_at_measure_start = 0;
+  uint64_t cpu_start = 0;
+  uint64_t sent_total = 0;
+  int64_t next = start;
+  size_t index = 0;
+  bool measuring_started = false;
+  while (true) {
+    int64_t now = NowNs();
+    if (!measuring_started && now >= measure_start) {
+      measuring_started = true;
+      sent_at_measure_start = sent_total;
+      received_at_measure_start = received_total;
+      if (absl::GetFlag(FLAGS_relay_pid) > 0) {
+        cpu_start = CpuTicks(absl::GetFlag(FLAGS_relay_pid));
+      }
+      measuring = true;
+    }
+    if (now >= end) break;
+    if (interval_ns == 0 &&
+        sent_total - received_total.load(std::memory_order_relaxed) >=
+            uint64_t(window)) {
+      continue;  // flat out, but never more than the window in flight
+    }
+    if (interval_ns > 0 && now < next) {
+      if (next - now > 200000) {
+        timespec ts{0, long(next - now - 100000)};
+        nanosleep(&ts, nullptr);
+      }
+      continue;
+    }
+    next += interval_ns;
+    Stream& s = streams[index];
+    index = (index + 1) % streams.size();
+    ++s.sequence;
+    s.timestamp += 160;
+    packet[2] = uint8_t(s.sequence >> 8);
+    packet[3] = uint8_t(s.sequence);
+    const uint32_t ts = htonl(s.timestamp), ssrc = htonl(uint32_t(index + 1));
+    std::memcpy(packet + 4, &ts, 4);
+    std::memcpy(packet + 8, &ssrc, 4);
+    now = NowNs();
+    std::memcpy(packet + 12, &now, sizeof(now));
+    if (sendto(s.sender_fd, packet, sizeof(packet), 0,
+               reinterpret_cast<sockaddr*>(&s.relay), sizeof(s.relay)) > 0) {
+      ++s.sent;
+      ++sent_total;
+    }
+  }
+  const uint64_t cpu_end = absl::GetFlag(FLAGS_relay_pid) > 0
+                               ? CpuTicks(absl::GetFlag(FLAGS_relay_pid))
+                               : 0;
+  measuring = false;
+  const uint64_t sent_measured = sent_total - sent_at_measure_start;
+  const uint64_t received_measured = received_total - received_at_measure_start;
+  usleep(300000);  // stragglers
+  stop = true;
+  receiver.join();
+  uint64_t lost = 0;
+  for (const Stream& s : streams)
+    lost += s.sent > s.received ? s.sent - s.received : 0;
+  std::sort(latencies_us.begin(), latencies_us.end());
+  auto percentile = [&](double p) -> uint32_t {
+    if (latencies_us.empty()) return 0;
+    return latencies_us[std::min(latencies_us.size() - 1,
+                                 size_t(p * double(latencies_us.size())))];
+  };
+  const double cpu_seconds =
+      double(cpu_end - cpu_start) / double(sysconf(_SC_CLK_TCK));
+  std::printf(
+      "target=%s mode=%s streams=%d pps_per_stream=%d sent_pps=%.0f "
+      "relayed_pps=%.0f loss=%.4f%% latency_p50_us=%u latency_p99_us=%u "
+      "relay_cpu_us_per_packet=%.3f\n",
+      target.c_str(), srtp ? "rtp_to_srtp" : "rtp_to_rtp", count, pps,
+      double(sent_measured) / seconds, double(received_measured) / seconds,
+      sent_total == 0 ? 0.0 : 100.0 * double(lost) / double(sent_total),
+      percentile(0.5), percentile(0.99),
+      received_measured == 0 || cpu_end == 0
+          ? 0.0
+          : cpu_seconds * 1e6 / double(received_measured));
+  // Free the relay's ports for the next run.
+  if (target == "trunkline") {
+    auto stub = v1::Media::NewStub(grpc::CreateChannel(
+        absl::GetFlag(FLAGS_media), grpc::InsecureChannelCredentials()));
+    for (int i = 0; i < count; ++i) {
+      v1::DeleteRequest request;
+      request.set_call_id(absl::StrCat("rtpload-", getpid(), "-", i));
+      v1::DeleteResponse response;
+      grpc::ClientContext context;
+      stub->Delete(&context, request, &response);
+    }
+  } else if (target == "rtpengine") {
+    if (auto client = NgClient::Connect(absl::GetFlag(FLAGS_rtpengine));
+        client.ok()) {
+      for (int i = 0; i < count; ++i) {
+        (void)(*client)->Call(Bencode::Dict({
+            {"command", Bencode::Str("delete")},
+            {"call-id",
+             Bencode::Str(absl::StrCat("rtpload-", getpid(), "-", i))},
+            {"from-tag", Bencode::Str("caller")},
+        }));
+      }
+    }
+  }
+  for (Stream& s : streams) {
+    close(s.sender_fd);
+    close(s.receiver_fd);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace trunkline::rtpload
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "rtpload --target=trunkline|rtpengine|echo --streams=N --pps=50 "
+      "[--srtp] [--relay_pid=PID]");
+  absl::ParseCommandLine(argc, argv);
+  return trunkline::rtpload::Run();
+}
