@@ -54,7 +54,7 @@ bench: deps build
 	tools/bench/run.sh $(BUILD)
 
 demo: deps build
-	tools/demo/demo.sh $(BUILD)
+	$(SUDO) tools/demo/demo.sh $(BUILD)
 
 run: build
 	tools/run/run.sh $(BUILD) $(TOPOLOGY)

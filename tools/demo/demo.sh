@@ -1,63 +1,111 @@
 #!/usr/bin/env bash
-# make demo: the stack on this machine with the example topology, and what it
-# decides for the calls a voice engineer cares about.
+# make demo: the whole stack on this machine with the example topology
+# (deploy/examples/topology.yaml), real peers, real calls, media included.
 #
-# Today the stack is the routing service; signaling (calls over SIP) and
-# media (RTP/SRTP) join it as they are built, and the demo grows with them.
-set -euo pipefail
+#   UC user (baresip, SRTP, on a veth address of its own) -> Kamailio front end
+#   (127.0.0.11) -> signaling (127.0.0.1:5060) -> routing -> media -> the
+#   PSTN gateways, IP-PBX and ITSP (sipp at 127.0.0.21/.22/.31/.41, plain RTP
+#   echoed back).
+#
+# It starts everything itself, stops only what it started (by PID), removes
+# the veth pair it adds, and needs no network beyond this machine. Run as
+# root (for the veth pair); `make demo` installs and builds first.
+set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tools/lib.sh
 BUILD=${1:-build}
 BIN=$BUILD/bin
 TOPOLOGY=deploy/examples/topology.yaml
 WORK=$(mktemp -d /tmp/trunkline-demo-XXXXXX)
-ROUTING_PID=""
+TOKEN_FLAG="--admin_token_file=$WORK/admin.token"
+PIDS=()
+
 cleanup() {
-  [ -n "$ROUTING_PID" ] && kill "$ROUTING_PID" 2>/dev/null && wait "$ROUTING_PID" 2>/dev/null
+  tools/demo/uc/stop.sh "$WORK" 2>/dev/null
+  # SIGINT: stop now (SIGTERM would drain, waiting for calls to end).
+  for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null; done
+  sleep 2
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
+  echo "demo: stopped everything it started; logs were in $WORK (removed)"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@" || true; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+fail() { echo "demo: $*" >&2; exit 1; }
+ctl() { "$BIN/trunkctl" "$TOKEN_FLAG" "$@"; }
+uc() { /usr/bin/python3 tools/demo/uc/ctrl.py 10.77.0.2:4444 "$@"; }
 
-step "The example enterprise (Contoso: Dublin and London, a UC pool, two PSTN gateways, an IP-PBX, an ITSP)"
-show "$BIN/trunkctl" topology validate "$TOPOLOGY"
-show "$BIN/trunkctl" topology show "$TOPOLOGY"
+[ "$(id -u)" = 0 ] || fail "needs root to add the UC user's veth pair (ip link)"
+for bin in routing media signaling trunkctl; do
+  [ -x "$BIN/$bin" ] || fail "$BIN/$bin is missing: run make build"
+done
+for port in 5060 5160 5162 5164 5166 50051 50061 50071; do
+  (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && fail "port $port is in use: stop what uses it (make run?)"
+done
 
-step "Starting routing on loopback"
-cp "$TOPOLOGY" "$WORK/topology.yaml"
-GRPC=$(free_port); ADMIN=$(free_port); METRICS=$(free_port)
-"$BIN/routing" --topology="$WORK/topology.yaml" --grpc_address=127.0.0.1:$GRPC \
-  --admin_address=127.0.0.1:$ADMIN --metrics_address=127.0.0.1:$METRICS \
-  2> "$WORK/routing.log" &
-ROUTING_PID=$!
-wait_port "$GRPC"
-echo "routing: pid $ROUTING_PID, gRPC 127.0.0.1:$GRPC, metrics http://127.0.0.1:$METRICS/metrics"
-R="--routing=127.0.0.1:$GRPC"
+step "The topology: Contoso, Dublin and London"
+show "$BIN/trunkctl" topology validate "$TOPOLOGY" || fail "the example topology does not validate"
 
-step "A Dublin user dials a Paris number (0033...): international route, weighted between the ITSP and the Dublin gateway"
-show "$BIN/trunkctl" route explain "$R" --from-user sip:alice@contoso.example --caller +35315551234 --callee 0033142685300
+step "Starting routing, media and signaling (the addresses make run uses)"
+start() {  # name args...
+  local name=$1; shift
+  "$BIN/$name" --topology="$TOPOLOGY" "$TOKEN_FLAG" "$@" > "$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+  echo "$name: pid $!"
+}
+start routing
+start media
+start signaling
+wait_port 50061 && wait_port 50071 && wait_port 50051 || fail "a service did not start; see $WORK/*.log"
 
-step "The ITSP stops answering OPTIONS: the same call fails over to the gateways"
-show "$BIN/trunkctl" route explain "$R" --from-user sip:alice@contoso.example --caller +35315551234 --callee 0033142685300 --down itsp
+step "Starting the peers: PSTN gateways, IP-PBX and ITSP (sipp, plain RTP echoed back)"
+for peer in gw-dub:127.0.0.21 gw-lon:127.0.0.22 pbx-lon:127.0.0.31 itsp:127.0.0.41; do
+  name=${peer%%:*}; ip=${peer#*:}
+  timeout 600 sipp -sf tools/demo/peers/gateway.xml -i "$ip" -p 5060 -rtp_echo -nostdin \
+    -trace_msg -message_file "$WORK/$name.msg" > "$WORK/$name.out" 2>&1 &
+  PIDS+=($!)
+  [ "$name" = gw-dub ] && GW_DUB_PID=$!
+  echo "$name: sipp at $ip:5060, pid $!"
+done
 
-step "The PSTN calls a Dublin DID: to the UC side's front ends"
-show "$BIN/trunkctl" route explain "$R" --from-trunk pstn-dub --caller 0871234567 --callee 015551234
+step "Starting the UC side: baresip (SRTP mandatory) at 10.77.0.2, Kamailio as the front end at 127.0.0.11"
+tools/demo/uc/start.sh "$WORK" 127.0.0.1:5060 || fail "cannot start the UC side"
+sleep 2
 
-step "Inter-trunk: the London IP-PBX dials 9 + a UK number, out through the London gateway"
-show "$BIN/trunkctl" route explain "$R" --from-trunk pbx-lon --caller 1234 --callee 902071234567
+step "Call 1: Dublin user +35315551234 dials 0871234567 (a mobile): UC side -> PSTN gateway gw-dub"
+show ctl route explain --from-user sip:+35315551234@contoso.example --caller +35315551234 --callee 0871234567
+uc dial sip:0871234567@contoso.example --wait 4 | grep -o '"type": "CALL_[A-Z_]*"' | sort -u
+sleep 4
+show ctl calls list
+call_id=$(ctl calls list --output json 2>/dev/null | /usr/bin/python3 -c 'import json,sys; c=json.load(sys.stdin).get("calls",[]); print(c[0]["callId"] if c else "")')
+[ -n "$call_id" ] && show ctl calls show "$call_id"
+echo "What gw-dub received (numbers translated for the trunk, no UC-side address):"
+sed -n '/^INVITE sip/,/^$/p' "$WORK/gw-dub.msg" | grep -E '^(INVITE|From|To|P-Asserted|m=audio|c=IN)' | head -6
+uc hangup --wait 2 | grep -o '"type": "CALL_CLOSED"' | head -1
 
-step "A lobby phone may not call mobiles (voice policy)"
-show "$BIN/trunkctl" route explain "$R" --from-user sip:lobby@contoso.example --caller +35315551901 --callee 0871234567
+step "Call 2: the PSTN calls Dublin DID 015551234 through gw-dub: PSTN -> UC user (baresip answers)"
+timeout 30 sipp -sf tools/demo/peers/pstn_caller.xml -i 127.0.0.21 -p 15061 -set caller 0871234567 \
+  -s 015551234 -m 1 -nostdin 127.0.0.1:5160 > "$WORK/call2.out" 2>&1 && echo "call 2: answered, 5 s of audio, hung up" || echo "call 2 failed: $(tail -3 "$WORK/call2.out")"
 
-step "A broken topology edit is refused; the running service keeps the last good one"
-printf '\ntrunks:\n  - {name: extra, pool: med-pool, gateway: no-such-gateway}\n' >> "$WORK/topology.yaml"
-kill -HUP "$ROUTING_PID"
-sleep 1
-grep -E 'topology refused' "$WORK/routing.log" | tail -3 || true
-curl -s "http://127.0.0.1:$METRICS/metrics" | grep -E '^trunkline_routing_(topology|decisions)' || true
+step "Call 3: inter-trunk: the London IP-PBX (ext. 1234) dials 9 02071234567: IP-PBX -> London PSTN gateway"
+show ctl route explain --from-trunk pbx-lon --caller 1234 --callee 902071234567
+timeout 30 sipp -sf tools/demo/peers/pstn_caller.xml -i 127.0.0.31 -p 15062 -set caller 1234 \
+  -s 902071234567 -m 1 -nostdin 127.0.0.1:5164 > "$WORK/call3.out" 2>&1 && echo "call 3: answered by gw-lon, 5 s of audio, hung up" || echo "call 3 failed: $(tail -3 "$WORK/call3.out")"
+
+step "Failover: gw-dub stops answering; the next call to a mobile goes to the ITSP"
+kill "$GW_DUB_PID" 2>/dev/null
+show ctl route explain --from-user sip:+35315551234@contoso.example --caller +35315551234 --callee 0871234567
+uc dial sip:0871234567@contoso.example --wait 12 | grep -o '"type": "CALL_[A-Z_]*"' | sort -u
+grep -c '^INVITE sip:+353871234567@127.0.0.41' "$WORK/itsp.msg" > /dev/null && echo "the ITSP got the call: +353871234567 (E.164, as the ITSP trunk wants)"
+uc hangup --wait 2 > /dev/null
+show ctl trunks list
+
+step "Media and call figures"
+curl -s http://127.0.0.1:9471/metrics | grep -E '^trunkline_media_(relayed_packets_total|sessions|dropped)' | head -8
+curl -s http://127.0.0.1:9451/metrics | grep -E '^trunkline_signaling_(calls_answered_total|failovers_total)' | head -8
 
 step "Done"
-echo "Calls over SIP with media through the stack join this demo with the signaling and media services."
-echo "Run the stack yourself with: make run   (then: $BIN/trunkctl route explain --callee 112 --from-user sip:a@contoso.example --caller +35315551234)"
+echo "Point trunkctl at the running stack yourself with: make run, then build/bin/trunkctl node status"
+echo "Prometheus: deploy/prometheus/prometheus.yml scrapes 127.0.0.1:9451/9461/9471; dashboards: deploy/grafana/"

@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # Undoes start.sh: stops the processes it started (by PID) and removes the
-# namespace and the veth pair.
+# veth pair.
 WORK=$1
 if [ -f "$WORK/uc.pids" ]; then
   while read -r _ pid; do kill "$pid" 2>/dev/null; done < "$WORK/uc.pids"
   sleep 0.5
   while read -r _ pid; do kill -9 "$pid" 2>/dev/null; done < "$WORK/uc.pids"
 fi
-ip netns pids tl-demo-uc 2>/dev/null | xargs -r kill 2>/dev/null
 ip link del tl-demo-host 2>/dev/null
-ip netns del tl-demo-uc 2>/dev/null
 true
