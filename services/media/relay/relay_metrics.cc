@@ -77,13 +77,18 @@ RelayMetrics::RelayMetrics(prometheus::Registry& registry) {
              .Register(registry)
              .Add({}, prometheus::Histogram::BucketBoundaries{
                           1.5, 2, 2.5, 3, 3.5, 3.8, 4, 4.2, 4.4});
-  events = &prometheus::BuildCounter()
-                .Name("trunkline_media_events_total")
-                .Help(
-                    "MediaEvents published (timeouts, DTMF, SRTP "
-                    "failures).")
-                .Register(registry)
-                .Add({});
+  auto& events_family = prometheus::BuildCounter()
+                            .Name("trunkline_media_events_total")
+                            .Help(
+                                "MediaEvents published, by kind: "
+                                "rtp_timeout, rtcp_timeout, dtmf, "
+                                "srtp_failure.")
+                            .Register(registry);
+  const char* kinds[] = {nullptr, "rtp_timeout", "rtcp_timeout", "dtmf",
+                         "srtp_failure"};
+  for (int kind = 1; kind < 5; ++kind) {
+    events[kind] = &events_family.Add({{"kind", kinds[kind]}});
+  }
 }
 
 }  // namespace trunkline::media::relay

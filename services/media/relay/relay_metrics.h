@@ -35,7 +35,13 @@ struct RelayMetrics {
   prometheus::Histogram* jitter;
   prometheus::Histogram* loss;
   prometheus::Histogram* mos;
-  prometheus::Counter* events;
+  // By MediaEvent kind, every kind created at start so that rates read 0
+  // rather than nothing before the first event (index: the Kind number).
+  prometheus::Counter* events[5] = {};
+  void CountEvent(int kind) {
+    if (kind > 0 && kind < 5 && events[kind] != nullptr)
+      events[kind]->Increment();
+  }
 };
 
 }  // namespace trunkline::media::relay

@@ -240,7 +240,7 @@ void Worker::SendBatch(size_t count) {
 
 void Worker::Publish(v1::MediaEvent event) {
   event.set_unix_ms(UnixMs());
-  if (metrics_ != nullptr) metrics_->events->Increment();
+  if (metrics_ != nullptr) metrics_->CountEvent(event.kind());
   if (events_ != nullptr) events_->Publish(event);
 }
 
