@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "services/common/topology/lookup.h"
+
 namespace trunkline {
 namespace {
 
@@ -12,28 +14,6 @@ bool OnlyTls(const v1::Listener& listener) {
   return listener.transports_size() > 0 &&
          std::all_of(listener.transports().begin(), listener.transports().end(),
                      [](int t) { return t == v1::TRANSPORT_TLS; });
-}
-
-const v1::Pool* FindPool(const v1::Topology& t, const std::string& name) {
-  for (const auto& p : t.pools()) {
-    if (p.name() == name) return &p;
-  }
-  return nullptr;
-}
-
-const v1::Gateway* FindGateway(const v1::Topology& t, const std::string& name) {
-  for (const auto& g : t.gateways()) {
-    if (g.name() == name) return &g;
-  }
-  return nullptr;
-}
-
-const v1::Listener* FindListener(const v1::Pool& pool,
-                                 const std::string& name) {
-  for (const auto& l : pool.listeners()) {
-    if (l.name() == name) return &l;
-  }
-  return nullptr;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "re2/re2.h"
+#include "services/common/topology/lookup.h"
 #include "services/common/topology/number_rule.h"
 
 namespace trunkline {
@@ -365,29 +366,6 @@ class Validator {
     }
   }
 
-  const v1::Pool* FindPool(const std::string& name) const {
-    for (const auto& p : t_.pools()) {
-      if (p.name() == name) return &p;
-    }
-    return nullptr;
-  }
-  const v1::Gateway* FindGateway(const std::string& name) const {
-    for (const auto& g : t_.gateways()) {
-      if (g.name() == name) return &g;
-    }
-    return nullptr;
-  }
-  const v1::Listener* FindListener(const v1::Pool& pool,
-                                   const std::string& name) const {
-    if (name.empty()) {
-      return pool.listeners_size() ? &pool.listeners(0) : nullptr;
-    }
-    for (const auto& l : pool.listeners()) {
-      if (l.name() == name) return &l;
-    }
-    return nullptr;
-  }
-
   void CheckTrunks() {
     // (pool, listener, local port, gateway, remote port): Lync refuses two
     // trunks that would be the same SIP association.
@@ -424,9 +402,9 @@ class Validator {
       }
       Port(trunk.local_port(), path + ".local_port", owner, "localPort");
       Port(trunk.remote_port(), path + ".remote_port", owner, "remotePort");
-      const v1::Pool* pool = pool_ok ? FindPool(trunk.pool()) : nullptr;
+      const v1::Pool* pool = pool_ok ? FindPool(t_, trunk.pool()) : nullptr;
       const v1::Gateway* gw =
-          gateway_ok ? FindGateway(trunk.gateway()) : nullptr;
+          gateway_ok ? FindGateway(t_, trunk.gateway()) : nullptr;
       const v1::Listener* listener =
           pool ? FindListener(*pool, trunk.listener()) : nullptr;
       if (pool && !listener && !trunk.listener().empty()) {
@@ -624,7 +602,7 @@ class Validator {
       const std::string owner = absl::StrCat("UC next hop #", i + 1);
       if (RequireRef(gateways_, hop.gateway(), path + ".gateway", owner,
                      "gateway", "gateway", true)) {
-        const v1::Gateway* gw = FindGateway(hop.gateway());
+        const v1::Gateway* gw = FindGateway(t_, hop.gateway());
         if (gw->kind() != v1::GATEWAY_KIND_UC_FRONT_END) {
           Error(path + ".gateway",
                 absl::StrCat(owner, ": gateway ", Quote(gw->name()),
@@ -633,7 +611,7 @@ class Validator {
       }
       if (RequireRef(pools_, hop.pool(), path + ".pool", owner, "pool", "pool",
                      t_.pools_size() != 1)) {
-        const v1::Pool* pool = FindPool(hop.pool());
+        const v1::Pool* pool = FindPool(t_, hop.pool());
         if (!hop.listener().empty() && !FindListener(*pool, hop.listener())) {
           Error(path + ".listener",
                 absl::StrCat(owner, ": pool ", Quote(pool->name()),
