@@ -1,9 +1,13 @@
 #include "services/signaling/b2bua.h"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "services/common/error_table.h"
 #include "services/common/log.h"
@@ -46,6 +50,10 @@ class B2bua::Call final : public ServerLegObserver {
   }
 
   const std::string& call_id() const { return request_.call_id; }
+  const std::vector<std::string>& leg_call_ids() const { return leg_ids_; }
+  std::string trunk() const {
+    return current_candidate_ >= 0 ? candidate().trunk() : origin_.trunk;
+  }
 
   // What the admin API shows of this call.
   v1::CallSummary Summary() const {
@@ -201,8 +209,10 @@ class B2bua::Call final : public ServerLegObserver {
   const v1::Candidate& candidate() const {
     return decision_.candidates(current_candidate_);
   }
-  std::string trunk() const {
-    return current_candidate_ >= 0 ? candidate().trunk() : origin_.trunk;
+  // A candidate given up on, in the metrics and the trunk's counters.
+  void CountFailover(const std::string& trunk, const std::string& why) {
+    b2bua_->metrics_->Failover(trunk, why);
+    if (!trunk.empty()) ++b2bua_->counters_[trunk].failovers_by_reason[why];
   }
 
   void OnRouted(absl::StatusOr<v1::RouteDecision> decision) {
@@ -253,7 +263,7 @@ class B2bua::Call final : public ServerLegObserver {
             Failure(503, "Service Unavailable",
                     SipReason(503, absl::StrCat("trunk ", c.trunk(),
                                                 " is at its call limit")));
-        b2bua_->metrics_->Failover(c.trunk(), "full");
+        CountFailover(c.trunk(), "full");
         continue;
       }
       if (c.media().anchor()) {
@@ -281,7 +291,7 @@ class B2bua::Call final : public ServerLegObserver {
       last_failure_ = Failure(
           503, "Service Unavailable",
           SipReason(503, absl::StrCat("media: ", sdp.status().message())));
-      b2bua_->metrics_->Failover(candidate().trunk(), "media");
+      CountFailover(candidate().trunk(), "media");
       TryNext();
       return;
     }
@@ -297,7 +307,12 @@ class B2bua::Call final : public ServerLegObserver {
     Attempt* a = attempt.get();
     attempts_.push_back(std::move(attempt));
     a->leg = b2bua_->stack_->SendInvite(BuildInvite(request_, c, body), a);
+    if (const std::string leg_id = a->leg->call_id(); !leg_id.empty()) {
+      leg_ids_.push_back(leg_id);
+      b2bua_->IndexLeg(leg_id, id_);
+    }
     b2bua_->metrics_->CallAttempted(c.trunk(), direction_);
+    if (!c.trunk().empty()) ++b2bua_->counters_[c.trunk()].attempts;
     b2bua_->metrics_->TrunkCalls(c.trunk(), direction_, 1,
                                  c.limits().max_concurrent_calls());
     counted_trunk_ = c.trunk();
@@ -332,7 +347,7 @@ class B2bua::Call final : public ServerLegObserver {
                   absl::StrCat("no provisional response from ",
                                c.next_hop().gateway(), " within ",
                                c.failover().fast_failover_seconds(), " s")));
-    b2bua_->metrics_->Failover(c.trunk(), "fast_failover");
+    CountFailover(c.trunk(), "fast_failover");
     failovers_.push_back(absl::StrCat(c.trunk(), ": fast_failover"));
     TryNext();
   }
@@ -365,6 +380,7 @@ class B2bua::Call final : public ServerLegObserver {
         post_dial_delay_ = absl::ToDoubleSeconds(absl::Now() - sent_at_);
       }
       b2bua_->metrics_->CallAnswered(trunk(), direction_, post_dial_delay_);
+      if (!trunk().empty()) ++b2bua_->counters_[trunk()].answered;
       Relay(r);
       return;
     }
@@ -377,7 +393,7 @@ class B2bua::Call final : public ServerLegObserver {
       const std::string why = r.local
                                   ? (r.code == 408 ? "timeout" : "transport")
                                   : absl::StrCat("response_", r.code);
-      b2bua_->metrics_->Failover(c.trunk(), why);
+      CountFailover(c.trunk(), why);
       failovers_.push_back(absl::StrCat(c.trunk(), ": ", why));
       last_failure_ = r;
       last_failure_from_candidate_ = current_candidate_;
@@ -530,6 +546,9 @@ class B2bua::Call final : public ServerLegObserver {
   const absl::Time started_;
   absl::Time answered_;
   std::vector<std::string> failovers_;
+  // The Call-IDs of our legs towards candidates (the caller's is
+  // request_.call_id).
+  std::vector<std::string> leg_ids_;
 };
 
 B2bua::B2bua(SipStack* stack, RoutingClient* routing, MediaController* media,
@@ -562,6 +581,11 @@ void B2bua::OnInvite(const IncomingRequest& request,
                          SipReason(403, "source is not a configured peer")));
     return;
   }
+  if (std::optional<SipResponse> refused = Refuse(request)) {
+    metrics_->Refused(request.method, refused->code);
+    leg->Respond(*refused);
+    return;
+  }
   if (draining_) {
     SipResponse r = Failure(503, "Service Unavailable",
                             SipReason(503, "signaling instance is draining"));
@@ -574,6 +598,7 @@ void B2bua::OnInvite(const IncomingRequest& request,
   auto call = std::make_unique<Call>(this, id, request, std::move(leg), *peer);
   Call* c = call.get();
   calls_.emplace(id, std::move(call));
+  IndexLeg(request.call_id, id);
   c->Start();
 }
 
@@ -584,6 +609,10 @@ SipResponse B2bua::OnRequest(const IncomingRequest& request) {
     metrics_->Untrusted(request.method);
     return Failure(403, "Forbidden",
                    SipReason(403, "source is not a configured peer"));
+  }
+  if (std::optional<SipResponse> refused = Refuse(request)) {
+    metrics_->Refused(request.method, refused->code);
+    return *refused;
   }
   if (request.method == "OPTIONS") {
     metrics_->OptionsAnswered();
@@ -603,6 +632,53 @@ SipResponse B2bua::OnRequest(const IncomingRequest& request) {
   SipResponse r = Response(405, "Method Not Allowed");
   r.headers = {{"Allow", kAllow}};
   return r;
+}
+
+std::optional<SipResponse> B2bua::Refuse(const IncomingRequest& request) const {
+  // Methods we know; those we do not serve get 405, the rest 501.
+  static constexpr absl::string_view kKnown[] = {
+      "INVITE",   "ACK",       "CANCEL", "BYE",    "OPTIONS",
+      "REGISTER", "INFO",      "UPDATE", "PRACK",  "REFER",
+      "MESSAGE",  "SUBSCRIBE", "NOTIFY", "PUBLISH"};
+  if (std::find(std::begin(kKnown), std::end(kKnown), request.method) ==
+      std::end(kKnown)) {
+    SipResponse r = Response(501, "Not Implemented");
+    r.headers = {{"Allow", kAllow}};
+    return r;
+  }
+  const absl::string_view uri = request.request_uri;
+  if (!absl::StartsWithIgnoreCase(uri, "sip:") &&
+      !absl::StartsWithIgnoreCase(uri, "sips:") &&
+      !absl::StartsWithIgnoreCase(uri, "tel:")) {
+    return Response(416, "Unsupported URI Scheme");
+  }
+  // We support no extension yet (see OPTIONS' empty Supported), so any
+  // Require is one we cannot honour. CANCEL and ACK are never refused so.
+  if (!request.require.empty() && request.method != "CANCEL" &&
+      request.method != "ACK") {
+    SipResponse r = Response(420, "Bad Extension");
+    r.headers = {{"Unsupported", absl::StrJoin(request.require, ", ")}};
+    return r;
+  }
+  if (request.method != "INVITE") return std::nullopt;
+  if (!request.body.empty() && !request.content_type.empty() &&
+      !absl::EqualsIgnoreCase(request.content_type, "application/sdp")) {
+    SipResponse r = Response(415, "Unsupported Media Type");
+    r.headers = {{"Accept", "application/sdp"}};
+    return r;
+  }
+  if (request.has_accept) {
+    const bool sdp = std::any_of(
+        request.accept.begin(), request.accept.end(), [](const std::string& t) {
+          return t == "application/sdp" || t == "application/*" || t == "*/*";
+        });
+    if (!sdp) {
+      SipResponse r = Response(406, "Not Acceptable");
+      r.headers = {{"Accept", "application/sdp"}};
+      return r;
+    }
+  }
+  return std::nullopt;
 }
 
 std::vector<v1::CallSummary> B2bua::ListCalls(
@@ -663,7 +739,64 @@ absl::Status B2bua::Hangup(const std::string& call_id,
 }
 
 void B2bua::Finished(uint64_t id) {
-  stack_->Post([this, id] { calls_.erase(id); });
+  stack_->Post([this, id] {
+    auto it = calls_.find(id);
+    if (it == calls_.end()) return;
+    // Remember the legs for a while: the last messages of a call (the 200
+    // to a BYE, retransmissions) arrive after it is gone.
+    constexpr size_t kEndedLegsKept = 4096;
+    const TraceTag tag{it->second->call_id(), it->second->trunk()};
+    std::vector<std::string> legs = it->second->leg_call_ids();
+    legs.push_back(it->second->call_id());
+    for (const std::string& leg : legs) {
+      auto live = leg_calls_.find(leg);
+      if (live != leg_calls_.end() && live->second == id)
+        leg_calls_.erase(live);
+      if (ended_legs_.insert_or_assign(leg, tag).second) {
+        ended_order_.push_back(leg);
+      }
+    }
+    while (ended_order_.size() > kEndedLegsKept) {
+      ended_legs_.erase(ended_order_.front());
+      ended_order_.pop_front();
+    }
+    calls_.erase(it);
+  });
+}
+
+void B2bua::IndexLeg(const std::string& leg_call_id, uint64_t id) {
+  if (!leg_call_id.empty()) leg_calls_[leg_call_id] = id;
+}
+
+B2bua::TrunkCounters B2bua::CountersFor(const std::string& trunk) const {
+  auto it = counters_.find(trunk);
+  return it == counters_.end() ? TrunkCounters{} : it->second;
+}
+
+uint32_t B2bua::LimitFor(const std::string& trunk) const {
+  auto it = trunk_limits_.find(trunk);
+  return it == trunk_limits_.end() ? 0 : it->second;
+}
+
+std::optional<TraceTag> B2bua::TraceTagFor(
+    const std::string& call_id, const std::string& peer_address) const {
+  if (!call_id.empty()) {
+    if (auto it = leg_calls_.find(call_id); it != leg_calls_.end()) {
+      if (auto c = calls_.find(it->second); c != calls_.end()) {
+        return TraceTag{c->second->call_id(), c->second->trunk()};
+      }
+    }
+    if (auto it = ended_legs_.find(call_id); it != ended_legs_.end()) {
+      return it->second;
+    }
+  }
+  // Outside any call (OPTIONS keepalive, strays): the gateway's trunk.
+  if (peers_ != nullptr) {
+    for (const TrunkInfo& t : peers_->trunks()) {
+      if (t.host == peer_address) return TraceTag{"", t.name};
+    }
+  }
+  return std::nullopt;
 }
 
 void B2bua::Occupy(const std::string& trunk, uint32_t limit) {

@@ -10,8 +10,10 @@
 #define TRUNKLINE_SERVICES_SIGNALING_B2BUA_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@
 #include "services/signaling/routing_client.h"
 #include "services/signaling/signaling_metrics.h"
 #include "services/signaling/sip_stack.h"
+#include "services/signaling/sip_trace.h"
 #include "trunkline/v1/admin.pb.h"
 
 namespace trunkline::signaling {
@@ -43,6 +46,25 @@ class B2bua final : public InviteHandler {
   // Calls in progress on `trunk` (from our INVITE to the end).
   int CallsOnTrunk(const std::string& trunk) const;
 
+  // What the admin API shows of a trunk's traffic since start.
+  struct TrunkCounters {
+    uint64_t attempts = 0;  // INVITEs sent to it
+    uint64_t answered = 0;  // 2xx received from it
+    // "response_503", "timeout", "transport", "fast_failover", "media",
+    // "full": why calls moved on from it.
+    std::map<std::string, uint64_t> failovers_by_reason;
+  };
+  TrunkCounters CountersFor(const std::string& trunk) const;
+  // The concurrent-call limit routing last gave for `trunk` (0: none/unknown).
+  uint32_t LimitFor(const std::string& trunk) const;
+
+  // The call and trunk that a Call-ID of either leg belongs to, for the SIP
+  // trace; calls that ended recently are still known, so that the last
+  // BYE's 200 is traced with its call. Without a call, a trunk gateway's
+  // address names the trunk.
+  std::optional<TraceTag> TraceTagFor(const std::string& call_id,
+                                      const std::string& peer_address) const;
+
   // The admin API's view (loop thread only, like everything here).
   std::vector<v1::CallSummary> ListCalls(
       const v1::ListCallsRequest& filter) const;
@@ -58,6 +80,12 @@ class B2bua final : public InviteHandler {
   class Call;
   friend class Call;
 
+  // RFC 3261 8.2's checks, in its order, for a request from a trusted peer:
+  // an unknown method (501), a Request-URI scheme we do not serve (416), a
+  // Require we do not support (420), and for INVITE a body we cannot read
+  // (415) or an Accept we cannot answer (406). The response, or nothing.
+  std::optional<SipResponse> Refuse(const IncomingRequest& request) const;
+
   // Called by a call that is over; it is destroyed on the next loop turn,
   // never inside the stack callback that ended it.
   void Finished(uint64_t id);
@@ -65,6 +93,9 @@ class B2bua final : public InviteHandler {
   void Occupy(const std::string& trunk, uint32_t limit);
   void Release(const std::string& trunk);
   bool IsFull(const std::string& trunk) const;
+
+  // A leg's Call-ID belongs to call `id` (trace).
+  void IndexLeg(const std::string& leg_call_id, uint64_t id);
 
   SipStack* stack_;
   RoutingClient* routing_;
@@ -79,6 +110,12 @@ class B2bua final : public InviteHandler {
   // Each trunk's concurrent-call limit as routing last told us (0: none), so
   // the next Route request can name the trunks that are full.
   std::map<std::string, uint32_t> trunk_limits_;
+  std::map<std::string, TrunkCounters> counters_;
+  // Every live leg's Call-ID -> its call; and the legs of calls that ended
+  // lately (bounded, oldest forgotten first).
+  std::map<std::string, uint64_t> leg_calls_;
+  std::map<std::string, TraceTag> ended_legs_;
+  std::deque<std::string> ended_order_;
 };
 
 }  // namespace trunkline::signaling

@@ -88,6 +88,7 @@ class B2buaTest : public ::testing::Test {
                         uint32_t port = 5060) {
     IncomingRequest r;
     r.method = "INVITE";
+    r.request_uri = "sip:0871234567@127.0.0.1:5060";
     r.request_uri_user = "0871234567";
     r.from_uri = "sip:+35315551234@contoso.example";
     r.from_user = "+35315551234";
@@ -131,6 +132,7 @@ TEST_F(B2buaTest, UntrustedSourceGets403) {
 TEST_F(B2buaTest, OptionsFromPeerAnswered200AndOthersRefused) {
   IncomingRequest r;
   r.method = "OPTIONS";
+  r.request_uri = "sip:127.0.0.1:5160";
   r.source.remote_address = "127.0.0.21";
   r.source.local_port = 5160;
   SipResponse ok = b2bua_.OnRequest(r);
@@ -330,6 +332,118 @@ TEST_F(B2buaTest, DrainingRefusesNewCalls) {
   b2bua_.SetDraining(true);
   Invite();
   EXPECT_TRUE(routing_.requests.empty());
+}
+
+TEST_F(B2buaTest, TrunkCountersCountAttemptsAnswersAndFailovers) {
+  Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("itsp", "127.0.0.41")});
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  stack_.sent[1]->observer->OnResponse(Resp(200, "v=0 answer"));
+  Invite();
+  Route({Gateway("itsp", "127.0.0.41")});
+  stack_.sent[2]->observer->OnResponse(Resp(486));
+
+  const B2bua::TrunkCounters dub = b2bua_.CountersFor("pstn-dub");
+  EXPECT_EQ(dub.attempts, 1u);
+  EXPECT_EQ(dub.answered, 0u);
+  EXPECT_EQ(dub.failovers_by_reason.at("response_503"), 1u);
+  const B2bua::TrunkCounters itsp = b2bua_.CountersFor("itsp");
+  EXPECT_EQ(itsp.attempts, 2u);
+  EXPECT_EQ(itsp.answered, 1u);
+  EXPECT_TRUE(itsp.failovers_by_reason.empty());
+  EXPECT_EQ(b2bua_.CountersFor("nope").attempts, 0u);
+}
+
+TEST_F(B2buaTest, EitherLegsCallIdNamesTheCallForTheTrace) {
+  Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21")});
+  const std::string callee_leg = stack_.sent[0]->call_id();
+  ASSERT_FALSE(callee_leg.empty());
+  auto by_caller = b2bua_.TraceTagFor("abc@fe", "127.0.0.11");
+  ASSERT_TRUE(by_caller.has_value());
+  EXPECT_EQ(by_caller->call_id, "abc@fe");
+  EXPECT_EQ(by_caller->trunk, "pstn-dub");
+  auto by_callee = b2bua_.TraceTagFor(callee_leg, "127.0.0.21");
+  ASSERT_TRUE(by_callee.has_value());
+  EXPECT_EQ(by_callee->call_id, "abc@fe");
+
+  // Still known once the call is over (the 200 to the last BYE).
+  stack_.sent[0]->observer->OnResponse(Resp(200, "v=0"));
+  stack_.sent[0]->observer->OnBye();
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
+  by_callee = b2bua_.TraceTagFor(callee_leg, "127.0.0.21");
+  ASSERT_TRUE(by_callee.has_value());
+  EXPECT_EQ(by_callee->call_id, "abc@fe");
+  EXPECT_EQ(by_callee->trunk, "pstn-dub");
+
+  // No call: a gateway's address names its trunk; anything else, nothing.
+  auto options = b2bua_.TraceTagFor("keepalive@x", "127.0.0.41");
+  ASSERT_TRUE(options.has_value());
+  EXPECT_EQ(options->trunk, "itsp");
+  EXPECT_EQ(options->call_id, "");
+  EXPECT_FALSE(b2bua_.TraceTagFor("unknown", "127.0.0.99").has_value());
+}
+
+TEST_F(B2buaTest, RefusesWhatRfc3261Section8_2Refuses) {
+  IncomingRequest r;
+  r.method = "OPTIONS";
+  r.request_uri = "sip:127.0.0.1";
+  r.source.remote_address = "127.0.0.11";
+  r.source.local_port = 5060;
+  EXPECT_EQ(b2bua_.OnRequest(r).code, 200);
+
+  IncomingRequest unknown = r;
+  unknown.method = "NEWMETHOD";
+  EXPECT_EQ(b2bua_.OnRequest(unknown).code, 501);
+  IncomingRequest known = r;
+  known.method = "REGISTER";
+  EXPECT_EQ(b2bua_.OnRequest(known).code, 405);
+  IncomingRequest scheme = r;
+  scheme.request_uri = "soap.beep://192.0.2.103:3002";
+  EXPECT_EQ(b2bua_.OnRequest(scheme).code, 416);
+  scheme.request_uri = "tel:+35315551234";
+  EXPECT_EQ(b2bua_.OnRequest(scheme).code, 200);
+  IncomingRequest require = r;
+  require.require = {"nothingSupportsThis", "nothingSupportsThisEither"};
+  const SipResponse bad_extension = b2bua_.OnRequest(require);
+  EXPECT_EQ(bad_extension.code, 420);
+  EXPECT_EQ(bad_extension.Header("Unsupported"),
+            "nothingSupportsThis, nothingSupportsThisEither");
+
+  // INVITE: a body we cannot read, or an Accept we cannot answer, is
+  // refused before routing is asked.
+  auto invite = [this](const std::string& type, std::vector<std::string> accept,
+                       bool has_accept) {
+    IncomingRequest i;
+    i.method = "INVITE";
+    i.request_uri = "sip:0871234567@127.0.0.1";
+    i.request_uri_user = "0871234567";
+    i.call_id = "refused@fe";
+    i.content_type = type;
+    i.body = "v=0\r\n";
+    i.accept = std::move(accept);
+    i.has_accept = has_accept;
+    i.source.remote_address = "127.0.0.11";
+    i.source.local_port = 5060;
+    std::vector<SipResponse> responses;
+    auto leg = std::make_unique<FakeServerLeg>();
+    leg->sink = &responses;
+    b2bua_.OnInvite(i, std::move(leg));
+    return responses;
+  };
+  const size_t routed = routing_.requests.size();
+  std::vector<SipResponse> got = invite("application/unknownformat", {}, false);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].code, 415);
+  EXPECT_EQ(got[0].Header("Accept"), "application/sdp");
+  got = invite("application/sdp", {"text/nobodyknowsthis"}, true);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].code, 406);
+  EXPECT_EQ(routing_.requests.size(), routed);
+  got = invite("application/sdp", {"application/sdp"}, true);
+  EXPECT_EQ(got[0].code, 100);
+  EXPECT_EQ(routing_.requests.size(), routed + 1);
 }
 
 }  // namespace

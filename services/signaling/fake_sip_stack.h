@@ -18,16 +18,22 @@ struct FakeServerLeg : ServerLeg {
   std::vector<SipResponse> responses;
   std::vector<std::string> byes;
   bool* destroyed = nullptr;
+  // Also gets every response, for legs the B2BUA drops at once.
+  std::vector<SipResponse>* sink = nullptr;
   ~FakeServerLeg() override {
     if (destroyed) *destroyed = true;
   }
   void SetObserver(ServerLegObserver* o) override { observer = o; }
-  void Respond(const SipResponse& r) override { responses.push_back(r); }
+  void Respond(const SipResponse& r) override {
+    responses.push_back(r);
+    if (sink) sink->push_back(r);
+  }
   void SendBye(const std::string& reason) override { byes.push_back(reason); }
 };
 
 struct FakeClientLeg : ClientLeg {
   OutgoingInvite invite;
+  std::string id;  // this leg's Call-ID
   ClientLegObserver* observer = nullptr;
   int cancels = 0, acks = 0, byes = 0;
   bool alive = true;
@@ -35,6 +41,7 @@ struct FakeClientLeg : ClientLeg {
   void Cancel() override { ++cancels; }
   void Ack(const std::string&, const std::string&) override { ++acks; }
   void SendBye(const std::string&) override { ++byes; }
+  std::string call_id() const override { return id; }
 };
 
 class FakeSipStack : public SipStack {
@@ -105,6 +112,7 @@ class FakeSipStack : public SipStack {
     auto leg = std::make_unique<FakeClientLeg>();
     leg->invite = invite;
     leg->observer = observer;
+    leg->id = "callee-leg-" + std::to_string(sent.size() + 1);
     sent.push_back(leg.get());
     return leg;
   }

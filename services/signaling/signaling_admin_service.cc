@@ -1,9 +1,13 @@
 #include "services/signaling/signaling_admin_service.h"
 
+#include <atomic>
 #include <chrono>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "services/common/error_table.h"
 
 namespace trunkline::signaling {
@@ -18,17 +22,122 @@ grpc::Status Invalid(const std::string& why) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
 }
 
+// A Trace stream that ends at once with `status`.
+class FinishedStream final : public grpc::ServerWriteReactor<v1::TraceEvent> {
+ public:
+  explicit FinishedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+// One Trace subscriber. The hub (loop thread) pushes matching events into
+// a bounded queue; one write at a time drains it on gRPC's threads. When
+// the client cancels or goes away, the subscription is dropped on the loop
+// and only then is the stream finished, so the hub never holds a pointer to
+// a finished reactor; OnDone deletes it.
+class TraceStream final : public grpc::ServerWriteReactor<v1::TraceEvent>,
+                          public TraceSubscriber {
+ public:
+  TraceStream(SipStack* stack, SipTraceHub* hub, TraceFilter filter)
+      : stack_(stack), hub_(hub), queue_(kCapacity) {
+    stack_->Post([this, filter = std::move(filter)] {
+      id_ = hub_->Subscribe(filter, this);
+    });
+  }
+
+  // Loop thread.
+  void OnTraceEvent(v1::TraceEvent event) override {
+    queue_.Push(std::move(event));
+    MaybeWrite();
+  }
+
+  void OnWriteDone(bool ok) override {
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (finishing_ && !finished_) finish = finished_ = true;
+    }
+    if (finish) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    if (!ok) {
+      Stop();  // the client is gone
+      return;
+    }
+    MaybeWrite();
+  }
+  void OnCancel() override { Stop(); }
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr size_t kCapacity =
+      SignalingAdminService::kTraceQueueCapacity;
+
+  void MaybeWrite() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (writing_ || finishing_) return;
+      // Tell the reader what it missed before what comes next.
+      if (const uint64_t dropped = queue_.dropped(); dropped > reported_) {
+        current_.Clear();
+        current_.set_unix_ms(absl::ToUnixMillis(absl::Now()));
+        current_.set_summary(absl::StrCat(dropped - reported_,
+                                          " messages dropped: the client "
+                                          "reads too slowly"));
+        reported_ = dropped;
+      } else if (std::optional<v1::TraceEvent> e = queue_.Pop()) {
+        current_ = *std::move(e);
+      } else {
+        return;
+      }
+      writing_ = true;
+    }
+    // Outside the lock: a reaction may run before StartWrite returns.
+    StartWrite(&current_);
+  }
+
+  // Any thread, once: unsubscribe on the loop, then finish.
+  void Stop() {
+    if (stopping_.exchange(true)) return;
+    stack_->Post([this] {
+      hub_->Unsubscribe(id_);
+      bool finish = false;
+      {
+        absl::MutexLock lock(&mu_);
+        finishing_ = true;
+        if (!writing_ && !finished_) finish = finished_ = true;
+      }
+      if (finish) Finish(grpc::Status::OK);
+    });
+  }
+
+  SipStack* const stack_;
+  SipTraceHub* const hub_;
+  TraceQueue queue_;
+  int id_ = 0;  // loop thread
+  std::atomic<bool> stopping_{false};
+  absl::Mutex mu_;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t reported_ ABSL_GUARDED_BY(mu_) = 0;
+  // The event being written; changed only while no write is pending.
+  v1::TraceEvent current_;
+};
+
 }  // namespace
 
 SignalingAdminService::SignalingAdminService(
     const AdminAuth* auth, SipStack* stack, B2bua* b2bua,
     GatewayMonitor* monitor,
-    std::shared_ptr<v1::Routing::StubInterface> routing)
+    std::shared_ptr<v1::Routing::StubInterface> routing, SipTraceHub* trace)
     : auth_(auth),
       stack_(stack),
       b2bua_(b2bua),
       monitor_(monitor),
-      routing_(std::move(routing)) {}
+      routing_(std::move(routing)),
+      trace_(trace) {}
 
 grpc::ServerUnaryReactor* SignalingAdminService::OnLoop(
     grpc::CallbackServerContext* context, const char* method,
@@ -56,7 +165,20 @@ v1::TrunkStatus SignalingAdminService::ToStatus(
   t.set_options_rtt_ms(state.rtt_seconds * 1000);
   t.set_state_since_unix_ms(absl::ToUnixMillis(state.since));
   t.set_active_calls(b2bua.CallsOnTrunk(state.info.name));
-  t.set_max_concurrent_calls(state.info.max_concurrent_calls);
+  // The topology's limit; else the one routing last applied.
+  t.set_max_concurrent_calls(state.info.max_concurrent_calls > 0
+                                 ? state.info.max_concurrent_calls
+                                 : b2bua.LimitFor(state.info.name));
+  const B2bua::TrunkCounters c = b2bua.CountersFor(state.info.name);
+  t.set_attempts(c.attempts);
+  t.set_answered(c.answered);
+  t.set_answer_seizure_ratio(c.attempts == 0
+                                 ? 0.0
+                                 : static_cast<double>(c.answered) /
+                                       static_cast<double>(c.attempts));
+  for (const auto& [reason, n] : c.failovers_by_reason) {
+    (*t.mutable_failovers_by_reason())[reason] = n;
+  }
   return t;
 }
 
@@ -136,6 +258,22 @@ grpc::ServerUnaryReactor* SignalingAdminService::SetTrunkEnabled(
     *response = ToStatus(*monitor_->Find(request->trunk()), *b2bua_);
     return grpc::Status::OK;
   });
+}
+
+grpc::ServerWriteReactor<v1::TraceEvent>* SignalingAdminService::Trace(
+    grpc::CallbackServerContext* context, const v1::TraceRequest* request) {
+  if (auth_ != nullptr) {
+    if (grpc::Status s = auth_->Check(*context, "Trace"); !s.ok()) {
+      return new FinishedStream(s);
+    }
+  }
+  absl::StatusOr<TraceFilter> filter = TraceFilter::FromRequest(*request);
+  if (!filter.ok()) return new FinishedStream(ToGrpcStatus(filter.status()));
+  if (trace_ == nullptr) {
+    return new FinishedStream(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                           "SIP trace is not available"));
+  }
+  return new TraceStream(stack_, trace_, *std::move(filter));
 }
 
 grpc::ServerUnaryReactor* SignalingAdminService::Explain(

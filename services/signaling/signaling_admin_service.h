@@ -16,6 +16,7 @@
 #include "services/signaling/b2bua.h"
 #include "services/signaling/gateway_monitor.h"
 #include "services/signaling/sip_stack.h"
+#include "services/signaling/sip_trace.h"
 #include "trunkline/v1/admin.grpc.pb.h"
 #include "trunkline/v1/routing.grpc.pb.h"
 
@@ -23,11 +24,13 @@ namespace trunkline::signaling {
 
 class SignalingAdminService final : public v1::SignalingAdmin::CallbackService {
  public:
-  // `b2bua` and `monitor` are used on `stack`'s loop only; `routing` may be
-  // null (Explain then fails UNAVAILABLE).
+  // `b2bua`, `monitor` and `trace` are used on `stack`'s loop only;
+  // `routing` may be null (Explain then fails UNAVAILABLE), and so may
+  // `trace` (Trace then fails UNAVAILABLE).
   SignalingAdminService(const AdminAuth* auth, SipStack* stack, B2bua* b2bua,
                         GatewayMonitor* monitor,
-                        std::shared_ptr<v1::Routing::StubInterface> routing);
+                        std::shared_ptr<v1::Routing::StubInterface> routing,
+                        SipTraceHub* trace = nullptr);
 
   grpc::ServerUnaryReactor* ListCalls(grpc::CallbackServerContext* context,
                                       const v1::ListCallsRequest* request,
@@ -54,6 +57,15 @@ class SignalingAdminService final : public v1::SignalingAdmin::CallbackService {
                                     const v1::RouteRequest* request,
                                     v1::RouteExplanation* response) override;
 
+  // One stream per subscriber, fed from a bounded queue (TraceQueue).
+  grpc::ServerWriteReactor<v1::TraceEvent>* Trace(
+      grpc::CallbackServerContext* context,
+      const v1::TraceRequest* request) override;
+
+  // Events a Trace stream holds for a slow client before dropping the
+  // oldest.
+  static constexpr size_t kTraceQueueCapacity = 1024;
+
   // A trunk as the API shows it (loop thread).
   static v1::TrunkStatus ToStatus(const GatewayMonitor::TrunkState& state,
                                   const B2bua& b2bua);
@@ -70,6 +82,7 @@ class SignalingAdminService final : public v1::SignalingAdmin::CallbackService {
   B2bua* b2bua_;
   GatewayMonitor* monitor_;
   std::shared_ptr<v1::Routing::StubInterface> routing_;
+  SipTraceHub* trace_;
 };
 
 }  // namespace trunkline::signaling

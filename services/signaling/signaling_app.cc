@@ -37,13 +37,26 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
   app->b2bua_ = std::make_unique<B2bua>(stack, app->routing_.get(),
                                         app->media_.get(), app->metrics_.get());
   app->b2bua_->SetGatewayMonitor(app->monitor_.get());
+  // The SIP trace: the stack's messages, tagged by the B2BUA with their call
+  // and trunk, to the admin API's Trace streams. All of it on the loop.
+  B2bua* b2bua = app->b2bua_.get();
+  app->trace_ = std::make_unique<SipTraceHub>(
+      [b2bua](const std::string& call_id, const std::string& address) {
+        return b2bua->TraceTagFor(call_id, address);
+      },
+      [stack](bool on) { stack->EnableTrace(on); });
+  SipTraceHub* trace = app->trace_.get();
+  stack->RunAndWait([stack, trace] {
+    stack->SetTraceTap([trace](const SipTraceRecord& r) { trace->Publish(r); });
+  });
   app->admin_ = std::make_unique<SignalingAdminService>(
       context.admin_auth, stack, app->b2bua_.get(), app->monitor_.get(),
       context.flags.routing.empty()
           ? nullptr
           : std::shared_ptr<v1::Routing::StubInterface>(v1::Routing::NewStub(
                 grpc::CreateChannel(context.flags.routing,
-                                    grpc::InsecureChannelCredentials()))));
+                                    grpc::InsecureChannelCredentials()))),
+      trace);
   return app;
 }
 
@@ -51,6 +64,8 @@ SignalingApp::~SignalingApp() {
   if (drain_thread_.joinable()) drain_thread_.join();
   // Calls hold Sofia objects: they end on the loop, before it stops.
   stack_->RunAndWait([this] {
+    stack_->SetTraceTap(nullptr);
+    trace_.reset();
     b2bua_.reset();
     monitor_.reset();
   });

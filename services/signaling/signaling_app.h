@@ -52,6 +52,7 @@ class SignalingApp final : public ServiceApp {
   std::unique_ptr<MediaController> media_;
   std::unique_ptr<GatewayMonitor> monitor_;
   std::unique_ptr<B2bua> b2bua_;
+  std::unique_ptr<SipTraceHub> trace_;
   std::unique_ptr<SignalingAdminService> admin_;
   std::vector<ListenSpec> listening_;
   bool started_ = false;

@@ -66,6 +66,11 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
                    .Help("OPTIONS answered 200")
                    .Register(*registry)
                    .Add({})),
+      refused_(prometheus::BuildCounter()
+                   .Name("trunkline_signaling_refused_requests_total")
+                   .Help("Requests from peers refused before processing "
+                         "(501, 416, 420, 415, 406)")
+                   .Register(*registry)),
       gateway_up_(prometheus::BuildGauge()
                       .Name("trunkline_signaling_gateway_up")
                       .Help("1 while the trunk's gateway answers OPTIONS")
@@ -117,8 +122,31 @@ void SignalingMetrics::Failover(const std::string& trunk,
   failovers_.Add({{"trunk", Label(trunk)}, {"reason", reason}}).Increment();
 }
 
+namespace {
+
+// A method as a label: the methods SIP defines, else "other", since the
+// method comes off the wire and labels must stay few.
+std::string MethodLabel(const std::string& method) {
+  static const char* const kMethods[] = {
+      "INVITE",   "ACK",       "CANCEL", "BYE",    "OPTIONS",
+      "REGISTER", "INFO",      "UPDATE", "PRACK",  "REFER",
+      "MESSAGE",  "SUBSCRIBE", "NOTIFY", "PUBLISH"};
+  for (const char* m : kMethods) {
+    if (method == m) return method;
+  }
+  return "other";
+}
+
+}  // namespace
+
 void SignalingMetrics::Untrusted(const std::string& method) {
-  untrusted_.Add({{"method", method}}).Increment();
+  untrusted_.Add({{"method", MethodLabel(method)}}).Increment();
+}
+
+void SignalingMetrics::Refused(const std::string& method, int code) {
+  refused_
+      .Add({{"method", MethodLabel(method)}, {"code", std::to_string(code)}})
+      .Increment();
 }
 
 void SignalingMetrics::OptionsAnswered() { options_.Increment(); }

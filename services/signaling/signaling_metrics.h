@@ -39,6 +39,9 @@ class SignalingMetrics {
   // A request from a source that is no configured peer.
   void Untrusted(const std::string& method);
   void OptionsAnswered();
+  // A request from a trusted peer refused before processing (RFC 3261 8.2:
+  // 501, 416, 420, 415, 406), by method and code.
+  void Refused(const std::string& method, int code);
   // The OPTIONS keepalive's view of a trunk's gateway: up (1) or down (0),
   // and the last round trip (0 before the first answer).
   void GatewayState(const std::string& trunk, const std::string& gateway,
@@ -55,6 +58,7 @@ class SignalingMetrics {
   prometheus::Family<prometheus::Counter>& untrusted_;
   prometheus::Family<prometheus::Histogram>& post_dial_delay_;
   prometheus::Counter& options_;
+  prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Family<prometheus::Gauge>& gateway_up_;
   prometheus::Family<prometheus::Gauge>& options_rtt_;
 };

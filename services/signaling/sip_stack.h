@@ -50,6 +50,12 @@ struct IncomingRequest {
   // History-Info and Diversion as received ("Name", "value"), forwarded only
   // when the trunk's configuration allows it.
   HeaderList call_history;
+  // Option tags of Require, and the media types of Accept (lowercase, no
+  // parameters; empty when the header is absent): what RFC 3261 8.2 checks
+  // before a request is processed.
+  std::vector<std::string> require;
+  std::vector<std::string> accept;
+  bool has_accept = false;
   TransportInfo source;
 };
 
@@ -145,6 +151,9 @@ class ClientLeg {
   virtual void Ack(const std::string& content_type,
                    const std::string& body) = 0;
   virtual void SendBye(const std::string& reason) = 0;
+  // This leg's own Call-ID (fresh, never the caller's), so that the SIP
+  // trace can find the call from either leg's messages; "" if unknown.
+  virtual std::string call_id() const { return ""; }
 };
 
 // A new INVITE outside any dialog, with its leg.

@@ -155,6 +155,35 @@ if [ -n "$TRUNKCTL" ]; then
     && { echo "PASS: pbx-lon disabled"; PASSED=$((PASSED+1)); } \
     || { echo "FAIL: pbx-lon not disabled"; FAILED=$((FAILED+1)); }
   check trunkctl_enable_pbx 0 "${TC[@]}" trunks enable pbx-lon
+  # The live SIP trace: a call while `trunkctl trace` watches shows both
+  # legs' INVITEs, the 200s, the ACKs and the BYEs as a ladder.
+  "${TC[@]}" trace --seconds 8 >"$DIR/trace.stdout" 2>"$DIR/trace.stderr" & TRACE=$!
+  "${TC[@]}" trace --seconds 8 --output=json >"$DIR/trace.json" 2>&1 & TRACEJ=$!
+  sleep 1
+  run_case traced_call 127.0.0.11 uac_call.xml 127.0.0.41:uas_answer.xml
+  wait $TRACE; trace_exit=$?; wait $TRACEJ
+  if [ "$trace_exit" = 0 ]; then echo "PASS: trunkctl trace exits 0 when its time is up"; PASSED=$((PASSED+1));
+  else echo "FAIL: trunkctl trace exit $trace_exit"; cat "$DIR/trace.stderr"; FAILED=$((FAILED+1)); fi
+  for re in '<- 127\.0\.0\.11:5060/udp +INVITE sip:' \
+            '-> 127\.0\.0\.41:5060/udp +INVITE sip:' \
+            '<- 127\.0\.0\.41:5060/udp +SIP/2\.0 200' \
+            '-> 127\.0\.0\.11:5060/udp +SIP/2\.0 200' \
+            '<- 127\.0\.0\.11:5060/udp +ACK sip:' \
+            '-> 127\.0\.0\.41:5060/udp +ACK sip:' \
+            '<- 127\.0\.0\.11:5060/udp +BYE sip:' \
+            '-> 127\.0\.0\.41:5060/udp +BYE sip:.*trunk itsp'; do
+    if grep -qE -- "$re" "$DIR/trace.stdout"; then echo "PASS: trace shows $re"; PASSED=$((PASSED+1));
+    else echo "FAIL: trace lacks $re"; FAILED=$((FAILED+1)); fi
+  done
+  if /usr/bin/python3 -c 'import json,sys; e=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]; sys.exit(0 if any(x.get("direction")=="in" and x.get("summary","").startswith("INVITE") and "\r\n" in x.get("message","") for x in e) else 1)' "$DIR/trace.json"; then
+    echo "PASS: trace --output=json has the raw INVITE"; PASSED=$((PASSED+1))
+  else echo "FAIL: trace json"; head -c 2000 "$DIR/trace.json"; FAILED=$((FAILED+1)); fi
+  check trunkctl_trace_both 2 "${TC[@]}" trace --call x --trunk y
+  # TrunkStatus counters: itsp took the keepalive case's call and this one.
+  check trunkctl_show_itsp 0 "${TC[@]}" trunks show itsp --output=json
+  if grep -q '"answered": "2"' "$DIR/trunkctl_show_itsp.stdout" && grep -q '"answerSeizureRatio": 1' "$DIR/trunkctl_show_itsp.stdout"; then
+    echo "PASS: itsp counters (2 answered, ASR 1)"; PASSED=$((PASSED+1))
+  else echo "FAIL: itsp counters"; cat "$DIR/trunkctl_show_itsp.stdout"; FAILED=$((FAILED+1)); fi
   check trunkctl_unknown_trunk 1 "${TC[@]}" trunks show nope
   check trunkctl_unknown_call 1 "${TC[@]}" calls show nope
   check trunkctl_bad_verb 2 "${TC[@]}" calls frobnicate

@@ -2,6 +2,7 @@
 //
 //   trunkctl calls list|show ID|hangup ID   [--signaling=HOST:PORT]
 //   trunkctl trunks list|show T|enable T|disable T
+//   trunkctl trace [--call ID | --trunk T] [--seconds N] [--output json]
 //   trunkctl topology validate FILE
 //   trunkctl topology show FILE [--output json]
 //   trunkctl route explain --caller N --callee N [--from-trunk T |
@@ -23,6 +24,7 @@
 #include "tools/trunkctl/route_commands.h"
 #include "tools/trunkctl/signaling_commands.h"
 #include "tools/trunkctl/topology_commands.h"
+#include "tools/trunkctl/trace_command.h"
 
 ABSL_FLAG(std::string, output, "table", "table (for people) or json.");
 ABSL_FLAG(std::string, caller, "", "route explain: the calling number.");
@@ -36,6 +38,10 @@ ABSL_FLAG(std::string, down, "",
 ABSL_FLAG(std::string, admin, "",
           "node commands: host:port of the admin API to talk to (default: "
           "the local stack's address of the named service).");
+ABSL_FLAG(std::string, call, "",
+          "trace: only this call (either leg's Call-ID).");
+ABSL_FLAG(std::string, trunk, "", "trace: only this trunk's messages.");
+ABSL_FLAG(int, seconds, 0, "trace: stop after N seconds (0: until ^C).");
 ABSL_FLAG(std::string, call_id, "trunkctl-explain",
           "route explain: Call-ID that weighted balancing hashes.");
 
@@ -56,7 +62,10 @@ constexpr char kUsage[] = R"(trunkctl: operate Trunkline.
   trunkctl trunks show T
   trunkctl trunks enable T | disable T   disable = drain: no new calls,
                                          active calls finish
-           (calls and trunks ask signaling's admin API at
+  trunkctl trace [--call ID | --trunk T] [--seconds N]
+                                         live SIP messages as a ladder
+                                         (--output json: one per line)
+           (calls, trunks and trace ask signaling's admin API at
             --signaling=HOST:PORT)
   trunkctl topology validate FILE        check a topology file
   trunkctl topology show FILE            print it with defaults filled in
@@ -172,6 +181,20 @@ int main(int argc, char** argv) {
     if (code == trunkline::trunkctl::kExitUsage)
       std::cerr << "\n" << kUsage << "\n";
     return code;
+  }
+  if (args[0] == "trace") {
+    if (args.size() != 1) return Usage("trace takes no operands");
+    trunkline::trunkctl::TraceOptions options;
+    options.call_id = absl::GetFlag(FLAGS_call);
+    options.trunk = absl::GetFlag(FLAGS_trunk);
+    options.seconds = absl::GetFlag(FLAGS_seconds);
+    if (!options.call_id.empty() && !options.trunk.empty()) {
+      return Usage("give --call or --trunk, not both");
+    }
+    if (options.seconds < 0) return Usage("--seconds must be 0 or more");
+    return trunkline::trunkctl::TraceCommand(
+        options, {"signaling", absl::GetFlag(FLAGS_signaling)},
+        trunkline::ReadAdminCredentialFlags(), *format, std::cout, std::cerr);
   }
   if (args[0] == "route") {
     if (args.size() != 2 || args[1] != "explain") {

@@ -1,9 +1,12 @@
 #include "services/signaling/sofia/sofia_sip_stack.h"
 
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <deque>
 #include <thread>
 #include <utility>
@@ -16,6 +19,7 @@
 #include "absl/synchronization/notification.h"
 #include "services/common/log.h"
 #include "services/signaling/call_plan.h"
+#include "services/signaling/sofia/sip_message.h"
 
 // Sofia's headers only from here on.
 #include <sofia-sip/msg_addr.h>
@@ -28,21 +32,12 @@
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/tport.h>
+#include <sofia-sip/tport_tag.h>
 
 namespace trunkline::signaling {
 namespace {
 
 std::string Str(const char* s) { return s ? s : ""; }
-
-std::string UrlUser(const url_t* url) { return url ? Str(url->url_user) : ""; }
-
-std::string UrlString(su_home_t* home, const url_t* url) {
-  if (url == nullptr) return "";
-  char* s = url_as_string(home, url);
-  std::string out = Str(s);
-  su_free(home, s);
-  return out;
-}
 
 // A header's value, whichever way the library renders it.
 std::string HeaderValue(su_home_t* home, const sip_header_t* h,
@@ -103,7 +98,12 @@ SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
 class SofiaSipStack::Impl {
  public:
   Impl() { su_home_init(home_); }
-  ~Impl() { su_home_deinit(home_); }
+  ~Impl() {
+    for (int fd : {trace_read_fd_, trace_write_fd_}) {
+      if (fd >= 0) close(fd);
+    }
+    su_home_deinit(home_);
+  }
 
   // --- loop thread lifecycle ---
   absl::Status StartThread() {
@@ -139,6 +139,7 @@ class SofiaSipStack::Impl {
   }
 
   void StopThread() {
+    StopTraceReader();
     if (!thread_.joinable()) return;
     Post([this] {
       if (agent_ != nullptr) {
@@ -178,12 +179,13 @@ class SofiaSipStack::Impl {
                     InviteHandler* handler) {
     handler_ = handler;
     specs_ = specs;
-    agent_ = nta_agent_create(
-        root_,  // (url_string_t*)-1 is nta's "no transport yet": we add each
-                // one below.
-        reinterpret_cast<url_string_t*>(-1), &Impl::OnStray, nullptr,
-        NTATAG_UA(1), NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
-        NTATAG_CANCEL_487(1), NTATAG_EXTRA_100(0), TAG_END());
+    agent_ =
+        nta_agent_create(root_,  // (url_string_t*)-1 is nta's "no transport
+                                 // yet": we add each one below.
+                         reinterpret_cast<url_string_t*>(-1), &Impl::OnStray,
+                         nullptr, NTATAG_MCLASS(SipParser()), NTATAG_UA(1),
+                         NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
+                         NTATAG_CANCEL_487(1), NTATAG_EXTRA_100(0), TAG_END());
     if (agent_ == nullptr)
       return absl::InternalError("nta_agent_create failed");
     for (const ListenSpec& s : specs) {
@@ -246,33 +248,7 @@ class SofiaSipStack::Impl {
   }
 
   IncomingRequest Describe(nta_incoming_t* irq, const sip_t* sip) {
-    IncomingRequest r;
-    r.method = sip->sip_request ? Str(sip->sip_request->rq_method_name) : "";
-    if (sip->sip_request) {
-      r.request_uri = UrlString(home_, sip->sip_request->rq_url);
-      r.request_uri_user = UrlUser(sip->sip_request->rq_url);
-    }
-    if (sip->sip_from) {
-      r.from_uri = UrlString(home_, sip->sip_from->a_url);
-      r.from_user = UrlUser(sip->sip_from->a_url);
-    }
-    if (const sip_p_asserted_identity_t* pai = sip_p_asserted_identity(sip)) {
-      r.pai_uri = UrlString(home_, pai->paid_url);
-      r.pai_user = UrlUser(pai->paid_url);
-    }
-    if (sip->sip_call_id) r.call_id = Str(sip->sip_call_id->i_id);
-    if (sip->sip_payload && sip->sip_payload->pl_len > 0) {
-      r.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-      if (sip->sip_content_type)
-        r.content_type = Str(sip->sip_content_type->c_type);
-    }
-    for (const sip_unknown_t* u = sip->sip_unknown; u; u = u->un_next) {
-      const std::string name = Str(u->un_name);
-      if (absl::EqualsIgnoreCase(name, "History-Info") ||
-          absl::EqualsIgnoreCase(name, "Diversion")) {
-        r.call_history.emplace_back(name, Str(u->un_value));
-      }
-    }
+    IncomingRequest r = DescribeRequest(home_, sip);
     msg_t* msg = nta_incoming_getrequest(irq);
     if (msg != nullptr) {
       if (su_addrinfo_t* ai = msg_addrinfo(msg); ai && ai->ai_addr) {
@@ -301,6 +277,81 @@ class SofiaSipStack::Impl {
   static int OnDefaultRequest(nta_leg_magic_t* magic, nta_leg_t*,
                               nta_incoming_t* irq, const sip_t* sip);
 
+  // --- SIP trace ---
+  // nta offers no per-message hook, but its transport layer can dump every
+  // datagram or stream chunk it sends or receives, raw and with the peer,
+  // to a file (TPTAG_DUMP). We point that file at a pipe; a thread of ours
+  // reads it (so the loop's blocking writes never wait on the loop itself),
+  // splits the records and posts them to the loop. Tracing off points the
+  // dump at /dev/null: nta cannot turn a dump off once on.
+  void EnableTrace(bool on) {
+    if (agent_ == nullptr) return;
+    if (on && trace_write_fd_ < 0 && !StartTraceReader()) {
+      TL_LOG(kWarning, "SIP trace unavailable: cannot create its pipe");
+      return;
+    }
+    if (trace_write_fd_ < 0) return;  // never on: nothing to turn off
+    trace_on_ = on;
+    const std::string dump =
+        on ? absl::StrCat("/proc/self/fd/", trace_write_fd_) : "/dev/null";
+    tport_set_params(nta_agent_tports(agent_), TPTAG_DUMP(dump.c_str()),
+                     TAG_END());
+  }
+
+  bool StartTraceReader() {
+    int data[2], stop[2];
+    if (pipe2(data, O_CLOEXEC) != 0) return false;
+    if (pipe2(stop, O_CLOEXEC) != 0) {
+      close(data[0]);
+      close(data[1]);
+      return false;
+    }
+    // Room for bursts while the reader catches up (best effort: the limit
+    // for unprivileged processes is 1 MiB).
+    (void)fcntl(data[1], F_SETPIPE_SZ, 1 << 20);
+    trace_read_fd_ = data[0];
+    trace_write_fd_ = data[1];
+    trace_stop_read_ = stop[0];
+    trace_stop_write_ = stop[1];
+    trace_thread_ = std::thread([this] { ReadTrace(); });
+    return true;
+  }
+
+  void ReadTrace() {
+    TportDumpParser parser;
+    std::string buf(64 * 1024, '\0');
+    for (;;) {
+      pollfd p[2] = {{trace_read_fd_, POLLIN, 0},
+                     {trace_stop_read_, POLLIN, 0}};
+      if (poll(p, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (p[1].revents != 0) return;
+      const ssize_t n = read(trace_read_fd_, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      for (SipTraceRecord& r :
+           parser.Feed(absl::string_view(buf.data(), static_cast<size_t>(n)),
+                       absl::Now())) {
+        Post([this, r = std::move(r)] {
+          if (trace_on_ && trace_tap_) trace_tap_(r);
+        });
+      }
+    }
+  }
+
+  void StopTraceReader() {
+    if (!trace_thread_.joinable()) return;
+    const char one = 1;
+    (void)!write(trace_stop_write_, &one, 1);
+    trace_thread_.join();
+    // The write end stays open: tport may still hold the dump file, and
+    // its writes must not fail into a closed pipe before the agent goes.
+    close(trace_stop_read_);
+    close(trace_stop_write_);
+  }
+
   su_home_t home_[1] = {};
   su_root_t* root_ = nullptr;
   nta_agent_t* agent_ = nullptr;
@@ -311,6 +362,13 @@ class SofiaSipStack::Impl {
   std::thread thread_;
   absl::Mutex mu_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  // SIP trace (loop thread, but the fds, set once before the reader
+  // starts).
+  std::function<void(const SipTraceRecord&)> trace_tap_;
+  bool trace_on_ = false;
+  int trace_read_fd_ = -1, trace_write_fd_ = -1;
+  int trace_stop_read_ = -1, trace_stop_write_ = -1;
+  std::thread trace_thread_;
 };
 
 namespace {
@@ -465,6 +523,7 @@ class SofiaClientLeg final : public ClientLeg {
     su_home_init(home_);
     // A fresh Call-ID: nothing of the caller's leg shows on this one.
     sip_call_id_t* call_id = sip_call_id_create(home_, nullptr);
+    if (call_id != nullptr) call_id_ = Str(call_id->i_id);
     leg_ = nta_leg_tcreate(stack->agent_, &SofiaClientLeg::OnRequest,
                            reinterpret_cast<nta_leg_magic_t*>(this),
                            SIPTAG_CALL_ID(call_id),
@@ -529,6 +588,8 @@ class SofiaClientLeg final : public ClientLeg {
     if (signaling::SendBye(leg_, reason) != nullptr) bye_sent_ = true;
   }
 
+  std::string call_id() const override { return call_id_; }
+
  private:
   static int OnResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
                         const sip_t* sip) {
@@ -568,6 +629,7 @@ class SofiaClientLeg final : public ClientLeg {
   SofiaSipStack::Impl* stack_;
   ClientLegObserver* observer_;
   su_home_t home_[1] = {};
+  std::string call_id_;
   nta_leg_t* leg_ = nullptr;
   nta_outgoing_t* orq_ = nullptr;
   uint32_t cseq_ = 0;
@@ -752,5 +814,12 @@ std::unique_ptr<Timer> SofiaSipStack::StartTimer(absl::Duration delay,
 void SofiaSipStack::Post(std::function<void()> task) {
   impl_->Post(std::move(task));
 }
+
+void SofiaSipStack::SetTraceTap(
+    std::function<void(const SipTraceRecord&)> tap) {
+  impl_->trace_tap_ = std::move(tap);
+}
+
+void SofiaSipStack::EnableTrace(bool on) { impl_->EnableTrace(on); }
 
 }  // namespace trunkline::signaling

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "services/signaling/peer_directory.h"
 #include "services/signaling/sip_stack.h"
+#include "services/signaling/sip_trace.h"
 
 namespace trunkline::signaling {
 
@@ -40,6 +41,13 @@ class SofiaSipStack final : public SipStack {
   void RunAndWait(const std::function<void()>& task);
   // Closes the sockets and stops the loop thread (idempotent).
   void Stop();
+
+  // The SIP trace: `tap` gets every message sent or received, on the loop,
+  // while tracing is on. Both loop thread only. Off by default: while on,
+  // every message is copied out of Sofia's transport layer (its dump hook,
+  // TPTAG_DUMP, into a pipe that a thread of ours reads).
+  void SetTraceTap(std::function<void(const SipTraceRecord&)> tap);
+  void EnableTrace(bool on);
 
   std::unique_ptr<ClientLeg> SendInvite(const OutgoingInvite& invite,
                                         ClientLegObserver* observer) override;

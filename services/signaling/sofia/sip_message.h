@@ -1,0 +1,34 @@
+// What the B2BUA sees of a SIP request, read out of Sofia-SIP's parsed
+// message; and Sofia's parser run over one raw datagram, for the fuzzer and
+// tests. Includes Sofia's headers: only code under sofia/ may include this.
+#ifndef TRUNKLINE_SERVICES_SIGNALING_SOFIA_SIP_MESSAGE_H_
+#define TRUNKLINE_SERVICES_SIGNALING_SOFIA_SIP_MESSAGE_H_
+
+#include <sofia-sip/sip.h>
+#include <sofia-sip/su_alloc.h>
+
+#include <optional>
+
+#include "absl/strings/string_view.h"
+#include "services/signaling/sip_stack.h"
+
+namespace trunkline::signaling {
+
+// Sofia's SIP parser with the headers we read beyond the default set
+// (P-Asserted-Identity and its kin, RFC 3325): the agent's and the fuzzer's.
+// Built once; never freed.
+msg_mclass_t const* SipParser();
+
+// The request's fields as IncomingRequest has them (source left empty: the
+// transport knows it). `sip` must be a request.
+IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip);
+
+// Parses `datagram` as Sofia's transport does a UDP datagram (one message;
+// trailing octets ignored) and describes it. Nothing when it is not a
+// request Sofia would hand on: unparsable, a response, or missing what
+// nta requires (Via, Call-ID, From, To, CSeq).
+std::optional<IncomingRequest> ParseDatagram(absl::string_view datagram);
+
+}  // namespace trunkline::signaling
+
+#endif  // TRUNKLINE_SERVICES_SIGNALING_SOFIA_SIP_MESSAGE_H_

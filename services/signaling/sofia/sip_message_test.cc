@@ -1,0 +1,62 @@
+#include "services/signaling/sofia/sip_message.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace trunkline::signaling {
+namespace {
+
+using ::testing::ElementsAre;
+
+std::string Seed(const std::string& name) {
+  const char* dir = std::getenv("TRUNKLINE_SOURCE_DIR");
+  std::ifstream in(
+      std::string(dir ? dir : ".") + "/tests/signaling/fuzz_seeds/" + name,
+      std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(SipMessageTest, DescribesAnInviteAsTheB2buaSeesIt) {
+  std::optional<IncomingRequest> r = ParseDatagram(Seed("invite_sdp.sip"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->method, "INVITE");
+  EXPECT_EQ(r->request_uri, "sip:0871234567@127.0.0.1:5060");
+  EXPECT_EQ(r->request_uri_user, "0871234567");
+  EXPECT_EQ(r->from_user, "+35315551234");
+  EXPECT_EQ(r->pai_user, "+35315551234");
+  EXPECT_EQ(r->call_id, "seed-1@127.0.0.11");
+  EXPECT_EQ(r->content_type, "application/sdp");
+  EXPECT_THAT(r->body, ::testing::StartsWith("v=0\r\n"));
+  ASSERT_EQ(r->call_history.size(), 1u);
+  EXPECT_TRUE(r->has_accept);
+  EXPECT_THAT(r->accept, ElementsAre("application/sdp"));
+  EXPECT_TRUE(r->require.empty());
+}
+
+TEST(SipMessageTest, ReadsRequireAndCompactForms) {
+  std::optional<IncomingRequest> r = ParseDatagram(Seed("invite_require.sip"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_THAT(r->require, ElementsAre("100rel", "timer"));
+  EXPECT_EQ(r->content_type, "application/unknownformat");
+  EXPECT_FALSE(r->has_accept);
+  r = ParseDatagram(Seed("register.sip"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->method, "REGISTER");
+  EXPECT_EQ(r->call_id, "seed-4@127.0.0.11");
+}
+
+TEST(SipMessageTest, RefusesWhatNtaWouldNotHandOn) {
+  EXPECT_FALSE(ParseDatagram(Seed("response.sip")).has_value());
+  EXPECT_FALSE(ParseDatagram(Seed("garbage.bin")).has_value());
+  EXPECT_FALSE(ParseDatagram("").has_value());
+  EXPECT_FALSE(ParseDatagram("OPTIONS sip:a SIP/2.0\r\n\r\n").has_value());
+}
+
+}  // namespace
+}  // namespace trunkline::signaling
