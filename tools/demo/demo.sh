@@ -2,7 +2,7 @@
 # make demo: the whole stack on this machine with the example topology
 # (deploy/examples/topology.yaml), real peers, real calls, media included.
 #
-#   UC user (baresip, SRTP, on a veth address of its own) -> Kamailio front end
+#   UC user (baresip, TLS + SRTP, on a veth address of its own) -> Kamailio front end
 #   (127.0.0.11) -> signaling (127.0.0.1:5060) -> routing -> media -> the
 #   PSTN gateways, IP-PBX and ITSP (sipp at 127.0.0.21/.22/.31/.41, plain RTP
 #   echoed back).
@@ -70,20 +70,28 @@ for peer in gw-dub:127.0.0.21 gw-lon:127.0.0.22 pbx-lon:127.0.0.31 itsp:127.0.0.
   echo "$name: sipp at $ip:5060, pid $!"
 done
 
-step "Starting the UC side: baresip (SRTP mandatory) at 10.77.0.2, Kamailio as the front end at 127.0.0.11"
+step "Starting the UC side: baresip (SIP over TLS, SRTP mandatory) at 10.77.0.2, Kamailio as the front end at 127.0.0.11"
 tools/demo/uc/start.sh "$WORK" 127.0.0.1:5060 || fail "cannot start the UC side"
 sleep 2
 
 step "Call 1: Dublin user +35315551234 dials 0871234567 (a mobile): UC side -> PSTN gateway gw-dub"
 show ctl route explain --from-user sip:+35315551234@contoso.example --caller +35315551234 --callee 0871234567
+ctl trace --seconds 10 > "$WORK/ladder.txt" 2>&1 &
+TRACE_PID=$!
+sleep 1
 uc dial sip:0871234567@contoso.example --wait 4 | grep -o '"type": "CALL_[A-Z_]*"' | sort -u
 sleep 4
 show ctl calls list
 call_id=$(ctl calls list --output json 2>/dev/null | /usr/bin/python3 -c 'import json,sys; c=json.load(sys.stdin).get("calls",[]); print(c[0]["callId"] if c else "")')
 [ -n "$call_id" ] && show ctl calls show "$call_id"
+echo "Media of both legs, from the relay (SRTP from the UC user, plain RTP from the gateway):"
+[ -n "$call_id" ] && show "$BIN/trunkctl" media query "$call_id"
 echo "What gw-dub received (numbers translated for the trunk, no UC-side address):"
 sed -n '/^INVITE sip/,/^$/p' "$WORK/gw-dub.msg" | grep -E '^(INVITE|From|To|P-Asserted|m=audio|c=IN)' | head -6
 uc hangup --wait 2 | grep -o '"type": "CALL_CLOSED"' | head -1
+wait "$TRACE_PID" 2> /dev/null
+echo "The ladder (trunkctl trace):"
+cat "$WORK/ladder.txt"
 
 step "Call 2: the PSTN calls Dublin DID 015551234 through gw-dub: PSTN -> UC user (baresip answers)"
 timeout 30 sipp -sf tools/demo/peers/pstn_caller.xml -i 127.0.0.21 -p 15061 -set caller 0871234567 \

@@ -19,6 +19,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "services/common/flags.h"
+#include "tools/trunkctl/media_commands.h"
 #include "tools/trunkctl/node_commands.h"
 #include "tools/trunkctl/output.h"
 #include "tools/trunkctl/route_commands.h"
@@ -67,6 +68,8 @@ constexpr char kUsage[] = R"(trunkctl: operate Trunkline.
                                          (--output json: one per line)
            (calls, trunks and trace ask signaling's admin API at
             --signaling=HOST:PORT)
+  trunkctl media query CALL_ID           per-leg figures of an anchored call
+                                         (asks --media=HOST:PORT[,...])
   trunkctl topology validate FILE        check a topology file
   trunkctl topology show FILE            print it with defaults filled in
   trunkctl route explain --caller N --callee N
@@ -123,6 +126,18 @@ int main(int argc, char** argv) {
                                                std::cerr);
     }
     return Usage("topology verbs: validate, show");
+  }
+  if (args[0] == "media") {
+    if (args.size() != 3 || args[1] != "query") {
+      return Usage("media verbs: query CALL_ID");
+    }
+    std::vector<std::string> media;
+    for (absl::string_view m :
+         absl::StrSplit(absl::GetFlag(FLAGS_media), ',', absl::SkipEmpty())) {
+      media.emplace_back(m);
+    }
+    return trunkline::trunkctl::MediaQuery(media, args[2], *format, std::cout,
+                                           std::cerr);
   }
   if (args[0] == "node") {
     if (args.size() < 2 || args.size() > 3) {

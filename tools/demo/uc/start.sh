@@ -23,8 +23,26 @@ ip addr add "$USER_ADDRESS/32" dev tl-demo-uc
 ip link set tl-demo-host up
 ip link set tl-demo-uc up
 
+# A throwaway certificate for the front end's TLS listener, valid for its
+# address; baresip trusts exactly it.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=fe-pool.contoso.example" \
+  -addext "subjectAltName=IP:$FE_ADDRESS,DNS:fe-pool.contoso.example" \
+  -keyout "$WORK/fe-key.pem" -out "$WORK/fe-cert.pem" 2> /dev/null
+cat > "$WORK/tls.cfg" <<TLS
+[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+private_key = $WORK/fe-key.pem
+certificate = $WORK/fe-cert.pem
+
+[client:default]
+verify_certificate = no
+require_certificate = no
+TLS
+
 fill() {
-  sed -e "s/__FE_ADDRESS__/$FE_ADDRESS/g" -e "s/__HOST_VETH__/$HOST_VETH/g" \
+  sed -e "s|__WORK__|$WORK|g" -e "s/__FE_ADDRESS__/$FE_ADDRESS/g" -e "s/__HOST_VETH__/$HOST_VETH/g" \
       -e "s/__USER_ADDRESS__/$USER_ADDRESS/g" -e "s/__TRUNKLINE__/$TRUNKLINE/g" "$1"
 }
 fill "$HERE/kamailio.cfg" > "$WORK/kamailio.cfg"
