@@ -328,6 +328,24 @@ TEST_F(MediaBinaryTest, SrtpCallerToPlainCalleeThroughHoldResumeAndRekey) {
       << metrics;
   EXPECT_TRUE(absl::StrContains(metrics, "trunkline_media_sessions 1"));
 
+  // The operator's view of the same call: trunkctl media query.
+  std::string out;
+  EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "media", "query", call_id_,
+                        "--media=" + media_.grpc_address()},
+                       &out),
+            0)
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "on media " + media_.grpc_address()))
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "caller")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "callee")) << out;
+  EXPECT_EQ(RunCommand({TRUNKLINE_TRUNKCTL_BIN, "media", "query",
+                        "no-such-call", "--media=" + media_.grpc_address()},
+                       &out),
+            1)
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "no media instance anchors call")) << out;
+
   {
     grpc::ClientContext context;
     v1::DeleteRequest request;
