@@ -2,9 +2,11 @@
 
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "services/common/admin_auth.h"
+#include "services/common/grpc_metrics.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log.h"
 #include "services/common/metrics.h"
@@ -63,9 +65,19 @@ int RunService(absl::string_view service, const ServiceAddresses& defaults,
       MetricsEndpoint::Start(flags->metrics_address, context.registry);
   if (!metrics.ok()) return Fail(metrics.status());
 
+  // Every API and admin call's latency, by method.
+  GrpcLatency server_latency(
+      context.registry.get(),
+      absl::StrCat("trunkline_", context.service,
+                   "_grpc_server_duration_seconds"),
+      "Time from a gRPC request's arrival to its status, by method.");
   absl::StatusOr<std::unique_ptr<GrpcServer>> api = GrpcServer::Start(
       flags->grpc_address, (*app)->GrpcServices(), nullptr,
-      [app = app->get()](grpc::ServerBuilder* b) { app->ConfigureServer(b); });
+      [app = app->get(), &server_latency](grpc::ServerBuilder* b) {
+        app->ConfigureServer(b);
+        b->experimental().SetInterceptorCreators(
+            ServerLatencyInterceptors(&server_latency));
+      });
   if (!api.ok()) return Fail(api.status());
   (*app)->ServerStarted();
 
@@ -87,9 +99,12 @@ int RunService(absl::string_view service, const ServiceAddresses& defaults,
   node_admin_ptr = &node_admin;
   std::vector<grpc::Service*> admin_services = (*app)->AdminServices();
   admin_services.push_back(&node_admin);
-  absl::StatusOr<std::unique_ptr<GrpcServer>> admin =
-      GrpcServer::Start(flags->admin_address, admin_services,
-                        (*admin_auth)->server_credentials());
+  absl::StatusOr<std::unique_ptr<GrpcServer>> admin = GrpcServer::Start(
+      flags->admin_address, admin_services, (*admin_auth)->server_credentials(),
+      [&server_latency](grpc::ServerBuilder* b) {
+        b->experimental().SetInterceptorCreators(
+            ServerLatencyInterceptors(&server_latency));
+      });
   if (!admin.ok()) {
     (*api)->Shutdown(absl::ZeroDuration());
     (*app)->ServerStopped();

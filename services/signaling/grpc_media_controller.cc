@@ -35,13 +35,16 @@ v1::SidePlan CalleeSide(const v1::Candidate& c) {
 
 GrpcMediaController::GrpcMediaController(
     const std::vector<std::string>& addresses, Poster post,
-    absl::Duration timeout)
+    absl::Duration timeout, GrpcLatency* latency)
     : post_(std::move(post)), timeout_(timeout) {
   for (const std::string& address : addresses) {
     auto instance = std::make_unique<Instance>();
     instance->address = address;
     instance->stub = v1::Media::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+        latency != nullptr
+            ? InstrumentedChannel(address, grpc::InsecureChannelCredentials(),
+                                  latency)
+            : grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
     instances_.push_back(std::move(instance));
   }
   poller_ = std::thread([this] {
@@ -70,8 +73,8 @@ void GrpcMediaController::PollLoads() {
       TL_LOG(kInfo, "media instance state")
           .With("media", instance->address)
           .With("usable", left >= 0)
-          .With("detail", status.ok() ? std::string("ok")
-                                      : status.error_message());
+          .With("detail",
+                status.ok() ? std::string("ok") : status.error_message());
     }
     instance->capacity_left = left;
   }

@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "services/common/grpc_metrics.h"
 #include "services/signaling/media_controller.h"
 #include "trunkline/v1/media.grpc.pb.h"
 
@@ -28,8 +29,9 @@ class GrpcMediaController final : public MediaController {
   using Poster = std::function<void(std::function<void()>)>;
   // `addresses`: the media instances (--media). `post` hands a closure to
   // the SIP loop.
+  // `latency`, when set, measures every call.
   GrpcMediaController(const std::vector<std::string>& addresses, Poster post,
-                      absl::Duration timeout);
+                      absl::Duration timeout, GrpcLatency* latency = nullptr);
   ~GrpcMediaController() override;
 
   void Offer(const std::string& call_id, const v1::Candidate& candidate,

@@ -11,9 +11,14 @@
 namespace trunkline::signaling {
 
 GrpcRoutingClient::GrpcRoutingClient(const std::string& address, Poster post,
-                                     absl::Duration timeout)
+                                     absl::Duration timeout,
+                                     GrpcLatency* latency)
     : stub_(v1::Routing::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
+          latency != nullptr
+              ? InstrumentedChannel(address, grpc::InsecureChannelCredentials(),
+                                    latency)
+              : grpc::CreateChannel(address,
+                                    grpc::InsecureChannelCredentials()))),
       post_(std::move(post)),
       timeout_(timeout) {}
 

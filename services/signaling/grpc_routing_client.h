@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "services/common/grpc_metrics.h"
 #include "services/signaling/routing_client.h"
 #include "trunkline/v1/routing.grpc.pb.h"
 
@@ -18,8 +19,10 @@ class GrpcRoutingClient final : public RoutingClient {
   using Poster = std::function<void(std::function<void()>)>;
   // `post` hands a closure to the SIP loop. `timeout` bounds each RPC: a slow
   // or absent routing service fails the call with 503, it does not hang it.
+  // `latency`, when set, measures every call
+  // (trunkline_signaling_grpc_client_duration_seconds).
   GrpcRoutingClient(const std::string& address, Poster post,
-                    absl::Duration timeout);
+                    absl::Duration timeout, GrpcLatency* latency = nullptr);
   void Route(const v1::RouteRequest& request, Done done) override;
 
  private:

@@ -19,11 +19,16 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
   app->options_ = options;
   ASSIGN_OR_RETURN(app->stack_, SofiaSipStack::Create());
   app->metrics_ = std::make_unique<SignalingMetrics>(context.registry.get());
+  app->client_latency_ = std::make_unique<GrpcLatency>(
+      context.registry.get(),
+      "trunkline_signaling_grpc_client_duration_seconds",
+      "Time from a gRPC call to routing or media to its status, by method.");
+  GrpcLatency* latency = app->client_latency_.get();
   SofiaSipStack* stack = app->stack_.get();
   app->routing_ = std::make_unique<GrpcRoutingClient>(
       context.flags.routing,
       [stack](std::function<void()> task) { stack->Post(std::move(task)); },
-      options.routing_timeout);
+      options.routing_timeout, latency);
   if (context.flags.media.empty()) {
     app->media_ = std::make_unique<NoMediaController>(
         "no media instance configured (--media is empty)");
@@ -31,7 +36,7 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
     app->media_ = std::make_unique<GrpcMediaController>(
         context.flags.media,
         [stack](std::function<void()> task) { stack->Post(std::move(task)); },
-        options.routing_timeout);
+        options.routing_timeout, latency);
   }
   app->monitor_ = std::make_unique<GatewayMonitor>(stack, app->metrics_.get());
   app->b2bua_ = std::make_unique<B2bua>(stack, app->routing_.get(),
@@ -53,9 +58,10 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
       context.admin_auth, stack, app->b2bua_.get(), app->monitor_.get(),
       context.flags.routing.empty()
           ? nullptr
-          : std::shared_ptr<v1::Routing::StubInterface>(v1::Routing::NewStub(
-                grpc::CreateChannel(context.flags.routing,
-                                    grpc::InsecureChannelCredentials()))),
+          : std::shared_ptr<v1::Routing::StubInterface>(
+                v1::Routing::NewStub(InstrumentedChannel(
+                    context.flags.routing, grpc::InsecureChannelCredentials(),
+                    latency))),
       trace);
   return app;
 }

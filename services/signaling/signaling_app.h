@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "services/common/grpc_metrics.h"
 #include "services/common/service_runtime.h"
 #include "services/signaling/b2bua.h"
 #include "services/signaling/gateway_monitor.h"
@@ -48,6 +49,8 @@ class SignalingApp final : public ServiceApp {
   SignalingOptions options_;
   std::unique_ptr<SofiaSipStack> stack_;
   std::unique_ptr<SignalingMetrics> metrics_;
+  // Before the clients that use it, so it outlives them.
+  std::unique_ptr<GrpcLatency> client_latency_;
   std::unique_ptr<RoutingClient> routing_;
   std::unique_ptr<MediaController> media_;
   std::unique_ptr<GatewayMonitor> monitor_;

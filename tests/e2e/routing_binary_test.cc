@@ -262,6 +262,11 @@ TEST_F(RoutingBinaryTest, MetricsPassPromtool) {
       metrics.find(
           "trunkline_routing_topology_info{version=\"contoso-2026-11-24\"} 1"),
       std::string::npos);
+  // gRPC server latency by method, the async Route method included.
+  EXPECT_NE(metrics.find("trunkline_routing_grpc_server_duration_seconds_count{"
+                         "method=\"/trunkline.v1.Routing/Route\"} 5"),
+            std::string::npos)
+      << metrics;
   const std::string file = dir_ + "/metrics.txt";
   std::ofstream(file) << metrics;
   std::string out;

@@ -38,6 +38,7 @@ CONTRACT = {
     "trunkline_routing_decisions_total": ("counter", ["result"]),
     "trunkline_routing_decision_duration_seconds": ("histogram", []),
     "trunkline_signaling_calls_received_total": ("counter", ["direction"]),
+    "trunkline_signaling_grpc_client_duration_seconds": ("histogram", ["method"]),
     "trunkline_signaling_calls_attempted_total": ("counter", ["trunk", "direction"]),
     "trunkline_signaling_calls_answered_total": ("counter", ["trunk", "direction"]),
     "trunkline_signaling_calls_failed_total": ("counter", ["trunk", "direction", "sip_class"]),

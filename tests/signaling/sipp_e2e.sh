@@ -102,6 +102,11 @@ for m in 'trunkline_signaling_calls_answered_total{direction="outbound",trunk="p
   if grep -qF "$m" <<<"$metrics"; then echo "PASS: metric $m"; PASSED=$((PASSED+1));
   else echo "FAIL: metric $m"; FAILED=$((FAILED+1)); fi
 done
+# gRPC client latency: the calls to routing.
+for re in '^trunkline_signaling_grpc_client_duration_seconds_count\{method="/trunkline.v1.Routing/Route"\} [1-9]'; do
+  if grep -qE "$re" <<<"$metrics"; then echo "PASS: metric $re"; PASSED=$((PASSED+1));
+  else echo "FAIL: metric $re"; FAILED=$((FAILED+1)); fi
+done
 kill -0 "${PIDS[1]}" 2>/dev/null || { echo "FAIL: signaling died"; FAILED=$((FAILED+1)); }
 
 # --- OPTIONS keepalive: gw-dub (127.0.0.21) receives but never answers. With
@@ -207,6 +212,13 @@ if [ -n "$TRUNKCTL" ]; then
   ok=1; wait $UAC || ok=0; wait $UAS || ok=0
   if [ $ok = 1 ]; then echo "PASS: operator hangup ended both legs"; PASSED=$((PASSED+1));
   else echo "FAIL: operator hangup (see $DIR/hangup-*)"; FAILED=$((FAILED+1)); fi
+fi
+if [ -n "$TRUNKCTL" ]; then
+  # gRPC server latency: the admin calls trunkctl made above.
+  metrics=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SM/metrics').read().decode())")
+  re='^trunkline_signaling_grpc_server_duration_seconds_count\{method="/trunkline.v1.SignalingAdmin/ListCalls"\} [1-9]'
+  if grep -qE "$re" <<<"$metrics"; then echo "PASS: metric $re"; PASSED=$((PASSED+1));
+  else echo "FAIL: metric $re"; FAILED=$((FAILED+1)); fi
 fi
 kill -0 "$SIG2" 2>/dev/null || { echo "FAIL: signaling died"; FAILED=$((FAILED+1)); }
 echo "sipp e2e: $PASSED passed, $FAILED failed"
