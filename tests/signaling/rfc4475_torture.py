@@ -190,9 +190,11 @@ def main():
             listener.conns.append(conn)
         else:
             sender.sendto(data, (host, port))
-        # A dropped message is judged by silence; give it time to be wrong.
-        # INVITEs wait for routing (unavailable here) before their 503.
-        code = first_final(listener, 3.0, ours, seen)
+        # A dropped message is judged by 3 s of silence. An answer may take
+        # longer: INVITEs wait for routing (absent here: the gRPC client's
+        # 2 s deadline and its reconnect backoff) before their 503, more so
+        # on a loaded machine; first_final returns as soon as it comes.
+        code = first_final(listener, 3.0 if expect == DROP else 8.0, ours, seen)
         seen |= ours
         if expect == DROP:
             ok = code is None
