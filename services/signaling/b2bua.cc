@@ -12,11 +12,13 @@
 #include "services/common/error_table.h"
 #include "services/common/log.h"
 #include "services/signaling/call_plan.h"
+#include "services/signaling/dialog_relay.h"
 
 namespace trunkline::signaling {
 namespace {
 
-constexpr char kAllow[] = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+constexpr char kAllow[] =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY";
 
 SipResponse Response(int code, std::string phrase) {
   SipResponse r;
@@ -125,7 +127,9 @@ class B2bua::Call final : public ServerLegObserver {
     Finish();
   }
   ~Call() override {
-    // Legs go first: they detach from the stack before we are gone.
+    // The relay and the legs go first: they detach from the stack before
+    // we are gone.
+    relay_.reset();
     attempts_.clear();
     server_.reset();
   }
@@ -172,6 +176,7 @@ class B2bua::Call final : public ServerLegObserver {
   }
   void OnAck(const std::string& content_type,
              const std::string& body) override {
+    if (relay_ && relay_->OnAck(MediaLeg::kCaller, content_type, body)) return;
     if (state_ != State::kAnswered || acked_) return;
     acked_ = true;
     if (Attempt* a = current()) a->leg->Ack(content_type, body);
@@ -185,6 +190,10 @@ class B2bua::Call final : public ServerLegObserver {
       b->leg->Cancel();
     }
     Finish();
+  }
+  void OnDialogRequest(const DialogRequest& request,
+                       std::unique_ptr<ServerTransaction> txn) override {
+    OnLegRequest(MediaLeg::kCaller, request, std::move(txn));
   }
 
  private:
@@ -200,7 +209,45 @@ class B2bua::Call final : public ServerLegObserver {
       call->OnCalleeResponse(this, r);
     }
     void OnBye() override { call->OnCalleeBye(this); }
+    void OnAck(const std::string& content_type,
+               const std::string& body) override {
+      if (this == call->current() && call->relay_) {
+        call->relay_->OnAck(MediaLeg::kCallee, content_type, body);
+      }
+    }
+    void OnDialogRequest(const DialogRequest& request,
+                         std::unique_ptr<ServerTransaction> txn) override {
+      if (this != call->current()) {
+        SipResponse r;
+        r.code = 481;
+        r.phrase = "Call/Transaction Does Not Exist";
+        txn->Respond(r);
+        return;
+      }
+      call->OnLegRequest(MediaLeg::kCallee, request, std::move(txn));
+    }
   };
+
+  // A request within either leg's dialog: relayed once the call is
+  // answered. Before that, a new offer would cross the INVITE's own
+  // offer/answer (491, RFC 3311 5.2); anything else may come again later.
+  void OnLegRequest(MediaLeg from, const DialogRequest& request,
+                    std::unique_ptr<ServerTransaction> txn) {
+    b2bua_->metrics_->InDialogRequest(request.method);
+    if (relay_ != nullptr && state_ == State::kAnswered) {
+      relay_->OnRequest(from, request, std::move(txn));
+      return;
+    }
+    SipResponse r;
+    if (request.method == "INVITE" || request.method == "UPDATE") {
+      r = Response(491, "Request Pending");
+    } else {
+      r = Response(500, "Server Internal Error");
+      r.headers = {{"Retry-After", "1"},
+                   {"Reason", SipReason(500, "the call is not answered yet")}};
+    }
+    txn->Respond(r);
+  }
 
   Attempt* current() {
     if (attempts_.empty() || attempts_.back()->abandoned) return nullptr;
@@ -381,6 +428,12 @@ class B2bua::Call final : public ServerLegObserver {
       }
       b2bua_->metrics_->CallAnswered(trunk(), direction_, post_dial_delay_);
       if (!trunk().empty()) ++b2bua_->counters_[trunk()].answered;
+      DialogRelay::Options relay;
+      relay.call_id = request_.call_id;
+      relay.media = anchored_ ? b2bua_->media_ : nullptr;
+      relay.refer_mode = candidate().refer_mode();
+      relay_ = std::make_unique<DialogRelay>(b2bua_->stack_, server_.get(),
+                                             a->leg.get(), std::move(relay));
       Relay(r);
       return;
     }
@@ -421,7 +474,7 @@ class B2bua::Call final : public ServerLegObserver {
     B2bua* b2bua = b2bua_;
     const uint64_t id = id_;
     b2bua_->media_->Answer(
-        request_.call_id, r.body,
+        request_.call_id, MediaLeg::kCallee, r.body,
         [b2bua, id, up](absl::StatusOr<std::string> sdp) mutable {
           auto it = b2bua->calls_.find(id);
           if (it != b2bua->calls_.end()) {
@@ -531,6 +584,8 @@ class B2bua::Call final : public ServerLegObserver {
   int current_candidate_ = -1;
   std::vector<std::unique_ptr<Attempt>> attempts_;
   std::unique_ptr<Timer> fast_failover_;
+  // Requests within the dialogs once the call is answered.
+  std::unique_ptr<DialogRelay> relay_;
   std::string occupied_;
   absl::Time sent_at_;
   bool got_provisional_ = false;

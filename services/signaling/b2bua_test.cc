@@ -34,7 +34,12 @@ class FakeMedia : public MediaController {
              SdpDone done) override {
     done(absl::UnavailableError("no media instance configured"));
   }
-  void Answer(const std::string&, const std::string&, SdpDone done) override {
+  void Update(const std::string&, MediaLeg, const std::string&,
+              SdpDone done) override {
+    done(absl::UnavailableError("none"));
+  }
+  void Answer(const std::string&, MediaLeg, const std::string&,
+              SdpDone done) override {
     done(absl::UnavailableError("none"));
   }
   void Delete(const std::string&) override {}
@@ -174,6 +179,61 @@ TEST_F(B2buaTest, CallCompletesAndByeEndsBothLegs) {
   stack_.RunPosted();
   EXPECT_EQ(b2bua_.active_calls(), 0u);
   EXPECT_EQ(b2bua_.CallsOnTrunk("pstn-dub"), 0);
+}
+
+TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
+  FakeServerLeg* leg = Invite();
+  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+  c.set_refer_mode(v1::REFER_MODE_REJECT);
+  Route({c});
+  FakeClientLeg* out = stack_.sent[0];
+  out->observer->OnResponse(Resp(180));
+
+  // Early: a new offer would cross the INVITE's own; INFO may come later.
+  auto early = std::make_unique<testing::FakeServerTransaction>();
+  auto early_answers = early->responses;
+  leg->observer->OnDialogRequest(
+      DialogRequest{"UPDATE", "application/sdp", "v=0 early", {}},
+      std::move(early));
+  ASSERT_EQ(early_answers->size(), 1u);
+  EXPECT_EQ((*early_answers)[0].code, 491);
+  auto info = std::make_unique<testing::FakeServerTransaction>();
+  auto info_answers = info->responses;
+  out->observer->OnDialogRequest(DialogRequest{"INFO", "", "", {}},
+                                 std::move(info));
+  ASSERT_EQ(info_answers->size(), 1u);
+  EXPECT_EQ((*info_answers)[0].code, 500);
+  EXPECT_EQ((*info_answers)[0].Header("Retry-After"), "1");
+
+  out->observer->OnResponse(Resp(200, "v=0 answer"));
+  leg->observer->OnAck("", "");
+  ASSERT_EQ(out->acks, 1);
+
+  // Hold from the caller: the re-INVITE reaches the callee's dialog, its
+  // 2xx comes back, and the caller's ACK goes on (not the first ACK again).
+  auto hold = std::make_unique<testing::FakeServerTransaction>();
+  auto hold_answers = hold->responses;
+  leg->observer->OnDialogRequest(
+      DialogRequest{"INVITE", "application/sdp", "v=0 sendonly", {}},
+      std::move(hold));
+  ASSERT_EQ(out->dialog.requests.size(), 1u);
+  EXPECT_EQ(out->dialog.requests[0]->request.body, "v=0 sendonly");
+  out->dialog.requests[0]->Answer(200, "v=0 recvonly");
+  ASSERT_EQ(hold_answers->size(), 1u);
+  EXPECT_EQ((*hold_answers)[0].body, "v=0 recvonly");
+  leg->observer->OnAck("", "");
+  EXPECT_EQ(out->acks, 1) << "the first ACK is not sent again";
+  EXPECT_EQ(out->dialog.requests[0]->acks.size(), 1u);
+
+  // A REFER from the gateway on a trunk that rejects transfers.
+  auto refer = std::make_unique<testing::FakeServerTransaction>();
+  auto refer_answers = refer->responses;
+  out->observer->OnDialogRequest(
+      DialogRequest{"REFER", "", "", {{"Refer-To", "<sip:1@x>"}}},
+      std::move(refer));
+  ASSERT_EQ(refer_answers->size(), 1u);
+  EXPECT_EQ((*refer_answers)[0].code, 603);
+  EXPECT_TRUE(leg->dialog.requests.empty());
 }
 
 TEST_F(B2buaTest, FailsOverOn503ToTheNextCandidate) {

@@ -7,11 +7,62 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "services/signaling/sip_stack.h"
 
 namespace trunkline::signaling::testing {
+
+// A request the B2BUA sent within a dialog; the test answers it as the peer.
+struct SentDialogRequest {
+  DialogRequest request;
+  std::function<void(const SipResponse&)> on_final;
+  // The ACKs sent for its 2xx: (content type, body).
+  std::vector<std::pair<std::string, std::string>> acks;
+  bool abandoned = false;
+  // The peer's final response (unless the sender dropped the transaction).
+  void Answer(int code, const std::string& body = "") {
+    if (abandoned) return;
+    SipResponse r;
+    r.code = code;
+    r.phrase = "x";
+    r.body = body;
+    if (!body.empty()) r.content_type = "application/sdp";
+    on_final(r);
+  }
+};
+
+struct FakeDialogTransaction : DialogTransaction {
+  std::shared_ptr<SentDialogRequest> sent;
+  ~FakeDialogTransaction() override { sent->abandoned = true; }
+  void Ack(const std::string& type, const std::string& body) override {
+    sent->acks.emplace_back(type, body);
+  }
+};
+
+// Records the dialog requests a fake leg sends.
+struct FakeDialog {
+  std::vector<std::shared_ptr<SentDialogRequest>> requests;
+  std::unique_ptr<DialogTransaction> Send(
+      const DialogRequest& request,
+      std::function<void(const SipResponse&)> on_final) {
+    auto sent = std::make_shared<SentDialogRequest>();
+    sent->request = request;
+    sent->on_final = std::move(on_final);
+    requests.push_back(sent);
+    auto t = std::make_unique<FakeDialogTransaction>();
+    t->sent = requests.back();
+    return t;
+  }
+};
+
+// An in-dialog request from a peer: what the B2BUA answered.
+struct FakeServerTransaction : ServerTransaction {
+  std::shared_ptr<std::vector<SipResponse>> responses =
+      std::make_shared<std::vector<SipResponse>>();
+  void Respond(const SipResponse& r) override { responses->push_back(r); }
+};
 
 struct FakeServerLeg : ServerLeg {
   ServerLegObserver* observer = nullptr;
@@ -29,6 +80,12 @@ struct FakeServerLeg : ServerLeg {
     if (sink) sink->push_back(r);
   }
   void SendBye(const std::string& reason) override { byes.push_back(reason); }
+  std::unique_ptr<DialogTransaction> SendRequest(
+      const DialogRequest& request,
+      std::function<void(const SipResponse&)> on_final) override {
+    return dialog.Send(request, std::move(on_final));
+  }
+  FakeDialog dialog;
 };
 
 struct FakeClientLeg : ClientLeg {
@@ -41,7 +98,13 @@ struct FakeClientLeg : ClientLeg {
   void Cancel() override { ++cancels; }
   void Ack(const std::string&, const std::string&) override { ++acks; }
   void SendBye(const std::string&) override { ++byes; }
+  std::unique_ptr<DialogTransaction> SendRequest(
+      const DialogRequest& request,
+      std::function<void(const SipResponse&)> on_final) override {
+    return dialog.Send(request, std::move(on_final));
+  }
   std::string call_id() const override { return id; }
+  FakeDialog dialog;
 };
 
 class FakeSipStack : public SipStack {

@@ -93,9 +93,18 @@ int GrpcMediaController::PickInstance() const {
   return best;
 }
 
+namespace {
+v1::Leg ToProto(MediaLeg leg) {
+  return leg == MediaLeg::kCaller ? v1::LEG_CALLER : v1::LEG_CALLEE;
+}
+}  // namespace
+
 template <typename Request>
-void GrpcMediaController::SdpRpc(int instance, const char* what,
+void GrpcMediaController::SdpRpc(int instance, SdpMethod method,
                                  Request request, SdpDone done) {
+  const char* what = method == SdpMethod::kOffer    ? "Offer"
+                     : method == SdpMethod::kUpdate ? "Update"
+                                                    : "Answer";
   struct Rpc {
     grpc::ClientContext context;
     Request request;
@@ -122,8 +131,13 @@ void GrpcMediaController::SdpRpc(int instance, const char* what,
     delete rpc;
   };
   if constexpr (std::is_same_v<Request, v1::OfferRequest>) {
-    target.stub->async()->Offer(&rpc->context, &rpc->request, &rpc->response,
-                                finish);
+    if (method == SdpMethod::kUpdate) {
+      target.stub->async()->Update(&rpc->context, &rpc->request, &rpc->response,
+                                   finish);
+    } else {
+      target.stub->async()->Offer(&rpc->context, &rpc->request, &rpc->response,
+                                  finish);
+    }
   } else {
     target.stub->async()->Answer(&rpc->context, &rpc->request, &rpc->response,
                                  finish);
@@ -148,10 +162,27 @@ void GrpcMediaController::Offer(const std::string& call_id,
   request.set_sdp(sdp);
   *request.mutable_from_side() = CallerSide(candidate);
   *request.mutable_to_side() = CalleeSide(candidate);
-  SdpRpc(call.instance, "Offer", std::move(request), std::move(done));
+  SdpRpc(call.instance, SdpMethod::kOffer, std::move(request), std::move(done));
 }
 
-void GrpcMediaController::Answer(const std::string& call_id,
+void GrpcMediaController::Update(const std::string& call_id, MediaLeg from,
+                                 const std::string& sdp, SdpDone done) {
+  auto it = calls_.find(call_id);
+  if (it == calls_.end()) {
+    done(absl::FailedPreconditionError("media Update before any Offer"));
+    return;
+  }
+  v1::OfferRequest request;
+  request.set_call_id(call_id);
+  request.set_from_leg(ToProto(from));
+  request.set_request_id(absl::StrCat("update-", ++it->second.requests));
+  request.set_sdp(sdp);
+  // No side plans: the session keeps the ones of its first offer.
+  SdpRpc(it->second.instance, SdpMethod::kUpdate, std::move(request),
+         std::move(done));
+}
+
+void GrpcMediaController::Answer(const std::string& call_id, MediaLeg from,
                                  const std::string& sdp, SdpDone done) {
   auto it = calls_.find(call_id);
   if (it == calls_.end()) {
@@ -160,10 +191,11 @@ void GrpcMediaController::Answer(const std::string& call_id,
   }
   v1::AnswerRequest request;
   request.set_call_id(call_id);
-  request.set_from_leg(v1::LEG_CALLEE);
+  request.set_from_leg(ToProto(from));
   request.set_request_id(absl::StrCat("answer-", ++it->second.requests));
   request.set_sdp(sdp);
-  SdpRpc(it->second.instance, "Answer", std::move(request), std::move(done));
+  SdpRpc(it->second.instance, SdpMethod::kAnswer, std::move(request),
+         std::move(done));
 }
 
 void GrpcMediaController::Delete(const std::string& call_id) {

@@ -36,7 +36,9 @@ class GrpcMediaController final : public MediaController {
 
   void Offer(const std::string& call_id, const v1::Candidate& candidate,
              const std::string& sdp, SdpDone done) override;
-  void Answer(const std::string& call_id, const std::string& sdp,
+  void Update(const std::string& call_id, MediaLeg from, const std::string& sdp,
+              SdpDone done) override;
+  void Answer(const std::string& call_id, MediaLeg from, const std::string& sdp,
               SdpDone done) override;
   void Delete(const std::string& call_id) override;
 
@@ -58,8 +60,9 @@ class GrpcMediaController final : public MediaController {
   void PollLoads();
   // Runs `rpc` on the call's instance and posts the SDP (or the error) to
   // the loop.
+  enum class SdpMethod { kOffer, kUpdate, kAnswer };
   template <typename Request>
-  void SdpRpc(int instance, const char* what, Request request, SdpDone done);
+  void SdpRpc(int instance, SdpMethod method, Request request, SdpDone done);
 
   std::vector<std::unique_ptr<Instance>> instances_;
   Poster post_;

@@ -118,7 +118,7 @@ TEST(GrpcMediaControllerTest, AnchorsOnTheLeastLoadedInstance) {
 
   // The answer goes to the same instance, from the callee's leg.
   absl::StatusOr<std::string> answer = Wait([&](auto done) {
-    media.Answer("call-1", "callee-sdp", std::move(done));
+    media.Answer("call-1", MediaLeg::kCallee, "callee-sdp", std::move(done));
   });
   ASSERT_TRUE(answer.ok()) << answer.status();
   EXPECT_EQ(*answer, "relay-answer");
@@ -141,8 +141,9 @@ TEST(GrpcMediaControllerTest, NoReachableInstanceFailsTheOffer) {
     media.Offer("call-2", PstnCandidate(), "sdp", std::move(done));
   });
   EXPECT_EQ(offer.status().code(), absl::StatusCode::kUnavailable);
-  absl::StatusOr<std::string> answer =
-      Wait([&](auto done) { media.Answer("call-2", "sdp", std::move(done)); });
+  absl::StatusOr<std::string> answer = Wait([&](auto done) {
+    media.Answer("call-2", MediaLeg::kCallee, "sdp", std::move(done));
+  });
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 

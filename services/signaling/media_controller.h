@@ -14,6 +14,9 @@
 
 namespace trunkline::signaling {
 
+// Which leg of a call an SDP came from.
+enum class MediaLeg { kCaller, kCallee };
+
 class MediaController {
  public:
   using SdpDone = std::function<void(absl::StatusOr<std::string>)>;
@@ -21,9 +24,15 @@ class MediaController {
   // The caller's offer in, the offer to send to `candidate` out.
   virtual void Offer(const std::string& call_id, const v1::Candidate& candidate,
                      const std::string& sdp, SdpDone done) = 0;
-  // The callee's answer in, the answer to send to the caller out.
-  virtual void Answer(const std::string& call_id, const std::string& sdp,
-                      SdpDone done) = 0;
+  // A new offer within the call (re-INVITE, UPDATE) from leg `from` in, the
+  // offer for the other leg out. Media keeps flowing as before until the
+  // other leg's Answer.
+  virtual void Update(const std::string& call_id, MediaLeg from,
+                      const std::string& sdp, SdpDone done) = 0;
+  // The answer from leg `from` to the last offer in (the callee's to the
+  // first Offer), the answer for the offering leg out.
+  virtual void Answer(const std::string& call_id, MediaLeg from,
+                      const std::string& sdp, SdpDone done) = 0;
   // The call is over (or the candidate abandoned): free the session.
   virtual void Delete(const std::string& call_id) = 0;
 };
@@ -37,7 +46,12 @@ class NoMediaController final : public MediaController {
              SdpDone done) override {
     done(absl::UnavailableError(why_));
   }
-  void Answer(const std::string&, const std::string&, SdpDone done) override {
+  void Update(const std::string&, MediaLeg, const std::string&,
+              SdpDone done) override {
+    done(absl::UnavailableError(why_));
+  }
+  void Answer(const std::string&, MediaLeg, const std::string&,
+              SdpDone done) override {
     done(absl::UnavailableError(why_));
   }
   void Delete(const std::string&) override {}

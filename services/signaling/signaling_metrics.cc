@@ -71,6 +71,11 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
                    .Help("Requests from peers refused before processing "
                          "(501, 416, 420, 415, 406)")
                    .Register(*registry)),
+      in_dialog_(prometheus::BuildCounter()
+                     .Name("trunkline_signaling_in_dialog_requests_total")
+                     .Help("Requests within a call's dialog from either leg "
+                           "(re-INVITE, UPDATE, INFO, REFER, NOTIFY)")
+                     .Register(*registry)),
       gateway_up_(prometheus::BuildGauge()
                       .Name("trunkline_signaling_gateway_up")
                       .Help("1 while the trunk's gateway answers OPTIONS")
@@ -147,6 +152,10 @@ void SignalingMetrics::Refused(const std::string& method, int code) {
   refused_
       .Add({{"method", MethodLabel(method)}, {"code", std::to_string(code)}})
       .Increment();
+}
+
+void SignalingMetrics::InDialogRequest(const std::string& method) {
+  in_dialog_.Add({{"method", MethodLabel(method)}}).Increment();
 }
 
 void SignalingMetrics::OptionsAnswered() { options_.Increment(); }

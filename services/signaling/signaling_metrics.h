@@ -42,6 +42,9 @@ class SignalingMetrics {
   // A request from a trusted peer refused before processing (RFC 3261 8.2:
   // 501, 416, 420, 415, 406), by method and code.
   void Refused(const std::string& method, int code);
+  // A request within a call's dialog (re-INVITE, UPDATE, INFO, REFER, ...)
+  // from either leg, by method.
+  void InDialogRequest(const std::string& method);
   // The OPTIONS keepalive's view of a trunk's gateway: up (1) or down (0),
   // and the last round trip (0 before the first answer).
   void GatewayState(const std::string& trunk, const std::string& gateway,
@@ -59,6 +62,7 @@ class SignalingMetrics {
   prometheus::Family<prometheus::Histogram>& post_dial_delay_;
   prometheus::Counter& options_;
   prometheus::Family<prometheus::Counter>& refused_;
+  prometheus::Family<prometheus::Counter>& in_dialog_;
   prometheus::Family<prometheus::Gauge>& gateway_up_;
   prometheus::Family<prometheus::Gauge>& options_rtt_;
 };

@@ -111,14 +111,51 @@ class ClientTransaction {
   virtual ~ClientTransaction() = default;
 };
 
+// A request within an established dialog (re-INVITE, UPDATE, INFO, REFER,
+// NOTIFY, ...), received on one leg or sent on the other. Only the headers
+// that mean something end to end travel in `headers`; the dialog's own
+// (Call-ID, tags, CSeq, Via, Contact, Route) belong to each leg.
+struct DialogRequest {
+  std::string method;
+  std::string content_type;
+  std::string body;
+  HeaderList headers;
+};
+
+// The headers of an in-dialog request that a B2BUA passes on to the other
+// leg (lowercase names): what INFO packages, REFER, NOTIFY and offer/answer
+// need, nothing that names an address of the sending side's network.
+bool IsEndToEndHeader(const std::string& lowercase_name);
+
+// A request we sent within a dialog. For an INVITE, `Ack` acknowledges its
+// 2xx (with the SDP answer when the 2xx carried the offer).
+class DialogTransaction : public ClientTransaction {
+ public:
+  virtual void Ack(const std::string& content_type,
+                   const std::string& body) = 0;
+};
+
+// An in-dialog request we received, waiting for our final response.
+// Destroying it unanswered answers 500.
+class ServerTransaction {
+ public:
+  virtual ~ServerTransaction() = default;
+  virtual void Respond(const SipResponse& response) = 0;
+};
+
 // Events on the caller's leg (the INVITE we received).
 class ServerLegObserver {
  public:
   virtual ~ServerLegObserver() = default;
   virtual void OnCancel() = 0;
+  // The ACK of the INVITE or of a re-INVITE we answered with a 2xx.
   virtual void OnAck(const std::string& content_type,
                      const std::string& body) = 0;
   virtual void OnBye() = 0;
+  // Any other request within the dialog (re-INVITE, UPDATE, INFO, REFER,
+  // NOTIFY, ...). The observer answers it through `transaction`.
+  virtual void OnDialogRequest(const DialogRequest& request,
+                               std::unique_ptr<ServerTransaction> transaction);
 };
 
 // The caller's leg: our UAS side of one INVITE dialog.
@@ -130,6 +167,12 @@ class ServerLeg {
   virtual void Respond(const SipResponse& response) = 0;
   // Ends a confirmed dialog. `reason`: a Reason header value, or "".
   virtual void SendBye(const std::string& reason) = 0;
+  // Sends a request within the confirmed dialog; `on_final` runs once on
+  // the loop with its final response (ours, `local`, on a timeout or a
+  // transport error) unless the transaction is destroyed first.
+  virtual std::unique_ptr<DialogTransaction> SendRequest(
+      const DialogRequest& request,
+      std::function<void(const SipResponse&)> on_final) = 0;
 };
 
 // Events on a leg we started.
@@ -139,6 +182,11 @@ class ClientLegObserver {
   // Every response to the INVITE, 100 included.
   virtual void OnResponse(const SipResponse& response) = 0;
   virtual void OnBye() = 0;
+  // The ACK of a re-INVITE from the callee that we answered with a 2xx.
+  virtual void OnAck(const std::string& content_type, const std::string& body);
+  // As ServerLegObserver::OnDialogRequest, from the callee.
+  virtual void OnDialogRequest(const DialogRequest& request,
+                               std::unique_ptr<ServerTransaction> transaction);
 };
 
 // The callee's leg: our UAC side of one INVITE dialog.
@@ -151,6 +199,10 @@ class ClientLeg {
   virtual void Ack(const std::string& content_type,
                    const std::string& body) = 0;
   virtual void SendBye(const std::string& reason) = 0;
+  // As ServerLeg::SendRequest, once the dialog is confirmed.
+  virtual std::unique_ptr<DialogTransaction> SendRequest(
+      const DialogRequest& request,
+      std::function<void(const SipResponse&)> on_final) = 0;
   // This leg's own Call-ID (fresh, never the caller's), so that the SIP
   // trace can find the call from either leg's messages; "" if unknown.
   virtual std::string call_id() const { return ""; }

@@ -30,6 +30,15 @@ std::string UrlString(su_home_t* home, const url_t* url) {
   return out;
 }
 
+// A header's value as the library renders it (the field value, without
+// "Name:").
+std::string RenderedValue(su_home_t* home, const sip_header_t* h) {
+  char* s = sip_header_as_string(home, h);
+  std::string out = Str(s);
+  su_free(home, s);
+  return std::string(absl::StripAsciiWhitespace(out));
+}
+
 }  // namespace
 
 msg_mclass_t const* SipParser() {
@@ -92,7 +101,43 @@ IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip) {
   return r;
 }
 
-std::optional<IncomingRequest> ParseDatagram(absl::string_view datagram) {
+DialogRequest DescribeDialogRequest(su_home_t* home, const sip_t* sip) {
+  DialogRequest r;
+  if (sip == nullptr || sip->sip_request == nullptr) return r;
+  r.method = Str(sip->sip_request->rq_method_name);
+  if (sip->sip_payload && sip->sip_payload->pl_len > 0) {
+    r.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+    if (sip->sip_content_type) {
+      r.content_type = Str(sip->sip_content_type->c_type);
+    }
+  }
+  // Every header in the order received, known to Sofia or not.
+  for (const sip_header_t* h = reinterpret_cast<const sip_header_t*>(
+           reinterpret_cast<const sip_header_t*>(sip->sip_request)->sh_succ);
+       h != nullptr; h = reinterpret_cast<const sip_header_t*>(h->sh_succ)) {
+    if (h->sh_class == sip_unknown_class) {
+      const std::string name = Str(h->sh_unknown->un_name);
+      if (IsEndToEndHeader(absl::AsciiStrToLower(name))) {
+        r.headers.emplace_back(name, Str(h->sh_unknown->un_value));
+      }
+      continue;
+    }
+    const char* name = h->sh_class ? h->sh_class->hc_name : nullptr;
+    if (name == nullptr || *name == '\0') continue;  // separator, payload
+    if (IsEndToEndHeader(absl::AsciiStrToLower(name))) {
+      r.headers.emplace_back(name, RenderedValue(home, h));
+    }
+  }
+  return r;
+}
+
+namespace {
+
+// Sofia's parse of one datagram, handed to `describe` when it is a request
+// nta would accept.
+template <typename Describe>
+auto ParseRequest(absl::string_view datagram, Describe describe)
+    -> std::optional<decltype(describe(nullptr, nullptr))> {
   msg_t* msg = msg_create(SipParser(), MSG_FLG_EXTRACT_COPY);
   if (msg == nullptr) return std::nullopt;
   // As tport_recv_dgram does: the datagram into the message's buffer, the
@@ -115,18 +160,32 @@ std::optional<IncomingRequest> ParseDatagram(absl::string_view datagram) {
     return std::nullopt;
   }
   msg_recv_commit(msg, datagram.size(), 1);
-  std::optional<IncomingRequest> out;
+  std::optional<decltype(describe(nullptr, nullptr))> out;
   if (msg_extract(msg) > 0) {
     const sip_t* sip = sip_object(msg);
     // What nta insists on before a request reaches a leg.
     if (sip && sip->sip_request && !sip->sip_error && sip->sip_via &&
         sip->sip_call_id && sip->sip_from && sip->sip_to && sip->sip_cseq &&
         sip_sanity_check(sip) == 0) {
-      out = DescribeRequest(msg_home(msg), sip);
+      out = describe(msg_home(msg), sip);
     }
   }
   msg_destroy(msg);
   return out;
+}
+
+}  // namespace
+
+std::optional<IncomingRequest> ParseDatagram(absl::string_view datagram) {
+  return ParseRequest(datagram, [](su_home_t* home, const sip_t* sip) {
+    return DescribeRequest(home, sip);
+  });
+}
+
+std::optional<DialogRequest> ParseDialogDatagram(absl::string_view datagram) {
+  return ParseRequest(datagram, [](su_home_t* home, const sip_t* sip) {
+    return DescribeDialogRequest(home, sip);
+  });
 }
 
 }  // namespace trunkline::signaling

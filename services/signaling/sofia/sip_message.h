@@ -23,11 +23,17 @@ msg_mclass_t const* SipParser();
 // transport knows it). `sip` must be a request.
 IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip);
 
+// A request within a dialog as DialogRequest has it: the method, the body
+// and the end-to-end headers (IsEndToEndHeader) in their order.
+DialogRequest DescribeDialogRequest(su_home_t* home, const sip_t* sip);
+
 // Parses `datagram` as Sofia's transport does a UDP datagram (one message;
 // trailing octets ignored) and describes it. Nothing when it is not a
 // request Sofia would hand on: unparsable, a response, or missing what
 // nta requires (Via, Call-ID, From, To, CSeq).
 std::optional<IncomingRequest> ParseDatagram(absl::string_view datagram);
+// The same, described as a request within a dialog.
+std::optional<DialogRequest> ParseDialogDatagram(absl::string_view datagram);
 
 }  // namespace trunkline::signaling
 

@@ -43,18 +43,6 @@ class OneCandidateRouting : public RoutingClient {
   }
 };
 
-class NoMedia : public MediaController {
- public:
-  void Offer(const std::string&, const v1::Candidate&, const std::string&,
-             SdpDone done) override {
-    done(absl::UnavailableError("none"));
-  }
-  void Answer(const std::string&, const std::string&, SdpDone done) override {
-    done(absl::UnavailableError("none"));
-  }
-  void Delete(const std::string&) override {}
-};
-
 std::shared_ptr<const PeerDirectory> Peers() {
   static const std::shared_ptr<const PeerDirectory> peers = [] {
     std::vector<TopologyError> errors;
@@ -89,7 +77,7 @@ void Run(absl::string_view datagram) {
   SignalingMetrics metrics(&registry);
   testing::FakeSipStack stack;
   OneCandidateRouting routing;
-  NoMedia media;
+  NoMediaController media("no media in the fuzzer");
   B2bua b2bua(&stack, &routing, &media, &metrics);
   b2bua.SetPeers(Peers());
   SipTraceHub hub(

@@ -39,6 +39,31 @@ TEST(SipMessageTest, DescribesAnInviteAsTheB2buaSeesIt) {
   EXPECT_TRUE(r->require.empty());
 }
 
+TEST(SipMessageTest, DialogRequestKeepsBodyAndOnlyEndToEndHeaders) {
+  std::optional<DialogRequest> info =
+      ParseDialogDatagram(Seed("info_in_dialog.sip"));
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->method, "INFO");
+  EXPECT_EQ(info->content_type, "application/dtmf-relay");
+  EXPECT_EQ(info->body, "Signal=5\r\nDuration=160\r\n");
+  // Via, From, To, Call-ID, CSeq, P-Asserted-Identity stay on their leg.
+  EXPECT_THAT(
+      info->headers,
+      ElementsAre(::testing::Pair("Info-Package", "dtmf"),
+                  ::testing::Pair("Content-Disposition", "Info-Package")));
+
+  std::optional<DialogRequest> refer =
+      ParseDialogDatagram(Seed("refer_in_dialog.sip"));
+  ASSERT_TRUE(refer.has_value());
+  EXPECT_EQ(refer->method, "REFER");
+  EXPECT_TRUE(refer->body.empty());
+  EXPECT_THAT(
+      refer->headers,
+      ElementsAre(
+          ::testing::Pair("Refer-To", "<sip:+35318889999@127.0.0.21>"),
+          ::testing::Pair("Referred-By", "<sip:0871234567@127.0.0.21>")));
+}
+
 TEST(SipMessageTest, ReadsRequireAndCompactForms) {
   std::optional<IncomingRequest> r = ParseDatagram(Seed("invite_require.sip"));
   ASSERT_TRUE(r.has_value());

@@ -39,6 +39,11 @@ namespace {
 
 std::string Str(const char* s) { return s ? s : ""; }
 
+// What our INVITEs and OPTIONS announce; the same list as the B2BUA's
+// answers to OPTIONS.
+constexpr char kAllowedMethods[] =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY";
+
 // A header's value, whichever way the library renders it.
 std::string HeaderValue(su_home_t* home, const sip_header_t* h,
                         const char* name) {
@@ -384,11 +389,217 @@ int OnByeDone(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
   return 0;
 }
 
-nta_outgoing_t* SendBye(nta_leg_t* leg, const std::string& reason) {
+nta_outgoing_t* SendBye(nta_leg_t* leg, tport_t* tp,
+                        const std::string& reason) {
   return nta_outgoing_tcreate(
       leg, &OnByeDone, reinterpret_cast<nta_outgoing_magic_t*>(leg), nullptr,
       SIP_METHOD_BYE, nullptr,
-      TAG_IF(!reason.empty(), SIPTAG_REASON_STR(reason.c_str())), TAG_END());
+      TAG_IF(!reason.empty(), SIPTAG_REASON_STR(reason.c_str())),
+      TAG_IF(tp != nullptr, NTATAG_TPORT(tp)), TAG_END());
+}
+
+using AckSink = std::function<void(const std::string&, const std::string&)>;
+
+std::string PayloadOf(const sip_t* sip) {
+  if (sip == nullptr || sip->sip_payload == nullptr) return "";
+  return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+}
+std::string ContentTypeOf(const sip_t* sip) {
+  return sip && sip->sip_content_type ? Str(sip->sip_content_type->c_type) : "";
+}
+
+// Requests whose 2xx establish or refresh the remote target (RFC 3261
+// 12.2, RFC 3311): their answers carry our Contact.
+bool RefreshesTarget(const std::string& method) {
+  return method == "INVITE" || method == "UPDATE";
+}
+
+// An in-dialog request we received, answered once through Respond(). The
+// ACK of a re-INVITE's 2xx goes to `on_ack`.
+class SofiaServerTransaction final : public ServerTransaction {
+ public:
+  SofiaServerTransaction(nta_incoming_t* irq, std::string method,
+                         std::string contact, AckSink on_ack)
+      : irq_(irq),
+        method_(std::move(method)),
+        contact_(std::move(contact)),
+        on_ack_(std::move(on_ack)) {
+    if (method_ == "INVITE") {
+      nta_incoming_bind(irq_, &SofiaServerTransaction::OnAck,
+                        reinterpret_cast<nta_incoming_magic_t*>(this));
+    }
+  }
+  ~SofiaServerTransaction() override {
+    if (nta_incoming_status(irq_) < 200) {
+      nta_incoming_treply(irq_, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+    }
+    nta_incoming_bind(irq_, nullptr, nullptr);
+    nta_incoming_destroy(irq_);
+  }
+
+  void Respond(const SipResponse& r) override {
+    if (nta_incoming_status(irq_) >= 200) return;
+    const std::string headers = Headers(r.headers);
+    const char* phrase =
+        r.phrase.empty() ? sip_status_phrase(r.code) : r.phrase.c_str();
+    const bool contact =
+        r.code >= 200 && r.code < 300 && RefreshesTarget(method_);
+    nta_incoming_treply(
+        irq_, r.code, phrase ? phrase : "Unknown",
+        TAG_IF(contact && !contact_.empty(),
+               SIPTAG_CONTACT_STR(contact_.c_str())),
+        TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
+        TAG_IF(!r.body.empty(),
+               SIPTAG_CONTENT_TYPE_STR(r.content_type.c_str())),
+        TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())), TAG_END());
+  }
+
+ private:
+  static int OnAck(nta_incoming_magic_t* magic, nta_incoming_t*,
+                   const sip_t* sip) {
+    auto* self = reinterpret_cast<SofiaServerTransaction*>(magic);
+    if (sip != nullptr && sip->sip_request &&
+        sip->sip_request->rq_method == sip_method_ack && self->on_ack_) {
+      self->on_ack_(ContentTypeOf(sip), PayloadOf(sip));
+    }
+    return 0;
+  }
+
+  nta_incoming_t* irq_;
+  const std::string method_;
+  const std::string contact_;
+  AckSink on_ack_;
+};
+
+// A request we sent within a dialog.
+class SofiaDialogTransaction final : public DialogTransaction {
+ public:
+  SofiaDialogTransaction(nta_leg_t* leg, tport_t* tp,
+                         const std::string& contact, const DialogRequest& req,
+                         std::function<void(const SipResponse&)> on_final)
+      : leg_(leg), tp_(tp), on_final_(std::move(on_final)) {
+    su_home_init(home_);
+    const sip_method_t method = sip_method_code(req.method.c_str());
+    invite_ = method == sip_method_invite;
+    const std::string headers = Headers(req.headers);
+    orq_ = nta_outgoing_tcreate(
+        leg, &SofiaDialogTransaction::OnResponse,
+        reinterpret_cast<nta_outgoing_magic_t*>(this), nullptr, method,
+        req.method.c_str(), nullptr,
+        TAG_IF(RefreshesTarget(req.method) && !contact.empty(),
+               SIPTAG_CONTACT_STR(contact.c_str())),
+        TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
+        TAG_IF(!req.body.empty(),
+               SIPTAG_CONTENT_TYPE_STR(req.content_type.c_str())),
+        TAG_IF(!req.body.empty(), SIPTAG_PAYLOAD_STR(req.body.c_str())),
+        TAG_IF(tp != nullptr, NTATAG_TPORT(tp)), TAG_END());
+  }
+  ~SofiaDialogTransaction() override {
+    if (orq_ != nullptr && nta_outgoing_status(orq_) < 200) {
+      // Let it finish (nta ACKs a non-2xx final) and free itself then.
+      nta_outgoing_bind(orq_, &SofiaDialogTransaction::OnOrphan, nullptr);
+    } else if (orq_ != nullptr) {
+      nta_outgoing_destroy(orq_);
+    }
+    su_home_deinit(home_);
+  }
+  bool failed() const { return orq_ == nullptr; }
+
+  void Ack(const std::string& content_type, const std::string& body) override {
+    if (!invite_ || cseq_ == 0) return;
+    ack_type_ = content_type;
+    ack_body_ = body;
+    acked_ = true;
+    SendAck();
+  }
+
+ private:
+  void SendAck() {
+    sip_cseq_t* cseq = sip_cseq_create(home_, cseq_, SIP_METHOD_ACK);
+    nta_outgoing_t* ack = nta_outgoing_tcreate(
+        leg_, nullptr, nullptr, nullptr, SIP_METHOD_ACK, nullptr,
+        SIPTAG_CSEQ(cseq),
+        TAG_IF(!ack_body_.empty(), SIPTAG_CONTENT_TYPE_STR(ack_type_.c_str())),
+        TAG_IF(!ack_body_.empty(), SIPTAG_PAYLOAD_STR(ack_body_.c_str())),
+        TAG_IF(tp_ != nullptr, NTATAG_TPORT(tp_)), TAG_END());
+    if (ack != nullptr) nta_outgoing_destroy(ack);
+  }
+
+  static int OnResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
+                        const sip_t* sip) {
+    auto* self = reinterpret_cast<SofiaDialogTransaction*>(magic);
+    const int status = nta_outgoing_status(orq);
+    if (status < 200) return 0;
+    if (self->done_) {
+      // A retransmitted 2xx: our ACK was lost.
+      if (self->acked_ && status < 300) self->SendAck();
+      return 0;
+    }
+    self->done_ = true;
+    if (self->invite_ && status < 300 && sip && sip->sip_cseq) {
+      self->cseq_ = sip->sip_cseq->cs_seq;
+    }
+    SipResponse r = ToResponse(self->home_, orq, sip);
+    // The callback may destroy this object: keep the closure alive.
+    std::function<void(const SipResponse&)> on_final = self->on_final_;
+    on_final(r);
+    return 0;
+  }
+
+  static int OnOrphan(nta_outgoing_magic_t*, nta_outgoing_t* orq,
+                      const sip_t*) {
+    if (nta_outgoing_status(orq) >= 200) nta_outgoing_destroy(orq);
+    return 0;
+  }
+
+  su_home_t home_[1] = {};
+  nta_leg_t* leg_;
+  tport_t* tp_;
+  std::function<void(const SipResponse&)> on_final_;
+  nta_outgoing_t* orq_ = nullptr;
+  bool invite_ = false;
+  bool done_ = false;
+  bool acked_ = false;
+  uint32_t cseq_ = 0;
+  std::string ack_type_, ack_body_;
+};
+
+// A request that could not even be created: it answers like a transport
+// error, on the next loop turn (never inside the sender's own call), unless
+// its handle is gone by then.
+template <typename Handle>
+std::unique_ptr<Handle> FailedRequest(
+    SofiaSipStack::Impl* stack,
+    std::function<void(const SipResponse&)> on_final) {
+  struct Failed final : Handle {
+    std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+    ~Failed() override { *alive = false; }
+    void Ack(const std::string&, const std::string&) {}
+  };
+  auto handle = std::make_unique<Failed>();
+  stack->Post([alive = handle->alive, on_final = std::move(on_final)] {
+    if (!*alive) return;
+    SipResponse r;
+    r.code = 503;
+    r.phrase = "Service Unavailable";
+    r.local = true;
+    on_final(r);
+  });
+  return handle;
+}
+
+// Sends `req` within the dialog of `leg`.
+std::unique_ptr<DialogTransaction> SendInDialog(
+    SofiaSipStack::Impl* stack, nta_leg_t* leg, tport_t* tp,
+    const std::string& contact, const DialogRequest& req,
+    std::function<void(const SipResponse&)> on_final) {
+  if (leg != nullptr) {
+    auto t = std::make_unique<SofiaDialogTransaction>(leg, tp, contact, req,
+                                                      on_final);
+    if (!t->failed()) return t;
+  }
+  TL_LOG(kWarning, "cannot send in-dialog request").With("method", req.method);
+  return FailedRequest<DialogTransaction>(stack, std::move(on_final));
 }
 
 class SofiaTimer final : public Timer {
@@ -417,8 +628,8 @@ class SofiaTimer final : public Timer {
 class SofiaServerLeg final : public ServerLeg {
  public:
   SofiaServerLeg(SofiaSipStack::Impl* stack, nta_incoming_t* irq,
-                 const sip_t* sip, std::string contact)
-      : stack_(stack), irq_(irq), contact_(std::move(contact)) {
+                 const sip_t* sip, std::string contact, tport_t* tp)
+      : stack_(stack), irq_(irq), tp_(tp), contact_(std::move(contact)) {
     leg_ = nta_leg_tcreate(stack->agent_, &SofiaServerLeg::OnRequest,
                            reinterpret_cast<nta_leg_magic_t*>(this),
                            SIPTAG_CALL_ID(sip->sip_call_id),
@@ -465,7 +676,14 @@ class SofiaServerLeg final : public ServerLeg {
 
   void SendBye(const std::string& reason) override {
     if (leg_ == nullptr || bye_sent_) return;
-    if (signaling::SendBye(leg_, reason) != nullptr) bye_sent_ = true;
+    if (signaling::SendBye(leg_, tp_, reason) != nullptr) bye_sent_ = true;
+  }
+
+  std::unique_ptr<DialogTransaction> SendRequest(
+      const DialogRequest& request,
+      std::function<void(const SipResponse&)> on_final) override {
+    return SendInDialog(stack_, bye_sent_ ? nullptr : leg_, tp_, contact_,
+                        request, std::move(on_final));
   }
 
  private:
@@ -495,19 +713,33 @@ class SofiaServerLeg final : public ServerLeg {
         if (self->observer_) self->observer_->OnBye();
         return 200;
       case sip_method_ack:
-        if (self->observer_) self->observer_->OnAck("", "");
+        if (self->observer_) {
+          self->observer_->OnAck(ContentTypeOf(sip), PayloadOf(sip));
+        }
         return 0;
       case sip_method_cancel:
         if (self->observer_) self->observer_->OnCancel();
         return 200;
-      default:
-        // re-INVITE, UPDATE, INFO, REFER: not relayed yet.
-        return 501;
+      default: {
+        // re-INVITE, UPDATE, INFO, REFER, NOTIFY, ...: the call decides.
+        if (self->observer_ == nullptr) return 481;
+        ServerLegObserver* observer = self->observer_;
+        auto transaction = std::make_unique<SofiaServerTransaction>(
+            irq, Str(sip->sip_request->rq_method_name), self->contact_,
+            [self](const std::string& type, const std::string& body) {
+              if (self->observer_) self->observer_->OnAck(type, body);
+            });
+        observer->OnDialogRequest(
+            DescribeDialogRequest(self->stack_->home_, sip),
+            std::move(transaction));
+        return 0;
+      }
     }
   }
 
   SofiaSipStack::Impl* stack_;
   nta_incoming_t* irq_;
+  tport_t* tp_;
   nta_leg_t* leg_ = nullptr;
   std::string contact_;
   ServerLegObserver* observer_ = nullptr;
@@ -536,13 +768,15 @@ class SofiaClientLeg final : public ClientLeg {
                      ";transport=", ProtoName(inv.transport));
     const std::string headers = Headers(inv.headers);
     tport_t* tp = stack->FindTport(inv.local_port, inv.transport);
+    tp_ = tp;
+    contact_ = inv.contact;
     orq_ = nta_outgoing_tcreate(
         leg_, &SofiaClientLeg::OnResponse,
         reinterpret_cast<nta_outgoing_magic_t*>(this),
         URL_STRING_MAKE(route.c_str()), SIP_METHOD_INVITE,
         URL_STRING_MAKE(inv.request_uri.c_str()),
         SIPTAG_CONTACT_STR(inv.contact.c_str()),
-        SIPTAG_ALLOW_STR("INVITE, ACK, CANCEL, BYE, OPTIONS"),
+        SIPTAG_ALLOW_STR(kAllowedMethods),
         TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
         TAG_IF(!inv.body.empty(),
                SIPTAG_CONTENT_TYPE_STR(inv.content_type.c_str())),
@@ -585,7 +819,15 @@ class SofiaClientLeg final : public ClientLeg {
 
   void SendBye(const std::string& reason) override {
     if (leg_ == nullptr || bye_sent_ || cseq_ == 0) return;
-    if (signaling::SendBye(leg_, reason) != nullptr) bye_sent_ = true;
+    if (signaling::SendBye(leg_, tp_, reason) != nullptr) bye_sent_ = true;
+  }
+
+  std::unique_ptr<DialogTransaction> SendRequest(
+      const DialogRequest& request,
+      std::function<void(const SipResponse&)> on_final) override {
+    const bool confirmed = cseq_ != 0 && !bye_sent_;
+    return SendInDialog(stack_, confirmed ? leg_ : nullptr, tp_, contact_,
+                        request, std::move(on_final));
   }
 
   std::string call_id() const override { return call_id_; }
@@ -616,18 +858,36 @@ class SofiaClientLeg final : public ClientLeg {
     return 0;
   }
 
-  static int OnRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t*,
+  static int OnRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* irq,
                        const sip_t* sip) {
     auto* self = reinterpret_cast<SofiaClientLeg*>(magic);
-    if (sip->sip_request->rq_method == sip_method_bye) {
-      if (self->observer_) self->observer_->OnBye();
-      return 200;
+    switch (sip->sip_request->rq_method) {
+      case sip_method_bye:
+        if (self->observer_) self->observer_->OnBye();
+        return 200;
+      case sip_method_ack:
+        if (self->observer_) {
+          self->observer_->OnAck(ContentTypeOf(sip), PayloadOf(sip));
+        }
+        return 0;
+      default: {
+        if (self->observer_ == nullptr) return 481;
+        auto transaction = std::make_unique<SofiaServerTransaction>(
+            irq, Str(sip->sip_request->rq_method_name), self->contact_,
+            [self](const std::string& type, const std::string& body) {
+              if (self->observer_) self->observer_->OnAck(type, body);
+            });
+        self->observer_->OnDialogRequest(
+            DescribeDialogRequest(self->home_, sip), std::move(transaction));
+        return 0;
+      }
     }
-    return 501;
   }
 
   SofiaSipStack::Impl* stack_;
   ClientLegObserver* observer_;
+  tport_t* tp_ = nullptr;
+  std::string contact_;
   su_home_t home_[1] = {};
   std::string call_id_;
   nta_leg_t* leg_ = nullptr;
@@ -665,7 +925,7 @@ class SofiaRequest final : public ClientTransaction {
         URL_STRING_MAKE(route.c_str()), SIP_METHOD_OPTIONS,
         URL_STRING_MAKE(req.request_uri.c_str()),
         TAG_IF(!req.contact.empty(), SIPTAG_CONTACT_STR(req.contact.c_str())),
-        SIPTAG_ALLOW_STR("INVITE, ACK, CANCEL, BYE, OPTIONS"),
+        SIPTAG_ALLOW_STR(kAllowedMethods),
         TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
         TAG_IF(tp != nullptr, NTATAG_TPORT(tp)), TAG_END());
   }
@@ -717,8 +977,10 @@ int SofiaSipStack::Impl::OnDefaultRequest(nta_leg_magic_t* magic, nta_leg_t*,
     }
     std::string contact =
         self->ContactFor(request.source.local_port, request.source.transport);
+    tport_t* tp =
+        self->FindTport(request.source.local_port, request.source.transport);
     self->handler_->OnInvite(
-        request, std::make_unique<SofiaServerLeg>(self, irq, sip, contact));
+        request, std::make_unique<SofiaServerLeg>(self, irq, sip, contact, tp));
     return 0;
   }
   SipResponse r = self->handler_->OnRequest(request);
@@ -784,24 +1046,7 @@ std::unique_ptr<ClientTransaction> SofiaSipStack::SendRequest(
     std::function<void(const SipResponse&)> on_final) {
   auto orq = std::make_unique<SofiaRequest>(impl_.get(), request, on_final);
   if (orq->failed()) {
-    // Like a transport error, on the next loop turn (never inside the
-    // caller's own call). The handle may be gone by then.
-    auto alive = std::make_shared<bool>(true);
-    struct Failed final : ClientTransaction {
-      std::shared_ptr<bool> alive;
-      ~Failed() override { *alive = false; }
-    };
-    auto handle = std::make_unique<Failed>();
-    handle->alive = alive;
-    Post([alive, on_final] {
-      if (!*alive) return;
-      SipResponse r;
-      r.code = 503;
-      r.phrase = "Service Unavailable";
-      r.local = true;
-      on_final(r);
-    });
-    return handle;
+    return FailedRequest<ClientTransaction>(impl_.get(), std::move(on_final));
   }
   return orq;
 }

@@ -1,0 +1,91 @@
+// Carries the requests made within an answered call from one leg to the
+// other: re-INVITE and UPDATE (hold, resume, codec change, a new key or
+// address; the SDP through media Update and Answer when the call is
+// anchored), INFO, NOTIFY, REFER per the trunk's mode, and the ACKs of
+// re-INVITEs. Each leg keeps its own dialog (Call-ID, tags, CSeq, Contact):
+// only the method, the body and the end-to-end headers cross.
+//
+// One offer/answer exchange at a time per call: a re-INVITE or UPDATE from
+// either side while one is in progress gets 491 Request Pending (RFC 3261
+// 14.1, RFC 3311 5.2), so both legs always agree on the session.
+//
+// Loop thread only, like the call that owns it.
+#ifndef TRUNKLINE_SERVICES_SIGNALING_DIALOG_RELAY_H_
+#define TRUNKLINE_SERVICES_SIGNALING_DIALOG_RELAY_H_
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "services/signaling/media_controller.h"
+#include "services/signaling/sip_stack.h"
+#include "trunkline/v1/topology.pb.h"
+
+namespace trunkline::signaling {
+
+class DialogRelay {
+ public:
+  struct Options {
+    // The media session's id (the caller's Call-ID); with `media` null the
+    // call is not anchored and SDP crosses unchanged.
+    std::string call_id;
+    MediaController* media = nullptr;
+    v1::ReferMode refer_mode = v1::REFER_MODE_PASSTHROUGH;
+    // How long a re-INVITE's 2xx waits for the ACK before we ACK the other
+    // side ourselves (RFC 3261 Timer H: 64 * T1).
+    absl::Duration ack_timeout = absl::Seconds(32);
+  };
+
+  // Both legs must be confirmed dialogs and outlive the relay.
+  DialogRelay(SipStack* stack, ServerLeg* caller, ClientLeg* callee,
+              Options options);
+  ~DialogRelay();
+  DialogRelay(const DialogRelay&) = delete;
+  DialogRelay& operator=(const DialogRelay&) = delete;
+
+  // A request within the dialog of leg `from`.
+  void OnRequest(MediaLeg from, const DialogRequest& request,
+                 std::unique_ptr<ServerTransaction> transaction);
+  // An ACK from leg `from`. True when it acknowledged a relayed re-INVITE
+  // (and was passed on); false when it is not ours (the call's first ACK).
+  bool OnAck(MediaLeg from, const std::string& content_type,
+             const std::string& body);
+
+  // Requests relayed and in progress (tests, the admin API).
+  size_t in_progress() const { return exchanges_.size(); }
+
+ private:
+  struct Exchange;
+
+  void SendOn(Exchange* e, const std::string& content_type,
+              const std::string& body);
+  void OnFinal(Exchange* e, const SipResponse& response);
+  void Answered(Exchange* e, SipResponse up);
+  void Forget(Exchange* e);
+  bool OfferAnswerInProgress() const;
+  Exchange* Find(uint64_t id);
+  // Runs `then` with the result of media `call` unless the relay (or the
+  // exchange) is gone by then.
+  using SdpStep = void (DialogRelay::*)(Exchange*, absl::StatusOr<std::string>);
+  MediaController::SdpDone Resume(Exchange* e, SdpStep then);
+  void OnOfferRewritten(Exchange* e, absl::StatusOr<std::string> sdp);
+  void OnAnswerRewritten(Exchange* e, absl::StatusOr<std::string> sdp);
+  void OnLateOfferRewritten(Exchange* e, absl::StatusOr<std::string> sdp);
+  void OnLateAnswerRewritten(Exchange* e, absl::StatusOr<std::string> sdp);
+
+  SipStack* stack_;
+  ServerLeg* caller_;
+  ClientLeg* callee_;
+  Options options_;
+  uint64_t next_id_ = 1;
+  std::list<std::unique_ptr<Exchange>> exchanges_;
+  // Media results come back later on the loop: they find the relay through
+  // this only while it lives.
+  std::shared_ptr<DialogRelay*> self_;
+};
+
+}  // namespace trunkline::signaling
+
+#endif  // TRUNKLINE_SERVICES_SIGNALING_DIALOG_RELAY_H_

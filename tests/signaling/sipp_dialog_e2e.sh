@@ -1,0 +1,94 @@
+#!/bin/bash
+# Requests within a call, end to end on loopback, media anchored: the real
+# routing, media and signaling binaries with the example topology (OPTIONS
+# keepalive off), sipp as the UC front end (127.0.0.11) and the Dublin
+# gateway (127.0.0.21). The caller holds and resumes with re-INVITEs, sends
+# a DTMF INFO, the gateway re-INVITEs back; every SDP each side gets names
+# the relay, and the media service saw each offer/answer. Every process
+# this script starts is stopped by its PID.
+#
+#   sipp_dialog_e2e.sh ROUTING_BIN MEDIA_BIN SIGNALING_BIN SOURCE_DIR
+set -u
+ROUTING=$1 MEDIA=$2 SIGNALING=$3 SRC=$4
+SCEN=$SRC/tests/signaling/scenarios
+if ! command -v sipp >/dev/null; then
+  echo "SKIP: sipp not installed (apt-get install -y sip-tester)"; exit 0
+fi
+. "$SRC/tools/lib.sh"
+DIR=$(mktemp -d /tmp/trunkline-dialog-e2e-XXXXXX)
+PIDS=()
+FAILED=0 PASSED=0
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  if [ "$FAILED" = 0 ] && [ -z "${KEEP_LOGS:-}" ]; then rm -rf "$DIR"; else echo "logs kept in $DIR"; fi
+}
+trap cleanup EXIT
+pass() { echo "PASS: $1"; PASSED=$((PASSED+1)); }
+fail() { echo "FAIL: $1"; FAILED=$((FAILED+1)); }
+
+/usr/bin/python3 "$SRC/tests/signaling/derive_topology.py" \
+  "$SRC/deploy/examples/topology.yaml" "$DIR/topology.yaml"
+start() {  # name binary extra-flags...
+  local name=$1 bin=$2; shift 2
+  local api admin metrics
+  api=$(free_port) admin=$(free_port) metrics=$(free_port)
+  eval "${name^^}_API=127.0.0.1:$api ${name^^}_METRICS=$metrics"
+  "$bin" --topology="$DIR/topology.yaml" --grpc_address=127.0.0.1:$api \
+    --admin_address=127.0.0.1:$admin --metrics_address=127.0.0.1:$metrics \
+    --admin_token_file="$DIR/admin.token" "$@" 2>"$DIR/$name.log" &
+  PIDS+=($!)
+  wait_port "$api" 100 || { fail "$name did not start"; cat "$DIR/$name.log"; exit 1; }
+}
+start routing "$ROUTING"
+start media "$MEDIA"
+start signaling "$SIGNALING" --routing="$ROUTING_API" --media="$MEDIA_API"
+for _ in $(seq 50); do grep -q 'msg=serving' "$DIR/signaling.log" && break; sleep 0.2; done
+# The media instance is picked by load: wait for signaling's first poll.
+sleep 2.5
+
+printf 'SEQUENTIAL\n0871234567;\n' > "$DIR/numbers.csv"
+sipp_run() {  # name ip scenario [extra args...]
+  local name=$1 ip=$2 scen=$3; shift 3
+  timeout 40 sipp -sf "$SCEN/$scen" -i "$ip" -p 5060 -m 1 -timeout 30s -nostdin \
+    -trace_err -error_file "$DIR/$name.err" -trace_msg -message_file "$DIR/$name.msg" "$@" >"$DIR/$name.out" 2>&1
+}
+sipp_run gw 127.0.0.21 uas_reinvite.xml & GW=$!
+sleep 0.5
+if sipp_run uc 127.0.0.11 uac_reinvite.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
+  pass "UC side: hold, resume, INFO and the gateway's re-INVITE, each answer from the relay"
+else
+  fail "UC side scenario (see $DIR/uc.err)"; cat "$DIR/uc.err" 2>/dev/null | tail -20
+fi
+if wait "$GW"; then
+  pass "gateway: got the hold (sendonly) and resume from the relay's address, the INFO, its re-INVITE answered"
+else
+  fail "gateway scenario (see $DIR/gw.err)"; cat "$DIR/gw.err" 2>/dev/null | tail -20
+fi
+
+[ -s "$DIR/gw.msg" ] && [ -s "$DIR/uc.msg" ] || { fail "sipp left no message log"; exit 1; }
+# Topology hiding within the call: no address of the caller's network in
+# anything the gateway received, and none of the gateway's at the caller.
+if grep -q '127\.0\.0\.11' "$DIR/gw.msg"; then fail "the caller's address reached the gateway"
+else pass "nothing of the caller's network reached the gateway"; fi
+if sed -n '/^SIP\/2.0 200\|^INVITE/,/^$/p;/^v=0/,/^$/p' "$DIR/uc.msg" | grep -q '127\.0\.0\.21'; then
+  fail "the gateway's address reached the caller"
+else pass "nothing of the gateway's network reached the caller"; fi
+# Both re-INVITEs relayed with their ACKs: each leg's INVITE count.
+n=$(grep -c '^INVITE sip:' "$DIR/gw.msg")
+[ "$n" -ge 3 ] && pass "gateway got 3 INVITEs (call, hold, resume)" || fail "gateway got $n INVITEs"
+
+metrics=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SIGNALING_METRICS/metrics').read().decode())")
+for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
+         'trunkline_signaling_in_dialog_requests_total{method="INFO"} 1'; do
+  grep -qF "$m" <<<"$metrics" && pass "metric $m" || fail "metric $m"
+done
+media=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$MEDIA_METRICS/metrics').read().decode())")
+# The media service saw every offer/answer: Offer once, Update three times.
+for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
+          'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Offer"\} 1'; do
+  grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; }
+done
+kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
