@@ -5,6 +5,9 @@ find_package(absl CONFIG REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(gRPC CONFIG REQUIRED)
 find_package(yaml-cpp REQUIRED)
+# libcrypto (Debian's OpenSSL, already under gRPC and Sofia-SIP) for SIP digest
+# authentication's MD5 and SHA-256.
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(GTest REQUIRED)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
