@@ -5,14 +5,17 @@
 #include <utility>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "services/common/error_table.h"
 #include "services/common/log.h"
 #include "services/signaling/call_plan.h"
 #include "services/signaling/dialog_relay.h"
+#include "services/signaling/digest_auth.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -204,6 +207,10 @@ class B2bua::Call final : public ServerLegObserver {
     Call* call = nullptr;
     int candidate = 0;
     bool abandoned = false;
+    // The INVITE's Request-URI (digest answers cover it) and how many
+    // challenges we answered on this leg.
+    std::string request_uri;
+    int auth_tries = 0;
     std::unique_ptr<ClientLeg> leg;
     void OnResponse(const SipResponse& r) override {
       call->OnCalleeResponse(this, r);
@@ -353,7 +360,9 @@ class B2bua::Call final : public ServerLegObserver {
     attempt->candidate = current_candidate_;
     Attempt* a = attempt.get();
     attempts_.push_back(std::move(attempt));
-    a->leg = b2bua_->stack_->SendInvite(BuildInvite(request_, c, body), a);
+    const OutgoingInvite invite = BuildInvite(request_, c, body);
+    a->request_uri = invite.request_uri;
+    a->leg = b2bua_->stack_->SendInvite(invite, a);
     if (const std::string leg_id = a->leg->call_id(); !leg_id.empty()) {
       leg_ids_.push_back(leg_id);
       b2bua_->IndexLeg(leg_id, id_);
@@ -437,6 +446,9 @@ class B2bua::Call final : public ServerLegObserver {
       Relay(r);
       return;
     }
+    if ((r.code == 401 || r.code == 407) && !r.local && Authenticate(a, r)) {
+      return;  // the INVITE goes again with our credentials
+    }
     const v1::Candidate& c = candidate();
     if (IsFailover(r, c.failover())) {
       TL_LOG(kInfo, "failover")
@@ -457,6 +469,67 @@ class B2bua::Call final : public ServerLegObserver {
     last_failure_ = r;
     last_failure_from_candidate_ = current_candidate_;
     FailFinally();
+  }
+
+  // A trunk's digest challenge (RFC 3261 22.2): answered with the trunk's
+  // credentials once, and once more if the nonce was only stale. False when
+  // it cannot or should not be answered: the response then counts as the
+  // candidate's failure.
+  bool Authenticate(Attempt* a, const SipResponse& r) {
+    const v1::Candidate& c = candidate();
+    if (c.credentials().empty()) return false;
+    const DigestCredential* credential =
+        b2bua_->peers_->credentials().Find(c.credentials());
+    if (credential == nullptr) {
+      TL_LOG(kWarning, "challenge not answered: credential unavailable")
+          .With("trunk", c.trunk())
+          .With("credential", c.credentials());
+      b2bua_->metrics_->AuthChallenge(c.trunk(), "unanswerable");
+      return false;
+    }
+    const bool proxy = r.code == 407;
+    for (const auto& [name, value] : r.headers) {
+      if (!absl::EqualsIgnoreCase(
+              name, proxy ? "Proxy-Authenticate" : "WWW-Authenticate")) {
+        continue;
+      }
+      absl::StatusOr<DigestChallenge> challenge = ParseDigestChallenge(value);
+      if (!challenge.ok()) {
+        TL_LOG(kWarning, "challenge not answered")
+            .With("trunk", c.trunk())
+            .With("error", challenge.status().message());
+        continue;
+      }
+      if (!credential->realm.empty() && credential->realm != challenge->realm) {
+        continue;
+      }
+      if (a->auth_tries >= 2 || (a->auth_tries == 1 && !challenge->stale)) {
+        // Challenged again for a fresh nonce: the trunk refused them.
+        TL_LOG(kWarning, "trunk refused our credentials")
+            .With("call_id", request_.call_id)
+            .With("trunk", c.trunk())
+            .With("realm", challenge->realm);
+        b2bua_->metrics_->AuthChallenge(c.trunk(), "refused");
+        return false;
+      }
+      DigestAnswer answer;
+      answer.username = credential->username;
+      answer.password = credential->password;
+      answer.method = "INVITE";
+      answer.uri = a->request_uri;
+      answer.cnonce =
+          absl::StrFormat("%016x", absl::Uniform<uint64_t>(b2bua_->random_));
+      answer.nonce_count = 1;
+      if (!a->leg->Resend({{proxy ? "Proxy-Authorization" : "Authorization",
+                            DigestAuthorization(*challenge, answer)}})) {
+        return false;
+      }
+      ++a->auth_tries;
+      b2bua_->metrics_->AuthChallenge(c.trunk(), "answered");
+      return true;
+    }
+    b2bua_->metrics_->AuthChallenge(c.trunk(), "unanswerable");
+    return false;
   }
 
   // 18x and 2xx to the caller: the callee's SDP (through media when

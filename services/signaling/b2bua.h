@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "services/signaling/gateway_monitor.h"
 #include "services/signaling/media_controller.h"
@@ -116,6 +117,8 @@ class B2bua final : public InviteHandler {
   std::map<std::string, uint64_t> leg_calls_;
   std::map<std::string, TraceTag> ended_legs_;
   std::deque<std::string> ended_order_;
+  // Client nonces of digest answers.
+  absl::BitGen random_;
 };
 
 }  // namespace trunkline::signaling

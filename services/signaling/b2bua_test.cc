@@ -1,6 +1,7 @@
 #include "services/signaling/b2bua.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,7 +84,14 @@ class B2buaTest : public ::testing::Test {
         std::string(dir ? dir : ".") + "/deploy/examples/topology.yaml",
         &errors);
     ASSERT_NE(topology, nullptr);
-    auto peers = PeerDirectory::Create(topology->topology, "");
+    // The ITSP's digest password, from a file as in production.
+    v1::Topology t = topology->topology;
+    password_file_ = ::testing::TempDir() + "/itsp-password";
+    std::ofstream(password_file_) << "s3cret\n";
+    for (v1::Credential& c : *t.mutable_credentials()) {
+      c.set_password_file(password_file_);
+    }
+    auto peers = PeerDirectory::Create(t, "");
     ASSERT_TRUE(peers.ok()) << peers.status();
     b2bua_.SetPeers(std::move(*peers));
   }
@@ -125,6 +133,7 @@ class B2buaTest : public ::testing::Test {
   FakeMedia media_;
   B2bua b2bua_{&stack_, &routing_, &media_, &metrics_};
   bool server_destroyed_ = false;
+  std::string password_file_;
 };
 
 TEST_F(B2buaTest, UntrustedSourceGets403) {
@@ -234,6 +243,53 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
   ASSERT_EQ(refer_answers->size(), 1u);
   EXPECT_EQ((*refer_answers)[0].code, 603);
   EXPECT_TRUE(leg->dialog.requests.empty());
+}
+
+SipResponse Challenge(int code, const std::string& nonce, bool stale = false) {
+  SipResponse r = Resp(code);
+  r.headers.emplace_back(
+      code == 401 ? "WWW-Authenticate" : "Proxy-Authenticate",
+      absl::StrCat("Digest realm=\"itsp.example\", nonce=\"", nonce,
+                   "\", algorithm=SHA-256, qop=\"auth\"",
+                   stale ? ", stale=true" : ""));
+  return r;
+}
+
+TEST_F(B2buaTest, TrunkChallengeIsAnsweredWithItsCredentialsOnce) {
+  FakeServerLeg* leg = Invite();
+  v1::Candidate itsp = Gateway("itsp", "127.0.0.41");
+  itsp.set_credentials("itsp-account");
+  itsp.mutable_failover()->add_failover_response_codes(407);
+  Route({itsp, Gateway("pstn-dub", "127.0.0.21")});
+  FakeClientLeg* out = stack_.sent[0];
+  out->observer->OnResponse(Challenge(407, "n1"));
+  ASSERT_EQ(out->resent.size(), 1u);
+  ASSERT_EQ(out->resent[0].size(), 1u);
+  EXPECT_EQ(out->resent[0][0].first, "Proxy-Authorization");
+  const std::string& auth = out->resent[0][0].second;
+  EXPECT_THAT(auth, HasSubstr("username=\"contoso-trunk\""));
+  EXPECT_THAT(auth, HasSubstr("realm=\"itsp.example\""));
+  EXPECT_THAT(auth, HasSubstr("uri=\"sip:0871234567@127.0.0.41:5060\""));
+  EXPECT_THAT(auth, HasSubstr("algorithm=SHA-256"));
+  EXPECT_EQ(stack_.sent.size(), 1u) << "no failover on a challenge";
+  // A stale nonce is answered once more; a fresh challenge after that means
+  // the credentials are wrong: the next candidate gets the call.
+  out->observer->OnResponse(Challenge(407, "n2", /*stale=*/true));
+  EXPECT_EQ(out->resent.size(), 2u);
+  out->observer->OnResponse(Challenge(407, "n3"));
+  EXPECT_EQ(out->resent.size(), 2u);
+  ASSERT_EQ(stack_.sent.size(), 2u) << "407 is a failover code here";
+  EXPECT_EQ(stack_.sent[1]->invite.next_hop_host, "127.0.0.21");
+  EXPECT_LT(leg->responses.back().code, 200);  // the caller still waits
+}
+
+TEST_F(B2buaTest, ChallengeWithoutCredentialsIsTheCandidatesFailure) {
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21")});  // no credentials
+  FakeClientLeg* out = stack_.sent[0];
+  out->observer->OnResponse(Challenge(401, "n1"));
+  EXPECT_TRUE(out->resent.empty());
+  EXPECT_EQ(leg->responses.back().code, 401);
 }
 
 TEST_F(B2buaTest, FailsOverOn503ToTheNextCandidate) {

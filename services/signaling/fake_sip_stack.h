@@ -96,6 +96,11 @@ struct FakeClientLeg : ClientLeg {
   bool alive = true;
   ~FakeClientLeg() override { alive = false; }
   void Cancel() override { ++cancels; }
+  bool Resend(const HeaderList& extra) override {
+    resent.push_back(extra);
+    return true;
+  }
+  std::vector<HeaderList> resent;
   void Ack(const std::string&, const std::string&) override { ++acks; }
   void SendBye(const std::string&) override { ++byes; }
   std::unique_ptr<DialogTransaction> SendRequest(

@@ -75,6 +75,7 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
   }
   auto dir = std::unique_ptr<PeerDirectory>(new PeerDirectory());
   dir->pool_ = pool->name();
+  dir->credentials_ = CredentialStore::FromTopology(topology, &dir->problems_);
 
   auto add_specs = [&](const v1::Listener& l, uint32_t port) {
     for (int t : l.transports()) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/signaling/credential_store.h"
 #include "trunkline/v1/topology.pb.h"
 
 namespace trunkline::signaling {
@@ -96,6 +97,10 @@ class PeerDirectory {
   std::vector<std::string> TrunkNames() const;
   // This pool's trunks, in topology order.
   const std::vector<TrunkInfo>& trunks() const { return trunks_; }
+  // The topology's digest credentials, passwords read.
+  const CredentialStore& credentials() const { return credentials_; }
+  // What could not be read while building (password files).
+  const std::vector<std::string>& problems() const { return problems_; }
 
  private:
   struct Entry {
@@ -107,6 +112,8 @@ class PeerDirectory {
   std::vector<ListenSpec> specs_;
   std::vector<Entry> entries_;
   std::vector<TrunkInfo> trunks_;
+  CredentialStore credentials_;
+  std::vector<std::string> problems_;
 };
 
 }  // namespace trunkline::signaling

@@ -1,6 +1,7 @@
 #include "services/signaling/peer_directory.h"
 
 #include <cstdlib>
+#include <fstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -91,6 +92,37 @@ TEST(PeerDirectoryTest, UnknownPoolIsAnError) {
   EXPECT_FALSE(dir.ok());
   EXPECT_THAT(std::string(dir.status().message()),
               ::testing::HasSubstr("--pool"));
+}
+
+}  // namespace
+}  // namespace trunkline::signaling
+
+namespace trunkline::signaling {
+namespace {
+
+TEST(PeerDirectoryTest, CredentialsComeFromTheirFilesOrSayWhyNot) {
+  auto t = Example();
+  ASSERT_NE(t, nullptr);
+  // The example's passwordFile is a Secret mount this machine lacks.
+  auto missing = PeerDirectory::Create(t->topology, "");
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_EQ((*missing)->credentials().Find("itsp-account"), nullptr);
+  ASSERT_EQ((*missing)->problems().size(), 1u);
+  EXPECT_THAT((*missing)->problems()[0],
+              ::testing::HasSubstr("/etc/trunkline/secrets/itsp-password"));
+
+  v1::Topology topology = t->topology;
+  const std::string file = ::testing::TempDir() + "/itsp-password-pd";
+  std::ofstream(file) << "pa ss\n";
+  topology.mutable_credentials(0)->set_password_file(file);
+  auto dir = PeerDirectory::Create(topology, "");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const DigestCredential* c = (*dir)->credentials().Find("itsp-account");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->username, "contoso-trunk");
+  EXPECT_EQ(c->realm, "itsp.example");
+  EXPECT_EQ(c->password, "pa ss") << "the file's trailing newline is dropped";
+  EXPECT_TRUE((*dir)->problems().empty());
 }
 
 }  // namespace

@@ -82,6 +82,9 @@ absl::Status SignalingApp::ApplyTopology(
     std::shared_ptr<const LoadedTopology> topology) {
   ASSIGN_OR_RETURN(std::shared_ptr<const PeerDirectory> peers,
                    PeerDirectory::Create(topology->topology, options_.pool));
+  for (const std::string& problem : peers->problems()) {
+    TL_LOG(kWarning, "topology applied with a problem").With("detail", problem);
+  }
   if (!started_) {
     stack_->RunAndWait([&] { b2bua_->SetPeers(peers); });
     RETURN_IF_ERROR(stack_->Start(peers->listen_specs(), b2bua_.get()));

@@ -76,6 +76,11 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
                      .Help("Requests within a call's dialog from either leg "
                            "(re-INVITE, UPDATE, INFO, REFER, NOTIFY)")
                      .Register(*registry)),
+      auth_challenges_(
+          prometheus::BuildCounter()
+              .Name("trunkline_signaling_auth_challenges_total")
+              .Help("Digest challenges (401/407) from trunks, by what we did")
+              .Register(*registry)),
       gateway_up_(prometheus::BuildGauge()
                       .Name("trunkline_signaling_gateway_up")
                       .Help("1 while the trunk's gateway answers OPTIONS")
@@ -156,6 +161,11 @@ void SignalingMetrics::Refused(const std::string& method, int code) {
 
 void SignalingMetrics::InDialogRequest(const std::string& method) {
   in_dialog_.Add({{"method", MethodLabel(method)}}).Increment();
+}
+
+void SignalingMetrics::AuthChallenge(const std::string& trunk,
+                                     const std::string& result) {
+  auth_challenges_.Add({{"trunk", trunk}, {"result", result}}).Increment();
 }
 
 void SignalingMetrics::OptionsAnswered() { options_.Increment(); }

@@ -45,6 +45,10 @@ class SignalingMetrics {
   // A request within a call's dialog (re-INVITE, UPDATE, INFO, REFER, ...)
   // from either leg, by method.
   void InDialogRequest(const std::string& method);
+  // A trunk's 401/407 digest challenge: "answered" (INVITE sent again with
+  // our credentials), "refused" (challenged again: wrong credentials),
+  // "unanswerable" (no credential, unreadable password, unknown algorithm).
+  void AuthChallenge(const std::string& trunk, const std::string& result);
   // The OPTIONS keepalive's view of a trunk's gateway: up (1) or down (0),
   // and the last round trip (0 before the first answer).
   void GatewayState(const std::string& trunk, const std::string& gateway,
@@ -63,6 +67,7 @@ class SignalingMetrics {
   prometheus::Counter& options_;
   prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Family<prometheus::Counter>& in_dialog_;
+  prometheus::Family<prometheus::Counter>& auth_challenges_;
   prometheus::Family<prometheus::Gauge>& gateway_up_;
   prometheus::Family<prometheus::Gauge>& options_rtt_;
 };

@@ -195,6 +195,11 @@ class ClientLeg {
   virtual ~ClientLeg() = default;
   // CANCEL while no final response has arrived; later, nothing.
   virtual void Cancel() = 0;
+  // After a final failure (a 401 or 407 challenge): sends the INVITE again
+  // on the same leg (Call-ID and From tag kept, the next CSeq) with `extra`
+  // headers added (the Authorization answering the challenge). Its responses
+  // go to the same observer. False when the leg cannot.
+  virtual bool Resend(const HeaderList& extra) = 0;
   // ACK a 2xx (with the SDP answer for a late offer).
   virtual void Ack(const std::string& content_type,
                    const std::string& body) = 0;

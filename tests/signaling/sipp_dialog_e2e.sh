@@ -1,11 +1,14 @@
 #!/bin/bash
-# Requests within a call, end to end on loopback, media anchored: the real
-# routing, media and signaling binaries with the example topology (OPTIONS
-# keepalive off), sipp as the UC front end (127.0.0.11) and the Dublin
-# gateway (127.0.0.21). The caller holds and resumes with re-INVITEs, sends
-# a DTMF INFO, the gateway re-INVITEs back; every SDP each side gets names
-# the relay, and the media service saw each offer/answer. Every process
-# this script starts is stopped by its PID.
+# Calls with media anchored, end to end on loopback: the real routing, media
+# and signaling binaries with the example topology (OPTIONS keepalive off),
+# sipp as the UC front end (127.0.0.11, SRTP), the Dublin gateway
+# (127.0.0.21) and the ITSP (127.0.0.41).
+# - Requests within a call: the caller holds and resumes with re-INVITEs,
+#   sends a DTMF INFO, the gateway re-INVITEs back; every SDP each side gets
+#   names the relay, and the media service saw each offer/answer.
+# - Digest: the ITSP challenges the INVITE (401); Trunkline answers with the
+#   trunk's credentials (password from its file), which sipp verifies.
+# Every process this script starts is stopped by its PID.
 #
 #   sipp_dialog_e2e.sh ROUTING_BIN MEDIA_BIN SIGNALING_BIN SOURCE_DIR
 set -u
@@ -28,7 +31,11 @@ pass() { echo "PASS: $1"; PASSED=$((PASSED+1)); }
 fail() { echo "FAIL: $1"; FAILED=$((FAILED+1)); }
 
 /usr/bin/python3 "$SRC/tests/signaling/derive_topology.py" \
-  "$SRC/deploy/examples/topology.yaml" "$DIR/topology.yaml"
+  "$SRC/deploy/examples/topology.yaml" "$DIR/derived.yaml"
+# The ITSP's digest password, from a file as a Secret mount would give it.
+ITSP_PASSWORD="e2e-$$-secret"
+echo "$ITSP_PASSWORD" > "$DIR/itsp-password"
+sed "s|passwordFile: .*|passwordFile: $DIR/itsp-password|" "$DIR/derived.yaml" > "$DIR/topology.yaml"
 start() {  # name binary extra-flags...
   local name=$1 bin=$2; shift 2
   local api admin metrics
@@ -78,15 +85,28 @@ else pass "nothing of the gateway's network reached the caller"; fi
 n=$(grep -c '^INVITE sip:' "$DIR/gw.msg")
 [ "$n" -ge 3 ] && pass "gateway got 3 INVITEs (call, hold, resume)" || fail "gateway got $n INVITEs"
 
+# Digest: an international number goes to the ITSP first (see
+# services/routing/testdata/golden_routes.txt), which challenges.
+printf 'SEQUENTIAL\n0033142685300;\n' > "$DIR/intl.csv"
+printf 'SEQUENTIAL\n%s;\n' "$ITSP_PASSWORD" > "$DIR/password.csv"
+sipp_run itsp 127.0.0.41 uas_digest.xml -inf "$DIR/password.csv" & ITSP=$!
+sleep 0.5
+if sipp_run intl 127.0.0.11 uac_srtp_call.xml -inf "$DIR/intl.csv" 127.0.0.1:5060; then
+  pass "UC side: the international call through the ITSP was answered"
+else fail "UC side international call (see $DIR/intl.err)"; tail -20 "$DIR/intl.err" 2>/dev/null; fi
+if wait "$ITSP"; then pass "ITSP: our answer to its 401 verified (digest MD5, qop=auth)"
+else fail "ITSP digest scenario (see $DIR/itsp.err)"; tail -20 "$DIR/itsp.err" 2>/dev/null; fi
+
 metrics=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SIGNALING_METRICS/metrics').read().decode())")
 for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
-         'trunkline_signaling_in_dialog_requests_total{method="INFO"} 1'; do
+         'trunkline_signaling_in_dialog_requests_total{method="INFO"} 1' \
+         'trunkline_signaling_auth_challenges_total{result="answered",trunk="itsp"} 1'; do
   grep -qF "$m" <<<"$metrics" && pass "metric $m" || fail "metric $m"
 done
 media=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$MEDIA_METRICS/metrics').read().decode())")
 # The media service saw every offer/answer: Offer once, Update three times.
 for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
-          'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Offer"\} 1'; do
+          'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Offer"\} 2'; do
   grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; }
 done
 kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"

@@ -95,6 +95,25 @@ SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
                     reinterpret_cast<const sip_header_t*>(sip->sip_reason),
                     "Reason"));
   }
+  // Digest challenges (each header, as several realms may challenge).
+  for (const sip_www_authenticate_t* a = sip->sip_www_authenticate; a;
+       a = a->au_next) {
+    r.headers.emplace_back(
+        "WWW-Authenticate",
+        HeaderValue(home, reinterpret_cast<const sip_header_t*>(a),
+                    "WWW-Authenticate"));
+  }
+  for (const sip_proxy_authenticate_t* a = sip->sip_proxy_authenticate; a;
+       a = a->au_next) {
+    r.headers.emplace_back(
+        "Proxy-Authenticate",
+        HeaderValue(home, reinterpret_cast<const sip_header_t*>(a),
+                    "Proxy-Authenticate"));
+  }
+  if (sip->sip_retry_after) {
+    r.headers.emplace_back("Retry-After",
+                           absl::StrCat(sip->sip_retry_after->af_delta));
+  }
   return r;
 }
 
@@ -763,25 +782,10 @@ class SofiaClientLeg final : public ClientLeg {
                            SIPTAG_TO_STR(inv.to.c_str()), TAG_END());
     if (leg_ == nullptr) return;
     nta_leg_tag(leg_, nullptr);
-    const std::string route =
-        absl::StrCat("sip:", UriHost(inv.next_hop_host), ":", inv.next_hop_port,
-                     ";transport=", ProtoName(inv.transport));
-    const std::string headers = Headers(inv.headers);
-    tport_t* tp = stack->FindTport(inv.local_port, inv.transport);
-    tp_ = tp;
+    invite_ = inv;
+    tp_ = stack->FindTport(inv.local_port, inv.transport);
     contact_ = inv.contact;
-    orq_ = nta_outgoing_tcreate(
-        leg_, &SofiaClientLeg::OnResponse,
-        reinterpret_cast<nta_outgoing_magic_t*>(this),
-        URL_STRING_MAKE(route.c_str()), SIP_METHOD_INVITE,
-        URL_STRING_MAKE(inv.request_uri.c_str()),
-        SIPTAG_CONTACT_STR(inv.contact.c_str()),
-        SIPTAG_ALLOW_STR(kAllowedMethods),
-        TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
-        TAG_IF(!inv.body.empty(),
-               SIPTAG_CONTENT_TYPE_STR(inv.content_type.c_str())),
-        TAG_IF(!inv.body.empty(), SIPTAG_PAYLOAD_STR(inv.body.c_str())),
-        TAG_IF(tp != nullptr, NTATAG_TPORT(tp)), TAG_END());
+    orq_ = SendInvite({});
   }
   ~SofiaClientLeg() override {
     if (orq_ != nullptr && nta_outgoing_status(orq_) < 200) {
@@ -798,6 +802,16 @@ class SofiaClientLeg final : public ClientLeg {
   // A leg that could not even be created answers like a transport error,
   // on the next loop turn (never inside the caller's own call).
   bool failed() const { return orq_ == nullptr; }
+
+  bool Resend(const HeaderList& extra) override {
+    if (leg_ == nullptr || orq_ == nullptr || !final_ || tagged_) return false;
+    nta_outgoing_t* orq = SendInvite(extra);
+    if (orq == nullptr) return false;
+    nta_outgoing_destroy(orq_);  // its final response is in (and ACKed)
+    orq_ = orq;
+    final_ = false;
+    return true;
+  }
 
   void Cancel() override {
     if (orq_ != nullptr && !final_) {
@@ -852,6 +866,29 @@ class SofiaClientLeg final : public ClientLeg {
     return 0;
   }
 
+  // The INVITE (again, with `extra` headers for a retry).
+  nta_outgoing_t* SendInvite(const HeaderList& extra) {
+    const OutgoingInvite& inv = invite_;
+    const std::string route =
+        absl::StrCat("sip:", UriHost(inv.next_hop_host), ":", inv.next_hop_port,
+                     ";transport=", ProtoName(inv.transport));
+    HeaderList all = inv.headers;
+    all.insert(all.end(), extra.begin(), extra.end());
+    const std::string headers = Headers(all);
+    return nta_outgoing_tcreate(
+        leg_, &SofiaClientLeg::OnResponse,
+        reinterpret_cast<nta_outgoing_magic_t*>(this),
+        URL_STRING_MAKE(route.c_str()), SIP_METHOD_INVITE,
+        URL_STRING_MAKE(inv.request_uri.c_str()),
+        SIPTAG_CONTACT_STR(inv.contact.c_str()),
+        SIPTAG_ALLOW_STR(kAllowedMethods),
+        TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
+        TAG_IF(!inv.body.empty(),
+               SIPTAG_CONTENT_TYPE_STR(inv.content_type.c_str())),
+        TAG_IF(!inv.body.empty(), SIPTAG_PAYLOAD_STR(inv.body.c_str())),
+        TAG_IF(tp_ != nullptr, NTATAG_TPORT(tp_)), TAG_END());
+  }
+
   static int OnOrphanResponse(nta_outgoing_magic_t*, nta_outgoing_t* orq,
                               const sip_t*) {
     if (nta_outgoing_status(orq) >= 200) nta_outgoing_destroy(orq);
@@ -886,6 +923,7 @@ class SofiaClientLeg final : public ClientLeg {
 
   SofiaSipStack::Impl* stack_;
   ClientLegObserver* observer_;
+  OutgoingInvite invite_;
   tport_t* tp_ = nullptr;
   std::string contact_;
   su_home_t home_[1] = {};
