@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "services/signaling/call_plan.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -154,6 +155,16 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
         info.interval_seconds = ka.interval_seconds();
       if (ka.down_threshold() > 0) info.down_threshold = ka.down_threshold();
       info.max_concurrent_calls = c.max_concurrent_calls();
+      const v1::RegistrationSettings& reg = c.registration();
+      info.registration = reg.enabled();
+      info.registrar_uri = reg.registrar_uri().empty()
+                               ? absl::StrCat("sip:", UriHost(info.host))
+                               : reg.registrar_uri();
+      info.aor = reg.aor();
+      if (reg.expires_seconds() > 0) {
+        info.register_expires_seconds = reg.expires_seconds();
+      }
+      info.credentials = c.credentials();
     }
     dir->trunks_.push_back(std::move(info));
     if (absl::Status s = add_peer(*g, t.name(), port); !s.ok()) return s;

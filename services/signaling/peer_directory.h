@@ -49,13 +49,26 @@ struct TrunkInfo {
   // The topology's `enabled` (an operator may override it at run time).
   bool enabled = true;
   uint32_t max_concurrent_calls = 0;
+  // Registration with an ITSP (the trunk configuration's `registration`):
+  // the registrar's URI (default sip:<gateway host>), the address of record
+  // and the expiry we ask for.
+  bool registration = false;
+  std::string registrar_uri;
+  std::string aor;
+  uint32_t register_expires_seconds = 3600;
+  // Digest credentials answering its challenges (a Credential.name).
+  std::string credentials;
   bool operator==(const TrunkInfo& o) const {
     return name == o.name && gateway == o.gateway && host == o.host &&
            port == o.port && transport == o.transport &&
            local_port == o.local_port && advertised == o.advertised &&
            keepalive == o.keepalive && interval_seconds == o.interval_seconds &&
            down_threshold == o.down_threshold && enabled == o.enabled &&
-           max_concurrent_calls == o.max_concurrent_calls;
+           max_concurrent_calls == o.max_concurrent_calls &&
+           registration == o.registration && registrar_uri == o.registrar_uri &&
+           aor == o.aor &&
+           register_expires_seconds == o.register_expires_seconds &&
+           credentials == o.credentials;
   }
 };
 

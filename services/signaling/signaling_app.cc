@@ -39,6 +39,8 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
         options.routing_timeout, latency);
   }
   app->monitor_ = std::make_unique<GatewayMonitor>(stack, app->metrics_.get());
+  app->registrar_ =
+      std::make_unique<TrunkRegistrar>(stack, app->metrics_.get());
   app->b2bua_ = std::make_unique<B2bua>(stack, app->routing_.get(),
                                         app->media_.get(), app->metrics_.get());
   app->b2bua_->SetGatewayMonitor(app->monitor_.get());
@@ -73,6 +75,7 @@ SignalingApp::~SignalingApp() {
     stack_->SetTraceTap(nullptr);
     trace_.reset();
     b2bua_.reset();
+    registrar_.reset();
     monitor_.reset();
   });
   stack_->Stop();
@@ -91,7 +94,10 @@ absl::Status SignalingApp::ApplyTopology(
     started_ = true;
     listening_ = peers->listen_specs();
     // Keepalive only once the sockets exist: probes leave from them.
-    stack_->RunAndWait([&] { monitor_->SetTrunks(peers->trunks()); });
+    stack_->RunAndWait([&] {
+      monitor_->SetTrunks(peers->trunks());
+      registrar_->SetPeers(peers);
+    });
     for (const ListenSpec& s : listening_) {
       TL_LOG(kInfo, "SIP listener")
           .With("address", s.address)
@@ -110,6 +116,7 @@ absl::Status SignalingApp::ApplyTopology(
   stack_->RunAndWait([&] {
     b2bua_->SetPeers(peers);
     monitor_->SetTrunks(peers->trunks());
+    registrar_->SetPeers(peers);
   });
   return absl::OkStatus();
 }

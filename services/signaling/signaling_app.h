@@ -17,6 +17,7 @@
 #include "services/signaling/signaling_admin_service.h"
 #include "services/signaling/signaling_metrics.h"
 #include "services/signaling/sofia/sofia_sip_stack.h"
+#include "services/signaling/trunk_registrar.h"
 
 namespace trunkline::signaling {
 
@@ -54,6 +55,7 @@ class SignalingApp final : public ServiceApp {
   std::unique_ptr<RoutingClient> routing_;
   std::unique_ptr<MediaController> media_;
   std::unique_ptr<GatewayMonitor> monitor_;
+  std::unique_ptr<TrunkRegistrar> registrar_;
   std::unique_ptr<B2bua> b2bua_;
   std::unique_ptr<SipTraceHub> trace_;
   std::unique_ptr<SignalingAdminService> admin_;

@@ -81,6 +81,10 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
               .Name("trunkline_signaling_auth_challenges_total")
               .Help("Digest challenges (401/407) from trunks, by what we did")
               .Register(*registry)),
+      registered_(prometheus::BuildGauge()
+                      .Name("trunkline_signaling_trunk_registered")
+                      .Help("1 while the trunk is registered with its ITSP")
+                      .Register(*registry)),
       gateway_up_(prometheus::BuildGauge()
                       .Name("trunkline_signaling_gateway_up")
                       .Help("1 while the trunk's gateway answers OPTIONS")
@@ -166,6 +170,11 @@ void SignalingMetrics::InDialogRequest(const std::string& method) {
 void SignalingMetrics::AuthChallenge(const std::string& trunk,
                                      const std::string& result) {
   auth_challenges_.Add({{"trunk", trunk}, {"result", result}}).Increment();
+}
+
+void SignalingMetrics::TrunkRegistered(const std::string& trunk,
+                                       bool registered) {
+  registered_.Add({{"trunk", trunk}}).Set(registered ? 1 : 0);
 }
 
 void SignalingMetrics::OptionsAnswered() { options_.Increment(); }

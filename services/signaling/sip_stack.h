@@ -91,9 +91,14 @@ struct OutgoingInvite {
   std::string body;
 };
 
-// A request outside any dialog that we start ourselves (OPTIONS keepalive).
+// A request outside any dialog that we start ourselves (OPTIONS keepalive,
+// REGISTER).
 struct OutgoingRequest {
   std::string method;
+  // Kept across requests where RFC 3261 wants it (REGISTER refreshes: the
+  // same Call-ID, a CSeq one higher each time). Empty / 0: fresh ones.
+  std::string call_id;
+  uint32_t cseq = 0;
   std::string request_uri;
   std::string from;  // without tag (the stack adds it)
   std::string to;

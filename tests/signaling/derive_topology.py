@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""Derives the e2e topologies from the example: OPTIONS keepalive off on every
-trunk configuration (sipp peers only live for one case, and an OPTIONS would
-be an unexpected message for them), except those named with --keepalive
-NAME=INTERVAL/THRESHOLD.
+"""Derives the e2e topologies from the example: OPTIONS keepalive and ITSP
+registration off on every trunk configuration (sipp peers only live for one
+case, and an OPTIONS or a REGISTER would be an unexpected message for them),
+except keepalive on those named with --keepalive NAME=INTERVAL/THRESHOLD and
+registration on those named with --register NAME.
 
-  derive_topology.py IN OUT [--keepalive pstn-dub=5/1 ...]
+  derive_topology.py IN OUT [--keepalive pstn-dub=5/1 ...] [--register itsp]
 """
 import sys
 
@@ -12,10 +13,16 @@ import yaml
 
 src, dst = sys.argv[1], sys.argv[2]
 keepalive = {}
+register = set()
 args = sys.argv[3:]
 while args:
+    if args[0] == "--register" and len(args) >= 2:
+        register.add(args[1])
+        args = args[2:]
+        continue
     if args[0] != "--keepalive" or len(args) < 2:
-        sys.exit("usage: derive_topology.py IN OUT [--keepalive NAME=I/T]")
+        sys.exit("usage: derive_topology.py IN OUT [--keepalive NAME=I/T] "
+                 "[--register NAME]")
     name, spec = args[1].split("=")
     interval, threshold = spec.split("/")
     keepalive[name] = {"enabled": True, "intervalSeconds": int(interval),
@@ -25,5 +32,7 @@ with open(src) as f:
     topology = yaml.safe_load(f)
 for config in topology.get("trunkConfigurations", []):
     config["keepalive"] = keepalive.get(config["name"], {"enabled": False})
+    if "registration" in config and config["name"] not in register:
+        config["registration"]["enabled"] = False
 with open(dst, "w") as f:
     yaml.safe_dump(topology, f, sort_keys=False)

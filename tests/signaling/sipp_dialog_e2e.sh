@@ -6,8 +6,9 @@
 # - Requests within a call: the caller holds and resumes with re-INVITEs,
 #   sends a DTMF INFO, the gateway re-INVITEs back; every SDP each side gets
 #   names the relay, and the media service saw each offer/answer.
-# - Digest: the ITSP challenges the INVITE (401); Trunkline answers with the
-#   trunk's credentials (password from its file), which sipp verifies.
+# - Digest: the ITSP registrar challenges Trunkline's REGISTER and its
+#   refresh, and the ITSP challenges the INVITE (401); Trunkline answers with
+#   the trunk's credentials (password from its file), which sipp verifies.
 # Every process this script starts is stopped by its PID.
 #
 #   sipp_dialog_e2e.sh ROUTING_BIN MEDIA_BIN SIGNALING_BIN SOURCE_DIR
@@ -31,7 +32,7 @@ pass() { echo "PASS: $1"; PASSED=$((PASSED+1)); }
 fail() { echo "FAIL: $1"; FAILED=$((FAILED+1)); }
 
 /usr/bin/python3 "$SRC/tests/signaling/derive_topology.py" \
-  "$SRC/deploy/examples/topology.yaml" "$DIR/derived.yaml"
+  "$SRC/deploy/examples/topology.yaml" "$DIR/derived.yaml" --register itsp
 # The ITSP's digest password, from a file as a Secret mount would give it.
 ITSP_PASSWORD="e2e-$$-secret"
 echo "$ITSP_PASSWORD" > "$DIR/itsp-password"
@@ -47,6 +48,15 @@ start() {  # name binary extra-flags...
   PIDS+=($!)
   wait_port "$api" 100 || { fail "$name did not start"; cat "$DIR/$name.log"; exit 1; }
 }
+sipp_run() {  # name ip scenario [extra args...]
+  local name=$1 ip=$2 scen=$3; shift 3
+  timeout 40 sipp -sf "$SCEN/$scen" -i "$ip" -p 5060 -m 1 -timeout 30s -nostdin \
+    -trace_err -error_file "$DIR/$name.err" -trace_msg -message_file "$DIR/$name.msg" "$@" >"$DIR/$name.out" 2>&1
+}
+printf 'SEQUENTIAL\n%s;\n' "$ITSP_PASSWORD" > "$DIR/password.csv"
+# The ITSP's registrar is up before signaling starts: it registers at once.
+sipp_run registrar 127.0.0.41 uas_registrar.xml -inf "$DIR/password.csv" & REGISTRAR=$!
+sleep 0.5
 start routing "$ROUTING"
 start media "$MEDIA"
 start signaling "$SIGNALING" --routing="$ROUTING_API" --media="$MEDIA_API"
@@ -55,11 +65,6 @@ for _ in $(seq 50); do grep -q 'msg=serving' "$DIR/signaling.log" && break; slee
 sleep 2.5
 
 printf 'SEQUENTIAL\n0871234567;\n' > "$DIR/numbers.csv"
-sipp_run() {  # name ip scenario [extra args...]
-  local name=$1 ip=$2 scen=$3; shift 3
-  timeout 40 sipp -sf "$SCEN/$scen" -i "$ip" -p 5060 -m 1 -timeout 30s -nostdin \
-    -trace_err -error_file "$DIR/$name.err" -trace_msg -message_file "$DIR/$name.msg" "$@" >"$DIR/$name.out" 2>&1
-}
 sipp_run gw 127.0.0.21 uas_reinvite.xml & GW=$!
 sleep 0.5
 if sipp_run uc 127.0.0.11 uac_reinvite.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
@@ -88,7 +93,13 @@ n=$(grep -c '^INVITE sip:' "$DIR/gw.msg")
 # Digest: an international number goes to the ITSP first (see
 # services/routing/testdata/golden_routes.txt), which challenges.
 printf 'SEQUENTIAL\n0033142685300;\n' > "$DIR/intl.csv"
-printf 'SEQUENTIAL\n%s;\n' "$ITSP_PASSWORD" > "$DIR/password.csv"
+if wait "$REGISTRAR"; then
+  pass "ITSP registrar: REGISTER and its refresh (same Call-ID) answered our digest"
+else fail "registrar scenario (see $DIR/registrar.err)"; tail -20 "$DIR/registrar.err" 2>/dev/null; fi
+c1=$(grep -m1 '^CSeq: [0-9]* REGISTER' "$DIR/registrar.msg" | awk '{print $2}')
+c4=$(grep '^CSeq: [0-9]* REGISTER' "$DIR/registrar.msg" | tail -1 | awk '{print $2}')
+[ -n "$c1" ] && [ "$c4" = $((c1+3)) ] && pass "REGISTER CSeq rose by one each time ($c1..$c4)" \
+  || fail "REGISTER CSeqs: $c1..$c4"
 sipp_run itsp 127.0.0.41 uas_digest.xml -inf "$DIR/password.csv" & ITSP=$!
 sleep 0.5
 if sipp_run intl 127.0.0.11 uac_srtp_call.xml -inf "$DIR/intl.csv" 127.0.0.1:5060; then
@@ -100,7 +111,8 @@ else fail "ITSP digest scenario (see $DIR/itsp.err)"; tail -20 "$DIR/itsp.err" 2
 metrics=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SIGNALING_METRICS/metrics').read().decode())")
 for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
          'trunkline_signaling_in_dialog_requests_total{method="INFO"} 1' \
-         'trunkline_signaling_auth_challenges_total{result="answered",trunk="itsp"} 1'; do
+         'trunkline_signaling_auth_challenges_total{result="answered",trunk="itsp"} 1' \
+         'trunkline_signaling_trunk_registered{trunk="itsp"} 1'; do
   grep -qF "$m" <<<"$metrics" && pass "metric $m" || fail "metric $m"
 done
 media=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$MEDIA_METRICS/metrics').read().decode())")

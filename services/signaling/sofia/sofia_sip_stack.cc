@@ -114,6 +114,15 @@ SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
     r.headers.emplace_back("Retry-After",
                            absl::StrCat(sip->sip_retry_after->af_delta));
   }
+  // What a registrar granted: Expires, and each Contact's expires.
+  if (sip->sip_expires) {
+    r.headers.emplace_back("Expires", absl::StrCat(sip->sip_expires->ex_delta));
+  }
+  for (const sip_contact_t* m = sip->sip_contact; m; m = m->m_next) {
+    r.headers.emplace_back(
+        "Contact",
+        HeaderValue(home, reinterpret_cast<const sip_header_t*>(m), "Contact"));
+  }
   return r;
 }
 
@@ -945,7 +954,9 @@ class SofiaRequest final : public ClientTransaction {
       : on_final_(std::move(on_final)) {
     su_home_init(home_);
     if (stack->agent_ == nullptr) return;
-    sip_call_id_t* call_id = sip_call_id_create(home_, nullptr);
+    sip_call_id_t* call_id = req.call_id.empty()
+                                 ? sip_call_id_create(home_, nullptr)
+                                 : sip_call_id_make(home_, req.call_id.c_str());
     leg_ = nta_leg_tcreate(stack->agent_, nullptr, nullptr,
                            SIPTAG_CALL_ID(call_id),
                            SIPTAG_FROM_STR(req.from.c_str()),
@@ -957,11 +968,16 @@ class SofiaRequest final : public ClientTransaction {
                      ";transport=", ProtoName(req.transport));
     const std::string headers = Headers(req.headers);
     tport_t* tp = stack->FindTport(req.local_port, req.transport);
+    const sip_method_t method = sip_method_code(req.method.c_str());
+    sip_cseq_t* cseq = req.cseq == 0 ? nullptr
+                                     : sip_cseq_create(home_, req.cseq, method,
+                                                       req.method.c_str());
     orq_ = nta_outgoing_tcreate(
         leg_, &SofiaRequest::OnResponse,
         reinterpret_cast<nta_outgoing_magic_t*>(this),
-        URL_STRING_MAKE(route.c_str()), SIP_METHOD_OPTIONS,
+        URL_STRING_MAKE(route.c_str()), method, req.method.c_str(),
         URL_STRING_MAKE(req.request_uri.c_str()),
+        TAG_IF(cseq != nullptr, SIPTAG_CSEQ(cseq)),
         TAG_IF(!req.contact.empty(), SIPTAG_CONTACT_STR(req.contact.c_str())),
         SIPTAG_ALLOW_STR(kAllowedMethods),
         TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),

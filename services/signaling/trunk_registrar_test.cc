@@ -1,0 +1,178 @@
+#include "services/signaling/trunk_registrar.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "prometheus/registry.h"
+#include "services/common/topology/loader.h"
+#include "services/signaling/fake_sip_stack.h"
+
+namespace trunkline::signaling {
+namespace {
+
+using testing::FakeSipStack;
+using ::testing::HasSubstr;
+
+SipResponse Resp(int code, HeaderList headers = {}) {
+  SipResponse r;
+  r.code = code;
+  r.phrase = "x";
+  r.headers = std::move(headers);
+  return r;
+}
+
+SipResponse Challenge(const std::string& nonce, bool stale = false) {
+  return Resp(401, {{"WWW-Authenticate",
+                     absl::StrCat("Digest realm=\"itsp.example\", nonce=\"",
+                                  nonce, "\"", stale ? ", stale=true" : "")}});
+}
+
+class TrunkRegistrarTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* dir = std::getenv("TRUNKLINE_SOURCE_DIR");
+    std::vector<TopologyError> errors;
+    auto topology = LoadTopologyFile(
+        std::string(dir ? dir : ".") + "/deploy/examples/topology.yaml",
+        &errors);
+    ASSERT_NE(topology, nullptr);
+    topology_ = topology->topology;
+    const std::string file = ::testing::TempDir() + "/itsp-password-reg";
+    std::ofstream(file) << "s3cret\n";
+    topology_.mutable_credentials(0)->set_password_file(file);
+    auto peers = PeerDirectory::Create(topology_, "");
+    ASSERT_TRUE(peers.ok()) << peers.status();
+    registrar_.SetPeers(std::move(*peers));
+  }
+  std::string Metrics() {
+    std::string out;
+    for (const auto& family : registry_.Collect()) {
+      if (family.name != "trunkline_signaling_trunk_registered") continue;
+      for (const auto& m : family.metric) {
+        out += absl::StrCat(m.label[0].value, "=", m.gauge.value, " ");
+      }
+    }
+    return out;
+  }
+  const OutgoingRequest& Sent(size_t i) {
+    return stack_.requests.at(i)->request;
+  }
+  void Reply(size_t i, const SipResponse& r) {
+    stack_.requests.at(i)->abandoned = true;
+    stack_.requests.at(i)->on_final(r);
+  }
+
+  v1::Topology topology_;
+  prometheus::Registry registry_;
+  SignalingMetrics metrics_{&registry_};
+  FakeSipStack stack_;
+  TrunkRegistrar registrar_{&stack_, &metrics_};
+};
+
+TEST_F(TrunkRegistrarTest, RegistersAnswersTheChallengeAndRefreshes) {
+  // Only the ITSP's configuration registers in the example.
+  ASSERT_EQ(stack_.requests.size(), 1u);
+  const OutgoingRequest& first = Sent(0);
+  EXPECT_EQ(first.method, "REGISTER");
+  EXPECT_EQ(first.request_uri, "sip:sip.itsp.example");
+  EXPECT_EQ(first.from, "<sip:+35315550000@itsp.example>");
+  EXPECT_EQ(first.to, first.from);
+  EXPECT_EQ(first.next_hop_host, "127.0.0.41");
+  EXPECT_EQ(first.local_port, 5166u);
+  EXPECT_THAT(first.contact, HasSubstr(":5166>"));
+  EXPECT_EQ(first.cseq, 1u);
+  EXPECT_FALSE(first.call_id.empty());
+  EXPECT_THAT(Metrics(), HasSubstr("itsp=0"));
+  ASSERT_NE(registrar_.Find("itsp"), nullptr);
+  EXPECT_EQ(registrar_.Find("pstn-dub"), nullptr);
+
+  Reply(0, Challenge("n1"));
+  ASSERT_EQ(stack_.requests.size(), 2u);
+  const OutgoingRequest& answered = Sent(1);
+  EXPECT_EQ(answered.call_id, first.call_id);
+  EXPECT_EQ(answered.cseq, 2u);
+  std::string authorization;
+  for (const auto& [name, value] : answered.headers) {
+    if (name == "Authorization") authorization = value;
+  }
+  EXPECT_THAT(authorization, HasSubstr("username=\"contoso-trunk\""));
+  EXPECT_THAT(authorization, HasSubstr("uri=\"sip:sip.itsp.example\""));
+
+  // Granted 120 s for our Contact (another binding's expiry is not ours).
+  Reply(1, Resp(200,
+                {{"Contact", "<sip:other@192.0.2.1>;expires=10"},
+                 {"Contact", absl::StrCat(answered.contact, ";expires=120")}}));
+  EXPECT_TRUE(registrar_.Find("itsp")->registered);
+  EXPECT_THAT(Metrics(), HasSubstr("itsp=1"));
+  stack_.Advance(absl::Seconds(89));
+  EXPECT_EQ(stack_.requests.size(), 2u);
+  stack_.Advance(absl::Seconds(1));  // 30 s before it runs out
+  ASSERT_EQ(stack_.requests.size(), 3u);
+  EXPECT_EQ(Sent(2).call_id, first.call_id);
+  EXPECT_EQ(Sent(2).cseq, 3u);
+}
+
+TEST_F(TrunkRegistrarTest, RefusedCredentialsAreNotRetriedAtOnce) {
+  Reply(0, Challenge("n1"));
+  Reply(1, Challenge("n2"));  // fresh nonce, not stale: refused
+  EXPECT_EQ(stack_.requests.size(), 2u);
+  const auto* reg = registrar_.Find("itsp");
+  EXPECT_FALSE(reg->registered);
+  EXPECT_THAT(reg->last_error, HasSubstr("refused the credentials"));
+  stack_.Advance(TrunkRegistrar::kRetryAfterFailure);
+  ASSERT_EQ(stack_.requests.size(), 3u);
+  // A new round answers the next challenge again.
+  Reply(2, Challenge("n3"));
+  EXPECT_EQ(stack_.requests.size(), 4u);
+}
+
+TEST_F(TrunkRegistrarTest, StaleNonceIsAnsweredOnceMore) {
+  Reply(0, Challenge("n1"));
+  Reply(1, Challenge("n2", /*stale=*/true));
+  EXPECT_EQ(stack_.requests.size(), 3u);
+}
+
+TEST_F(TrunkRegistrarTest, FailureRetriesAfterRetryAfter) {
+  Reply(0, Resp(503, {{"Retry-After", "10"}}));
+  EXPECT_FALSE(registrar_.Find("itsp")->registered);
+  EXPECT_THAT(registrar_.Find("itsp")->last_error, HasSubstr("503"));
+  stack_.Advance(absl::Seconds(9));
+  EXPECT_EQ(stack_.requests.size(), 1u);
+  stack_.Advance(absl::Seconds(1));
+  EXPECT_EQ(stack_.requests.size(), 2u);
+}
+
+TEST_F(TrunkRegistrarTest, UnchangedTopologyKeepsTheRegistration) {
+  Reply(0, Challenge("n1"));
+  Reply(1, Resp(200, {{"Expires", "3600"}}));
+  auto again = PeerDirectory::Create(topology_, "");
+  ASSERT_TRUE(again.ok());
+  registrar_.SetPeers(std::move(*again));
+  EXPECT_EQ(stack_.requests.size(), 2u) << "no new REGISTER on a reload";
+  EXPECT_TRUE(registrar_.Find("itsp")->registered);
+  // Registration turned off: the trunk is forgotten.
+  for (v1::TrunkConfiguration& c : *topology_.mutable_trunk_configurations()) {
+    c.mutable_registration()->set_enabled(false);
+  }
+  auto off = PeerDirectory::Create(topology_, "");
+  ASSERT_TRUE(off.ok());
+  registrar_.SetPeers(std::move(*off));
+  EXPECT_EQ(registrar_.Find("itsp"), nullptr);
+  EXPECT_THAT(Metrics(), HasSubstr("itsp=0"));
+}
+
+TEST(GrantedExpiryTest, ContactThenExpiresThenWhatWeAsked) {
+  SipResponse r;
+  r.headers = {{"Contact", "<sip:127.0.0.1:5166>;expires=300"},
+               {"Expires", "600"}};
+  EXPECT_EQ(GrantedExpiry(r, "<sip:127.0.0.1:5166>", 3600), 300u);
+  EXPECT_EQ(GrantedExpiry(r, "<sip:127.0.0.1:5999>", 3600), 600u);
+  EXPECT_EQ(GrantedExpiry(SipResponse{}, "<sip:x>", 3600), 3600u);
+}
+
+}  // namespace
+}  // namespace trunkline::signaling
