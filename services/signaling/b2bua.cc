@@ -598,6 +598,7 @@ void B2bua::OnInvite(const IncomingRequest& request,
   auto call = std::make_unique<Call>(this, id, request, std::move(leg), *peer);
   Call* c = call.get();
   calls_.emplace(id, std::move(call));
+  published_calls_.store(calls_.size(), std::memory_order_relaxed);
   IndexLeg(request.call_id, id);
   c->Start();
 }
@@ -761,6 +762,7 @@ void B2bua::Finished(uint64_t id) {
       ended_order_.pop_front();
     }
     calls_.erase(it);
+    published_calls_.store(calls_.size(), std::memory_order_relaxed);
   });
 }
 
