@@ -101,6 +101,9 @@ class B2bua::Call final : public ServerLegObserver {
       d.set_pstn_usage(c.pstn_usage());
     }
     for (const std::string& f : failovers_) d.add_failovers(f);
+    if (anchored_) {
+      d.set_media_instance(b2bua_->media_->InstanceOf(request_.call_id));
+    }
     return d;
   }
 

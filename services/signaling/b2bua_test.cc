@@ -38,6 +38,10 @@ class FakeMedia : public MediaController {
     done(absl::UnavailableError("none"));
   }
   void Delete(const std::string&) override {}
+  void Query(const std::string&, QueryDone done) override {
+    done(absl::UnavailableError("none"));
+  }
+  std::string InstanceOf(const std::string&) const override { return ""; }
 };
 
 v1::Candidate Gateway(const std::string& trunk, const std::string& host,

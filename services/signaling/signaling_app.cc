@@ -62,7 +62,7 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
                 v1::Routing::NewStub(InstrumentedChannel(
                     context.flags.routing, grpc::InsecureChannelCredentials(),
                     latency))),
-      trace);
+      trace, app->media_.get());
   return app;
 }
 

@@ -53,6 +53,10 @@ class NoMedia : public MediaController {
     done(absl::UnavailableError("none"));
   }
   void Delete(const std::string&) override {}
+  void Query(const std::string&, QueryDone done) override {
+    done(absl::UnavailableError("none"));
+  }
+  std::string InstanceOf(const std::string&) const override { return ""; }
 };
 
 std::shared_ptr<const PeerDirectory> Peers() {
