@@ -1,5 +1,6 @@
 #include "services/common/grpc_metrics.h"
 
+#include "absl/hash/hash.h"
 #include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
 #include "services/common/metrics.h"
@@ -77,13 +78,48 @@ GrpcLatency::GrpcLatency(prometheus::Registry* registry,
     : family_(&prometheus::BuildHistogram().Name(name).Help(help).Register(
           *registry)) {}
 
+size_t GrpcLatency::Home(const char* method) {
+  return absl::Hash<const void*>()(method) % kCachedMethods;
+}
+
+prometheus::Histogram* GrpcLatency::Cached(const char* method) const {
+  // Linear probing; slots are never emptied, so an empty one ends the
+  // search. The name is compared too: a pointer that is not gRPC's static
+  // name (a generic call's) may come again later at the same address with
+  // another name.
+  for (size_t i = 0, slot = Home(method); i < kCachedMethods;
+       ++i, slot = (slot + 1) % kCachedMethods) {
+    const Slot& s = slots_[slot];
+    const char* cached = s.method.load(std::memory_order_acquire);
+    if (cached == nullptr) return nullptr;
+    if (cached == method && s.name == method) return s.histogram;
+  }
+  return nullptr;
+}
+
+prometheus::Histogram& GrpcLatency::For(const char* method) {
+  if (method == nullptr) method = "unknown";
+  if (prometheus::Histogram* h = Cached(method)) return *h;
+  absl::MutexLock lock(&insert_mu_);
+  // Family::Add returns the existing histogram for known labels.
+  prometheus::Histogram& histogram =
+      family_->Add({{"method", method}}, FastRpcLatencyBuckets());
+  if (Cached(method) != nullptr) return histogram;  // another thread won
+  for (size_t i = 0, slot = Home(method); i < kCachedMethods;
+       ++i, slot = (slot + 1) % kCachedMethods) {
+    Slot& s = slots_[slot];
+    if (s.method.load(std::memory_order_relaxed) != nullptr) continue;
+    s.name = method;
+    s.histogram = &histogram;
+    s.method.store(method, std::memory_order_release);
+    break;
+  }
+  // A full table: this method goes through Family::Add every time.
+  return histogram;
+}
+
 void GrpcLatency::Observe(const char* method, double seconds) {
-  // Family::Add returns the existing histogram for known labels; methods
-  // are a fixed, small set.
-  family_
-      ->Add({{"method", method != nullptr ? method : "unknown"}},
-            FastRpcLatencyBuckets())
-      .Observe(seconds);
+  For(method).Observe(seconds);
 }
 
 std::vector<

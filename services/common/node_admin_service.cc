@@ -1,5 +1,8 @@
 #include "services/common/node_admin_service.h"
 
+#include "services/common/log.h"
+#include "services/common/process_usage.h"
+
 namespace trunkline {
 
 const char* TrunklineVersion() { return TRUNKLINE_VERSION; }
@@ -20,6 +23,17 @@ grpc::ServerUnaryReactor* NodeAdminService::GetStatus(
   for (const std::string& e : watcher_->last_errors()) {
     response->add_last_reload_errors(e);
   }
+  v1::NodeLoad* load = response->mutable_load();
+  // Two small reads of /proc: cheap enough for a callback thread.
+  if (absl::StatusOr<ProcessUsage> usage = ReadProcessUsage(); usage.ok()) {
+    load->set_cpu_seconds(usage->cpu_seconds);
+    load->set_resident_bytes(usage->resident_bytes);
+    load->set_threads(usage->threads);
+  } else {
+    TL_LOG(kDebug, "no process figures for the node status")
+        .With("error", std::string(usage.status().message()));
+  }
+  if (fill_load_) fill_load_(load);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

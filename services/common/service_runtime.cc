@@ -94,8 +94,9 @@ int RunService(absl::string_view service, const ServiceAddresses& defaults,
     (*api)->SetServing(false);
     (*app)->Drain(request_stop);
   };
-  NodeAdminService node_admin(context.service, watcher->get(),
-                              admin_auth->get(), drain);
+  NodeAdminService node_admin(
+      context.service, watcher->get(), admin_auth->get(), drain,
+      [app = app->get()](v1::NodeLoad* load) { app->FillLoad(load); });
   node_admin_ptr = &node_admin;
   std::vector<grpc::Service*> admin_services = (*app)->AdminServices();
   admin_services.push_back(&node_admin);

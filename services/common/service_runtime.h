@@ -25,6 +25,7 @@
 #include "services/common/admin_auth.h"
 #include "services/common/flags.h"
 #include "services/common/topology/loader.h"
+#include "trunkline/v1/admin.pb.h"
 
 namespace trunkline {
 
@@ -50,6 +51,12 @@ class ServiceApp {
   virtual std::vector<grpc::Service*> AdminServices() { return {}; }
   // Called on SIGTERM; the runtime stops once `done` runs.
   virtual void Drain(const std::function<void()>& done) { done(); }
+  // The service's part of the node status's load (admin GetStatus): its
+  // work in progress (`active`, `active_unit`) and its own figures; the
+  // runtime has filled in the process's. Runs on a gRPC thread while the
+  // service works: read only what is safe to read from any thread (atomics,
+  // immutable snapshots), never wait for another thread.
+  virtual void FillLoad(v1::NodeLoad* load) {}
 };
 
 struct ServiceContext {

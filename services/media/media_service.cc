@@ -148,9 +148,7 @@ grpc::ServerUnaryReactor* MediaService::Query(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* MediaService::GetLoad(
-    grpc::CallbackServerContext* context, const v1::GetLoadRequest* request,
-    v1::Load* response) {
+v1::Load MediaService::CurrentLoad() const {
   uint32_t sessions = 0, streams = 0;
   double pps = 0;
   for (const auto& worker : *workers_) {
@@ -158,14 +156,21 @@ grpc::ServerUnaryReactor* MediaService::GetLoad(
     streams += worker->streams();
     pps += worker->packets_per_second();
   }
-  response->set_sessions(sessions);
-  response->set_streams(streams);
-  response->set_packets_per_second(pps);
-  response->set_draining(draining_);
+  v1::Load load;
+  load.set_sessions(sessions);
+  load.set_streams(streams);
+  load.set_packets_per_second(pps);
+  load.set_draining(draining_);
   // Two sides with one audio stream each is two pairs per call; keep as
   // much again in reserve for video and re-offers.
-  response->set_capacity_left(draining_ ? 0
-                                        : uint32_t(ports_->free_pairs() / 4));
+  load.set_capacity_left(draining_ ? 0 : uint32_t(ports_->free_pairs() / 4));
+  return load;
+}
+
+grpc::ServerUnaryReactor* MediaService::GetLoad(
+    grpc::CallbackServerContext* context, const v1::GetLoadRequest* request,
+    v1::Load* response) {
+  *response = CurrentLoad();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
@@ -224,6 +229,16 @@ absl::Status MediaApp::ApplyTopology(
 }
 
 void MediaApp::ServerStopped() { StopWorkers(); }
+
+void MediaApp::FillLoad(v1::NodeLoad* load) {
+  const v1::Load now = service_->CurrentLoad();
+  load->set_active(now.sessions());
+  load->set_active_unit("sessions");
+  auto& figures = *load->mutable_figures();
+  figures["streams"] = now.streams();
+  figures["packets_per_second"] = now.packets_per_second();
+  figures["capacity_left"] = now.capacity_left();
+}
 
 void MediaApp::StopWorkers() {
   stopping_ = true;

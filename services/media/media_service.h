@@ -70,6 +70,8 @@ class MediaService final : public v1::Media::CallbackService {
   void StartDraining() { draining_ = true; }
   bool draining() const { return draining_; }
   uint32_t sessions() const;
+  // What GetLoad answers; any thread (the workers' atomic counters).
+  v1::Load CurrentLoad() const;
 
  private:
   relay::Worker& WorkerFor(const std::string& call_id);
@@ -96,6 +98,8 @@ class MediaApp final : public ServiceApp {
   }
   void ServerStopped() override;
   void Drain(const std::function<void()>& done) override;
+  // Sessions, streams, packets per second and capacity left (GetLoad's).
+  void FillLoad(v1::NodeLoad* load) override;
 
  private:
   MediaApp() = default;

@@ -48,9 +48,11 @@ class DecisionCall final : public Call {
 
   void Proceed(bool ok) override {
     if (finishing_ || !ok) {  // sent, or the server is shutting down
+      if (finishing_) metrics_->Ended();
       delete this;
       return;
     }
+    metrics_->Started();
     // Take the next call of this kind before deciding this one.
     new DecisionCall(service_, cq_, method_, store_, metrics_);
     const absl::Time start = absl::Now();
@@ -105,9 +107,10 @@ class DecisionCall final : public Call {
 RoutingMetrics::RoutingMetrics(prometheus::Registry* registry) {
   auto& decisions = prometheus::BuildCounter()
                         .Name("trunkline_routing_decisions_total")
-                        .Help("Routing decisions by result: routed (to a "
-                              "trunk), uc_side, rejected, invalid (bad "
-                              "request).")
+                        .Help(
+                            "Routing decisions by result: routed (to a "
+                            "trunk), uc_side, rejected, invalid (bad "
+                            "request).")
                         .Register(*registry);
   routed_ = &decisions.Add({{"result", "routed"}});
   to_uc_ = &decisions.Add({{"result", "uc_side"}});
@@ -132,6 +135,11 @@ void RoutingMetrics::Count(const v1::RouteDecision& decision,
     routed_->Increment();
   }
   latency_->Observe(seconds);
+}
+
+uint64_t RoutingMetrics::decisions() const {
+  return static_cast<uint64_t>(routed_->Value() + to_uc_->Value() +
+                               rejected_->Value() + invalid_->Value());
 }
 
 AsyncRoutingServer::AsyncRoutingServer(const SnapshotStore* store,
@@ -191,6 +199,13 @@ absl::Status RoutingApp::ApplyTopology(
   if (!snapshot.ok()) return snapshot.status();
   store_.Set(*std::move(snapshot));
   return absl::OkStatus();
+}
+
+void RoutingApp::FillLoad(v1::NodeLoad* load) {
+  load->set_active(metrics_.in_flight());
+  load->set_active_unit("requests");
+  (*load->mutable_figures())["decisions"] =
+      static_cast<double>(metrics_.decisions());
 }
 
 absl::StatusOr<std::unique_ptr<ServiceApp>> CreateRoutingApp(

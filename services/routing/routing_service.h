@@ -11,6 +11,7 @@
 #ifndef TRUNKLINE_SERVICES_ROUTING_ROUTING_SERVICE_H_
 #define TRUNKLINE_SERVICES_ROUTING_ROUTING_SERVICE_H_
 
+#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -40,12 +41,23 @@ class SnapshotStore {
   std::shared_ptr<const RoutingSnapshot> snapshot_;
 };
 
-// trunkline_routing_decisions_total{result} and the decision latency.
+// trunkline_routing_decisions_total{result} and the decision latency; and
+// for the node status, the requests in flight.
 class RoutingMetrics {
  public:
   explicit RoutingMetrics(prometheus::Registry* registry);
   void Count(const v1::RouteDecision& decision, const absl::Status& status,
              double seconds);
+  // A request arrived / was answered (or abandoned after it arrived).
+  void Started() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
+  void Ended() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+
+  // Any thread.
+  uint32_t in_flight() const {
+    return in_flight_.load(std::memory_order_relaxed);
+  }
+  // Requests decided since start, every result.
+  uint64_t decisions() const;
 
  private:
   prometheus::Counter* routed_;
@@ -53,6 +65,7 @@ class RoutingMetrics {
   prometheus::Counter* rejected_;
   prometheus::Counter* invalid_;
   prometheus::Histogram* latency_;
+  std::atomic<uint32_t> in_flight_{0};
 };
 
 // Route and Explain on completion queues polled by `threads` threads.
@@ -90,6 +103,8 @@ class RoutingApp final : public ServiceApp {
   }
   void ServerStarted() override { server_.Start(); }
   void ServerStopped() override { server_.Stop(); }
+  // Requests in flight and decisions since start.
+  void FillLoad(v1::NodeLoad* load) override;
 
  private:
   SnapshotStore store_;

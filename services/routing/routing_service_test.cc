@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -59,8 +60,36 @@ TEST(RoutingServiceTest, ServesRouteAndExplainOverGrpc) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_EQ(status.error_message().rfind("callee:", 0), 0u);
   }
+  // The node status's load: three decisions (the invalid one included),
+  // none in flight once the last answer has gone out.
+  v1::NodeLoad load;
+  for (int i = 0; i < 200; ++i) {
+    load.Clear();
+    app.FillLoad(&load);
+    if (load.active() == 0) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(load.active(), 0u);
+  EXPECT_EQ(load.active_unit(), "requests");
+  ASSERT_EQ(load.figures().count("decisions"), 1u);
+  EXPECT_EQ(load.figures().at("decisions"), 3);
   (*server)->Shutdown(absl::ZeroDuration());
   app.ServerStopped();
+}
+
+TEST(RoutingMetricsTest, CountsRequestsInFlightAndDecisions) {
+  prometheus::Registry registry;
+  RoutingMetrics metrics(&registry);
+  metrics.Started();
+  metrics.Started();
+  EXPECT_EQ(metrics.in_flight(), 2u);
+  v1::RouteDecision routed;
+  routed.add_candidates()->set_trunk("pstn-dub");
+  metrics.Count(routed, absl::OkStatus(), 0.001);
+  metrics.Count(v1::RouteDecision(), absl::InvalidArgumentError("x"), 0.001);
+  metrics.Ended();
+  EXPECT_EQ(metrics.in_flight(), 1u);
+  EXPECT_EQ(metrics.decisions(), 2u);
 }
 
 }  // namespace

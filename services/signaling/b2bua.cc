@@ -106,6 +106,9 @@ class B2bua::Call final : public ServerLegObserver {
       d.set_pstn_usage(c.pstn_usage());
     }
     for (const std::string& f : failovers_) d.add_failovers(f);
+    if (anchored_) {
+      d.set_media_instance(b2bua_->media_->InstanceOf(request_.call_id));
+    }
     return d;
   }
 
@@ -726,6 +729,7 @@ void B2bua::OnInvite(const IncomingRequest& request,
   auto call = std::make_unique<Call>(this, id, request, std::move(leg), *peer);
   Call* c = call.get();
   calls_.emplace(id, std::move(call));
+  published_calls_.store(calls_.size(), std::memory_order_relaxed);
   IndexLeg(request.call_id, id);
   c->Start();
 }
@@ -889,6 +893,7 @@ void B2bua::Finished(uint64_t id) {
       ended_order_.pop_front();
     }
     calls_.erase(it);
+    published_calls_.store(calls_.size(), std::memory_order_relaxed);
   });
 }
 

@@ -9,6 +9,7 @@
 #ifndef TRUNKLINE_SERVICES_SIGNALING_B2BUA_H_
 #define TRUNKLINE_SERVICES_SIGNALING_B2BUA_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -44,6 +45,11 @@ class B2bua final : public InviteHandler {
   // While draining, new calls get 503 with Retry-After; active calls go on.
   void SetDraining(bool draining) { draining_ = draining; }
   size_t active_calls() const { return calls_.size(); }
+  // active_calls() for other threads (the node status): what the loop last
+  // stored, without touching the calls.
+  uint32_t published_active_calls() const {
+    return published_calls_.load(std::memory_order_relaxed);
+  }
   // Calls in progress on `trunk` (from our INVITE to the end).
   int CallsOnTrunk(const std::string& trunk) const;
 
@@ -119,6 +125,8 @@ class B2bua final : public InviteHandler {
   std::deque<std::string> ended_order_;
   // Client nonces of digest answers.
   absl::BitGen random_;
+  // calls_.size(), stored by the loop whenever it changes.
+  std::atomic<uint32_t> published_calls_{0};
 };
 
 }  // namespace trunkline::signaling

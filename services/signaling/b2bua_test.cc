@@ -44,6 +44,10 @@ class FakeMedia : public MediaController {
     done(absl::UnavailableError("none"));
   }
   void Delete(const std::string&) override {}
+  void Query(const std::string&, QueryDone done) override {
+    done(absl::UnavailableError("none"));
+  }
+  std::string InstanceOf(const std::string&) const override { return ""; }
 };
 
 v1::Candidate Gateway(const std::string& trunk, const std::string& host,
@@ -177,6 +181,7 @@ TEST_F(B2buaTest, CallCompletesAndByeEndsBothLegs) {
   EXPECT_THAT(out->invite.from, HasSubstr("sip:015551234@127.0.0.1"));
   EXPECT_EQ(out->invite.body, "v=0\r\n");  // bypass: SDP passed through
   EXPECT_EQ(b2bua_.CallsOnTrunk("pstn-dub"), 1);
+  EXPECT_EQ(b2bua_.published_active_calls(), 1u);
   out->observer->OnResponse(Resp(180));
   out->observer->OnResponse(Resp(200, "v=0 answer"));
   ASSERT_EQ(leg->responses.back().code, 200);
@@ -185,8 +190,10 @@ TEST_F(B2buaTest, CallCompletesAndByeEndsBothLegs) {
   EXPECT_EQ(out->acks, 1);
   out->observer->OnBye();
   EXPECT_EQ(leg->byes.size(), 1u);
+  EXPECT_EQ(b2bua_.published_active_calls(), 1u);  // ends on the next turn
   stack_.RunPosted();
   EXPECT_EQ(b2bua_.active_calls(), 0u);
+  EXPECT_EQ(b2bua_.published_active_calls(), 0u);
   EXPECT_EQ(b2bua_.CallsOnTrunk("pstn-dub"), 0);
 }
 

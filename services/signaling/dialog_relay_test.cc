@@ -43,6 +43,10 @@ class RecordingMedia : public MediaController {
     calls.push_back({"Answer", from, sdp, std::move(done)});
   }
   void Delete(const std::string&) override {}
+  void Query(const std::string&, QueryDone done) override {
+    done(absl::UnimplementedError("not the relay's"));
+  }
+  std::string InstanceOf(const std::string&) const override { return ""; }
   // Completes the oldest pending call with `result`.
   void Complete(absl::StatusOr<std::string> result) {
     ASSERT_FALSE(calls.empty());

@@ -1,5 +1,6 @@
 #include "services/signaling/grpc_media_controller.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -222,6 +223,49 @@ void GrpcMediaController::Delete(const std::string& call_id) {
         delete rpc;
       });
   calls_.erase(it);
+}
+
+void GrpcMediaController::Query(const std::string& call_id, QueryDone done) {
+  auto it = calls_.find(call_id);
+  if (it == calls_.end()) {
+    done(absl::NotFoundError(absl::StrCat("call \"", call_id,
+                                          "\" is not anchored on any media "
+                                          "instance of this signaling node")));
+    return;
+  }
+  struct Rpc {
+    grpc::ClientContext context;
+    v1::QueryRequest request;
+    v1::QueryResponse response;
+    QueryDone done;
+  };
+  auto* rpc = new Rpc;
+  rpc->request.set_call_id(call_id);
+  rpc->done = std::move(done);
+  rpc->context.set_deadline(
+      std::chrono::system_clock::now() +
+      absl::ToChronoMilliseconds(std::min(timeout_, kQueryTimeout)));
+  Instance& target = *instances_[it->second.instance];
+  target.stub->async()->Query(
+      &rpc->context, &rpc->request, &rpc->response,
+      [post = post_, rpc, address = target.address](const grpc::Status& s) {
+        absl::StatusOr<v1::QueryResponse> result =
+            s.ok() ? absl::StatusOr<v1::QueryResponse>(std::move(rpc->response))
+                   : absl::StatusOr<v1::QueryResponse>(
+                         absl::Status(FromGrpcStatus(s).code(),
+                                      absl::StrCat("media Query at ", address,
+                                                   ": ", s.error_message())));
+        post([done = std::move(rpc->done), result = std::move(result)] {
+          done(result);
+        });
+        delete rpc;
+      });
+}
+
+std::string GrpcMediaController::InstanceOf(const std::string& call_id) const {
+  auto it = calls_.find(call_id);
+  if (it == calls_.end() || it->second.instance < 0) return "";
+  return instances_[it->second.instance]->address;
 }
 
 }  // namespace trunkline::signaling

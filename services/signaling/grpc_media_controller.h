@@ -41,6 +41,13 @@ class GrpcMediaController final : public MediaController {
   void Answer(const std::string& call_id, MediaLeg from, const std::string& sdp,
               SdpDone done) override;
   void Delete(const std::string& call_id) override;
+  // Asks the call's instance, with at most kQueryTimeout.
+  void Query(const std::string& call_id, QueryDone done) override;
+  std::string InstanceOf(const std::string& call_id) const override;
+
+  // An operator waits on Query: it gets no more than this (nor more than
+  // the timeout of the other calls).
+  static constexpr absl::Duration kQueryTimeout = absl::Seconds(1);
 
   // The instance a new call would go to now (index into addresses), or -1
   // when every instance is unreachable or draining. Exposed for tests.

@@ -35,6 +35,44 @@ class FakeMedia final : public v1::Media::CallbackService {
     load->set_capacity_left(capacity_);
     return Done(c);
   }
+  // Query: the figures of a call it was offered; with hang_queries, no
+  // answer until ReleaseQueries().
+  grpc::ServerUnaryReactor* Query(grpc::CallbackServerContext* c,
+                                  const v1::QueryRequest* request,
+                                  v1::QueryResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    ++queries_;
+    auto* reactor = c->DefaultReactor();
+    if (hang_queries_) {
+      hung_.push_back(reactor);
+      return reactor;
+    }
+    bool known = false;
+    for (const auto& o : offers_) known |= o.call_id() == request->call_id();
+    if (!known) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "no session"));
+      return reactor;
+    }
+    v1::StreamStats* s = response->add_streams();
+    s->set_leg(v1::LEG_CALLER);
+    s->set_packets(250);
+    response->add_streams()->set_leg(v1::LEG_CALLEE);
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  void HangQueries() {
+    absl::MutexLock lock(&mu_);
+    hang_queries_ = true;
+  }
+  void ReleaseQueries() {
+    absl::MutexLock lock(&mu_);
+    for (auto* r : hung_) r->Finish(grpc::Status::OK);
+    hung_.clear();
+  }
+  int queries() {
+    absl::MutexLock lock(&mu_);
+    return queries_;
+  }
   std::vector<v1::OfferRequest> offers() {
     absl::MutexLock lock(&mu_);
     return offers_;
@@ -54,6 +92,9 @@ class FakeMedia final : public v1::Media::CallbackService {
   absl::Mutex mu_;
   std::vector<v1::OfferRequest> offers_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::AnswerRequest> answers_ ABSL_GUARDED_BY(mu_);
+  int queries_ ABSL_GUARDED_BY(mu_) = 0;
+  bool hang_queries_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<grpc::ServerUnaryReactor*> hung_ ABSL_GUARDED_BY(mu_);
 };
 
 // Runs posted closures at once: the test thread plays the SIP loop.
@@ -145,6 +186,81 @@ TEST(GrpcMediaControllerTest, NoReachableInstanceFailsTheOffer) {
     media.Answer("call-2", MediaLeg::kCallee, "sdp", std::move(done));
   });
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+absl::StatusOr<v1::QueryResponse> WaitQuery(GrpcMediaController& media,
+                                            const std::string& call_id) {
+  absl::Notification done;
+  absl::StatusOr<v1::QueryResponse> result;
+  media.Query(call_id, [&](absl::StatusOr<v1::QueryResponse> r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotificationWithTimeout(absl::Seconds(10));
+  return result;
+}
+
+TEST(GrpcMediaControllerTest, QueriesTheInstanceThatAnchorsTheCall) {
+  FakeMedia other(10), anchor(500);
+  auto other_server = GrpcServer::Start("127.0.0.1:0", {&other});
+  auto anchor_server = GrpcServer::Start("127.0.0.1:0", {&anchor});
+  ASSERT_TRUE(other_server.ok() && anchor_server.ok());
+  const std::string anchor_address =
+      absl::StrCat("127.0.0.1:", (*anchor_server)->port());
+  GrpcMediaController media(
+      {absl::StrCat("127.0.0.1:", (*other_server)->port()), anchor_address},
+      Inline(), absl::Seconds(2));
+  for (int i = 0; i < 100 && media.PickInstance() != 1; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(media.PickInstance(), 1);
+
+  // Not anchored yet: no instance, NOT_FOUND without asking anyone.
+  EXPECT_EQ(media.InstanceOf("call-q"), "");
+  EXPECT_EQ(WaitQuery(media, "call-q").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(anchor.queries() + other.queries(), 0);
+
+  ASSERT_TRUE(Wait([&](auto done) {
+                media.Offer("call-q", PstnCandidate(), "sdp", std::move(done));
+              }).ok());
+  EXPECT_EQ(media.InstanceOf("call-q"), anchor_address);
+  absl::StatusOr<v1::QueryResponse> q = WaitQuery(media, "call-q");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_EQ(q->streams_size(), 2);
+  EXPECT_EQ(q->streams(0).packets(), 250u);
+  EXPECT_EQ(anchor.queries(), 1);
+  EXPECT_EQ(other.queries(), 0);
+
+  // Once deleted, the call is no longer anchored anywhere.
+  media.Delete("call-q");
+  EXPECT_EQ(media.InstanceOf("call-q"), "");
+}
+
+TEST(GrpcMediaControllerTest, AQueryThatHangsEndsAtTheShortDeadline) {
+  FakeMedia slow(500);
+  auto server = GrpcServer::Start("127.0.0.1:0", {&slow});
+  ASSERT_TRUE(server.ok());
+  // The other calls may take 10 s; an operator's query gets 1 s.
+  GrpcMediaController media({absl::StrCat("127.0.0.1:", (*server)->port())},
+                            Inline(), absl::Seconds(10));
+  for (int i = 0; i < 100 && media.PickInstance() != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(Wait([&](auto done) {
+                media.Offer("call-h", PstnCandidate(), "sdp", std::move(done));
+              }).ok());
+  slow.HangQueries();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<v1::QueryResponse> q = WaitQuery(media, "call-h");
+  const absl::Duration took = absl::Now() - start;
+  slow.ReleaseQueries();
+  EXPECT_EQ(q.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(q.status().message().find("media Query at 127.0.0.1:"),
+            std::string::npos)
+      << q.status();
+  EXPECT_GE(took, GrpcMediaController::kQueryTimeout - absl::Milliseconds(50));
+  EXPECT_LT(took, absl::Seconds(5));
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // Anchors a call's media on a media instance (SDP offer/answer through the
 // relay). Like RoutingClient, results come back on the SIP loop thread.
 //
-// Kept to the three operations the B2BUA needs so that changes in media.proto
-// touch one implementation, not the call logic.
+// Kept to the operations the B2BUA and the admin API need so that changes in
+// media.proto touch one implementation, not the call logic.
 #ifndef TRUNKLINE_SERVICES_SIGNALING_MEDIA_CONTROLLER_H_
 #define TRUNKLINE_SERVICES_SIGNALING_MEDIA_CONTROLLER_H_
 
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "trunkline/v1/media.pb.h"
 #include "trunkline/v1/routing.pb.h"
 
 namespace trunkline::signaling {
@@ -35,6 +36,14 @@ class MediaController {
                       const std::string& sdp, SdpDone done) = 0;
   // The call is over (or the candidate abandoned): free the session.
   virtual void Delete(const std::string& call_id) = 0;
+
+  // For the admin API (GetCall), called on the loop like the rest.
+  using QueryDone = std::function<void(absl::StatusOr<v1::QueryResponse>)>;
+  // The call's streams as its media instance measures them now (Query),
+  // with a short deadline; NOT_FOUND when the call is not anchored here.
+  virtual void Query(const std::string& call_id, QueryDone done) = 0;
+  // The instance anchoring the call (its address), empty when none.
+  virtual std::string InstanceOf(const std::string& call_id) const = 0;
 };
 
 // Used when no media instance is configured (--media empty): anchored calls
@@ -55,6 +64,10 @@ class NoMediaController final : public MediaController {
     done(absl::UnavailableError(why_));
   }
   void Delete(const std::string&) override {}
+  void Query(const std::string&, QueryDone done) override {
+    done(absl::UnavailableError(why_));
+  }
+  std::string InstanceOf(const std::string&) const override { return ""; }
 
  private:
   std::string why_;

@@ -131,13 +131,15 @@ class TraceStream final : public grpc::ServerWriteReactor<v1::TraceEvent>,
 SignalingAdminService::SignalingAdminService(
     const AdminAuth* auth, SipStack* stack, B2bua* b2bua,
     GatewayMonitor* monitor,
-    std::shared_ptr<v1::Routing::StubInterface> routing, SipTraceHub* trace)
+    std::shared_ptr<v1::Routing::StubInterface> routing, SipTraceHub* trace,
+    MediaController* media)
     : auth_(auth),
       stack_(stack),
       b2bua_(b2bua),
       monitor_(monitor),
       routing_(std::move(routing)),
-      trace_(trace) {}
+      trace_(trace),
+      media_(media) {}
 
 grpc::ServerUnaryReactor* SignalingAdminService::OnLoop(
     grpc::CallbackServerContext* context, const char* method,
@@ -208,13 +210,44 @@ grpc::ServerUnaryReactor* SignalingAdminService::ListCalls(
 grpc::ServerUnaryReactor* SignalingAdminService::GetCall(
     grpc::CallbackServerContext* context, const v1::GetCallRequest* request,
     v1::CallDetail* response) {
-  return OnLoop(context, "GetCall", [this, request, response] {
-    if (request->call_id().empty()) return Invalid("call_id is required");
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (auth_ != nullptr) {
+    if (grpc::Status s = auth_->Check(*context, "GetCall"); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
+  }
+  if (request->call_id().empty()) {
+    reactor->Finish(Invalid("call_id is required"));
+    return reactor;
+  }
+  // On the loop: the call, then (anchored calls) its media instance's
+  // figures, whose answer comes back on the loop and finishes the reactor.
+  // Nothing waits: not the loop, not this gRPC thread.
+  stack_->Post([this, request, response, reactor] {
     absl::StatusOr<v1::CallDetail> call = b2bua_->GetCall(request->call_id());
-    if (!call.ok()) return ToGrpcStatus(call.status());
+    if (!call.ok()) {
+      reactor->Finish(ToGrpcStatus(call.status()));
+      return;
+    }
     *response = *std::move(call);
-    return grpc::Status::OK;
+    if (response->media_instance().empty() || media_ == nullptr) {
+      reactor->Finish(grpc::Status::OK);
+      return;
+    }
+    media_->Query(request->call_id(), [response, reactor](
+                                          absl::StatusOr<v1::QueryResponse> q) {
+      if (q.ok()) {
+        *response->mutable_media_streams() = std::move(*q->mutable_streams());
+      } else {
+        // Partial data beats none: the call as signaling
+        // knows it, and why its media figures are missing.
+        response->set_media_error(std::string(q.status().message()));
+      }
+      reactor->Finish(grpc::Status::OK);
+    });
   });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* SignalingAdminService::HangupCall(

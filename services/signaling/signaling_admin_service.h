@@ -4,8 +4,11 @@
 // Handlers run on gRPC's threads and never touch call or trunk state: each
 // checks credentials, posts a closure to the SIP loop (which owns that
 // state) and returns its reactor; the closure reads or changes the state and
-// finishes the reactor from the loop. Explain goes straight to routing on
-// gRPC's async client API and finishes from its completion.
+// finishes the reactor from the loop. GetCall of an anchored call asks the
+// media instance on the way (MediaController::Query, asynchronous, a short
+// deadline) and finishes when its answer is back on the loop. Explain goes
+// straight to routing on gRPC's async client API and finishes from its
+// completion.
 #ifndef TRUNKLINE_SERVICES_SIGNALING_SIGNALING_ADMIN_SERVICE_H_
 #define TRUNKLINE_SERVICES_SIGNALING_SIGNALING_ADMIN_SERVICE_H_
 
@@ -15,6 +18,7 @@
 #include "services/common/admin_auth.h"
 #include "services/signaling/b2bua.h"
 #include "services/signaling/gateway_monitor.h"
+#include "services/signaling/media_controller.h"
 #include "services/signaling/sip_stack.h"
 #include "services/signaling/sip_trace.h"
 #include "trunkline/v1/admin.grpc.pb.h"
@@ -24,13 +28,15 @@ namespace trunkline::signaling {
 
 class SignalingAdminService final : public v1::SignalingAdmin::CallbackService {
  public:
-  // `b2bua`, `monitor` and `trace` are used on `stack`'s loop only;
-  // `routing` may be null (Explain then fails UNAVAILABLE), and so may
-  // `trace` (Trace then fails UNAVAILABLE).
+  // `b2bua`, `monitor`, `trace` and `media` are used on `stack`'s loop
+  // only; `routing` may be null (Explain then fails UNAVAILABLE), and so
+  // may `trace` (Trace then fails UNAVAILABLE) and `media` (GetCall then
+  // shows no media streams).
   SignalingAdminService(const AdminAuth* auth, SipStack* stack, B2bua* b2bua,
                         GatewayMonitor* monitor,
                         std::shared_ptr<v1::Routing::StubInterface> routing,
-                        SipTraceHub* trace = nullptr);
+                        SipTraceHub* trace = nullptr,
+                        MediaController* media = nullptr);
 
   grpc::ServerUnaryReactor* ListCalls(grpc::CallbackServerContext* context,
                                       const v1::ListCallsRequest* request,
@@ -83,6 +89,7 @@ class SignalingAdminService final : public v1::SignalingAdmin::CallbackService {
   GatewayMonitor* monitor_;
   std::shared_ptr<v1::Routing::StubInterface> routing_;
   SipTraceHub* trace_;
+  MediaController* media_;
 };
 
 }  // namespace trunkline::signaling

@@ -64,7 +64,7 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
                 v1::Routing::NewStub(InstrumentedChannel(
                     context.flags.routing, grpc::InsecureChannelCredentials(),
                     latency))),
-      trace);
+      trace, app->media_.get());
   return app;
 }
 
@@ -88,6 +88,9 @@ absl::Status SignalingApp::ApplyTopology(
   for (const std::string& problem : peers->problems()) {
     TL_LOG(kWarning, "topology applied with a problem").With("detail", problem);
   }
+  const TrunkFigures figures = FiguresOf(peers->trunks());
+  trunk_count_ = figures.trunks;
+  call_limit_ = figures.call_limit;
   if (!started_) {
     stack_->RunAndWait([&] { b2bua_->SetPeers(peers); });
     RETURN_IF_ERROR(stack_->Start(peers->listen_specs(), b2bua_.get()));
@@ -119,6 +122,30 @@ absl::Status SignalingApp::ApplyTopology(
     registrar_->SetPeers(peers);
   });
   return absl::OkStatus();
+}
+
+SignalingApp::TrunkFigures SignalingApp::FiguresOf(
+    const std::vector<TrunkInfo>& trunks) {
+  TrunkFigures figures;
+  figures.trunks = static_cast<uint32_t>(trunks.size());
+  int64_t sum = 0;
+  for (const TrunkInfo& t : trunks) {
+    if (t.max_concurrent_calls == 0) return figures;  // one unlimited trunk
+    sum += t.max_concurrent_calls;
+  }
+  if (!trunks.empty()) figures.call_limit = sum;
+  return figures;
+}
+
+void SignalingApp::FillLoad(v1::NodeLoad* load) {
+  // The count the loop publishes: no call state is read here.
+  load->set_active(b2bua_->published_active_calls());
+  load->set_active_unit("calls");
+  auto& figures = *load->mutable_figures();
+  figures["trunks"] = trunk_count_.load();
+  if (const int64_t limit = call_limit_.load(); limit >= 0) {
+    figures["call_limit"] = static_cast<double>(limit);
+  }
 }
 
 void SignalingApp::Drain(const std::function<void()>& done) {

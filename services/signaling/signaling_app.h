@@ -3,6 +3,7 @@
 #ifndef TRUNKLINE_SERVICES_SIGNALING_SIGNALING_APP_H_
 #define TRUNKLINE_SERVICES_SIGNALING_SIGNALING_APP_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -43,6 +44,16 @@ class SignalingApp final : public ServiceApp {
   std::vector<grpc::Service*> AdminServices() override {
     return {admin_.get()};
   }
+  // Calls in progress, the pool's trunks and their summed call limit.
+  void FillLoad(v1::NodeLoad* load) override;
+
+  // The node status's figures of a pool's trunks (FillLoad).
+  struct TrunkFigures {
+    uint32_t trunks = 0;
+    // The trunks' limits summed; -1 when a trunk has none.
+    int64_t call_limit = -1;
+  };
+  static TrunkFigures FiguresOf(const std::vector<TrunkInfo>& trunks);
 
  private:
   SignalingApp() = default;
@@ -62,6 +73,9 @@ class SignalingApp final : public ServiceApp {
   std::vector<ListenSpec> listening_;
   bool started_ = false;
   std::thread drain_thread_;
+  // FiguresOf the topology in use, for FillLoad on gRPC's threads.
+  std::atomic<uint32_t> trunk_count_{0};
+  std::atomic<int64_t> call_limit_{-1};
 };
 
 }  // namespace trunkline::signaling

@@ -50,14 +50,18 @@ namespace {
 
 constexpr char kUsage[] = R"(trunkctl: operate Trunkline.
 
-  trunkctl node status [SERVICE]         version, topology, uptime, state
+  trunkctl node status [SERVICE]         version, topology, uptime, state,
+                                         load (work in progress, CPU,
+                                         memory, the service's figures)
   trunkctl node drain SERVICE            stop taking work; exit when done
   trunkctl node reload SERVICE           reload the topology file now
            (SERVICE: routing, media or signaling; --admin=HOST:PORT to pick
             a node elsewhere; credentials: --admin_token_file or
             --admin_tls_cert/--admin_tls_key/--admin_tls_ca)
   trunkctl calls list                    calls in progress
-  trunkctl calls show ID                 one call: legs, route, failovers
+  trunkctl calls show ID                 one call: legs, route, failovers,
+                                         and its media streams' figures
+                                         (packets, loss, jitter, RTT, MOS)
   trunkctl calls hangup ID               end a call on both legs
   trunkctl trunks list                   trunks: up, down (OPTIONS), disabled
   trunkctl trunks show T

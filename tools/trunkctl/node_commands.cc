@@ -1,8 +1,10 @@
 #include "tools/trunkctl/node_commands.h"
 
 #include <chrono>
+#include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "grpcpp/create_channel.h"
 #include "trunkline/v1/admin.grpc.pb.h"
@@ -38,6 +40,30 @@ int CredentialsProblem(const absl::Status& status, std::ostream& err) {
 
 }  // namespace
 
+std::vector<std::string> LoadCells(const v1::NodeLoad& load) {
+  std::string active =
+      load.active_unit().empty()
+          ? absl::StrCat(load.active())
+          : absl::StrCat(load.active(), " ", load.active_unit());
+  std::string cpu = absl::StrFormat("%.1fs", load.cpu_seconds());
+  std::string memory =
+      load.resident_bytes() > 0
+          ? absl::StrFormat(
+                "%.1f MiB",
+                static_cast<double>(load.resident_bytes()) / (1024.0 * 1024.0))
+          : "-";
+  // Proto maps have no order: sort for a stable line.
+  std::map<std::string, double> sorted(load.figures().begin(),
+                                       load.figures().end());
+  std::vector<std::string> figures;
+  figures.reserve(sorted.size());
+  for (const auto& [name, value] : sorted) {
+    figures.push_back(absl::StrFormat("%s=%g", name, value));
+  }
+  return {std::move(active), std::move(cpu), std::move(memory),
+          figures.empty() ? "-" : absl::StrJoin(figures, " ")};
+}
+
 int ReportAdminError(const AdminTarget& target, const grpc::Status& status,
                      std::ostream& err) {
   switch (status.error_code()) {
@@ -61,7 +87,8 @@ int ReportAdminError(const AdminTarget& target, const grpc::Status& status,
 int NodeStatus(const std::vector<AdminTarget>& targets,
                const AdminCredentialFiles& credentials, OutputFormat format,
                std::ostream& out, std::ostream& err) {
-  Table table({"SERVICE", "ADDRESS", "VERSION", "TOPOLOGY", "UPTIME", "STATE"});
+  Table table({"SERVICE", "ADDRESS", "VERSION", "TOPOLOGY", "UPTIME", "STATE",
+               "ACTIVE", "CPU", "MEMORY", "FIGURES"});
   int exit_code = kExitOk;
   std::vector<std::string> json;
   for (const AdminTarget& target : targets) {
@@ -84,9 +111,16 @@ int NodeStatus(const std::vector<AdminTarget>& targets,
     if (status.last_reload_errors_size() > 0) {
       state += " (last reload refused: " + status.last_reload_errors(0) + ")";
     }
-    table.AddRow({status.service(), target.address, status.version(),
-                  status.topology_version(),
-                  absl::StrCat(status.uptime_seconds(), "s"), state});
+    std::vector<std::string> row = {status.service(),
+                                    target.address,
+                                    status.version(),
+                                    status.topology_version(),
+                                    absl::StrCat(status.uptime_seconds(), "s"),
+                                    state};
+    for (std::string& cell : LoadCells(status.load())) {
+      row.push_back(std::move(cell));
+    }
+    table.AddRow(std::move(row));
   }
   if (format == OutputFormat::kJson) {
     out << "[" << absl::StrJoin(json, ",\n") << "]\n";

@@ -9,6 +9,7 @@
 
 #include "services/common/admin_auth.h"
 #include "tools/trunkctl/output.h"
+#include "trunkline/v1/admin.pb.h"
 
 namespace trunkline::trunkctl {
 
@@ -28,6 +29,11 @@ int NodeDrain(const AdminTarget& target,
 int NodeReload(const AdminTarget& target,
                const AdminCredentialFiles& credentials, OutputFormat format,
                std::ostream& out, std::ostream& err);
+
+// The node status table's load cells: work in progress ("3 calls"), CPU
+// time ("12.3s"), resident memory ("45.1 MiB") and the service's other
+// figures ("call_limit=40 trunks=6", sorted by name).
+std::vector<std::string> LoadCells(const v1::NodeLoad& load);
 
 // The exit code and one readable line for a failed admin call.
 int ReportAdminError(const AdminTarget& target, const grpc::Status& status,

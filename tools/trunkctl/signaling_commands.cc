@@ -1,9 +1,11 @@
 #include "tools/trunkctl/signaling_commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -113,12 +115,77 @@ void PrintTrunks(const std::vector<v1::TrunkStatus>& trunks,
   table.Print(out);
 }
 
+const char* LegName(v1::Leg leg) {
+  switch (leg) {
+    case v1::LEG_CALLER:
+      return "caller";
+    case v1::LEG_CALLEE:
+      return "callee";
+    default:
+      return "-";
+  }
+}
+
+// "1.2s" since a Unix time in ms; "-" before the first packet.
+std::string PacketAge(int64_t unix_ms, int64_t now_unix_ms) {
+  if (unix_ms <= 0) return "-";
+  return absl::StrFormat("%.1fs", static_cast<double>(std::max<int64_t>(
+                                      0, now_unix_ms - unix_ms)) /
+                                      1000.0);
+}
+
 int Usage(const std::string& problem, std::ostream& err) {
   err << "trunkctl: " << problem << "\n";
   return kExitUsage;
 }
 
 }  // namespace
+
+void PrintCallDetail(const v1::CallDetail& d, int64_t now_unix_ms,
+                     std::ostream& out) {
+  const v1::CallSummary& s = d.summary();
+  const std::string age =
+      s.start_unix_ms() > 0
+          ? absl::StrCat((now_unix_ms - s.start_unix_ms()) / 1000, "s")
+          : "-";
+  out << "call      " << s.call_id() << "\n"
+      << "direction " << Name(s.direction()) << "\n"
+      << "state     " << Name(s.state()) << "\n"
+      << "caller    " << s.caller() << "\n"
+      << "callee    " << s.callee() << "\n"
+      << "age       " << age << "\n"
+      << "route     " << (d.route().empty() ? "-" : d.route()) << "\n";
+  if (d.failovers_size() > 0) {
+    out << "failovers " << absl::StrJoin(d.failovers(), ", ") << "\n";
+  }
+  for (const v1::LegDetail& leg : d.legs()) {
+    out << "leg       " << leg.role() << " " << leg.remote() << " (local "
+        << leg.local() << ")\n";
+  }
+  if (d.media_instance().empty()) {
+    out << "media     bypass (not anchored)\n";
+    return;
+  }
+  out << "media     " << d.media_instance() << "\n";
+  if (!d.media_error().empty()) {
+    out << "media     no figures: " << d.media_error() << "\n";
+  }
+  if (d.media_streams_size() == 0) return;
+  out << "\n";
+  Table table({"LEG", "M-LINE", "SSRC", "PACKETS", "LOST", "JITTER ms",
+               "RTT ms", "MOS", "LAST PACKET", "SRTP AUTH FAILS"});
+  for (const v1::StreamStats& st : d.media_streams()) {
+    table.AddRow({LegName(st.leg()), absl::StrCat(st.mline()),
+                  absl::StrFormat("%08x", st.ssrc()),
+                  absl::StrCat(st.packets()), absl::StrCat(st.packets_lost()),
+                  absl::StrFormat("%.1f", st.jitter_ms()),
+                  absl::StrFormat("%.1f", st.rtt_ms()),
+                  absl::StrFormat("%.2f", st.mos()),
+                  PacketAge(st.last_packet_unix_ms(), now_unix_ms),
+                  absl::StrCat(st.srtp_auth_failures())});
+  }
+  table.Print(out);
+}
 
 int CallsCommand(const std::vector<std::string>& args,
                  const AdminTarget& target,
@@ -151,21 +218,7 @@ int CallsCommand(const std::vector<std::string>& args,
       out << ToJson(d);
       return kExitOk;
     }
-    const v1::CallSummary& s = d.summary();
-    out << "call      " << s.call_id() << "\n"
-        << "direction " << Name(s.direction()) << "\n"
-        << "state     " << Name(s.state()) << "\n"
-        << "caller    " << s.caller() << "\n"
-        << "callee    " << s.callee() << "\n"
-        << "age       " << Age(s.start_unix_ms()) << "\n"
-        << "route     " << (d.route().empty() ? "-" : d.route()) << "\n";
-    if (d.failovers_size() > 0) {
-      out << "failovers " << absl::StrJoin(d.failovers(), ", ") << "\n";
-    }
-    for (const v1::LegDetail& leg : d.legs()) {
-      out << "leg       " << leg.role() << " " << leg.remote() << " (local "
-          << leg.local() << ")\n";
-    }
+    PrintCallDetail(d, absl::ToUnixMillis(absl::Now()), out);
     return kExitOk;
   }
   if (verb == "hangup" && args.size() == 2) {

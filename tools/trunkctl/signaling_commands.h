@@ -10,6 +10,7 @@
 #include "services/common/admin_auth.h"
 #include "tools/trunkctl/node_commands.h"
 #include "tools/trunkctl/output.h"
+#include "trunkline/v1/admin.pb.h"
 
 namespace trunkline::trunkctl {
 
@@ -23,6 +24,11 @@ int TrunksCommand(const std::vector<std::string>& args,
                   const AdminTarget& signaling,
                   const AdminCredentialFiles& credentials, OutputFormat format,
                   std::ostream& out, std::ostream& err);
+
+// `calls show` for people: the call, its legs, and the media streams as a
+// table (ages relative to `now_unix_ms`).
+void PrintCallDetail(const v1::CallDetail& call, int64_t now_unix_ms,
+                     std::ostream& out);
 
 }  // namespace trunkline::trunkctl
 
