@@ -132,6 +132,30 @@ class B2bua::Call final : public ServerLegObserver {
     }
     Finish();
   }
+  // The relay reports that media stopped (RTP or RTCP timeout): an answered
+  // call ends on both legs with a Reason saying which side went quiet.
+  // False when the call is not answered (nothing to end yet).
+  bool EndForMedia(const v1::MediaEvent& event) {
+    if (state_ != State::kAnswered) return false;
+    const char* side = event.leg() == v1::LEG_CALLER ? "caller" : "callee";
+    const std::string text = absl::StrCat(
+        "media timeout: ",
+        event.kind() == v1::MediaEvent::KIND_RTCP_TIMEOUT ? "RTCP" : "RTP",
+        " from the ", side, " stopped (", event.detail(), ")");
+    TL_LOG(kWarning, "call ended on media timeout")
+        .With("call_id", request_.call_id)
+        .With("trunk", trunk())
+        .With("detail", text);
+    const std::string reason = SipReason(408, text);
+    if (Attempt* a = current()) {
+      if (!acked_) a->leg->Ack("", "");
+      a->leg->SendBye(reason);
+    }
+    server_->SendBye(reason);
+    Finish();
+    return true;
+  }
+
   ~Call() override {
     // The relay and the legs go first: they detach from the stack before
     // we are gone.
@@ -684,9 +708,31 @@ class B2bua::Call final : public ServerLegObserver {
 
 B2bua::B2bua(SipStack* stack, RoutingClient* routing, MediaController* media,
              SignalingMetrics* metrics)
-    : stack_(stack), routing_(routing), media_(media), metrics_(metrics) {}
+    : stack_(stack), routing_(routing), media_(media), metrics_(metrics) {
+  // Events reach us on the loop; once we are gone they find nobody.
+  std::weak_ptr<B2bua*> weak = self_;
+  media_->WatchEvents([weak](const v1::MediaEvent& event) {
+    if (std::shared_ptr<B2bua*> self = weak.lock())
+      (*self)->OnMediaEvent(event);
+  });
+}
 
 B2bua::~B2bua() = default;
+
+void B2bua::OnMediaEvent(const v1::MediaEvent& event) {
+  if (event.kind() != v1::MediaEvent::KIND_RTP_TIMEOUT &&
+      event.kind() != v1::MediaEvent::KIND_RTCP_TIMEOUT) {
+    return;  // DTMF and SRTP failures are the relay's metrics' business
+  }
+  Call* call = FindCall(event.call_id());
+  if (call == nullptr) return;  // ended meanwhile
+  const std::string trunk = call->trunk();
+  if (call->EndForMedia(event)) {
+    metrics_->MediaTimeout(
+        trunk,
+        event.kind() == v1::MediaEvent::KIND_RTCP_TIMEOUT ? "rtcp" : "rtp");
+  }
+}
 
 void B2bua::SetPeers(std::shared_ptr<const PeerDirectory> peers) {
   peers_ = std::move(peers);

@@ -79,6 +79,9 @@ class B2bua final : public InviteHandler {
   absl::StatusOr<v1::CallDetail> GetCall(const std::string& call_id) const;
   absl::Status Hangup(const std::string& call_id, const std::string& reason);
 
+  // A media event (loop thread): an RTP or RTCP timeout ends its call.
+  void OnMediaEvent(const v1::MediaEvent& event);
+
   void OnInvite(const IncomingRequest& request,
                 std::unique_ptr<ServerLeg> leg) override;
   SipResponse OnRequest(const IncomingRequest& request) override;
@@ -125,6 +128,9 @@ class B2bua final : public InviteHandler {
   std::deque<std::string> ended_order_;
   // Client nonces of digest answers.
   absl::BitGen random_;
+  // What media events posted to the loop find us through (expired once we
+  // are destroyed).
+  std::shared_ptr<B2bua*> self_ = std::make_shared<B2bua*>(this);
   // calls_.size(), stored by the loop whenever it changes.
   std::atomic<uint32_t> published_calls_{0};
 };

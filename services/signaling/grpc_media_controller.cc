@@ -56,8 +56,18 @@ GrpcMediaController::GrpcMediaController(
 }
 
 GrpcMediaController::~GrpcMediaController() {
+  watcher_.reset();
   stop_.Notify();
   poller_.join();
+}
+
+void GrpcMediaController::WatchEvents(EventHandler handler) {
+  std::vector<MediaEventWatcher::Instance> instances;
+  for (const auto& instance : instances_) {
+    instances.push_back({instance->address, instance->stub.get()});
+  }
+  watcher_ = std::make_unique<MediaEventWatcher>(std::move(instances), post_,
+                                                 std::move(handler));
 }
 
 void GrpcMediaController::PollLoads() {

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "services/common/grpc_metrics.h"
 #include "services/signaling/media_controller.h"
+#include "services/signaling/media_event_watcher.h"
 #include "trunkline/v1/media.grpc.pb.h"
 
 namespace trunkline::signaling {
@@ -44,6 +45,9 @@ class GrpcMediaController final : public MediaController {
   // Asks the call's instance, with at most kQueryTimeout.
   void Query(const std::string& call_id, QueryDone done) override;
   std::string InstanceOf(const std::string& call_id) const override;
+  // Opens a WatchEvents stream to every instance (kept open, reopened when
+  // it ends). Called once, on the loop.
+  void WatchEvents(EventHandler handler) override;
 
   // An operator waits on Query: it gets no more than this (nor more than
   // the timeout of the other calls).
@@ -77,6 +81,8 @@ class GrpcMediaController final : public MediaController {
   absl::flat_hash_map<std::string, CallMedia> calls_;  // SIP loop only
   absl::Notification stop_;
   std::thread poller_;
+  // After instances_: goes first, while the stubs it uses still exist.
+  std::unique_ptr<MediaEventWatcher> watcher_;
 };
 
 }  // namespace trunkline::signaling

@@ -44,6 +44,12 @@ class MediaController {
   virtual void Query(const std::string& call_id, QueryDone done) = 0;
   // The instance anchoring the call (its address), empty when none.
   virtual std::string InstanceOf(const std::string& call_id) const = 0;
+
+  // Media events of every call (RTP/RTCP timeouts, DTMF, SRTP failures)
+  // from now on, each handed to `handler` on the loop. Without media
+  // instances, none ever come.
+  using EventHandler = std::function<void(const v1::MediaEvent&)>;
+  virtual void WatchEvents(EventHandler handler) { (void)handler; }
 };
 
 // Used when no media instance is configured (--media empty): anchored calls

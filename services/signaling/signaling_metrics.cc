@@ -85,6 +85,11 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
                       .Name("trunkline_signaling_trunk_registered")
                       .Help("1 while the trunk is registered with its ITSP")
                       .Register(*registry)),
+      media_timeouts_(prometheus::BuildCounter()
+                          .Name("trunkline_signaling_media_timeouts_total")
+                          .Help("Answered calls ended because the relay saw "
+                                "no RTP (or RTCP) from one side")
+                          .Register(*registry)),
       gateway_up_(prometheus::BuildGauge()
                       .Name("trunkline_signaling_gateway_up")
                       .Help("1 while the trunk's gateway answers OPTIONS")
@@ -175,6 +180,11 @@ void SignalingMetrics::AuthChallenge(const std::string& trunk,
 void SignalingMetrics::TrunkRegistered(const std::string& trunk,
                                        bool registered) {
   registered_.Add({{"trunk", trunk}}).Set(registered ? 1 : 0);
+}
+
+void SignalingMetrics::MediaTimeout(const std::string& trunk,
+                                    const std::string& kind) {
+  media_timeouts_.Add({{"trunk", trunk}, {"kind", kind}}).Increment();
 }
 
 void SignalingMetrics::OptionsAnswered() { options_.Increment(); }

@@ -52,6 +52,8 @@ class SignalingMetrics {
   // 1 while the trunk is registered with its ITSP, 0 while not (only trunks
   // whose configuration registers).
   void TrunkRegistered(const std::string& trunk, bool registered);
+  // An answered call ended because media stopped; kind "rtp" or "rtcp".
+  void MediaTimeout(const std::string& trunk, const std::string& kind);
   // The OPTIONS keepalive's view of a trunk's gateway: up (1) or down (0),
   // and the last round trip (0 before the first answer).
   void GatewayState(const std::string& trunk, const std::string& gateway,
@@ -72,6 +74,7 @@ class SignalingMetrics {
   prometheus::Family<prometheus::Counter>& in_dialog_;
   prometheus::Family<prometheus::Counter>& auth_challenges_;
   prometheus::Family<prometheus::Gauge>& registered_;
+  prometheus::Family<prometheus::Counter>& media_timeouts_;
   prometheus::Family<prometheus::Gauge>& gateway_up_;
   prometheus::Family<prometheus::Gauge>& options_rtt_;
 };

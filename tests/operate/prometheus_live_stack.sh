@@ -71,9 +71,16 @@ PIDS+=($!)
 timeout 30 sipp -sf "$REPO/tools/demo/peers/pstn_caller.xml" -i 127.0.0.31 -p 15073 \
   -set caller 1234 -s 900353871234567 -m 1 -nostdin 127.0.0.1:5164 > "$WORK/rejected.out" 2>&1 &
 PIDS+=($!)
-sleep 8
-curl -s "http://127.0.0.1:${METRICS[media]}/metrics" | grep -q 'trunkline_media_relayed_packets_total{crypto="rtp_to_rtp",direction="to_callee"} [1-9]' ||
-  { echo "FAIL: no media relayed through the stack" >&2; tail -5 "$WORK/calls.out" "$WORK/signaling.log" >&2; exit 1; }
+# Wait (bounded) until media flows: calls start every 2 s.
+relayed=0
+for _ in $(seq 40); do
+  if curl -s "http://127.0.0.1:${METRICS[media]}/metrics" | grep -q 'trunkline_media_relayed_packets_total{crypto="rtp_to_rtp",direction="to_callee"} [1-9]'; then
+    relayed=1; break
+  fi
+  sleep 0.5
+done
+[ $relayed = 1 ] ||
+  { echo "FAIL: no media relayed through the stack" >&2; tail -n 20 "$WORK/calls.out" "$WORK/signaling.log" >&2; exit 1; }
 
 # --- The admin API while calls flow (trunkctl, as an operator would).
 TC=("$BIN/trunkctl" --admin_token_file="$WORK/token")

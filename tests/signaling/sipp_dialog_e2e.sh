@@ -9,6 +9,9 @@
 # - Digest: the ITSP registrar challenges Trunkline's REGISTER and its
 #   refresh, and the ITSP challenges the INVITE (401); Trunkline answers with
 #   the trunk's credentials (password from its file), which sipp verifies.
+# - Media timeout: a call to the London gateway where nobody sends RTP ends
+#   (BYE on both legs, with a Reason) when the relay reports the trunk's
+#   media timeout (2 s here) through WatchEvents.
 # Every process this script starts is stopped by its PID.
 #
 #   sipp_dialog_e2e.sh ROUTING_BIN MEDIA_BIN SIGNALING_BIN SOURCE_DIR
@@ -36,7 +39,15 @@ fail() { echo "FAIL: $1"; FAILED=$((FAILED+1)); }
 # The ITSP's digest password, from a file as a Secret mount would give it.
 ITSP_PASSWORD="e2e-$$-secret"
 echo "$ITSP_PASSWORD" > "$DIR/itsp-password"
-sed "s|passwordFile: .*|passwordFile: $DIR/itsp-password|" "$DIR/derived.yaml" > "$DIR/topology.yaml"
+sed "s|passwordFile: .*|passwordFile: $DIR/itsp-password|" "$DIR/derived.yaml" > "$DIR/with-password.yaml"
+/usr/bin/python3 - "$DIR/with-password.yaml" "$DIR/topology.yaml" <<'PY'
+import sys, yaml
+t = yaml.safe_load(open(sys.argv[1]))
+for c in t["trunkConfigurations"]:
+    if c["name"] == "pstn-lon":
+        c["mediaTimeoutSeconds"] = 2
+yaml.safe_dump(t, open(sys.argv[2], "w"), sort_keys=False)
+PY
 start() {  # name binary extra-flags...
   local name=$1 bin=$2; shift 2
   local api admin metrics
@@ -108,17 +119,28 @@ else fail "UC side international call (see $DIR/intl.err)"; tail -20 "$DIR/intl.
 if wait "$ITSP"; then pass "ITSP: our answer to its 401 verified (digest MD5, qop=auth)"
 else fail "ITSP digest scenario (see $DIR/itsp.err)"; tail -20 "$DIR/itsp.err" 2>/dev/null; fi
 
+# Media timeout: +442071234567 goes to gw-lon (127.0.0.22) first.
+printf 'SEQUENTIAL\n+442071234567;\n' > "$DIR/london.csv"
+sipp_run gwlon 127.0.0.22 uas_silent_answer.xml & GWLON=$!
+sleep 0.5
+if sipp_run quiet 127.0.0.11 uac_wait_bye.xml -inf "$DIR/london.csv" 127.0.0.1:5060; then
+  pass "UC side: the silent call was hung up by Trunkline with a media-timeout Reason"
+else fail "UC side silent call (see $DIR/quiet.err)"; tail -20 "$DIR/quiet.err" 2>/dev/null; fi
+if wait "$GWLON"; then pass "gateway: got our BYE naming the callee's missing RTP"
+else fail "gateway silent call (see $DIR/gwlon.err)"; tail -20 "$DIR/gwlon.err" 2>/dev/null; fi
+
 metrics=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SIGNALING_METRICS/metrics').read().decode())")
 for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
          'trunkline_signaling_in_dialog_requests_total{method="INFO"} 1' \
          'trunkline_signaling_auth_challenges_total{result="answered",trunk="itsp"} 1' \
-         'trunkline_signaling_trunk_registered{trunk="itsp"} 1'; do
+         'trunkline_signaling_trunk_registered{trunk="itsp"} 1' \
+         'trunkline_signaling_media_timeouts_total{kind="rtp",trunk="pstn-lon"} 1'; do
   grep -qF "$m" <<<"$metrics" && pass "metric $m" || fail "metric $m"
 done
 media=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$MEDIA_METRICS/metrics').read().decode())")
 # The media service saw every offer/answer: Offer once, Update three times.
 for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
-          'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Offer"\} 2'; do
+          'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Offer"\} 3'; do
   grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; }
 done
 kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"
