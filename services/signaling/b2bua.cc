@@ -16,6 +16,7 @@
 #include "services/signaling/call_plan.h"
 #include "services/signaling/dialog_relay.h"
 #include "services/signaling/digest_auth.h"
+#include "services/signaling/session_timer.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -146,19 +147,25 @@ class B2bua::Call final : public ServerLegObserver {
         .With("call_id", request_.call_id)
         .With("trunk", trunk())
         .With("detail", text);
-    const std::string reason = SipReason(408, text);
+    EndAnswered(SipReason(408, text));
+    return true;
+  }
+
+  // BYE on both legs of an answered call with `reason`, and the end.
+  void EndAnswered(const std::string& reason) {
     if (Attempt* a = current()) {
       if (!acked_) a->leg->Ack("", "");
       a->leg->SendBye(reason);
     }
     server_->SendBye(reason);
     Finish();
-    return true;
   }
 
   ~Call() override {
-    // The relay and the legs go first: they detach from the stack before
-    // we are gone.
+    // The timers, relay and legs go first: they detach from the stack
+    // before we are gone.
+    session_tick_.reset();
+    refresh_.reset();
     relay_.reset();
     attempts_.clear();
     server_.reset();
@@ -269,6 +276,21 @@ class B2bua::Call final : public ServerLegObserver {
                     std::unique_ptr<ServerTransaction> txn) {
     b2bua_->metrics_->InDialogRequest(request.method);
     if (relay_ != nullptr && state_ == State::kAnswered) {
+      if (session_timer_ && session_timer_->active() && from == timer_leg_ &&
+          (request.method == "INVITE" || request.method == "UPDATE")) {
+        // The trunk refreshed the session (RFC 4028): our timer starts over.
+        StartSessionTimer();
+        if (request.method == "UPDATE" && request.body.empty()) {
+          // A bare refresh is this leg's business: answered here, not
+          // relayed (session timers run per leg).
+          SipResponse ok = Response(200, "OK");
+          ok.headers = {{"Session-Expires",
+                         absl::StrCat(session_timer_->interval_seconds(),
+                                      ";refresher=uac")}};
+          txn->Respond(ok);
+          return;
+        }
+      }
       relay_->OnRequest(from, request, std::move(txn));
       return;
     }
@@ -328,6 +350,24 @@ class B2bua::Call final : public ServerLegObserver {
       }
     }
     b2bua_->metrics_->CallReceived(direction_);
+    // A trunk calling in with session timers on: its leg's timer is ours
+    // to answer (RFC 4028 as UAS), whatever the UC side does.
+    const v1::SessionTimer& st = decision_.candidates(0).session_timer();
+    if (!origin_.uc_side() && decision_.to_uc_side() && st.enabled()) {
+      session_timer_.emplace(st, /*we_are_uac=*/false);
+      timer_leg_ = MediaLeg::kCaller;
+      inbound_timer_ = true;
+      const bool supports =
+          std::find(request_.supported.begin(), request_.supported.end(),
+                    "timer") != request_.supported.end();
+      if (std::optional<SipResponse> too_small = session_timer_->OnInvite(
+              request_.session_expires, request_.min_se, supports)) {
+        b2bua_->metrics_->CallFailed("", direction_, 422);
+        server_->Respond(*too_small);
+        Finish();
+        return;
+      }
+    }
     state_ = State::kTrying;
     TryNext();
   }
@@ -387,7 +427,17 @@ class B2bua::Call final : public ServerLegObserver {
     attempt->candidate = current_candidate_;
     Attempt* a = attempt.get();
     attempts_.push_back(std::move(attempt));
-    const OutgoingInvite invite = BuildInvite(request_, c, body);
+    OutgoingInvite invite = BuildInvite(request_, c, body);
+    // RFC 4028 towards a trunk that wants it (a call from a trunk keeps the
+    // timer on its own leg, set up in OnRouted).
+    if (!inbound_timer_) session_timer_.reset();
+    if (!inbound_timer_ && !c.trunk().empty() && c.session_timer().enabled()) {
+      session_timer_.emplace(c.session_timer(), /*we_are_uac=*/true);
+      timer_leg_ = MediaLeg::kCallee;
+      for (auto& h : session_timer_->InviteHeaders()) {
+        invite.headers.push_back(std::move(h));
+      }
+    }
     a->request_uri = invite.request_uri;
     a->leg = b2bua_->stack_->SendInvite(invite, a);
     if (const std::string leg_id = a->leg->call_id(); !leg_id.empty()) {
@@ -470,8 +520,15 @@ class B2bua::Call final : public ServerLegObserver {
       relay.refer_mode = candidate().refer_mode();
       relay_ = std::make_unique<DialogRelay>(b2bua_->stack_, server_.get(),
                                              a->leg.get(), std::move(relay));
+      if (session_timer_ && !inbound_timer_) session_timer_->OnAnswer(r);
+      StartSessionTimer();
       Relay(r);
       return;
+    }
+    if (r.code == 422 && !r.local && session_timer_ && !inbound_timer_ &&
+        session_timer_->On422(r) &&
+        a->leg->Resend(session_timer_->InviteHeaders())) {
+      return;  // again, with the interval the trunk asks for
     }
     if ((r.code == 401 || r.code == 407) && !r.local && Authenticate(a, r)) {
       return;  // the INVITE goes again with our credentials
@@ -559,10 +616,79 @@ class B2bua::Call final : public ServerLegObserver {
     return false;
   }
 
+  // (Re)arms the session timer of the trunk's leg: our next refresh, or the
+  // deadline for the trunk's.
+  void StartSessionTimer() {
+    session_tick_.reset();
+    if (!session_timer_ || !session_timer_->active() ||
+        state_ != State::kAnswered) {
+      return;
+    }
+    if (session_timer_->we_refresh()) {
+      session_tick_ = b2bua_->stack_->StartTimer(session_timer_->RefreshAfter(),
+                                                 [this] { SendRefresh(); });
+    } else {
+      session_tick_ =
+          b2bua_->stack_->StartTimer(session_timer_->ExpireAfter(), [this] {
+            b2bua_->metrics_->SessionTimerEnded(trunk(), "expired");
+            EndAnswered(SipReason(
+                408,
+                absl::StrCat(
+                    "session timer expired: no refresh from the ",
+                    timer_leg_ == MediaLeg::kCaller ? "caller" : "callee",
+                    " within ", session_timer_->interval_seconds(), " s")));
+          });
+    }
+  }
+
+  // Our refresh: a bare UPDATE on the trunk's leg (RFC 4028 9).
+  void SendRefresh() {
+    DialogRequest update;
+    update.method = "UPDATE";
+    update.headers = session_timer_->RefreshHeaders();
+    auto on_final = [this](const SipResponse& r) { OnRefreshAnswered(r); };
+    if (timer_leg_ == MediaLeg::kCaller) {
+      refresh_ = server_->SendRequest(update, on_final);
+    } else if (Attempt* a = current()) {
+      refresh_ = a->leg->SendRequest(update, on_final);
+    }
+  }
+
+  void OnRefreshAnswered(const SipResponse& r) {
+    if (state_ != State::kAnswered) return;
+    if (r.code >= 200 && r.code < 300) {
+      if (!r.Header("Session-Expires").empty()) session_timer_->OnAnswer(r);
+      StartSessionTimer();
+      return;
+    }
+    if (r.code == 491) {  // crossed a re-INVITE: try again shortly
+      session_tick_ = b2bua_->stack_->StartTimer(absl::Seconds(2),
+                                                 [this] { SendRefresh(); });
+      return;
+    }
+    if (r.local || r.code == 408 || r.code == 481) {
+      // The trunk's side of the session is gone (RFC 4028 10).
+      b2bua_->metrics_->SessionTimerEnded(trunk(), "refresh_failed");
+      EndAnswered(SipReason(408, absl::StrCat("session refresh failed: ",
+                                              r.code, " ", r.phrase)));
+      return;
+    }
+    // The trunk takes no UPDATE (405, 501, ...): the call goes on without
+    // our refreshes rather than dropping.
+    TL_LOG(kWarning, "session refresh refused; the session timer stops")
+        .With("call_id", request_.call_id)
+        .With("trunk", trunk())
+        .With("code", r.code);
+    session_tick_.reset();
+  }
+
   // 18x and 2xx to the caller: the callee's SDP (through media when
   // anchored), never its Contact or Record-Route.
   void Relay(const SipResponse& r) {
     SipResponse up = Response(r.code, r.phrase);
+    if (r.code >= 200 && r.code < 300 && inbound_timer_ && session_timer_) {
+      up.headers = session_timer_->AnswerHeaders();
+    }
     if (r.body.empty() || !anchored_) {
       up.body = r.body;
       up.content_type = r.content_type;
@@ -686,6 +812,13 @@ class B2bua::Call final : public ServerLegObserver {
   std::unique_ptr<Timer> fast_failover_;
   // Requests within the dialogs once the call is answered.
   std::unique_ptr<DialogRelay> relay_;
+  // RFC 4028 on the trunk's leg (the callee's for calls to a trunk, the
+  // caller's for calls from one): its rules, its timer, our refresh.
+  std::optional<SessionTimer> session_timer_;
+  MediaLeg timer_leg_ = MediaLeg::kCallee;
+  bool inbound_timer_ = false;
+  std::unique_ptr<Timer> session_tick_;
+  std::unique_ptr<DialogTransaction> refresh_;
   std::string occupied_;
   absl::Time sent_at_;
   bool got_provisional_ = false;
@@ -798,8 +931,8 @@ SipResponse B2bua::OnRequest(const IncomingRequest& request) {
     r.headers = {
         {"Allow", kAllow},
         {"Accept", "application/sdp"},
-        // No option tags yet (no 100rel, timer or replaces): an empty list.
-        {"Supported", ""}};
+        // RFC 4028 session timers; no 100rel or replaces yet.
+        {"Supported", "timer"}};
     return r;
   }
   if (request.method == "BYE" || request.method == "CANCEL" ||
@@ -830,12 +963,17 @@ std::optional<SipResponse> B2bua::Refuse(const IncomingRequest& request) const {
       !absl::StartsWithIgnoreCase(uri, "tel:")) {
     return Response(416, "Unsupported URI Scheme");
   }
-  // We support no extension yet (see OPTIONS' empty Supported), so any
-  // Require is one we cannot honour. CANCEL and ACK are never refused so.
-  if (!request.require.empty() && request.method != "CANCEL" &&
+  // The one extension we support is RFC 4028's "timer" (see OPTIONS'
+  // Supported); any other Require is one we cannot honour. CANCEL and ACK
+  // are never refused so.
+  std::vector<std::string> unsupported;
+  for (const std::string& tag : request.require) {
+    if (!absl::EqualsIgnoreCase(tag, "timer")) unsupported.push_back(tag);
+  }
+  if (!unsupported.empty() && request.method != "CANCEL" &&
       request.method != "ACK") {
     SipResponse r = Response(420, "Bad Extension");
-    r.headers = {{"Unsupported", absl::StrJoin(request.require, ", ")}};
+    r.headers = {{"Unsupported", absl::StrJoin(unsupported, ", ")}};
     return r;
   }
   if (request.method != "INVITE") return std::nullopt;

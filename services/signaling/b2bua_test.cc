@@ -299,6 +299,117 @@ TEST_F(B2buaTest, ChallengeWithoutCredentialsIsTheCandidatesFailure) {
   EXPECT_EQ(leg->responses.back().code, 401);
 }
 
+std::string HeaderOf(const HeaderList& headers, const std::string& name) {
+  for (const auto& [n, v] : headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+v1::Candidate WithSessionTimer(v1::Candidate c, uint32_t expires,
+                               v1::SessionRefresher refresher) {
+  c.mutable_session_timer()->set_enabled(true);
+  c.mutable_session_timer()->set_session_expires_seconds(expires);
+  c.mutable_session_timer()->set_refresher(refresher);
+  return c;
+}
+
+TEST_F(B2buaTest, SessionTimerTowardsTheTrunk422ThenWeRefreshWithUpdate) {
+  FakeServerLeg* leg = Invite();
+  Route({WithSessionTimer(Gateway("itsp", "127.0.0.41"), 90,
+                          v1::SESSION_REFRESHER_LOCAL)});
+  FakeClientLeg* out = stack_.sent[0];
+  EXPECT_EQ(HeaderOf(out->invite.headers, "Session-Expires"),
+            "90;refresher=uac");
+  EXPECT_EQ(HeaderOf(out->invite.headers, "Supported"), "timer");
+  // The trunk wants at least 120 s: the INVITE goes again, asking for it.
+  SipResponse too_small = Resp(422);
+  too_small.headers = {{"Min-SE", "120"}};
+  out->observer->OnResponse(too_small);
+  ASSERT_EQ(out->resent.size(), 1u);
+  EXPECT_EQ(HeaderOf(out->resent[0], "Session-Expires"), "120;refresher=uac");
+  EXPECT_EQ(stack_.sent.size(), 1u);
+
+  SipResponse ok = Resp(200, "v=0 answer");
+  ok.headers = {{"Session-Expires", "120;refresher=uac"}};
+  out->observer->OnResponse(ok);
+  leg->observer->OnAck("", "");
+  stack_.Advance(absl::Seconds(59));
+  EXPECT_TRUE(out->dialog.requests.empty());
+  stack_.Advance(absl::Seconds(1));  // half the interval
+  ASSERT_EQ(out->dialog.requests.size(), 1u);
+  EXPECT_EQ(out->dialog.requests[0]->request.method, "UPDATE");
+  EXPECT_EQ(HeaderOf(out->dialog.requests[0]->request.headers,
+                     "Session-Expires"),
+            "120;refresher=uac");
+  EXPECT_TRUE(leg->dialog.requests.empty()) << "per leg: not the caller's";
+  out->dialog.requests[0]->Answer(200);
+  stack_.Advance(absl::Seconds(60));
+  ASSERT_EQ(out->dialog.requests.size(), 2u) << "refreshed again";
+  // The trunk lost the dialog: the call ends on both legs, with a Reason.
+  out->dialog.requests[1]->Answer(481);
+  EXPECT_EQ(out->byes, 1);
+  ASSERT_EQ(leg->byes.size(), 1u);
+  EXPECT_THAT(leg->byes[0], HasSubstr("session refresh failed"));
+}
+
+TEST_F(B2buaTest, SessionTimerTrunkRefreshesOrTheCallEnds) {
+  FakeServerLeg* leg = Invite();
+  Route({WithSessionTimer(Gateway("pstn-dub", "127.0.0.21"), 1800,
+                          v1::SESSION_REFRESHER_NEGOTIATE)});
+  FakeClientLeg* out = stack_.sent[0];
+  SipResponse ok = Resp(200, "v=0 answer");
+  ok.headers = {{"Session-Expires", "120;refresher=uas"}};
+  out->observer->OnResponse(ok);
+  leg->observer->OnAck("", "");
+  // The trunk refreshes with a bare UPDATE at 60 s: answered here.
+  stack_.Advance(absl::Seconds(60));
+  EXPECT_TRUE(out->dialog.requests.empty()) << "the trunk refreshes, not us";
+  auto refresh = std::make_unique<testing::FakeServerTransaction>();
+  auto answers = refresh->responses;
+  out->observer->OnDialogRequest(DialogRequest{"UPDATE", "", "", {}},
+                                 std::move(refresh));
+  ASSERT_EQ(answers->size(), 1u);
+  EXPECT_EQ((*answers)[0].code, 200);
+  EXPECT_EQ((*answers)[0].Header("Session-Expires"), "120;refresher=uac");
+  EXPECT_TRUE(leg->dialog.requests.empty()) << "not relayed to the caller";
+  // Then nothing: 120 - 32 s after that refresh, the call ends.
+  stack_.Advance(absl::Seconds(87));
+  EXPECT_TRUE(leg->byes.empty());
+  stack_.Advance(absl::Seconds(1));
+  ASSERT_EQ(leg->byes.size(), 1u);
+  EXPECT_THAT(leg->byes[0], HasSubstr("session timer expired"));
+  EXPECT_EQ(out->byes, 1);
+}
+
+TEST_F(B2buaTest, SessionTimerFromATrunkBelowOurMinSeGets422) {
+  IncomingRequest r;
+  r.method = "INVITE";
+  r.request_uri = "sip:+35315551234@127.0.0.1:5160";
+  r.request_uri_user = "+35315551234";
+  r.from_uri = "sip:0871234567@127.0.0.21";
+  r.from_user = "0871234567";
+  r.call_id = "in@gw";
+  r.session_expires = "60";
+  r.supported = {"timer"};
+  r.source.remote_address = "127.0.0.21";
+  r.source.local_port = 5160;
+  auto leg = std::make_unique<FakeServerLeg>();
+  FakeServerLeg* raw = leg.get();
+  b2bua_.OnInvite(r, std::move(leg));
+  v1::RouteDecision d;
+  d.set_to_uc_side(true);
+  v1::Candidate uc = Gateway("", "127.0.0.11");
+  uc.mutable_session_timer()->set_enabled(true);
+  *d.add_candidates() = uc;
+  ASSERT_FALSE(routing_.pending.empty());
+  routing_.pending.back()(d);
+  ASSERT_FALSE(raw->responses.empty());
+  EXPECT_EQ(raw->responses.back().code, 422);
+  EXPECT_EQ(raw->responses.back().Header("Min-SE"), "90");
+  EXPECT_TRUE(stack_.sent.empty());
+}
+
 TEST_F(B2buaTest, FailsOverOn503ToTheNextCandidate) {
   FakeServerLeg* leg = Invite();
   Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("itsp", "127.0.0.41")});

@@ -90,6 +90,11 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
                           .Help("Answered calls ended because the relay saw "
                                 "no RTP (or RTCP) from one side")
                           .Register(*registry)),
+      session_timer_ended_(
+          prometheus::BuildCounter()
+              .Name("trunkline_signaling_session_timer_ended_total")
+              .Help("Answered calls ended by their RFC 4028 session timer")
+              .Register(*registry)),
       gateway_up_(prometheus::BuildGauge()
                       .Name("trunkline_signaling_gateway_up")
                       .Help("1 while the trunk's gateway answers OPTIONS")
@@ -185,6 +190,11 @@ void SignalingMetrics::TrunkRegistered(const std::string& trunk,
 void SignalingMetrics::MediaTimeout(const std::string& trunk,
                                     const std::string& kind) {
   media_timeouts_.Add({{"trunk", trunk}, {"kind", kind}}).Increment();
+}
+
+void SignalingMetrics::SessionTimerEnded(const std::string& trunk,
+                                         const std::string& why) {
+  session_timer_ended_.Add({{"trunk", trunk}, {"reason", why}}).Increment();
 }
 
 void SignalingMetrics::OptionsAnswered() { options_.Increment(); }

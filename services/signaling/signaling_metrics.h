@@ -54,6 +54,9 @@ class SignalingMetrics {
   void TrunkRegistered(const std::string& trunk, bool registered);
   // An answered call ended because media stopped; kind "rtp" or "rtcp".
   void MediaTimeout(const std::string& trunk, const std::string& kind);
+  // An answered call ended by its session timer: "expired" (no refresh
+  // from the trunk in time) or "refresh_failed" (ours got 408/481/none).
+  void SessionTimerEnded(const std::string& trunk, const std::string& why);
   // The OPTIONS keepalive's view of a trunk's gateway: up (1) or down (0),
   // and the last round trip (0 before the first answer).
   void GatewayState(const std::string& trunk, const std::string& gateway,
@@ -75,6 +78,7 @@ class SignalingMetrics {
   prometheus::Family<prometheus::Counter>& auth_challenges_;
   prometheus::Family<prometheus::Gauge>& registered_;
   prometheus::Family<prometheus::Counter>& media_timeouts_;
+  prometheus::Family<prometheus::Counter>& session_timer_ended_;
   prometheus::Family<prometheus::Gauge>& gateway_up_;
   prometheus::Family<prometheus::Gauge>& options_rtt_;
 };

@@ -56,6 +56,11 @@ struct IncomingRequest {
   std::vector<std::string> require;
   std::vector<std::string> accept;
   bool has_accept = false;
+  // Option tags of Supported (lowercase), and RFC 4028's Session-Expires and
+  // Min-SE values as received ("" when absent).
+  std::vector<std::string> supported;
+  std::string session_expires;
+  std::string min_se;
   TransportInfo source;
 };
 

@@ -9,6 +9,9 @@
 # - Digest: the ITSP registrar challenges Trunkline's REGISTER and its
 #   refresh, and the ITSP challenges the INVITE (401); Trunkline answers with
 #   the trunk's credentials (password from its file), which sipp verifies.
+# - Session timer (RFC 4028): the IP-PBX asks for a longer interval (422),
+#   makes Trunkline the refresher and gets its UPDATE half-way (50 s; this
+#   call runs alongside the others).
 # - Media timeout: a call to the London gateway where nobody sends RTP ends
 #   (BYE on both legs, with a Reason) when the relay reports the trunk's
 #   media timeout (2 s here) through WatchEvents.
@@ -46,6 +49,9 @@ t = yaml.safe_load(open(sys.argv[1]))
 for c in t["trunkConfigurations"]:
     if c["name"] == "pstn-lon":
         c["mediaTimeoutSeconds"] = 2
+    if c["name"] == "pbx":
+        c["sessionTimer"] = {"enabled": True, "sessionExpiresSeconds": 90,
+                             "refresher": "local"}
 yaml.safe_dump(t, open(sys.argv[2], "w"), sort_keys=False)
 PY
 start() {  # name binary extra-flags...
@@ -76,6 +82,14 @@ for _ in $(seq 50); do grep -q 'msg=serving' "$DIR/signaling.log" && break; slee
 sleep 2.5
 
 printf 'SEQUENTIAL\n0871234567;\n' > "$DIR/numbers.csv"
+# The session-timer call lasts ~56 s: it starts first and is checked last.
+# +442079461234 goes to the London IP-PBX (127.0.0.31), media bypassed.
+printf 'SEQUENTIAL\n+442079461234;\n' > "$DIR/pbx.csv"
+timeout 90 sipp -sf "$SCEN/uas_session_timer.xml" -i 127.0.0.31 -p 5060 -m 1 -timeout 80s -nostdin \
+  -trace_err -error_file "$DIR/pbx.err" -trace_msg -message_file "$DIR/pbx.msg" >"$DIR/pbx.out" 2>&1 & PBX=$!
+sleep 0.5
+timeout 90 sipp -sf "$SCEN/uac_long_call.xml" -i 127.0.0.11 -p 5072 -m 1 -d 56000 -timeout 80s -nostdin \
+  -inf "$DIR/pbx.csv" -trace_err -error_file "$DIR/longcall.err" 127.0.0.1:5060 >"$DIR/longcall.out" 2>&1 & LONGCALL=$!
 sipp_run gw 127.0.0.21 uas_reinvite.xml & GW=$!
 sleep 0.5
 if sipp_run uc 127.0.0.11 uac_reinvite.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
@@ -128,6 +142,10 @@ if sipp_run quiet 127.0.0.11 uac_wait_bye.xml -inf "$DIR/london.csv" 127.0.0.1:5
 else fail "UC side silent call (see $DIR/quiet.err)"; tail -20 "$DIR/quiet.err" 2>/dev/null; fi
 if wait "$GWLON"; then pass "gateway: got our BYE naming the callee's missing RTP"
 else fail "gateway silent call (see $DIR/gwlon.err)"; tail -20 "$DIR/gwlon.err" 2>/dev/null; fi
+
+if wait "$LONGCALL" && wait "$PBX"; then
+  pass "session timer: 422 honoured, the IP-PBX got our UPDATE refresh half-way"
+else fail "session timer call (see $DIR/pbx.err, $DIR/longcall.err)"; tail -20 "$DIR/pbx.err" "$DIR/longcall.err" 2>/dev/null; fi
 
 metrics=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SIGNALING_METRICS/metrics').read().decode())")
 for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \

@@ -94,6 +94,19 @@ IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip) {
       r.require.push_back(*item);
     }
   }
+  for (const sip_supported_t* k = sip->sip_supported; k; k = k->k_next) {
+    for (const msg_param_t* item = k->k_items; item && *item; ++item) {
+      r.supported.push_back(absl::AsciiStrToLower(*item));
+    }
+  }
+  if (sip->sip_session_expires) {
+    r.session_expires = RenderedValue(
+        home, reinterpret_cast<const sip_header_t*>(sip->sip_session_expires));
+  }
+  if (sip->sip_min_se) {
+    r.min_se = RenderedValue(
+        home, reinterpret_cast<const sip_header_t*>(sip->sip_min_se));
+  }
   for (const sip_accept_t* a = sip->sip_accept; a; a = a->ac_next) {
     r.has_accept = true;
     if (a->ac_type) r.accept.push_back(absl::AsciiStrToLower(a->ac_type));

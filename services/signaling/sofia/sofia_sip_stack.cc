@@ -114,6 +114,22 @@ SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
     r.headers.emplace_back("Retry-After",
                            absl::StrCat(sip->sip_retry_after->af_delta));
   }
+  // RFC 4028: the session interval granted, or the least one accepted.
+  if (sip->sip_session_expires) {
+    r.headers.emplace_back(
+        "Session-Expires",
+        HeaderValue(home,
+                    reinterpret_cast<const sip_header_t*>(
+                        sip->sip_session_expires),
+                    "Session-Expires"));
+  }
+  if (sip->sip_min_se) {
+    r.headers.emplace_back(
+        "Min-SE",
+        HeaderValue(home,
+                    reinterpret_cast<const sip_header_t*>(sip->sip_min_se),
+                    "Min-SE"));
+  }
   // What a registrar granted: Expires, and each Contact's expires.
   if (sip->sip_expires) {
     r.headers.emplace_back("Expires", absl::StrCat(sip->sip_expires->ex_delta));
@@ -881,8 +897,19 @@ class SofiaClientLeg final : public ClientLeg {
     const std::string route =
         absl::StrCat("sip:", UriHost(inv.next_hop_host), ":", inv.next_hop_port,
                      ";transport=", ProtoName(inv.transport));
-    HeaderList all = inv.headers;
+    // Extra headers replace those of the same name (a 422's larger
+    // Session-Expires, a newer Authorization) or are added; they stay for
+    // later retries.
+    HeaderList all;
+    for (const auto& h : inv.headers) {
+      bool replaced = false;
+      for (const auto& e : extra) {
+        replaced |= absl::EqualsIgnoreCase(e.first, h.first);
+      }
+      if (!replaced) all.push_back(h);
+    }
     all.insert(all.end(), extra.begin(), extra.end());
+    invite_.headers = all;
     const std::string headers = Headers(all);
     return nta_outgoing_tcreate(
         leg_, &SofiaClientLeg::OnResponse,
