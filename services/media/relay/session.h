@@ -49,6 +49,9 @@ struct Session {
   // By m-line index; null where the m-line is not relayed.
   std::vector<std::unique_ptr<Stream>> streams;
   std::optional<PendingOffer> pending;
+  // The last offer answered: a later answer to it from the same leg (the
+  // 200's SDP after a 183's) re-answers it rather than failing.
+  std::optional<PendingOffer> answered;
   // "<method>/<leg>/<request id>" -> the SDP returned, for retries.
   absl::flat_hash_map<std::string, std::string> responses;
 };

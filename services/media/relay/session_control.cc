@@ -431,6 +431,12 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
       cached != session.responses.end()) {
     return cached->second;
   }
+  if (!session.pending && session.answered &&
+      session.answered->from != request.from_leg()) {
+    // Early media then the final answer: a 183 with SDP was answered, now
+    // the 200 brings its own. The relay follows the latest answer.
+    session.pending = session.answered;
+  }
   if (!session.pending) {
     return absl::FailedPreconditionError(absl::StrCat(
         "call ", request.call_id(), " has no offer waiting for an answer"));
@@ -475,6 +481,7 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
                      answer, answer.media[i], session.sides[answerer].plan));
   }
   std::string response = sdp::Serialize(rewrite->sdp);
+  session.answered = std::move(session.pending);
   session.pending.reset();
   session.responses[key] = response;
   return response;

@@ -358,6 +358,28 @@ TEST_F(WorkerTest, NewAddressFromCallee) {
   ExpectBothWays("after the callee moved");
 }
 
+TEST_F(WorkerTest, FinalAnswerAfterEarlyMediaAnswerTakesOver) {
+  // Establish answers with the 183's SDP; the 200 then brings another
+  // answer (here from another address): the relay follows it.
+  Establish(false);
+  ExpectBothWays("early media");
+  std::unique_ptr<RtpPeer> final_peer = *RtpPeer::Create(0xB2B2B2B2);
+  absl::StatusOr<std::string> to_a = worker_->Answer(
+      AnswerFrom(v1::LEG_CALLEE, PeerSdp(*final_peer, {.version = 2}), "200"));
+  ASSERT_TRUE(to_a.ok()) << to_a.status();
+  RelayView a_view = View(*to_a);
+  EXPECT_EQ(a_view.port, relay_a_port_) << "the caller keeps its relay port";
+  ASSERT_TRUE(a_->SetReceiveKey(a_view.suite, a_view.key_params).ok());
+  b_ = std::move(final_peer);
+  ExpectBothWays("after the 200's answer");
+  // Only the leg the offer went to may answer it.
+  EXPECT_FALSE(worker_
+                   ->Answer(AnswerFrom(v1::LEG_CALLER,
+                                       PeerSdp(*a_, {.key_params = a_key_}),
+                                       "wrong-side"))
+                   .ok());
+}
+
 TEST_F(WorkerTest, CodecChangeKeepsAudio) {
   Establish(false);
   std::string sdp = PeerSdp(*a_, {.key_params = a_key_, .version = 2});
