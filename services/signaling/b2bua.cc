@@ -428,6 +428,16 @@ class B2bua::Call final : public ServerLegObserver {
     Attempt* a = attempt.get();
     attempts_.push_back(std::move(attempt));
     OutgoingInvite invite = BuildInvite(request_, c, body);
+    // Reliable provisionals per leg (RFC 3262): offered to the callee when
+    // the caller can take them, so early media is not lost on either leg.
+    const bool caller_100rel =
+        std::find(request_.supported.begin(), request_.supported.end(),
+                  "100rel") != request_.supported.end() ||
+        std::find_if(request_.require.begin(), request_.require.end(),
+                     [](const std::string& t) {
+                       return absl::EqualsIgnoreCase(t, "100rel");
+                     }) != request_.require.end();
+    if (caller_100rel) invite.headers.emplace_back("Supported", "100rel");
     // RFC 4028 towards a trunk that wants it (a call from a trunk keeps the
     // timer on its own leg, set up in OnRouted).
     if (!inbound_timer_) session_timer_.reset();
@@ -928,11 +938,10 @@ SipResponse B2bua::OnRequest(const IncomingRequest& request) {
   if (request.method == "OPTIONS") {
     metrics_->OptionsAnswered();
     SipResponse r = Response(200, "OK");
-    r.headers = {
-        {"Allow", kAllow},
-        {"Accept", "application/sdp"},
-        // RFC 4028 session timers; no 100rel or replaces yet.
-        {"Supported", "timer"}};
+    r.headers = {{"Allow", kAllow},
+                 {"Accept", "application/sdp"},
+                 // RFC 4028 session timers, RFC 3262 reliable provisionals.
+                 {"Supported", "timer, 100rel"}};
     return r;
   }
   if (request.method == "BYE" || request.method == "CANCEL" ||
@@ -963,12 +972,16 @@ std::optional<SipResponse> B2bua::Refuse(const IncomingRequest& request) const {
       !absl::StartsWithIgnoreCase(uri, "tel:")) {
     return Response(416, "Unsupported URI Scheme");
   }
-  // The one extension we support is RFC 4028's "timer" (see OPTIONS'
-  // Supported); any other Require is one we cannot honour. CANCEL and ACK
+  // The extensions we support are RFC 4028's "timer" and RFC 3262's
+  // "100rel" (see OPTIONS' Supported); any other Require is one we cannot
+  // honour. CANCEL and ACK
   // are never refused so.
   std::vector<std::string> unsupported;
   for (const std::string& tag : request.require) {
-    if (!absl::EqualsIgnoreCase(tag, "timer")) unsupported.push_back(tag);
+    if (!absl::EqualsIgnoreCase(tag, "timer") &&
+        !absl::EqualsIgnoreCase(tag, "100rel")) {
+      unsupported.push_back(tag);
+    }
   }
   if (!unsupported.empty() && request.method != "CANCEL" &&
       request.method != "ACK") {

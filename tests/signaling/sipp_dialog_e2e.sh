@@ -12,6 +12,9 @@
 # - Session timer (RFC 4028): the IP-PBX asks for a longer interval (422),
 #   makes Trunkline the refresher and gets its UPDATE half-way (50 s; this
 #   call runs alongside the others).
+# - Reliable early media (RFC 3262): the gateway's 183 with SDP comes with
+#   Require: 100rel; Trunkline PRACKs it and sends the caller its own
+#   reliable 183 with the relay's SDP, which the caller PRACKs; then 200.
 # - Media timeout: a call to the London gateway where nobody sends RTP ends
 #   (BYE on both legs, with a Reason) when the relay reports the trunk's
 #   media timeout (2 s here) through WatchEvents.
@@ -104,6 +107,15 @@ else
 fi
 
 [ -s "$DIR/gw.msg" ] && [ -s "$DIR/uc.msg" ] || { fail "sipp left no message log"; exit 1; }
+# Reliable early media, both legs.
+sipp_run gwprack 127.0.0.21 uas_prack.xml & GWPRACK=$!
+sleep 0.5
+if sipp_run ucprack 127.0.0.11 uac_prack.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
+  pass "UC side: reliable 183 with the relay's SDP, PRACKed, then answered"
+else fail "UC side PRACK call (see $DIR/ucprack.err)"; tail -20 "$DIR/ucprack.err" 2>/dev/null; fi
+if wait "$GWPRACK"; then pass "gateway: its reliable 183 was PRACKed (RAck 1 <CSeq> INVITE)"
+else fail "gateway PRACK call (see $DIR/gwprack.err)"; tail -20 "$DIR/gwprack.err" 2>/dev/null; fi
+
 # Topology hiding within the call: no address of the caller's network in
 # anything the gateway received, and none of the gateway's at the caller.
 if grep -q '127\.0\.0\.11' "$DIR/gw.msg"; then fail "the caller's address reached the gateway"
@@ -158,7 +170,7 @@ done
 media=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$MEDIA_METRICS/metrics').read().decode())")
 # The media service saw every offer/answer: Offer once, Update three times.
 for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
-          'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Offer"\} 3'; do
+          'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Offer"\} 4'; do
   grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; }
 done
 kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"

@@ -116,12 +116,11 @@ SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
   }
   // RFC 4028: the session interval granted, or the least one accepted.
   if (sip->sip_session_expires) {
-    r.headers.emplace_back(
-        "Session-Expires",
-        HeaderValue(home,
-                    reinterpret_cast<const sip_header_t*>(
-                        sip->sip_session_expires),
-                    "Session-Expires"));
+    r.headers.emplace_back("Session-Expires",
+                           HeaderValue(home,
+                                       reinterpret_cast<const sip_header_t*>(
+                                           sip->sip_session_expires),
+                                       "Session-Expires"));
   }
   if (sip->sip_min_se) {
     r.headers.emplace_back(
@@ -674,6 +673,12 @@ class SofiaServerLeg final : public ServerLeg {
   SofiaServerLeg(SofiaSipStack::Impl* stack, nta_incoming_t* irq,
                  const sip_t* sip, std::string contact, tport_t* tp)
       : stack_(stack), irq_(irq), tp_(tp), contact_(std::move(contact)) {
+    // RFC 3262: the caller requires or supports reliable provisionals.
+    must_100rel_ =
+        sip->sip_require && sip_has_feature(sip->sip_require, "100rel");
+    can_100rel_ =
+        must_100rel_ ||
+        (sip->sip_supported && sip_has_feature(sip->sip_supported, "100rel"));
     leg_ = nta_leg_tcreate(stack->agent_, &SofiaServerLeg::OnRequest,
                            reinterpret_cast<nta_leg_magic_t*>(this),
                            SIPTAG_CALL_ID(sip->sip_call_id),
@@ -708,6 +713,23 @@ class SofiaServerLeg final : public ServerLeg {
     const char* phrase =
         r.phrase.empty() ? sip_status_phrase(r.code) : r.phrase.c_str();
     const bool dialog = r.code > 100 && r.code < 300;
+    // A provisional goes reliably (RSeq, Require: 100rel; nta retransmits
+    // it until the caller's PRACK, which it answers) when the caller
+    // requires it, or supports it and the response carries early media.
+    if (r.code > 100 && r.code < 200 && can_100rel_ &&
+        (must_100rel_ || !r.body.empty())) {
+      if (nta_reliable_treply(
+              irq_, nullptr, nullptr, r.code, phrase ? phrase : "Unknown",
+              TAG_IF(!contact_.empty(), SIPTAG_CONTACT_STR(contact_.c_str())),
+              TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
+              TAG_IF(!r.body.empty(),
+                     SIPTAG_CONTENT_TYPE_STR(r.content_type.c_str())),
+              TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())),
+              TAG_END()) != nullptr ||
+          must_100rel_) {
+        return;
+      }
+    }
     nta_incoming_treply(
         irq_, r.code, phrase ? phrase : "Unknown",
         TAG_IF(dialog && !contact_.empty(),
@@ -784,6 +806,8 @@ class SofiaServerLeg final : public ServerLeg {
   SofiaSipStack::Impl* stack_;
   nta_incoming_t* irq_;
   tport_t* tp_;
+  bool must_100rel_ = false;
+  bool can_100rel_ = false;
   nta_leg_t* leg_ = nullptr;
   std::string contact_;
   ServerLegObserver* observer_ = nullptr;
@@ -882,6 +906,34 @@ class SofiaClientLeg final : public ClientLeg {
       nta_leg_rtag(self->leg_, sip->sip_to->a_tag);
       self->tagged_ = true;
     }
+    if (r.code > 100 && r.code < 200 && sip && sip->sip_rseq &&
+        sip->sip_require && sip_has_feature(sip->sip_require, "100rel") &&
+        self->tagged_) {
+      // RFC 3262 on this leg: we acknowledge the callee's reliable
+      // provisional ourselves (the caller's leg has its own, see
+      // SofiaServerLeg::Respond).
+      nta_leg_client_reroute(self->leg_, sip->sip_record_route,
+                             sip->sip_contact, 1);
+      // nta_outgoing_prack() wants a transaction tagged per fork; a PRACK
+      // within the early dialog does the same: RAck names the response.
+      sip_rack_t rack[1];
+      sip_rack_init(rack);
+      rack->ra_response = sip->sip_rseq->rs_response;
+      rack->ra_cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
+      rack->ra_method = sip_method_invite;
+      rack->ra_method_name = "INVITE";
+      // Retransmissions of this response (same RSeq) are dropped by nta.
+      nta_outgoing_setrseq(orq, rack->ra_response);
+      nta_outgoing_t* prack = nta_outgoing_tcreate(
+          self->leg_, &SofiaClientLeg::OnPrackDone, nullptr, nullptr,
+          SIP_METHOD_PRACK, nullptr, SIPTAG_RACK(rack),
+          TAG_IF(self->tp_ != nullptr, NTATAG_TPORT(self->tp_)), TAG_END());
+      if (prack == nullptr) {
+        TL_LOG(kWarning, "cannot PRACK a reliable provisional")
+            .With("call_id", self->call_id_)
+            .With("code", r.code);
+      }
+    }
     if (r.code >= 200 && r.code < 300 && sip) {
       nta_leg_client_route(self->leg_, sip->sip_record_route, sip->sip_contact);
       if (sip->sip_cseq) self->cseq_ = sip->sip_cseq->cs_seq;
@@ -927,6 +979,12 @@ class SofiaClientLeg final : public ClientLeg {
 
   static int OnOrphanResponse(nta_outgoing_magic_t*, nta_outgoing_t* orq,
                               const sip_t*) {
+    if (nta_outgoing_status(orq) >= 200) nta_outgoing_destroy(orq);
+    return 0;
+  }
+  // Nothing waits for a PRACK's answer; it frees itself.
+  static int OnPrackDone(nta_outgoing_magic_t*, nta_outgoing_t* orq,
+                         const sip_t*) {
     if (nta_outgoing_status(orq) >= 200) nta_outgoing_destroy(orq);
     return 0;
   }
