@@ -889,9 +889,7 @@ int B2bua::CallsOnTrunk(const std::string& trunk) const {
 void B2bua::OnInvite(const IncomingRequest& request,
                      std::unique_ptr<ServerLeg> leg) {
   std::optional<PeerMatch> peer =
-      peers_ ? peers_->Match(request.source.remote_address,
-                             request.source.local_port)
-             : std::nullopt;
+      peers_ ? peers_->Match(request.source) : std::nullopt;
   if (!peer) {
     metrics_->Untrusted("INVITE");
     TL_LOG(kWarning, "untrusted INVITE refused")
@@ -924,8 +922,7 @@ void B2bua::OnInvite(const IncomingRequest& request,
 }
 
 SipResponse B2bua::OnRequest(const IncomingRequest& request) {
-  const bool trusted = peers_ && peers_->Match(request.source.remote_address,
-                                               request.source.local_port);
+  const bool trusted = peers_ && peers_->Match(request.source);
   if (!trusted) {
     metrics_->Untrusted(request.method);
     return Failure(403, "Forbidden",

@@ -11,17 +11,6 @@
 namespace trunkline::signaling {
 namespace {
 
-std::string TransportParam(v1::Transport t) {
-  switch (t) {
-    case v1::TRANSPORT_TCP:
-      return ";transport=tcp";
-    case v1::TRANSPORT_TLS:
-      return ";transport=tls";
-    default:
-      return "";
-  }
-}
-
 // The Q.850 cause in a Reason header ("Q.850;cause=16;text=..."), or 0.
 int Q850Cause(const std::string& reason) {
   std::string lower = absl::AsciiStrToLower(reason);
@@ -37,6 +26,17 @@ int Q850Cause(const std::string& reason) {
 }
 
 }  // namespace
+
+std::string TransportParam(v1::Transport t) {
+  switch (t) {
+    case v1::TRANSPORT_TCP:
+      return ";transport=tcp";
+    case v1::TRANSPORT_TLS:
+      return ";transport=tls";
+    default:
+      return "";
+  }
+}
 
 std::string UriHost(const std::string& host) {
   return absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host;

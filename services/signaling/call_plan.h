@@ -36,6 +36,10 @@ std::string SipReason(int cause, const std::string& text);
 // "host" or "[v6host]".
 std::string UriHost(const std::string& host);
 
+// The URI parameter naming `transport`: "" for UDP, ";transport=tcp" or
+// ";transport=tls".
+std::string TransportParam(v1::Transport transport);
+
 }  // namespace trunkline::signaling
 
 #endif  // TRUNKLINE_SERVICES_SIGNALING_CALL_PLAN_H_

@@ -100,8 +100,8 @@ void GatewayMonitor::Probe(const std::string& trunk) {
   r.request_uri = absl::StrCat("sip:", UriHost(t.host), ":", t.port);
   r.to = absl::StrCat("<", r.request_uri, ">");
   r.from = absl::StrCat("<sip:trunkline@", UriHost(t.advertised), ">");
-  r.contact =
-      absl::StrCat("<sip:", UriHost(t.advertised), ":", t.local_port, ">");
+  r.contact = absl::StrCat("<sip:", UriHost(t.advertised), ":", t.local_port,
+                           TransportParam(t.transport), ">");
   r.next_hop_host = t.host;
   r.next_hop_port = t.port;
   r.transport = t.transport;

@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "services/common/status_macros.h"
 #include "services/signaling/call_plan.h"
 
 namespace trunkline::signaling {
@@ -24,6 +27,67 @@ const v1::Gateway* FindGateway(const v1::Topology& t, const std::string& n) {
     if (g.name() == n) return &g;
   }
   return nullptr;
+}
+
+TlsSpec ListenerTls(const v1::Pool& pool, const v1::Listener& l) {
+  TlsSpec tls;
+  tls.certificate_file = l.tls().certificate_file();
+  tls.private_key_file = l.tls().private_key_file();
+  tls.ca_file = l.tls().ca_file();
+  tls.verify_incoming = l.tls().require_client_certificate();
+  tls.verify_outgoing = !tls.ca_file.empty();
+  tls.owner =
+      absl::StrCat("pool \"", pool.name(), "\" listener \"", l.name(), "\"");
+  return tls;
+}
+
+// A trunk's socket: its listener's TLS settings, with what the gateway's
+// own `tls` sets on top (the certificate we present to it, the CA that
+// verifies it, whether it must present a certificate to us).
+TlsSpec TrunkTls(const v1::Pool& pool, const v1::Listener& l,
+                 const v1::Trunk& t, const v1::Gateway& g) {
+  TlsSpec tls = ListenerTls(pool, l);
+  const v1::TlsSettings& gw = g.tls();
+  bool own = false;
+  if (!gw.certificate_file().empty()) {
+    tls.certificate_file = gw.certificate_file();
+    tls.private_key_file = gw.private_key_file().empty()
+                               ? gw.certificate_file()
+                               : gw.private_key_file();
+    own = true;
+  }
+  if (!gw.ca_file().empty()) {
+    tls.ca_file = gw.ca_file();
+    tls.verify_outgoing = true;
+    own = true;
+  }
+  if (gw.require_client_certificate()) {
+    tls.verify_incoming = true;
+    own = true;
+  }
+  if (own) tls.owner = absl::StrCat("trunk \"", t.name(), "\"");
+  return tls;
+}
+
+// Sofia-SIP 1.12.11 cannot set a TLS version floor per socket; the system's
+// OpenSSL (Debian 12) accepts TLS 1.2 and 1.3 and nothing older.
+absl::Status CheckMinVersion(const v1::TlsSettings& tls,
+                             const std::string& owner) {
+  const std::string& v = tls.min_version();
+  if (v.empty() || v == "1.2") return absl::OkStatus();
+  if (v == "1.3") {
+    return absl::UnimplementedError(absl::StrCat(
+        owner,
+        ": tls.minVersion 1.3 cannot be enforced (Sofia-SIP sets no TLS "
+        "version floor per socket; OpenSSL accepts TLS 1.2 and 1.3): use "
+        "1.2 or leave it out"));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(owner, ": tls.minVersion \"", v, "\" is not 1.2 or 1.3"));
+}
+
+bool SameName(const std::string& a, const std::string& b) {
+  return absl::EqualsIgnoreCase(a, b);
 }
 
 }  // namespace
@@ -78,21 +142,67 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
   dir->pool_ = pool->name();
   dir->credentials_ = CredentialStore::FromTopology(topology, &dir->problems_);
 
-  auto add_specs = [&](const v1::Listener& l, uint32_t port) {
+  auto add_specs = [&](const v1::Listener& l, uint32_t port,
+                       const TlsSpec& tls) -> absl::Status {
     for (int t : l.transports()) {
-      if (t != v1::TRANSPORT_UDP && t != v1::TRANSPORT_TCP)
-        continue;  // TLS: later
+      if (t != v1::TRANSPORT_UDP && t != v1::TRANSPORT_TCP &&
+          t != v1::TRANSPORT_TLS) {
+        continue;
+      }
       ListenSpec spec{
           l.address(),
           l.advertised_address().empty() ? l.address() : l.advertised_address(),
           port, static_cast<v1::Transport>(t)};
-      if (std::find(dir->specs_.begin(), dir->specs_.end(), spec) ==
-          dir->specs_.end()) {
+      if (t == v1::TRANSPORT_TLS) {
+        spec.tls = tls;
+        if (tls.verify_incoming && tls.ca_file.empty()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              tls.owner,
+              ": tls.requireClientCertificate needs tls.caFile (the CAs "
+              "that sign the peers' certificates)"));
+        }
+      }
+      auto same = std::find_if(
+          dir->specs_.begin(), dir->specs_.end(), [&](const ListenSpec& o) {
+            return o.address == spec.address &&
+                   o.advertised == spec.advertised && o.port == spec.port &&
+                   o.transport == spec.transport;
+          });
+      if (same == dir->specs_.end()) {
+        // Sockets are found by port and transport (our Contact, the socket
+        // a request to a trunk leaves from): one socket per pair.
+        auto clash = std::find_if(
+            dir->specs_.begin(), dir->specs_.end(), [&](const ListenSpec& o) {
+              return o.port == spec.port && o.transport == spec.transport;
+            });
+        if (clash != dir->specs_.end()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "pool \"", pool->name(), "\" listener \"", l.name(), "\": port ",
+              port, "/",
+              absl::AsciiStrToLower(
+                  v1::Transport_Name(spec.transport).substr(10)),
+              " is already used on ", clash->address, " (advertised ",
+              clash->advertised,
+              "); signaling tells its sockets apart by port and transport: "
+              "give each address its own port"));
+        }
         dir->specs_.push_back(spec);
+      } else if (!(same->tls == spec.tls)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(spec.tls.owner, " and ", same->tls.owner,
+                         " ask for different TLS settings on the same socket ",
+                         UriHost(spec.address), ":", port,
+                         "/tls: give the trunk its own localPort"));
       }
     }
+    return absl::OkStatus();
   };
-  for (const v1::Listener& l : pool->listeners()) add_specs(l, l.port());
+  for (const v1::Listener& l : pool->listeners()) {
+    RETURN_IF_ERROR(CheckMinVersion(
+        l.tls(), absl::StrCat("pool \"", pool->name(), "\" listener \"",
+                              l.name(), "\"")));
+    RETURN_IF_ERROR(add_specs(l, l.port(), ListenerTls(*pool, l)));
+  }
 
   auto add_peer = [&](const v1::Gateway& g, const std::string& trunk,
                       uint32_t local_port) -> absl::Status {
@@ -102,6 +212,13 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
     std::vector<std::string> sources(g.trusted_sources().begin(),
                                      g.trusted_sources().end());
     if (!g.address().empty()) sources.push_back(g.address());
+    if (!g.tls().peer_name().empty()) {
+      e.tls_names.push_back(g.tls().peer_name());
+    } else if (!g.fqdn().empty()) {
+      e.tls_names.push_back(g.fqdn());
+    }
+    e.tls_identity_required =
+        g.tls().require_client_certificate() && !e.tls_names.empty();
     for (const std::string& s : sources) {
       absl::StatusOr<AddressRange> r = AddressRange::Parse(s);
       if (!r.ok()) {
@@ -127,7 +244,10 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
     if (listener == nullptr || g == nullptr)
       continue;  // the validator says why
     const uint32_t port = t.local_port() ? t.local_port() : listener->port();
-    add_specs(*listener, port);
+    RETURN_IF_ERROR(
+        CheckMinVersion(g->tls(), absl::StrCat("gateway \"", g->name(), "\"")));
+    RETURN_IF_ERROR(
+        add_specs(*listener, port, TrunkTls(*pool, *listener, t, *g)));
     TrunkInfo info;
     info.name = t.name();
     info.gateway = g->name();
@@ -140,6 +260,15 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
                 : g->port()                           ? g->port()
                 : info.transport == v1::TRANSPORT_TLS ? 5061
                                                       : 5060;
+    if (info.transport == v1::TRANSPORT_TLS &&
+        std::find(listener->transports().begin(), listener->transports().end(),
+                  v1::TRANSPORT_TLS) == listener->transports().end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("trunk \"", t.name(), "\" uses TLS but listener \"",
+                       listener->name(), "\" of pool \"", pool->name(),
+                       "\" does not serve tls: add tls to its transports, with "
+                       "tls.certificateFile and tls.privateKeyFile"));
+    }
     info.local_port = port;
     info.advertised = listener->advertised_address().empty()
                           ? listener->address()
@@ -180,14 +309,37 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
 
 std::optional<PeerMatch> PeerDirectory::Match(const std::string& address,
                                               uint32_t local_port) const {
+  TransportInfo source;
+  source.remote_address = address;
+  source.local_port = local_port;
+  return Match(source);
+}
+
+std::optional<PeerMatch> PeerDirectory::Match(
+    const TransportInfo& source) const {
+  const bool tls = source.transport == v1::TRANSPORT_TLS;
   // Two passes: an entry bound to the arrival port wins over one that is
   // not, so a gateway with several trunks lands on the right one.
   const Entry* loose = nullptr;
   for (const Entry& e : entries_) {
-    bool trusted =
-        std::any_of(e.sources.begin(), e.sources.end(),
-                    [&](const AddressRange& r) { return r.Contains(address); });
+    const bool by_address = std::any_of(
+        e.sources.begin(), e.sources.end(), [&](const AddressRange& r) {
+          return r.Contains(source.remote_address);
+        });
+    const bool by_name =
+        tls &&
+        std::any_of(e.tls_names.begin(), e.tls_names.end(),
+                    [&](const std::string& want) {
+                      return std::any_of(source.tls_names.begin(),
+                                         source.tls_names.end(),
+                                         [&](const std::string& presented) {
+                                           return SameName(want, presented);
+                                         });
+                    });
+    const bool trusted =
+        tls && e.tls_identity_required ? by_name : by_address || by_name;
     if (!trusted) continue;
+    const uint32_t local_port = source.local_port;
     if (e.local_port == local_port) return e.peer;
     if (loose == nullptr) loose = &e;
   }

@@ -4,7 +4,9 @@
 // A request is taken only from a configured peer: a UC-side next hop of this
 // pool, or the gateway of one of this pool's trunks (its address or one of
 // its trusted sources, which may be CIDR ranges). The local port tells trunks
-// to the same gateway apart.
+// to the same gateway apart. Over TLS a gateway may also be recognised by the
+// name in the certificate it presented (its `tls.peerName`, else its FQDN),
+// and one that asks for mutual TLS must present it.
 #ifndef TRUNKLINE_SERVICES_SIGNALING_PEER_DIRECTORY_H_
 #define TRUNKLINE_SERVICES_SIGNALING_PEER_DIRECTORY_H_
 
@@ -16,9 +18,33 @@
 
 #include "absl/status/statusor.h"
 #include "services/signaling/credential_store.h"
+#include "services/signaling/sip_stack.h"
 #include "trunkline/v1/topology.pb.h"
 
 namespace trunkline::signaling {
+
+// The TLS side of one socket: what it presents and whom it believes.
+struct TlsSpec {
+  // PEM files as the topology names them (read when the socket is bound).
+  std::string certificate_file;
+  std::string private_key_file;
+  std::string ca_file;  // empty: no peer certificate can be verified
+  // Connections the socket accepts must present a certificate that
+  // `ca_file` verifies (mutual TLS).
+  bool verify_incoming = false;
+  // Connections it opens (to gateways) check the peer's certificate chain
+  // against `ca_file`: on whenever a CA file is given.
+  bool verify_outgoing = false;
+  // Who asked for these settings, for error messages ("pool \"p\" listener
+  // \"l\"", "trunk \"t\"").
+  std::string owner;
+  bool operator==(const TlsSpec& o) const {
+    return certificate_file == o.certificate_file &&
+           private_key_file == o.private_key_file && ca_file == o.ca_file &&
+           verify_incoming == o.verify_incoming &&
+           verify_outgoing == o.verify_outgoing;
+  }
+};
 
 // One socket to bind: `address` locally, `advertised` in Via and Contact.
 struct ListenSpec {
@@ -26,9 +52,10 @@ struct ListenSpec {
   std::string advertised;
   uint32_t port = 0;
   v1::Transport transport = v1::TRANSPORT_UDP;
+  TlsSpec tls;  // TRANSPORT_TLS only
   bool operator==(const ListenSpec& o) const {
     return address == o.address && advertised == o.advertised &&
-           port == o.port && transport == o.transport;
+           port == o.port && transport == o.transport && tls == o.tls;
   }
 };
 
@@ -106,6 +133,11 @@ class PeerDirectory {
   // by port first.
   std::optional<PeerMatch> Match(const std::string& remote_address,
                                  uint32_t local_port) const;
+  // The same for a request as it arrived: over TLS, the verified names of
+  // the peer's certificate also identify a gateway (from any address), and
+  // a gateway that requires a client certificate is trusted over TLS only
+  // by them.
+  std::optional<PeerMatch> Match(const TransportInfo& source) const;
   // Trunk names of this pool.
   std::vector<std::string> TrunkNames() const;
   // This pool's trunks, in topology order.
@@ -120,6 +152,10 @@ class PeerDirectory {
     PeerMatch peer;
     uint32_t local_port = 0;  // 0: any
     std::vector<AddressRange> sources;
+    // Certificate names that identify the gateway over TLS.
+    std::vector<std::string> tls_names;
+    // Mutual TLS: over TLS, only `tls_names` identify it.
+    bool tls_identity_required = false;
   };
   std::string pool_;
   std::vector<ListenSpec> specs_;

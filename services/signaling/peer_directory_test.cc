@@ -127,3 +127,194 @@ TEST(PeerDirectoryTest, CredentialsComeFromTheirFilesOrSayWhyNot) {
 
 }  // namespace
 }  // namespace trunkline::signaling
+
+namespace trunkline::signaling {
+namespace {
+
+// A pool with a TLS listener on IPv4 and a UDP+TLS one on IPv6 loopback, a
+// trunk to a TLS gateway that asks for mutual TLS (its own port, its own
+// CA), and a UC front end over TLS.
+constexpr char kTlsTopology[] = R"yaml(
+sites: [{name: hq}]
+pools:
+  - name: pool
+    site: hq
+    listeners:
+      - name: v4
+        address: 127.0.0.1
+        port: 15061
+        transports: [tls]
+        tls: {certificateFile: /certs/server.pem, privateKeyFile: /certs/server.key,
+              caFile: /certs/ca.pem}
+      - name: v6
+        address: '::1'
+        port: 15062
+        transports: [udp, tls]
+        tls: {certificateFile: /certs/server.pem, privateKeyFile: /certs/server.key}
+gateways:
+  - name: gw
+    kind: pstn_gateway
+    address: 127.0.0.21
+    fqdn: gw.example
+    transport: tls
+    tls: {caFile: /certs/gw-ca.pem, requireClientCertificate: true}
+  - name: gw6
+    kind: ip_pbx
+    address: '::1'
+  - name: fe
+    kind: uc_front_end
+    address: 127.0.0.11
+    fqdn: fe.example
+trunks:
+  - {name: trunk, pool: pool, listener: v4, gateway: gw, localPort: 15161}
+  - {name: pbx6, pool: pool, listener: v6, gateway: gw6, localPort: 15162}
+trunkConfigurations: [{name: global}]
+pstnUsages: [{name: Local}]
+voiceRoutes:
+  - {name: local, numberPattern: '^\+1(\d{10})$', pstnUsages: [Local], trunks: [{trunk: trunk}]}
+voicePolicies: [{name: global, pstnUsages: [Local]}]
+ucSide:
+  nextHops: [{gateway: fe, pool: pool, listener: v4}]
+)yaml";
+
+v1::Topology TlsTopology() {
+  std::vector<TopologyError> errors;
+  auto t = LoadTopologyText(kTlsTopology, "tls.yaml", &errors);
+  EXPECT_NE(t, nullptr) << (errors.empty() ? "" : errors[0].ToString());
+  return t ? t->topology : v1::Topology();
+}
+
+const ListenSpec* FindSpec(const PeerDirectory& dir, uint32_t port,
+                           v1::Transport transport) {
+  for (const ListenSpec& s : dir.listen_specs()) {
+    if (s.port == port && s.transport == transport) return &s;
+  }
+  return nullptr;
+}
+
+TEST(PeerDirectoryTlsTest, TlsSocketsCarryTheirFiles) {
+  auto dir = PeerDirectory::Create(TlsTopology(), "");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const ListenSpec* v4 = FindSpec(**dir, 15061, v1::TRANSPORT_TLS);
+  ASSERT_NE(v4, nullptr);
+  EXPECT_EQ(v4->address, "127.0.0.1");
+  EXPECT_EQ(v4->tls.certificate_file, "/certs/server.pem");
+  EXPECT_EQ(v4->tls.private_key_file, "/certs/server.key");
+  EXPECT_EQ(v4->tls.ca_file, "/certs/ca.pem");
+  EXPECT_FALSE(v4->tls.verify_incoming);
+  EXPECT_TRUE(v4->tls.verify_outgoing) << "a CA file verifies gateways";
+  EXPECT_EQ(v4->tls.owner, "pool \"pool\" listener \"v4\"");
+
+  // The trunk's own socket: the listener's certificate, the gateway's CA,
+  // and mutual TLS because the gateway asks for it.
+  const ListenSpec* trunk = FindSpec(**dir, 15161, v1::TRANSPORT_TLS);
+  ASSERT_NE(trunk, nullptr);
+  EXPECT_EQ(trunk->tls.certificate_file, "/certs/server.pem");
+  EXPECT_EQ(trunk->tls.ca_file, "/certs/gw-ca.pem");
+  EXPECT_TRUE(trunk->tls.verify_incoming);
+  EXPECT_EQ(trunk->tls.owner, "trunk \"trunk\"");
+
+  // IPv6: both transports, no CA, nothing verified.
+  const ListenSpec* v6 = FindSpec(**dir, 15062, v1::TRANSPORT_TLS);
+  ASSERT_NE(v6, nullptr);
+  EXPECT_EQ(v6->address, "::1");
+  EXPECT_FALSE(v6->tls.verify_outgoing);
+  const ListenSpec* v6udp = FindSpec(**dir, 15062, v1::TRANSPORT_UDP);
+  ASSERT_NE(v6udp, nullptr);
+  EXPECT_TRUE(v6udp->tls.certificate_file.empty()) << "UDP has no TLS";
+  ASSERT_NE(FindSpec(**dir, 15162, v1::TRANSPORT_UDP), nullptr);
+
+  const TrunkInfo& info = (*dir)->trunks()[0];
+  EXPECT_EQ(info.transport, v1::TRANSPORT_TLS);
+  EXPECT_EQ(info.port, 5061u) << "TLS gateways default to 5061";
+}
+
+TEST(PeerDirectoryTlsTest, TrustOverTlsByAddressOrCertificateName) {
+  auto dir = PeerDirectory::Create(TlsTopology(), "");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  TransportInfo src;
+  src.transport = v1::TRANSPORT_TLS;
+  src.local_port = 15061;
+  // The UC front end by address, and by its certificate from elsewhere.
+  src.remote_address = "127.0.0.11";
+  ASSERT_TRUE((*dir)->Match(src).has_value());
+  EXPECT_TRUE((*dir)->Match(src)->uc_side());
+  src.remote_address = "127.0.0.99";
+  EXPECT_FALSE((*dir)->Match(src).has_value());
+  src.tls_names = {"FE.example"};
+  ASSERT_TRUE((*dir)->Match(src).has_value()) << "names match case-blind";
+  EXPECT_TRUE((*dir)->Match(src)->uc_side());
+  // A name is no identity over UDP (no certificate there).
+  src.transport = v1::TRANSPORT_UDP;
+  EXPECT_FALSE((*dir)->Match(src).has_value());
+
+  // The gateway asks for mutual TLS: over TLS its address alone is not
+  // enough, the certificate must name it.
+  src = TransportInfo();
+  src.transport = v1::TRANSPORT_TLS;
+  src.local_port = 15161;
+  src.remote_address = "127.0.0.21";
+  EXPECT_FALSE((*dir)->Match(src).has_value());
+  src.tls_names = {"other.example"};
+  EXPECT_FALSE((*dir)->Match(src).has_value());
+  src.tls_names = {"gw.example"};
+  ASSERT_TRUE((*dir)->Match(src).has_value());
+  EXPECT_EQ((*dir)->Match(src)->trunk, "trunk");
+
+  // IPv6 source addresses.
+  EXPECT_EQ((*dir)->Match("::1", 15162).value_or(PeerMatch{}).trunk, "pbx6");
+  EXPECT_FALSE((*dir)->Match("::2", 15162).has_value());
+}
+
+TEST(PeerDirectoryTlsTest, ConflictsAndGapsAreErrors) {
+  // The gateway's TLS settings differ from its listener's on one socket.
+  v1::Topology shared = TlsTopology();
+  shared.mutable_trunks(0)->clear_local_port();
+  auto dir = PeerDirectory::Create(shared, "");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_THAT(std::string(dir.status().message()),
+              ::testing::AllOf(::testing::HasSubstr("trunk \"trunk\""),
+                               ::testing::HasSubstr("127.0.0.1:15061/tls"),
+                               ::testing::HasSubstr("its own localPort")));
+
+  // Mutual TLS without a CA to verify the peer.
+  v1::Topology no_ca = TlsTopology();
+  no_ca.mutable_gateways(0)->mutable_tls()->clear_ca_file();
+  no_ca.mutable_pools(0)->mutable_listeners(0)->mutable_tls()->clear_ca_file();
+  dir = PeerDirectory::Create(no_ca, "");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_THAT(
+      std::string(dir.status().message()),
+      ::testing::HasSubstr("requireClientCertificate needs tls.caFile"));
+
+  // A TLS trunk on a listener without TLS.
+  v1::Topology udp_only = TlsTopology();
+  udp_only.mutable_trunks(0)->set_listener("v6");
+  udp_only.mutable_pools(0)->mutable_listeners(1)->clear_transports();
+  udp_only.mutable_pools(0)->mutable_listeners(1)->add_transports(
+      v1::TRANSPORT_UDP);
+  dir = PeerDirectory::Create(udp_only, "");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_THAT(std::string(dir.status().message()),
+              ::testing::HasSubstr("does not serve tls"));
+
+  // A version floor Sofia cannot enforce.
+  v1::Topology tls13 = TlsTopology();
+  tls13.mutable_pools(0)->mutable_listeners(0)->mutable_tls()->set_min_version(
+      "1.3");
+  dir = PeerDirectory::Create(tls13, "");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_THAT(std::string(dir.status().message()),
+              ::testing::HasSubstr("minVersion 1.3 cannot be enforced"));
+
+  // Two addresses on one port and transport.
+  v1::Topology same_port = TlsTopology();
+  same_port.mutable_pools(0)->mutable_listeners(1)->set_port(15061);
+  dir = PeerDirectory::Create(same_port, "");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_THAT(std::string(dir.status().message()),
+              ::testing::HasSubstr("port 15061/tls is already used"));
+}
+
+}  // namespace
+}  // namespace trunkline::signaling

@@ -105,7 +105,9 @@ absl::Status SignalingApp::ApplyTopology(
       TL_LOG(kInfo, "SIP listener")
           .With("address", s.address)
           .With("port", s.port)
-          .With("transport", s.transport == v1::TRANSPORT_TCP ? "tcp" : "udp")
+          .With("transport", s.transport == v1::TRANSPORT_TCP   ? "tcp"
+                             : s.transport == v1::TRANSPORT_TLS ? "tls"
+                                                                : "udp")
           .With("advertised", s.advertised);
     }
     return absl::OkStatus();

@@ -33,6 +33,9 @@ struct TransportInfo {
   uint32_t remote_port = 0;
   uint32_t local_port = 0;
   v1::Transport transport = v1::TRANSPORT_UDP;
+  // TLS: the names (subject CN and DNS subjectAltNames) of the certificate
+  // the peer presented, when the socket verified it; empty otherwise.
+  std::vector<std::string> tls_names;
 };
 
 // The parts of an incoming request the B2BUA decides on.

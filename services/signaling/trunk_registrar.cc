@@ -89,9 +89,8 @@ void TrunkRegistrar::SetPeers(std::shared_ptr<const PeerDirectory> peers) {
     e->state.info = t;
     e->call_id = absl::StrFormat(
         "%016x-reg@%s", absl::Uniform<uint64_t>(random_), t.advertised);
-    e->contact = absl::StrCat(
-        "<sip:", UriHost(t.advertised), ":", t.local_port,
-        t.transport == v1::TRANSPORT_TCP ? ";transport=tcp" : "", ">");
+    e->contact = absl::StrCat("<sip:", UriHost(t.advertised), ":", t.local_port,
+                              TransportParam(t.transport), ">");
     Entry& ref = *e;
     next[t.name] = std::move(e);
     metrics_->TrunkRegistered(t.name, false);

@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <deque>
 #include <thread>
@@ -18,8 +19,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "services/common/log.h"
+#include "services/common/status_macros.h"
 #include "services/signaling/call_plan.h"
 #include "services/signaling/sofia/sip_message.h"
+#include "services/signaling/tls_files.h"
 
 // Sofia's headers only from here on.
 #include <sofia-sip/msg_addr.h>
@@ -29,6 +32,7 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su.h>
+#include <sofia-sip/su_strlst.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/tport.h>
@@ -70,6 +74,35 @@ std::string ProtoName(v1::Transport t) {
   return t == v1::TRANSPORT_TCP   ? "tcp"
          : t == v1::TRANSPORT_TLS ? "tls"
                                   : "udp";
+}
+
+v1::Transport TransportOf(const std::string& proto) {
+  return absl::EqualsIgnoreCase(proto, "tcp")   ? v1::TRANSPORT_TCP
+         : absl::EqualsIgnoreCase(proto, "tls") ? v1::TRANSPORT_TLS
+                                                : v1::TRANSPORT_UDP;
+}
+
+// What a TLS socket checks of its peers' certificates (TPTLS_VERIFY_*).
+unsigned TlsVerifyPolicy(const TlsSpec& tls) {
+  return (tls.verify_incoming ? TPTLS_VERIFY_INCOMING : 0u) |
+         (tls.verify_outgoing ? TPTLS_VERIFY_OUTGOING : 0u);
+}
+
+// The names in the certificate of the peer that sent `msg` (CN and DNS
+// subjectAltNames, as Sofia collects them), when its socket verified it;
+// Sofia lists none for a certificate it did not verify.
+std::vector<std::string> VerifiedPeerNames(tport_t* tp, msg_t* msg) {
+  std::vector<std::string> names;
+  const su_strlst_t* subjects = tport_delivered_from_subjects(tp, msg);
+  const usize_t n = subjects ? su_strlst_len(subjects) : 0;
+  for (usize_t i = 0; i < n; ++i) {
+    std::string name = Str(su_strlst_item(subjects, i));
+    if (!name.empty() &&
+        std::find(names.begin(), names.end(), name) == names.end()) {
+      names.push_back(std::move(name));
+    }
+  }
+  return names;
 }
 
 SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
@@ -238,12 +271,26 @@ class SofiaSipStack::Impl {
       return absl::InternalError("nta_agent_create failed");
     for (const ListenSpec& s : specs) {
       // The host is what Via carries (the advertised address); maddr is
-      // the address bound.
+      // the address bound. Sofia binds TLS only for a sips: URL.
+      const bool tls = s.transport == v1::TRANSPORT_TLS;
       const std::string url = absl::StrCat(
-          "sip:", UriHost(s.advertised), ":", s.port, ";maddr=", s.address,
-          ";transport=", ProtoName(s.transport));
-      if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()), TAG_END()) <
-          0) {
+          tls ? "sips:" : "sip:", UriHost(s.advertised), ":", s.port,
+          ";maddr=", s.address, ";transport=", ProtoName(s.transport));
+      // The socket reads its certificate while it is bound; the directory
+      // goes at the end of this iteration.
+      std::unique_ptr<TlsDirectory> tls_dir;
+      if (tls) {
+        ASSIGN_OR_RETURN(tls_dir, TlsDirectory::Create(s.tls));
+      }
+      // A name of its own: nta picks the socket of an outgoing request by
+      // the name of the tport it is given, not by the tport itself.
+      const std::string ident = absl::StrCat("s", &s - specs.data());
+      if (nta_agent_add_tport(
+              agent_, URL_STRING_MAKE(url.c_str()), TPTAG_IDENT(ident.c_str()),
+              TAG_IF(tls, TPTAG_CERTIFICATE(tls ? tls_dir->path().c_str()
+                                                : nullptr)),
+              TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TlsVerifyPolicy(s.tls))),
+              TAG_IF(tls, TPTAG_TLS_VERIFY_DATE(1)), TAG_END()) < 0) {
         return absl::UnavailableError(absl::StrCat(
             "cannot listen on ", s.address, ":", s.port, "/",
             ProtoName(s.transport), " (", url,
@@ -308,12 +355,16 @@ class SofiaSipStack::Impl {
         }
       }
       if (tport_t* tp = nta_incoming_transport(agent_, irq, msg)) {
-        const tp_name_t* n = tport_name(tp);
+        // A TCP or TLS connection is named after the peer; the listening
+        // (primary) tport it belongs to has our port.
+        tport_t* primary = tport_is_secondary(tp) ? tport_parent(tp) : tp;
+        const tp_name_t* n = tport_name(primary ? primary : tp);
         if (n) {
           (void)absl::SimpleAtoi(Str(n->tpn_port), &r.source.local_port);
-          r.source.transport = absl::EqualsIgnoreCase(Str(n->tpn_proto), "tcp")
-                                   ? v1::TRANSPORT_TCP
-                                   : v1::TRANSPORT_UDP;
+          r.source.transport = TransportOf(Str(n->tpn_proto));
+        }
+        if (r.source.transport == v1::TRANSPORT_TLS) {
+          r.source.tls_names = VerifiedPeerNames(tp, msg);
         }
         tport_unref(tp);
       }
@@ -876,7 +927,8 @@ class SofiaClientLeg final : public ClientLeg {
         leg_, nullptr, nullptr, nullptr, SIP_METHOD_ACK, nullptr,
         SIPTAG_CSEQ(cseq),
         TAG_IF(!body.empty(), SIPTAG_CONTENT_TYPE_STR(content_type.c_str())),
-        TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())), TAG_END());
+        TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
+        TAG_IF(tp_ != nullptr, NTATAG_TPORT(tp_)), TAG_END());
     if (ack != nullptr) nta_outgoing_destroy(ack);
   }
 
