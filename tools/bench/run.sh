@@ -74,5 +74,11 @@ tools/rtpload/bench.sh "$BUILD" 5 | tee "$OUT/media_bench.txt"
   cat "$OUT/media_bench.txt"
   echo '```'
 } >> "$RESULTS"
+echo "== signaling: sipp through Trunkline and through Kamailio + rtpengine"
+tools/bench/signaling_bench.sh "$BIN" "$OUT"
+{
+  echo
+  cat "$OUT/signaling.md"
+} >> "$RESULTS"
 echo
 echo "results: $RESULTS"

@@ -818,8 +818,19 @@ class SofiaServerLeg final : public ServerLeg {
         body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
       if (sip->sip_content_type) type = Str(sip->sip_content_type->c_type);
       self->observer_->OnAck(type, body);
+      self->ReleaseInvite();
     }
     return 0;
+  }
+
+  // The INVITE is answered and ACKed: nothing more can come for it, so its
+  // transaction (the request and our 2xx, several KiB) need not live as
+  // long as the call. nta keeps what it needs for retransmissions.
+  void ReleaseInvite() {
+    if (irq_ == nullptr || nta_incoming_status(irq_) < 200) return;
+    nta_incoming_bind(irq_, nullptr, nullptr);
+    nta_incoming_destroy(irq_);
+    irq_ = nullptr;
   }
 
   static int OnRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* irq,
@@ -833,6 +844,7 @@ class SofiaServerLeg final : public ServerLeg {
         if (self->observer_) {
           self->observer_->OnAck(ContentTypeOf(sip), PayloadOf(sip));
         }
+        self->ReleaseInvite();
         return 0;
       case sip_method_cancel:
         if (self->observer_) self->observer_->OnCancel();
@@ -930,6 +942,18 @@ class SofiaClientLeg final : public ClientLeg {
         TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
         TAG_IF(tp_ != nullptr, NTATAG_TPORT(tp_)), TAG_END());
     if (ack != nullptr) nta_outgoing_destroy(ack);
+    // The INVITE transaction (request and 2xx, several KiB) goes once a
+    // lost ACK would have shown as a retransmitted 2xx (T1 doubling: 0.5,
+    // 1, 2 s), not at the end of the call.
+    if (orq_ != nullptr && final_ && release_ == nullptr) {
+      release_ =
+          std::make_unique<SofiaTimer>(stack_->root_, kReleaseAfterAck, [this] {
+            if (orq_ != nullptr && nta_outgoing_status(orq_) >= 200) {
+              nta_outgoing_destroy(orq_);
+              orq_ = nullptr;
+            }
+          });
+    }
   }
 
   void SendBye(const std::string& reason) override {
@@ -1068,7 +1092,9 @@ class SofiaClientLeg final : public ClientLeg {
   }
 
   SofiaSipStack::Impl* stack_;
+  static constexpr absl::Duration kReleaseAfterAck = absl::Seconds(4);
   ClientLegObserver* observer_;
+  std::unique_ptr<SofiaTimer> release_;
   OutgoingInvite invite_;
   tport_t* tp_ = nullptr;
   std::string contact_;

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Signaling benchmark (make bench, never make test): sipp UAC -> Trunkline
+# (routing, media, signaling; media anchored) -> sipp UAS on this machine,
+# and in the same run the same calls through Kamailio (stateful: tm,
+# record-route, dialog, rtpengine offer/answer/delete; 8 UDP workers) +
+# rtpengine (userspace) from Debian.
+#
+# For each: calls of 1 s at rising rates, 10 s per step; the highest rate
+# with under 0.1% failed calls; the CPU per call of the relaying processes
+# (ours: routing + media + signaling; the peer's: every kamailio process +
+# rtpengine) from /proc at a fixed rate. Then Trunkline alone (media
+# bypassed) holding 10,000 concurrent calls: the signaling service's
+# resident memory per call. Writes OUT_DIR/signaling.md.
+#
+#   tools/bench/signaling_bench.sh BUILD_BIN_DIR OUT_DIR
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${1:?usage: $0 BUILD_BIN_DIR OUT_DIR}
+OUT=${2:?usage: $0 BUILD_BIN_DIR OUT_DIR}
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/trunkline-sigbench-XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -z "${KEEP_WORK:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
+}
+trap cleanup EXIT
+. tools/lib.sh
+HZ=$(getconf CLK_TCK)
+STEP_SECONDS=${STEP_SECONDS:-10}
+RATES=${RATES:-"100 200 400 700 1000 1400 2000"}
+CPU_RATE=${CPU_RATE:-200}
+for tool in sipp kamailio rtpengine; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 0; }
+done
+
+ticks() {  # pids... -> utime+stime summed
+  local t=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# The topology: the example, no keepalive or registration (sipp peers), no
+# call limits, plain RTP towards the UC side (as Kamailio + rtpengine relay
+# RTP to RTP); media anchored towards gw-dub, or bypassed with `bypass`.
+topology() {  # out [bypass]
+  /usr/bin/python3 tests/signaling/derive_topology.py \
+    deploy/examples/topology.yaml "$WORK/derived.yaml"
+  /usr/bin/python3 - "$WORK/derived.yaml" "$1" "${2:-}" <<'PY'
+import sys, yaml
+t = yaml.safe_load(open(sys.argv[1]))
+for hop in t["ucSide"]["nextHops"]:
+    hop["srtpMode"] = "optional"
+for c in t["trunkConfigurations"]:
+    c["maxConcurrentCalls"] = 0
+    c["mediaTimeoutSeconds"] = 0
+    c.pop("sessionTimer", None)
+    if sys.argv[3] == "bypass":
+        c["enableBypass"] = True
+        c["srtpMode"] = "optional"
+yaml.safe_dump(t, open(sys.argv[2], "w"), sort_keys=False)
+PY
+}
+
+start_stack() {  # topology
+  local topo=$1 api admin metrics
+  STACK=()
+  for svc in routing media signaling; do
+    api=$(free_port) admin=$(free_port) metrics=$(free_port)
+    local extra=()
+    [ $svc = media ] && extra=(--rtp_port_min=20000 --rtp_port_max=59999)
+    [ $svc = signaling ] && extra=(--routing="$ROUTING_API" --media="$MEDIA_API")
+    "$BIN/$svc" --topology="$topo" --grpc_address=127.0.0.1:$api \
+      --admin_address=127.0.0.1:$admin --metrics_address=127.0.0.1:$metrics \
+      --admin_token_file="$WORK/token" --log_level=error "${extra[@]}" \
+      2>"$WORK/$svc.log" &
+    PIDS+=($!); STACK+=($!)
+    eval "${svc^^}_API=127.0.0.1:$api ${svc^^}_METRICS=$metrics"
+    wait_port "$api" 100
+  done
+  sleep 2.5  # signaling's first media load poll
+}
+stop_pids() { for p in "$@"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
+
+printf 'SEQUENTIAL\n0871234567;\n' > "$WORK/numbers.csv"
+uas() {  # the gateway: answers every call
+  sipp -sf tests/signaling/scenarios/uas_answer.xml -i 127.0.0.21 -p 5060 \
+    -nostdin -l 20000 -timeout 600s >"$WORK/uas.out" 2>&1 &
+  PIDS+=($!); UAS=$!
+  sleep 0.5
+}
+
+# One step: `rate` calls/s for STEP_SECONDS; prints "ok failed cpu_ticks".
+step() {  # target rate pids...
+  local target=$1 rate=$2; shift 2
+  local n=$((rate * STEP_SECONDS)) before after
+  before=$(ticks "$@")
+  timeout $((STEP_SECONDS + 60)) sipp -sf tools/bench/scenarios/uac_call.xml \
+    -i 127.0.0.11 -p 5062 -inf "$WORK/numbers.csv" -r "$rate" -m "$n" -d 1000 \
+    -l $((rate * 10)) -default_behaviors all,-abortunexp -timeout $((STEP_SECONDS + 40))s \
+    -nostdin -trace_stat -stf "$WORK/stat.csv" "$target" >"$WORK/uac.out" 2>&1 || true
+  after=$(ticks "$@")
+  /usr/bin/python3 - "$WORK/stat.csv" "$((after - before))" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
+head, last = rows[0], rows[-1]
+ok = int(last[head.index("SuccessfulCall(C)")])
+failed = int(last[head.index("FailedCall(C)")])
+print(ok, failed, sys.argv[2])
+PY
+  rm -f "$WORK/stat.csv"
+}
+
+# Rates until failures pass 0.1% (or sipp cannot place them); the result
+# table goes to stdout as markdown rows.
+ramp() {  # name target pids...
+  local name=$1 target=$2; shift 2
+  BEST=0
+  for rate in $RATES; do
+    read -r ok failed cpu < <(step "$target" "$rate" "$@")
+    local total=$((ok + failed)) want=$((rate * STEP_SECONDS))
+    local us=$(awk -v t="$cpu" -v hz="$HZ" -v n="$ok" 'BEGIN{ if (n>0) printf "%.0f", t/hz*1e6/n; else print "-" }')
+    echo "| $name | $rate | $ok/$want | $failed | $us |" | tee -a "$OUT/signaling.md"
+    if [ "$total" -lt "$want" ] || [ $((failed * 1000)) -gt "$want" ]; then break; fi
+    BEST=$rate
+    sleep 2
+  done
+}
+
+{
+  echo "## signaling: calls through Trunkline and through Kamailio + rtpengine"
+  echo
+  echo "sipp UAC -> proxy -> sipp UAS, 1 s calls, ${STEP_SECONDS} s per rate, media anchored (RTP->RTP, no packets: the signaling and control paths)."
+  echo "CPU per call: utime+stime of the relaying processes over the step / answered calls."
+  echo
+  echo "| system | calls/s | answered | failed | CPU µs per call |"
+  echo "|---|---|---|---|---|"
+} > "$OUT/signaling.md"
+
+echo "== Trunkline (routing + media + signaling), media anchored"
+topology "$WORK/anchored.yaml"
+start_stack "$WORK/anchored.yaml"
+uas
+ramp trunkline 127.0.0.1:5060 "${STACK[@]}"
+OURS_BEST=$BEST
+# CPU per call at a fixed rate, and which of our processes spends it.
+declare -A BEFORE
+for i in 0 1 2; do BEFORE[$i]=$(ticks "${STACK[$i]}"); done
+read -r ok failed cpu < <(step 127.0.0.1:5060 "$CPU_RATE" "${STACK[@]}")
+OURS_US=$(awk -v t="$cpu" -v hz="$HZ" -v n="$ok" 'BEGIN{printf "%.0f", t/hz*1e6/n}')
+SPLIT=""
+names=(routing media signaling)
+for i in 0 1 2; do
+  t=$(( $(ticks "${STACK[$i]}") - BEFORE[$i] ))
+  SPLIT+="${names[$i]} $(awk -v t="$t" -v hz="$HZ" -v n="$ok" 'BEGIN{printf "%.0f", t/hz*1e6/n}') µs, "
+done
+stop_pids "${STACK[@]}" "$UAS"
+
+echo "== Kamailio (tm, rr, dialog, rtpengine) + rtpengine"
+NG=$(free_port); KPORT=5090
+rtpengine --table=-1 --interface=127.0.0.1 --listen-ng=127.0.0.1:$NG \
+  --port-min=20000 --port-max=59999 --foreground --log-stderr --log-level=3 \
+  --no-fallback 2>"$WORK/rtpengine.log" &
+PIDS+=($!); RTPENGINE=$!
+sed -e "s/__PORT__/$KPORT/" -e "s/__NG_PORT__/$NG/" -e "s/__GATEWAY__/127.0.0.21:5060/" \
+  tools/bench/kamailio-bench.cfg > "$WORK/kamailio.cfg"
+kamailio -f "$WORK/kamailio.cfg" -DD -E -P "$WORK/kamailio.pid" 2>"$WORK/kamailio.log" &
+PIDS+=($!); KAMAILIO=$!
+sleep 2
+KPIDS=($(pgrep -P "$KAMAILIO") "$KAMAILIO" "$RTPENGINE")
+uas
+ramp kamailio+rtpengine 127.0.0.1:$KPORT "${KPIDS[@]}"
+PEER_BEST=$BEST
+read -r ok failed cpu < <(step 127.0.0.1:$KPORT "$CPU_RATE" "${KPIDS[@]}")
+PEER_US=$(awk -v t="$cpu" -v hz="$HZ" -v n="$ok" 'BEGIN{printf "%.0f", t/hz*1e6/n}')
+stop_pids "$KAMAILIO" "$RTPENGINE" "$UAS"
+
+echo "== Trunkline holding 10,000 concurrent calls (media bypassed)"
+topology "$WORK/bypass.yaml" bypass
+start_stack "$WORK/bypass.yaml"
+SIG=${STACK[2]}
+uas
+idle=$(rss_kib "$SIG")
+timeout 120 sipp -sf tools/bench/scenarios/uac_call.xml -i 127.0.0.11 -p 5062 \
+  -inf "$WORK/numbers.csv" -r 500 -m 10000 -d 40000 -l 12000 \
+  -default_behaviors all,-abortunexp -timeout 100s -nostdin 127.0.0.1:5060 \
+  >"$WORK/hold.out" 2>&1 &
+HOLD=$!
+sleep 24  # all 10,000 placed by 20 s; the first ends at 40 s
+held=$(rss_kib "$SIG")
+active=$(curl -s "http://127.0.0.1:$SIGNALING_METRICS/metrics" |
+  awk '/^trunkline_signaling_active_calls\{/ {n += $2} END {printf "%d", n}')
+wait "$HOLD" || true
+stop_pids "${STACK[@]}" "$UAS"
+PER_CALL=$(awk -v a="$idle" -v b="$held" -v n="$active" 'BEGIN{ if (n>0) printf "%.1f", (b-a)/n; else print "-" }')
+
+{
+  echo
+  echo "Highest rate with < 0.1% failed calls: Trunkline ${OURS_BEST}/s, Kamailio + rtpengine ${PEER_BEST}/s (ratio $(awk -v a="$OURS_BEST" -v b="$PEER_BEST" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-" }'))."
+  echo "CPU per call at ${CPU_RATE}/s: Trunkline ${OURS_US} µs (${SPLIT%, }), Kamailio + rtpengine ${PEER_US} µs (ratio $(awk -v a="$OURS_US" -v b="$PEER_US" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-" }'))."
+  echo "Signaling resident memory: $((idle / 1024)) MiB idle, $((held / 1024)) MiB holding ${active} calls (${PER_CALL} KiB per call; target: 10,000 calls under 200 MiB)."
+} | tee -a "$OUT/signaling.md"
