@@ -581,48 +581,29 @@ class B2bua::Call final : public ServerLegObserver {
       b2bua_->metrics_->AuthChallenge(c.trunk(), "unanswerable");
       return false;
     }
-    const bool proxy = r.code == 407;
-    for (const auto& [name, value] : r.headers) {
-      if (!absl::EqualsIgnoreCase(
-              name, proxy ? "Proxy-Authenticate" : "WWW-Authenticate")) {
-        continue;
-      }
-      absl::StatusOr<DigestChallenge> challenge = ParseDigestChallenge(value);
-      if (!challenge.ok()) {
-        TL_LOG(kWarning, "challenge not answered")
-            .With("trunk", c.trunk())
-            .With("error", challenge.status().message());
-        continue;
-      }
-      if (!credential->realm.empty() && credential->realm != challenge->realm) {
-        continue;
-      }
-      if (a->auth_tries >= 2 || (a->auth_tries == 1 && !challenge->stale)) {
-        // Challenged again for a fresh nonce: the trunk refused them.
+    const ChallengeAnswer answer = AnswerChallenge(
+        r, *credential, "INVITE", a->request_uri, a->auth_tries,
+        absl::StrFormat("%016x", absl::Uniform<uint64_t>(b2bua_->random_)));
+    switch (answer.outcome) {
+      case ChallengeAnswer::Outcome::kAnswer:
+        if (!a->leg->Resend(answer.authorization)) return false;
+        ++a->auth_tries;
+        b2bua_->metrics_->AuthChallenge(c.trunk(), "answered");
+        return true;
+      case ChallengeAnswer::Outcome::kRefused:
         TL_LOG(kWarning, "trunk refused our credentials")
             .With("call_id", request_.call_id)
             .With("trunk", c.trunk())
-            .With("realm", challenge->realm);
+            .With("realm", answer.detail);
         b2bua_->metrics_->AuthChallenge(c.trunk(), "refused");
         return false;
-      }
-      DigestAnswer answer;
-      answer.username = credential->username;
-      answer.password = credential->password;
-      answer.method = "INVITE";
-      answer.uri = a->request_uri;
-      answer.cnonce =
-          absl::StrFormat("%016x", absl::Uniform<uint64_t>(b2bua_->random_));
-      answer.nonce_count = 1;
-      if (!a->leg->Resend({{proxy ? "Proxy-Authorization" : "Authorization",
-                            DigestAuthorization(*challenge, answer)}})) {
+      case ChallengeAnswer::Outcome::kUnanswerable:
+        TL_LOG(kWarning, "challenge not answered")
+            .With("trunk", c.trunk())
+            .With("why", answer.detail);
+        b2bua_->metrics_->AuthChallenge(c.trunk(), "unanswerable");
         return false;
-      }
-      ++a->auth_tries;
-      b2bua_->metrics_->AuthChallenge(c.trunk(), "answered");
-      return true;
     }
-    b2bua_->metrics_->AuthChallenge(c.trunk(), "unanswerable");
     return false;
   }
 

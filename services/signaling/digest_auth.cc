@@ -157,4 +157,51 @@ std::string DigestAuthorization(const DigestChallenge& c,
   return out;
 }
 
+ChallengeAnswer AnswerChallenge(const SipResponse& r,
+                                const DigestCredential& credential,
+                                const std::string& method,
+                                const std::string& uri, int answered_before,
+                                const std::string& cnonce) {
+  const bool proxy = r.code == 407;
+  ChallengeAnswer out;
+  out.detail =
+      absl::StrCat("no ", proxy ? "Proxy-Authenticate" : "WWW-Authenticate",
+                   " digest challenge for the credential's realm");
+  for (const auto& [name, value] : r.headers) {
+    if (!absl::EqualsIgnoreCase(
+            name, proxy ? "Proxy-Authenticate" : "WWW-Authenticate")) {
+      continue;
+    }
+    absl::StatusOr<DigestChallenge> challenge = ParseDigestChallenge(value);
+    if (!challenge.ok()) {
+      out.detail = std::string(challenge.status().message());
+      continue;
+    }
+    if (!credential.realm.empty() && credential.realm != challenge->realm) {
+      out.detail =
+          absl::StrCat("challenge for realm \"", challenge->realm,
+                       "\", the credential is for \"", credential.realm, "\"");
+      continue;
+    }
+    if (answered_before >= 2 || (answered_before == 1 && !challenge->stale)) {
+      out.outcome = ChallengeAnswer::Outcome::kRefused;
+      out.detail = challenge->realm;
+      return out;
+    }
+    DigestAnswer answer;
+    answer.username = credential.username;
+    answer.password = credential.password;
+    answer.method = method;
+    answer.uri = uri;
+    answer.cnonce = cnonce;
+    answer.nonce_count = 1;
+    out.outcome = ChallengeAnswer::Outcome::kAnswer;
+    out.authorization = {{proxy ? "Proxy-Authorization" : "Authorization",
+                          DigestAuthorization(*challenge, answer)}};
+    out.detail = challenge->realm;
+    return out;
+  }
+  return out;
+}
+
 }  // namespace trunkline::signaling

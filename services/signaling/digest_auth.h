@@ -13,6 +13,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "services/signaling/credential_store.h"
+#include "services/signaling/sip_stack.h"
 
 namespace trunkline::signaling {
 
@@ -52,6 +54,29 @@ std::string DigestAuthorization(const DigestChallenge& challenge,
 // The bare response (the hex digest the server compares), for tests.
 std::string DigestResponse(const DigestChallenge& challenge,
                            const DigestAnswer& answer);
+
+// What to do with a 401 or 407 to our request (INVITE, REGISTER): answer
+// it with the Authorization (Proxy-Authorization) header, or not and why.
+struct ChallengeAnswer {
+  enum class Outcome {
+    kAnswer,        // send the request again with `authorization`
+    kRefused,       // challenged again for a fresh nonce: wrong credentials
+    kUnanswerable,  // no challenge for the credential's realm, or unusable
+  };
+  Outcome outcome = Outcome::kUnanswerable;
+  HeaderList authorization;
+  std::string detail;  // the realm, or why not
+};
+
+// The answer to `challenge_response`'s first digest challenge for
+// `credential`'s realm (any realm when it names none). `answered_before`:
+// how many challenges this request already answered; a second one is
+// answered only when the nonce was stale (RFC 7616 3.4).
+ChallengeAnswer AnswerChallenge(const SipResponse& challenge_response,
+                                const DigestCredential& credential,
+                                const std::string& method,
+                                const std::string& uri, int answered_before,
+                                const std::string& cnonce);
 
 }  // namespace trunkline::signaling
 

@@ -100,5 +100,34 @@ TEST(DigestAuthTest, RefusesWhatItCannotAnswer) {
   EXPECT_TRUE(stale->stale);
 }
 
+TEST(DigestAuthTest, AnswerChallengePicksTheRealmAndStopsAtARefusal) {
+  SipResponse r;
+  r.code = 407;
+  r.headers = {
+      {"Proxy-Authenticate", "Digest realm=\"other\", nonce=\"a\""},
+      {"Proxy-Authenticate", "Digest realm=\"itsp.example\", nonce=\"b\""}};
+  DigestCredential credential{"trunk", "itsp.example", "secret"};
+  ChallengeAnswer first =
+      AnswerChallenge(r, credential, "INVITE", "sip:1@itsp.example", 0, "c");
+  ASSERT_EQ(first.outcome, ChallengeAnswer::Outcome::kAnswer);
+  ASSERT_EQ(first.authorization.size(), 1u);
+  EXPECT_EQ(first.authorization[0].first, "Proxy-Authorization");
+  EXPECT_THAT(first.authorization[0].second,
+              HasSubstr("realm=\"itsp.example\", nonce=\"b\""));
+  // Challenged again, not stale: refused; stale: answered once more.
+  EXPECT_EQ(AnswerChallenge(r, credential, "INVITE", "u", 1, "c").outcome,
+            ChallengeAnswer::Outcome::kRefused);
+  r.headers[1].second += ", stale=true";
+  EXPECT_EQ(AnswerChallenge(r, credential, "INVITE", "u", 1, "c").outcome,
+            ChallengeAnswer::Outcome::kAnswer);
+  EXPECT_EQ(AnswerChallenge(r, credential, "INVITE", "u", 2, "c").outcome,
+            ChallengeAnswer::Outcome::kRefused);
+  // No challenge for our realm: nothing to answer, and it says why.
+  DigestCredential elsewhere{"trunk", "nowhere.example", "secret"};
+  ChallengeAnswer none = AnswerChallenge(r, elsewhere, "INVITE", "u", 0, "c");
+  EXPECT_EQ(none.outcome, ChallengeAnswer::Outcome::kUnanswerable);
+  EXPECT_THAT(none.detail, HasSubstr("nowhere.example"));
+}
+
 }  // namespace
 }  // namespace trunkline::signaling

@@ -149,41 +149,21 @@ absl::StatusOr<HeaderList> TrunkRegistrar::Answer(Entry& e,
         absl::StrCat("credential \"", t.credentials,
                      "\" is unavailable (is its passwordFile readable?)"));
   }
-  const bool proxy = r.code == 407;
-  std::string why = "no digest challenge in the response";
-  for (const auto& [name, value] : r.headers) {
-    if (!absl::EqualsIgnoreCase(
-            name, proxy ? "Proxy-Authenticate" : "WWW-Authenticate")) {
-      continue;
-    }
-    absl::StatusOr<DigestChallenge> challenge = ParseDigestChallenge(value);
-    if (!challenge.ok()) {
-      why = std::string(challenge.status().message());
-      continue;
-    }
-    if (!credential->realm.empty() && credential->realm != challenge->realm) {
-      why =
-          absl::StrCat("challenge for realm \"", challenge->realm,
-                       "\", the credential is for \"", credential->realm, "\"");
-      continue;
-    }
-    if (e.auth_tries >= 2 || (e.auth_tries == 1 && !challenge->stale)) {
+  ChallengeAnswer answer = AnswerChallenge(
+      r, *credential, "REGISTER", t.registrar_uri, e.auth_tries,
+      absl::StrFormat("%016x", absl::Uniform<uint64_t>(random_)));
+  switch (answer.outcome) {
+    case ChallengeAnswer::Outcome::kAnswer:
+      ++e.auth_tries;
+      return std::move(answer.authorization);
+    case ChallengeAnswer::Outcome::kRefused:
       return absl::PermissionDeniedError(
           absl::StrCat("the registrar refused the credentials of \"",
-                       t.credentials, "\" (realm ", challenge->realm, ")"));
-    }
-    DigestAnswer answer;
-    answer.username = credential->username;
-    answer.password = credential->password;
-    answer.method = "REGISTER";
-    answer.uri = t.registrar_uri;
-    answer.cnonce = absl::StrFormat("%016x", absl::Uniform<uint64_t>(random_));
-    answer.nonce_count = 1;
-    ++e.auth_tries;
-    return HeaderList{{proxy ? "Proxy-Authorization" : "Authorization",
-                       DigestAuthorization(*challenge, answer)}};
+                       t.credentials, "\" (realm ", answer.detail, ")"));
+    case ChallengeAnswer::Outcome::kUnanswerable:
+      break;
   }
-  return absl::FailedPreconditionError(why);
+  return absl::FailedPreconditionError(answer.detail);
 }
 
 void TrunkRegistrar::OnFinal(const std::string& trunk, const SipResponse& r) {
