@@ -428,6 +428,7 @@ class B2bua::Call final : public ServerLegObserver {
     Attempt* a = attempt.get();
     attempts_.push_back(std::move(attempt));
     OutgoingInvite invite = BuildInvite(request_, c, body);
+    invite.max_early_dialogs = c.limits().max_early_dialogs();
     // Reliable provisionals per leg (RFC 3262): offered to the callee when
     // the caller can take them, so early media is not lost on either leg.
     const bool caller_100rel =

@@ -90,7 +90,9 @@ class B2buaTest : public ::testing::Test {
     ASSERT_NE(topology, nullptr);
     // The ITSP's digest password, from a file as in production.
     v1::Topology t = topology->topology;
-    password_file_ = ::testing::TempDir() + "/itsp-password";
+    password_file_ =
+        ::testing::TempDir() + "/itsp-password-" +
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::ofstream(password_file_) << "s3cret\n";
     for (v1::Credential& c : *t.mutable_credentials()) {
       c.set_password_file(password_file_);
@@ -339,9 +341,9 @@ TEST_F(B2buaTest, SessionTimerTowardsTheTrunk422ThenWeRefreshWithUpdate) {
   stack_.Advance(absl::Seconds(1));  // half the interval
   ASSERT_EQ(out->dialog.requests.size(), 1u);
   EXPECT_EQ(out->dialog.requests[0]->request.method, "UPDATE");
-  EXPECT_EQ(HeaderOf(out->dialog.requests[0]->request.headers,
-                     "Session-Expires"),
-            "120;refresher=uac");
+  EXPECT_EQ(
+      HeaderOf(out->dialog.requests[0]->request.headers, "Session-Expires"),
+      "120;refresher=uac");
   EXPECT_TRUE(leg->dialog.requests.empty()) << "per leg: not the caller's";
   out->dialog.requests[0]->Answer(200);
   stack_.Advance(absl::Seconds(60));

@@ -97,6 +97,9 @@ struct OutgoingInvite {
   HeaderList headers;  // P-Asserted-Identity, Privacy, History-Info, ...
   std::string content_type;
   std::string body;
+  // Forks (distinct To tags) whose provisionals are relayed; 0: no limit
+  // (the trunk's max early dialogs).
+  uint32_t max_early_dialogs = 0;
 };
 
 // A request outside any dialog that we start ourselves (OPTIONS keepalive,

@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -68,8 +69,13 @@ Pem MakeCertificate(const std::string& cn, const Pem* issuer) {
   return out;
 }
 
+// Per test (ctest runs the tests of this binary in parallel processes, and
+// each makes its own certificates).
 std::string Write(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/tls-files-" + name;
+  const std::string path =
+      ::testing::TempDir() + "/tls-files-" +
+      ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+      std::to_string(getpid()) + "-" + name;
   std::ofstream(path) << text;
   return path;
 }

@@ -41,7 +41,9 @@ class TrunkRegistrarTest : public ::testing::Test {
         &errors);
     ASSERT_NE(topology, nullptr);
     topology_ = topology->topology;
-    const std::string file = ::testing::TempDir() + "/itsp-password-reg";
+    const std::string file =
+        ::testing::TempDir() + "/itsp-password-" +
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::ofstream(file) << "s3cret\n";
     topology_.mutable_credentials(0)->set_password_file(file);
     auto peers = PeerDirectory::Create(topology_, "");

@@ -15,6 +15,9 @@
 # - Reliable early media (RFC 3262): the gateway's 183 with SDP comes with
 #   Require: 100rel; Trunkline PRACKs it and sends the caller its own
 #   reliable 183 with the relay's SDP, which the caller PRACKs; then 200.
+# - Forking: two forks of the Dublin gateway ring, the second answers:
+#   Trunkline ACKs and BYEs the one that answered; with maxEarlyDialogs 1
+#   the caller hears only the first fork's ringing.
 # - Media timeout: a call to the London gateway where nobody sends RTP ends
 #   (BYE on both legs, with a Reason) when the relay reports the trunk's
 #   media timeout (2 s here) through WatchEvents.
@@ -52,6 +55,8 @@ t = yaml.safe_load(open(sys.argv[1]))
 for c in t["trunkConfigurations"]:
     if c["name"] == "pstn-lon":
         c["mediaTimeoutSeconds"] = 2
+    if c["name"] == "pstn-dub":
+        c["maxEarlyDialogs"] = 1
     if c["name"] == "pbx":
         c["sessionTimer"] = {"enabled": True, "sessionExpiresSeconds": 90,
                              "refresher": "local"}
@@ -116,6 +121,17 @@ else fail "UC side PRACK call (see $DIR/ucprack.err)"; tail -20 "$DIR/ucprack.er
 if wait "$GWPRACK"; then pass "gateway: its reliable 183 was PRACKed (RAck 1 <CSeq> INVITE)"
 else fail "gateway PRACK call (see $DIR/gwprack.err)"; tail -20 "$DIR/gwprack.err" 2>/dev/null; fi
 
+# Forking: the second fork answers.
+sipp_run gwfork 127.0.0.21 uas_fork.xml & GWFORK=$!
+sleep 0.5
+if sipp_run ucfork 127.0.0.11 uac_srtp_call.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
+  pass "UC side: the forked call was answered and hung up"
+else fail "UC side forked call (see $DIR/ucfork.err)"; tail -20 "$DIR/ucfork.err" 2>/dev/null; fi
+if wait "$GWFORK"; then pass "gateway: ACK and BYE went to the fork that answered"
+else fail "gateway forked call (see $DIR/gwfork.err)"; tail -20 "$DIR/gwfork.err" 2>/dev/null; fi
+n=$(grep -c '^SIP/2.0 180' "$DIR/ucfork.msg" 2>/dev/null || true)
+[ "$n" = 1 ] && pass "maxEarlyDialogs 1: the caller got one fork's 180" || fail "caller got $n 180s"
+
 # Topology hiding within the call: no address of the caller's network in
 # anything the gateway received, and none of the gateway's at the caller.
 if grep -q '127\.0\.0\.11' "$DIR/gw.msg"; then fail "the caller's address reached the gateway"
@@ -170,7 +186,7 @@ done
 media=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$MEDIA_METRICS/metrics').read().decode())")
 # The media service saw every offer/answer: Offer once, Update three times.
 for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
-          'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Offer"\} 4'; do
+          'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Offer"\} 5'; do
   grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; }
 done
 kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"

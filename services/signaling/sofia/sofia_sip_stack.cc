@@ -32,6 +32,7 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su.h>
+#include <sofia-sip/su_string.h>
 #include <sofia-sip/su_strlst.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/su_wait.h>
@@ -976,11 +977,26 @@ class SofiaClientLeg final : public ClientLeg {
                         const sip_t* sip) {
     auto* self = reinterpret_cast<SofiaClientLeg*>(magic);
     SipResponse r = ToResponse(self->home_, orq, sip);
-    if (sip && sip->sip_to && sip->sip_to->a_tag && r.code > 100 &&
-        r.code < 300 && !self->tagged_) {
-      // The first dialog wins; further forks are not followed (yet).
-      nta_leg_rtag(self->leg_, sip->sip_to->a_tag);
+    const char* tag = sip && sip->sip_to ? sip->sip_to->a_tag : nullptr;
+    if (tag != nullptr && r.code > 100 && r.code < 200 &&
+        std::find(self->early_tags_.begin(), self->early_tags_.end(), tag) ==
+            self->early_tags_.end()) {
+      // One early dialog per fork (RFC 3261 13.2.2.4): past the trunk's
+      // limit, a new fork's provisionals are not relayed.
+      const uint32_t limit = self->invite_.max_early_dialogs;
+      if (limit > 0 && self->early_tags_.size() >= limit) return 0;
+      self->early_tags_.push_back(tag);
+    }
+    if (tag != nullptr && r.code > 100 && r.code < 300 && !self->tagged_) {
+      // Early requests (PRACK) go to the first fork that rang.
+      nta_leg_rtag(self->leg_, tag);
       self->tagged_ = true;
+    } else if (tag != nullptr && r.code >= 200 && r.code < 300 &&
+               self->cseq_ == 0 &&
+               !su_casematch(nta_leg_get_rtag(self->leg_), tag)) {
+      // Another fork than the first to ring answered: the dialog (ACK,
+      // BYE, re-INVITEs) is with the one that answered.
+      self->Retag(sip);
     }
     if (r.code > 100 && r.code < 200 && sip && sip->sip_rseq &&
         sip->sip_require && sip_has_feature(sip->sip_require, "100rel") &&
@@ -1017,6 +1033,23 @@ class SofiaClientLeg final : public ClientLeg {
     if (r.code >= 200) self->final_ = true;
     if (self->observer_) self->observer_->OnResponse(r);
     return 0;
+  }
+
+  // A new dialog leg for the fork whose 2xx we take; the old one (the
+  // first fork's early dialog) goes. The CSeq goes on from the INVITE's.
+  void Retag(const sip_t* sip) {
+    nta_leg_t* fresh = nta_leg_tcreate(
+        stack_->agent_, &SofiaClientLeg::OnRequest,
+        reinterpret_cast<nta_leg_magic_t*>(this),
+        SIPTAG_CALL_ID(sip->sip_call_id), SIPTAG_FROM(sip->sip_from),
+        SIPTAG_TO(sip->sip_to), SIPTAG_CSEQ(sip->sip_cseq), TAG_END());
+    if (fresh == nullptr) {
+      TL_LOG(kWarning, "cannot follow the answering fork")
+          .With("call_id", call_id_);
+      return;
+    }
+    nta_leg_destroy(leg_);
+    leg_ = fresh;
   }
 
   // The INVITE (again, with `extra` headers for a retry).
@@ -1104,6 +1137,8 @@ class SofiaClientLeg final : public ClientLeg {
   nta_outgoing_t* orq_ = nullptr;
   uint32_t cseq_ = 0;
   bool tagged_ = false;
+  // The To tags of the forks that sent provisionals.
+  std::vector<std::string> early_tags_;
   bool final_ = false;
   bool bye_sent_ = false;
 };
