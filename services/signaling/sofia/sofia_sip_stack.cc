@@ -952,6 +952,8 @@ class SofiaClientLeg final : public ClientLeg {
             if (orq_ != nullptr && nta_outgoing_status(orq_) >= 200) {
               nta_outgoing_destroy(orq_);
               orq_ = nullptr;
+              // Kept only to send the INVITE again (a challenge, a 422).
+              invite_ = OutgoingInvite();
             }
           });
     }
