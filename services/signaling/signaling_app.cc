@@ -1,5 +1,6 @@
 #include "services/signaling/signaling_app.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -112,11 +113,34 @@ absl::Status SignalingApp::ApplyTopology(
     }
     return absl::OkStatus();
   }
-  if (peers->listen_specs() != listening_) {
-    TL_LOG(kWarning,
-           "listeners changed in the topology; restart signaling to bind "
-           "them (trust and routing use the new topology now)")
-        .With("pool", peers->pool());
+  // New sockets are bound now; sockets the topology no longer names stay
+  // open until a restart (Sofia cannot close one transport alone).
+  std::vector<ListenSpec> added;
+  for (const ListenSpec& s : peers->listen_specs()) {
+    if (std::find(listening_.begin(), listening_.end(), s) ==
+        listening_.end()) {
+      added.push_back(s);
+    }
+  }
+  if (!added.empty()) {
+    RETURN_IF_ERROR(stack_->AddListeners(added));
+    for (const ListenSpec& s : added) {
+      listening_.push_back(s);
+      TL_LOG(kInfo, "SIP listener added")
+          .With("address", s.address)
+          .With("port", s.port)
+          .With("advertised", s.advertised);
+    }
+  }
+  for (const ListenSpec& s : listening_) {
+    if (std::find(peers->listen_specs().begin(), peers->listen_specs().end(),
+                  s) == peers->listen_specs().end()) {
+      TL_LOG(kWarning,
+             "a listener left the topology; its socket stays open until "
+             "signaling restarts (no peer is trusted on it any more)")
+          .With("address", s.address)
+          .With("port", s.port);
+    }
   }
   stack_->RunAndWait([&] {
     b2bua_->SetPeers(peers);

@@ -109,6 +109,26 @@ for re in '^trunkline_signaling_grpc_client_duration_seconds_count\{method="/tru
 done
 kill -0 "${PIDS[1]}" 2>/dev/null || { echo "FAIL: signaling died"; FAILED=$((FAILED+1)); }
 
+# --- A reload that adds a trunk on a new port binds it without a restart:
+# gw-dub gets a second trunk on 127.0.0.1:5190 (SIGHUP), and its OPTIONS
+# there are answered 200.
+/usr/bin/python3 - "$DIR/topology.yaml" <<'PY'
+import sys, yaml
+t = yaml.safe_load(open(sys.argv[1]))
+t["trunks"].append({"name": "pstn-dub-b", "pool": "med-pool", "listener": "lan",
+                    "gateway": "gw-dub", "localPort": 5190,
+                    "configuration": "pstn-dub"})
+yaml.safe_dump(t, open(sys.argv[1] + ".new", "w"), sort_keys=False)
+PY
+mv "$DIR/topology.yaml.new" "$DIR/topology.yaml"
+kill -HUP "${PIDS[1]}"
+for _ in $(seq 50); do grep -q 'msg="SIP listener added".*port=5190' "$DIR/signaling.log" && break; sleep 0.2; done
+if grep -q 'msg="SIP listener added".*port=5190' "$DIR/signaling.log" &&
+   timeout 20 sipp -sf "$SCEN/uac_options.xml" -i 127.0.0.21 -p 5060 -m 1 -timeout 10s -nostdin \
+     127.0.0.1:5190 >"$DIR/reload-options.out" 2>&1; then
+  echo "PASS: a reloaded topology's new trunk port answers without a restart"; PASSED=$((PASSED+1))
+else echo "FAIL: new trunk port after reload"; grep -i "listener\|reload\|topology" "$DIR/signaling.log" | tail -5; FAILED=$((FAILED+1)); fi
+
 # --- OPTIONS keepalive: gw-dub (127.0.0.21) receives but never answers. With
 # intervalSeconds 5 and downThreshold 1 it is down after the first interval,
 # and a call goes straight to the next candidate (itsp).

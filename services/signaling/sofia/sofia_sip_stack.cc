@@ -270,6 +270,18 @@ class SofiaSipStack::Impl {
                          NTATAG_CANCEL_487(1), NTATAG_EXTRA_100(0), TAG_END());
     if (agent_ == nullptr)
       return absl::InternalError("nta_agent_create failed");
+    specs_.clear();
+    RETURN_IF_ERROR(AddTports(specs));
+    default_leg_ = nta_leg_tcreate(agent_, &Impl::OnDefaultRequest,
+                                   reinterpret_cast<nta_leg_magic_t*>(this),
+                                   NTATAG_NO_DIALOG(1), TAG_END());
+    if (default_leg_ == nullptr)
+      return absl::InternalError("nta_leg_tcreate failed");
+    return absl::OkStatus();
+  }
+
+  // Binds each of `specs` (a new topology's listeners too, while running).
+  absl::Status AddTports(const std::vector<ListenSpec>& specs) {
     for (const ListenSpec& s : specs) {
       // The host is what Via carries (the advertised address); maddr is
       // the address bound. Sofia binds TLS only for a sips: URL.
@@ -285,7 +297,7 @@ class SofiaSipStack::Impl {
       }
       // A name of its own: nta picks the socket of an outgoing request by
       // the name of the tport it is given, not by the tport itself.
-      const std::string ident = absl::StrCat("s", &s - specs.data());
+      const std::string ident = absl::StrCat("s", next_ident_++);
       if (nta_agent_add_tport(
               agent_, URL_STRING_MAKE(url.c_str()), TPTAG_IDENT(ident.c_str()),
               TAG_IF(tls, TPTAG_CERTIFICATE(tls ? tls_dir->path().c_str()
@@ -298,12 +310,8 @@ class SofiaSipStack::Impl {
             "): address in use or not local? Check the pool's listeners and "
             "the trunks' localPort in the topology"));
       }
+      specs_.push_back(s);
     }
-    default_leg_ = nta_leg_tcreate(agent_, &Impl::OnDefaultRequest,
-                                   reinterpret_cast<nta_leg_magic_t*>(this),
-                                   NTATAG_NO_DIALOG(1), TAG_END());
-    if (default_leg_ == nullptr)
-      return absl::InternalError("nta_leg_tcreate failed");
     return absl::OkStatus();
   }
 
@@ -457,7 +465,8 @@ class SofiaSipStack::Impl {
   nta_agent_t* agent_ = nullptr;
   nta_leg_t* default_leg_ = nullptr;
   InviteHandler* handler_ = nullptr;
-  std::vector<ListenSpec> specs_;
+  std::vector<ListenSpec> specs_;  // bound so far
+  int next_ident_ = 0;
   int wake_fd_ = -1;
   std::thread thread_;
   absl::Mutex mu_;
@@ -1274,6 +1283,17 @@ absl::Status SofiaSipStack::Start(const std::vector<ListenSpec>& listeners,
                                   InviteHandler* handler) {
   absl::Status status;
   RunAndWait([&] { status = impl_->Bind(listeners, handler); });
+  return status;
+}
+
+absl::Status SofiaSipStack::AddListeners(
+    const std::vector<ListenSpec>& listeners) {
+  absl::Status status;
+  RunAndWait([&] {
+    status = impl_->agent_ == nullptr
+                 ? absl::FailedPreconditionError("the stack is not started")
+                 : impl_->AddTports(listeners);
+  });
   return status;
 }
 

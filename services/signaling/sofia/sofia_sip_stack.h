@@ -37,6 +37,9 @@ class SofiaSipStack final : public SipStack {
   // loop. Fails, naming the socket, when one cannot be bound.
   absl::Status Start(const std::vector<ListenSpec>& listeners,
                      InviteHandler* handler);
+  // Binds more listeners while running (a reloaded topology's new ones).
+  // Those before a failure stay bound. Not from the loop thread.
+  absl::Status AddListeners(const std::vector<ListenSpec>& listeners);
   // Runs `task` on the loop and waits for it. Not from the loop thread.
   void RunAndWait(const std::function<void()>& task);
   // Closes the sockets and stops the loop thread (idempotent).
