@@ -85,8 +85,10 @@ v1::Transport TransportOf(const std::string& proto) {
 
 // What a TLS socket checks of its peers' certificates (TPTLS_VERIFY_*).
 unsigned TlsVerifyPolicy(const TlsSpec& tls) {
-  return (tls.verify_incoming ? TPTLS_VERIFY_INCOMING : 0u) |
-         (tls.verify_outgoing ? TPTLS_VERIFY_OUTGOING : 0u);
+  unsigned policy = 0;
+  if (tls.verify_incoming) policy |= TPTLS_VERIFY_INCOMING;
+  if (tls.verify_outgoing) policy |= TPTLS_VERIFY_OUTGOING;
+  return policy;
 }
 
 // The names in the certificate of the peer that sent `msg` (CN and DNS
@@ -163,11 +165,16 @@ SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
                     reinterpret_cast<const sip_header_t*>(sip->sip_min_se),
                     "Min-SE"));
   }
-  // What a registrar granted: Expires, and each Contact's expires.
+  // What a registrar granted: Expires, and each Contact's expires (only
+  // for REGISTER: every 18x and 2xx carries a Contact, rendering it for
+  // nothing would cost the SIP loop on every call).
   if (sip->sip_expires) {
     r.headers.emplace_back("Expires", absl::StrCat(sip->sip_expires->ex_delta));
   }
-  for (const sip_contact_t* m = sip->sip_contact; m; m = m->m_next) {
+  const bool register_answer =
+      sip->sip_cseq && sip->sip_cseq->cs_method == sip_method_register;
+  for (const sip_contact_t* m = register_answer ? sip->sip_contact : nullptr; m;
+       m = m->m_next) {
     r.headers.emplace_back(
         "Contact",
         HeaderValue(home, reinterpret_cast<const sip_header_t*>(m), "Contact"));
@@ -504,6 +511,45 @@ nta_outgoing_t* SendBye(nta_leg_t* leg, tport_t* tp,
 
 using AckSink = std::function<void(const std::string&, const std::string&)>;
 
+// A transaction nothing waits on any more (a PRACK, an INVITE given up on):
+// it frees itself once final.
+int DestroyWhenFinal(nta_outgoing_magic_t*, nta_outgoing_t* orq, const sip_t*) {
+  if (nta_outgoing_status(orq) >= 200) nta_outgoing_destroy(orq);
+  return 0;
+}
+
+// The ACK of the 2xx to the INVITE (or re-INVITE) with CSeq `cseq` on
+// `leg`, with the SDP answer when the 2xx carried the offer.
+void SendAck(nta_leg_t* leg, tport_t* tp, uint32_t cseq,
+             const std::string& content_type, const std::string& body) {
+  sip_cseq_t ack_cseq[1];
+  sip_cseq_init(ack_cseq);
+  ack_cseq->cs_seq = cseq;
+  ack_cseq->cs_method = sip_method_ack;
+  ack_cseq->cs_method_name = "ACK";
+  nta_outgoing_t* ack = nta_outgoing_tcreate(
+      leg, nullptr, nullptr, nullptr, SIP_METHOD_ACK, nullptr,
+      SIPTAG_CSEQ(ack_cseq),
+      TAG_IF(!body.empty(), SIPTAG_CONTENT_TYPE_STR(content_type.c_str())),
+      TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
+      TAG_IF(tp != nullptr, NTATAG_TPORT(tp)), TAG_END());
+  if (ack != nullptr) nta_outgoing_destroy(ack);
+}
+
+// Our final or provisional answer on `irq`: `r`'s code, phrase, headers and
+// body, and `contact` (null: none).
+void Reply(nta_incoming_t* irq, const SipResponse& r, const char* contact) {
+  const std::string headers = Headers(r.headers);
+  const char* phrase =
+      r.phrase.empty() ? sip_status_phrase(r.code) : r.phrase.c_str();
+  nta_incoming_treply(
+      irq, r.code, phrase ? phrase : "Unknown",
+      TAG_IF(contact != nullptr, SIPTAG_CONTACT_STR(contact)),
+      TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
+      TAG_IF(!r.body.empty(), SIPTAG_CONTENT_TYPE_STR(r.content_type.c_str())),
+      TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())), TAG_END());
+}
+
 std::string PayloadOf(const sip_t* sip) {
   if (sip == nullptr || sip->sip_payload == nullptr) return "";
   return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
@@ -543,19 +589,9 @@ class SofiaServerTransaction final : public ServerTransaction {
 
   void Respond(const SipResponse& r) override {
     if (nta_incoming_status(irq_) >= 200) return;
-    const std::string headers = Headers(r.headers);
-    const char* phrase =
-        r.phrase.empty() ? sip_status_phrase(r.code) : r.phrase.c_str();
-    const bool contact =
-        r.code >= 200 && r.code < 300 && RefreshesTarget(method_);
-    nta_incoming_treply(
-        irq_, r.code, phrase ? phrase : "Unknown",
-        TAG_IF(contact && !contact_.empty(),
-               SIPTAG_CONTACT_STR(contact_.c_str())),
-        TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
-        TAG_IF(!r.body.empty(),
-               SIPTAG_CONTENT_TYPE_STR(r.content_type.c_str())),
-        TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())), TAG_END());
+    const bool contact = r.code >= 200 && r.code < 300 &&
+                         RefreshesTarget(method_) && !contact_.empty();
+    Reply(irq_, r, contact ? contact_.c_str() : nullptr);
   }
 
  private:
@@ -601,7 +637,7 @@ class SofiaDialogTransaction final : public DialogTransaction {
   ~SofiaDialogTransaction() override {
     if (orq_ != nullptr && nta_outgoing_status(orq_) < 200) {
       // Let it finish (nta ACKs a non-2xx final) and free itself then.
-      nta_outgoing_bind(orq_, &SofiaDialogTransaction::OnOrphan, nullptr);
+      nta_outgoing_bind(orq_, &DestroyWhenFinal, nullptr);
     } else if (orq_ != nullptr) {
       nta_outgoing_destroy(orq_);
     }
@@ -618,16 +654,7 @@ class SofiaDialogTransaction final : public DialogTransaction {
   }
 
  private:
-  void SendAck() {
-    sip_cseq_t* cseq = sip_cseq_create(home_, cseq_, SIP_METHOD_ACK);
-    nta_outgoing_t* ack = nta_outgoing_tcreate(
-        leg_, nullptr, nullptr, nullptr, SIP_METHOD_ACK, nullptr,
-        SIPTAG_CSEQ(cseq),
-        TAG_IF(!ack_body_.empty(), SIPTAG_CONTENT_TYPE_STR(ack_type_.c_str())),
-        TAG_IF(!ack_body_.empty(), SIPTAG_PAYLOAD_STR(ack_body_.c_str())),
-        TAG_IF(tp_ != nullptr, NTATAG_TPORT(tp_)), TAG_END());
-    if (ack != nullptr) nta_outgoing_destroy(ack);
-  }
+  void SendAck() { signaling::SendAck(leg_, tp_, cseq_, ack_type_, ack_body_); }
 
   static int OnResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
                         const sip_t* sip) {
@@ -647,12 +674,6 @@ class SofiaDialogTransaction final : public DialogTransaction {
     // The callback may destroy this object: keep the closure alive.
     std::function<void(const SipResponse&)> on_final = self->on_final_;
     on_final(r);
-    return 0;
-  }
-
-  static int OnOrphan(nta_outgoing_magic_t*, nta_outgoing_t* orq,
-                      const sip_t*) {
-    if (nta_outgoing_status(orq) >= 200) nta_outgoing_destroy(orq);
     return 0;
   }
 
@@ -728,8 +749,29 @@ class SofiaTimer final : public Timer {
   std::function<void()> fire_;
 };
 
+// Hands an in-dialog request on `leg` (a SofiaServerLeg or SofiaClientLeg)
+// to its observer with a transaction to answer it; the ACK of a re-INVITE's
+// 2xx goes to the observer too. 481 while the leg has no observer.
+template <typename Leg>
+int DispatchDialogRequest(Leg* leg, nta_incoming_t* irq, const sip_t* sip,
+                          su_home_t* home) {
+  if (leg->observer_ == nullptr) return 481;
+  auto transaction = std::make_unique<SofiaServerTransaction>(
+      irq, Str(sip->sip_request->rq_method_name), leg->contact_,
+      [leg](const std::string& type, const std::string& body) {
+        if (leg->observer_) leg->observer_->OnAck(type, body);
+      });
+  leg->observer_->OnDialogRequest(DescribeDialogRequest(home, sip),
+                                  std::move(transaction));
+  return 0;
+}
+
 // The caller's leg.
 class SofiaServerLeg final : public ServerLeg {
+  template <typename Leg>
+  friend int DispatchDialogRequest(Leg*, nta_incoming_t*, const sip_t*,
+                                   su_home_t*);
+
  public:
   SofiaServerLeg(SofiaSipStack::Impl* stack, nta_incoming_t* irq,
                  const sip_t* sip, std::string contact, tport_t* tp)
@@ -770,15 +812,15 @@ class SofiaServerLeg final : public ServerLeg {
 
   void Respond(const SipResponse& r) override {
     if (irq_ == nullptr || nta_incoming_status(irq_) >= 200) return;
-    const std::string headers = Headers(r.headers);
-    const char* phrase =
-        r.phrase.empty() ? sip_status_phrase(r.code) : r.phrase.c_str();
     const bool dialog = r.code > 100 && r.code < 300;
     // A provisional goes reliably (RSeq, Require: 100rel; nta retransmits
     // it until the caller's PRACK, which it answers) when the caller
     // requires it, or supports it and the response carries early media.
     if (r.code > 100 && r.code < 200 && can_100rel_ &&
         (must_100rel_ || !r.body.empty())) {
+      const std::string headers = Headers(r.headers);
+      const char* phrase =
+          r.phrase.empty() ? sip_status_phrase(r.code) : r.phrase.c_str();
       if (nta_reliable_treply(
               irq_, nullptr, nullptr, r.code, phrase ? phrase : "Unknown",
               TAG_IF(!contact_.empty(), SIPTAG_CONTACT_STR(contact_.c_str())),
@@ -791,14 +833,7 @@ class SofiaServerLeg final : public ServerLeg {
         return;
       }
     }
-    nta_incoming_treply(
-        irq_, r.code, phrase ? phrase : "Unknown",
-        TAG_IF(dialog && !contact_.empty(),
-               SIPTAG_CONTACT_STR(contact_.c_str())),
-        TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
-        TAG_IF(!r.body.empty(),
-               SIPTAG_CONTENT_TYPE_STR(r.content_type.c_str())),
-        TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())), TAG_END());
+    Reply(irq_, r, dialog && !contact_.empty() ? contact_.c_str() : nullptr);
   }
 
   void SendBye(const std::string& reason) override {
@@ -859,20 +894,9 @@ class SofiaServerLeg final : public ServerLeg {
       case sip_method_cancel:
         if (self->observer_) self->observer_->OnCancel();
         return 200;
-      default: {
+      default:
         // re-INVITE, UPDATE, INFO, REFER, NOTIFY, ...: the call decides.
-        if (self->observer_ == nullptr) return 481;
-        ServerLegObserver* observer = self->observer_;
-        auto transaction = std::make_unique<SofiaServerTransaction>(
-            irq, Str(sip->sip_request->rq_method_name), self->contact_,
-            [self](const std::string& type, const std::string& body) {
-              if (self->observer_) self->observer_->OnAck(type, body);
-            });
-        observer->OnDialogRequest(
-            DescribeDialogRequest(self->stack_->home_, sip),
-            std::move(transaction));
-        return 0;
-      }
+        return DispatchDialogRequest(self, irq, sip, self->stack_->home_);
     }
   }
 
@@ -889,6 +913,10 @@ class SofiaServerLeg final : public ServerLeg {
 
 // A leg we started towards a candidate.
 class SofiaClientLeg final : public ClientLeg {
+  template <typename Leg>
+  friend int DispatchDialogRequest(Leg*, nta_incoming_t*, const sip_t*,
+                                   su_home_t*);
+
  public:
   SofiaClientLeg(SofiaSipStack::Impl* stack, const OutgoingInvite& inv,
                  ClientLegObserver* observer)
@@ -913,7 +941,7 @@ class SofiaClientLeg final : public ClientLeg {
     if (orq_ != nullptr && nta_outgoing_status(orq_) < 200) {
       // Still waiting (e.g. for the 487 after our CANCEL): the transaction
       // must live on to ACK the final response, so it frees itself then.
-      nta_outgoing_bind(orq_, &SofiaClientLeg::OnOrphanResponse, nullptr);
+      nta_outgoing_bind(orq_, &DestroyWhenFinal, nullptr);
     } else if (orq_ != nullptr) {
       nta_outgoing_destroy(orq_);
     }
@@ -944,14 +972,7 @@ class SofiaClientLeg final : public ClientLeg {
 
   void Ack(const std::string& content_type, const std::string& body) override {
     if (leg_ == nullptr || cseq_ == 0) return;
-    sip_cseq_t* cseq = sip_cseq_create(home_, cseq_, SIP_METHOD_ACK);
-    nta_outgoing_t* ack = nta_outgoing_tcreate(
-        leg_, nullptr, nullptr, nullptr, SIP_METHOD_ACK, nullptr,
-        SIPTAG_CSEQ(cseq),
-        TAG_IF(!body.empty(), SIPTAG_CONTENT_TYPE_STR(content_type.c_str())),
-        TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
-        TAG_IF(tp_ != nullptr, NTATAG_TPORT(tp_)), TAG_END());
-    if (ack != nullptr) nta_outgoing_destroy(ack);
+    signaling::SendAck(leg_, tp_, cseq_, content_type, body);
     // The INVITE transaction (request and 2xx, several KiB) goes once a
     // lost ACK would have shown as a retransmitted 2xx (T1 doubling: 0.5,
     // 1, 2 s), not at the end of the call.
@@ -1028,8 +1049,8 @@ class SofiaClientLeg final : public ClientLeg {
       // Retransmissions of this response (same RSeq) are dropped by nta.
       nta_outgoing_setrseq(orq, rack->ra_response);
       nta_outgoing_t* prack = nta_outgoing_tcreate(
-          self->leg_, &SofiaClientLeg::OnPrackDone, nullptr, nullptr,
-          SIP_METHOD_PRACK, nullptr, SIPTAG_RACK(rack),
+          self->leg_, &DestroyWhenFinal, nullptr, nullptr, SIP_METHOD_PRACK,
+          nullptr, SIPTAG_RACK(rack),
           TAG_IF(self->tp_ != nullptr, NTATAG_TPORT(self->tp_)), TAG_END());
       if (prack == nullptr) {
         TL_LOG(kWarning, "cannot PRACK a reliable provisional")
@@ -1097,18 +1118,6 @@ class SofiaClientLeg final : public ClientLeg {
         TAG_IF(tp_ != nullptr, NTATAG_TPORT(tp_)), TAG_END());
   }
 
-  static int OnOrphanResponse(nta_outgoing_magic_t*, nta_outgoing_t* orq,
-                              const sip_t*) {
-    if (nta_outgoing_status(orq) >= 200) nta_outgoing_destroy(orq);
-    return 0;
-  }
-  // Nothing waits for a PRACK's answer; it frees itself.
-  static int OnPrackDone(nta_outgoing_magic_t*, nta_outgoing_t* orq,
-                         const sip_t*) {
-    if (nta_outgoing_status(orq) >= 200) nta_outgoing_destroy(orq);
-    return 0;
-  }
-
   static int OnRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* irq,
                        const sip_t* sip) {
     auto* self = reinterpret_cast<SofiaClientLeg*>(magic);
@@ -1121,17 +1130,8 @@ class SofiaClientLeg final : public ClientLeg {
           self->observer_->OnAck(ContentTypeOf(sip), PayloadOf(sip));
         }
         return 0;
-      default: {
-        if (self->observer_ == nullptr) return 481;
-        auto transaction = std::make_unique<SofiaServerTransaction>(
-            irq, Str(sip->sip_request->rq_method_name), self->contact_,
-            [self](const std::string& type, const std::string& body) {
-              if (self->observer_) self->observer_->OnAck(type, body);
-            });
-        self->observer_->OnDialogRequest(
-            DescribeDialogRequest(self->home_, sip), std::move(transaction));
-        return 0;
-      }
+      default:
+        return DispatchDialogRequest(self, irq, sip, self->home_);
     }
   }
 
@@ -1246,13 +1246,7 @@ int SofiaSipStack::Impl::OnDefaultRequest(nta_leg_magic_t* magic, nta_leg_t*,
         request, std::make_unique<SofiaServerLeg>(self, irq, sip, contact, tp));
     return 0;
   }
-  SipResponse r = self->handler_->OnRequest(request);
-  const std::string headers = Headers(r.headers);
-  const char* phrase =
-      r.phrase.empty() ? sip_status_phrase(r.code) : r.phrase.c_str();
-  nta_incoming_treply(
-      irq, r.code, phrase ? phrase : "Unknown",
-      TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())), TAG_END());
+  Reply(irq, self->handler_->OnRequest(request), nullptr);
   nta_incoming_destroy(irq);
   return 0;
 }
