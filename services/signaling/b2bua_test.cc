@@ -1,14 +1,12 @@
 #include "services/signaling/b2bua.h"
 
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/common/topology/loader.h"
+#include "services/signaling/example_topology_for_test.h"
 #include "services/signaling/fake_sip_stack.h"
 
 namespace trunkline::signaling {
@@ -82,21 +80,9 @@ SipResponse Resp(int code, std::string body = "") {
 class B2buaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* dir = std::getenv("TRUNKLINE_SOURCE_DIR");
-    std::vector<TopologyError> errors;
-    auto topology = LoadTopologyFile(
-        std::string(dir ? dir : ".") + "/deploy/examples/topology.yaml",
-        &errors);
-    ASSERT_NE(topology, nullptr);
     // The ITSP's digest password, from a file as in production.
-    v1::Topology t = topology->topology;
-    password_file_ =
-        ::testing::TempDir() + "/itsp-password-" +
-        ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::ofstream(password_file_) << "s3cret\n";
-    for (v1::Credential& c : *t.mutable_credentials()) {
-      c.set_password_file(password_file_);
-    }
+    const v1::Topology t =
+        testing::WithPasswordFile(testing::ExampleTopology());
     auto peers = PeerDirectory::Create(t, "");
     ASSERT_TRUE(peers.ok()) << peers.status();
     b2bua_.SetPeers(std::move(*peers));
@@ -139,7 +125,6 @@ class B2buaTest : public ::testing::Test {
   FakeMedia media_;
   B2bua b2bua_{&stack_, &routing_, &media_, &metrics_};
   bool server_destroyed_ = false;
-  std::string password_file_;
 };
 
 TEST_F(B2buaTest, UntrustedSourceGets403) {

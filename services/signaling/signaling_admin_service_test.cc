@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "services/common/grpc_server.h"
 #include "services/common/topology/loader.h"
+#include "services/signaling/example_topology_for_test.h"
 #include "services/signaling/fake_sip_stack.h"
 
 namespace trunkline::signaling {
@@ -185,13 +186,7 @@ v1::QueryResponse TwoStreams() {
 class GetCallTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* dir = std::getenv("TRUNKLINE_SOURCE_DIR");
-    std::vector<TopologyError> errors;
-    auto topology = LoadTopologyFile(
-        std::string(dir ? dir : ".") + "/deploy/examples/topology.yaml",
-        &errors);
-    ASSERT_NE(topology, nullptr);
-    auto peers = PeerDirectory::Create(topology->topology, "");
+    auto peers = PeerDirectory::Create(testing::ExampleTopology(), "");
     ASSERT_TRUE(peers.ok()) << peers.status();
     b2bua_.SetPeers(std::move(*peers));
     server_ = *GrpcServer::Start("127.0.0.1:0", {&service_});

@@ -1,14 +1,12 @@
 #include "services/signaling/trunk_registrar.h"
 
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
-#include "services/common/topology/loader.h"
+#include "services/signaling/example_topology_for_test.h"
 #include "services/signaling/fake_sip_stack.h"
 
 namespace trunkline::signaling {
@@ -34,18 +32,7 @@ SipResponse Challenge(const std::string& nonce, bool stale = false) {
 class TrunkRegistrarTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* dir = std::getenv("TRUNKLINE_SOURCE_DIR");
-    std::vector<TopologyError> errors;
-    auto topology = LoadTopologyFile(
-        std::string(dir ? dir : ".") + "/deploy/examples/topology.yaml",
-        &errors);
-    ASSERT_NE(topology, nullptr);
-    topology_ = topology->topology;
-    const std::string file =
-        ::testing::TempDir() + "/itsp-password-" +
-        ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::ofstream(file) << "s3cret\n";
-    topology_.mutable_credentials(0)->set_password_file(file);
+    topology_ = testing::WithPasswordFile(testing::ExampleTopology());
     auto peers = PeerDirectory::Create(topology_, "");
     ASSERT_TRUE(peers.ok()) << peers.status();
     registrar_.SetPeers(std::move(*peers));
