@@ -354,7 +354,7 @@ class B2bua::Call final : public ServerLegObserver {
     // to answer (RFC 4028 as UAS), whatever the UC side does.
     const v1::SessionTimer& st = decision_.candidates(0).session_timer();
     if (!origin_.uc_side() && decision_.to_uc_side() && st.enabled()) {
-      session_timer_.emplace(st, /*we_are_uac=*/false);
+      session_timer_.emplace(st);
       timer_leg_ = MediaLeg::kCaller;
       inbound_timer_ = true;
       const bool supports =
@@ -443,7 +443,7 @@ class B2bua::Call final : public ServerLegObserver {
     // timer on its own leg, set up in OnRouted).
     if (!inbound_timer_) session_timer_.reset();
     if (!inbound_timer_ && !c.trunk().empty() && c.session_timer().enabled()) {
-      session_timer_.emplace(c.session_timer(), /*we_are_uac=*/true);
+      session_timer_.emplace(c.session_timer());
       timer_leg_ = MediaLeg::kCallee;
       for (auto& h : session_timer_->InviteHeaders()) {
         invite.headers.push_back(std::move(h));

@@ -43,9 +43,8 @@ std::optional<SessionExpires> ParseSessionExpires(const std::string& value) {
   return out;
 }
 
-SessionTimer::SessionTimer(const v1::SessionTimer& settings, bool we_are_uac)
-    : we_are_uac_(we_are_uac),
-      min_se_(std::max(kFloor, settings.min_se_seconds()
+SessionTimer::SessionTimer(const v1::SessionTimer& settings)
+    : min_se_(std::max(kFloor, settings.min_se_seconds()
                                    ? settings.min_se_seconds()
                                    : kDefaultMinSe)),
       preference_(settings.refresher()) {

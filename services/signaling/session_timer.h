@@ -26,11 +26,12 @@ std::optional<SessionExpires> ParseSessionExpires(const std::string& value);
 class SessionTimer {
  public:
   // `settings` from the trunk configuration (defaults applied here: 1800 s,
-  // Min-SE 90 s, refresher negotiate). `we_are_uac`: we sent the INVITE on
-  // this leg (a call to the trunk) rather than received it.
-  SessionTimer(const v1::SessionTimer& settings, bool we_are_uac);
+  // Min-SE 90 s, refresher negotiate). The leg's role shows in which of the
+  // calls below it makes: InviteHeaders/On422/OnAnswer when we sent the
+  // INVITE on it, OnInvite/AnswerHeaders when we received it.
+  explicit SessionTimer(const v1::SessionTimer& settings);
 
-  // --- our INVITE (we_are_uac) ---
+  // --- our INVITE ---
   // Supported: timer, Session-Expires (with refresher=uac when we want to
   // refresh) and Min-SE.
   HeaderList InviteHeaders() const;
@@ -41,7 +42,7 @@ class SessionTimer {
   // refreshes is what it says (uac: us).
   void OnAnswer(const SipResponse& response);
 
-  // --- a peer's INVITE (!we_are_uac) ---
+  // --- a peer's INVITE ---
   // 422 with our Min-SE when its Session-Expires is below it; else nothing
   // and the timer is set up from the request.
   std::optional<SipResponse> OnInvite(const std::string& session_expires,
@@ -65,7 +66,6 @@ class SessionTimer {
   HeaderList RefreshHeaders() const;
 
  private:
-  bool we_are_uac_;
   uint32_t wanted_;  // Session-Expires we ask for
   uint32_t min_se_;  // the least we accept
   v1::SessionRefresher preference_;

@@ -36,7 +36,7 @@ TEST(SessionTimerTest, ParsesSessionExpires) {
 }
 
 TEST(SessionTimerTest, OurInviteAsksAndTheAnswerDecidesWhoRefreshes) {
-  SessionTimer t(Settings(900, 0, v1::SESSION_REFRESHER_LOCAL), true);
+  SessionTimer t(Settings(900, 0, v1::SESSION_REFRESHER_LOCAL));
   EXPECT_THAT(t.InviteHeaders(), Contains(Pair("Supported", "timer")));
   EXPECT_THAT(t.InviteHeaders(),
               Contains(Pair("Session-Expires", "900;refresher=uac")));
@@ -48,7 +48,7 @@ TEST(SessionTimerTest, OurInviteAsksAndTheAnswerDecidesWhoRefreshes) {
   EXPECT_THAT(t.RefreshHeaders(),
               Contains(Pair("Session-Expires", "900;refresher=uac")));
 
-  SessionTimer peer(Settings(1800, 0, v1::SESSION_REFRESHER_NEGOTIATE), true);
+  SessionTimer peer(Settings(1800, 0, v1::SESSION_REFRESHER_NEGOTIATE));
   EXPECT_THAT(peer.InviteHeaders(), Contains(Pair("Session-Expires", "1800")));
   peer.OnAnswer(With(200, {{"Session-Expires", "1200;refresher=uas"}}));
   EXPECT_TRUE(peer.active());
@@ -56,13 +56,13 @@ TEST(SessionTimerTest, OurInviteAsksAndTheAnswerDecidesWhoRefreshes) {
   // The peer's refresh is due before 1200 - 32 s.
   EXPECT_EQ(peer.ExpireAfter(), absl::Seconds(1168));
 
-  SessionTimer none(Settings(1800, 0, v1::SESSION_REFRESHER_LOCAL), true);
+  SessionTimer none(Settings(1800, 0, v1::SESSION_REFRESHER_LOCAL));
   none.OnAnswer(With(200, {}));
   EXPECT_FALSE(none.active()) << "a 2xx without Session-Expires: no timer";
 }
 
 TEST(SessionTimerTest, A422RaisesTheIntervalOnce) {
-  SessionTimer t(Settings(90, 90, v1::SESSION_REFRESHER_LOCAL), true);
+  SessionTimer t(Settings(90, 90, v1::SESSION_REFRESHER_LOCAL));
   EXPECT_TRUE(t.On422(With(422, {{"Min-SE", "300"}})));
   EXPECT_THAT(t.InviteHeaders(),
               Contains(Pair("Session-Expires", "300;refresher=uac")));
@@ -73,13 +73,13 @@ TEST(SessionTimerTest, A422RaisesTheIntervalOnce) {
 }
 
 TEST(SessionTimerTest, PeersInviteGets422WhenTooShortElseOurAnswer) {
-  SessionTimer t(Settings(1800, 120, v1::SESSION_REFRESHER_NEGOTIATE), false);
+  SessionTimer t(Settings(1800, 120, v1::SESSION_REFRESHER_NEGOTIATE));
   std::optional<SipResponse> r = t.OnInvite("100", "", true);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->code, 422);
   EXPECT_EQ(r->Header("Min-SE"), "120");
 
-  SessionTimer ok(Settings(1800, 90, v1::SESSION_REFRESHER_NEGOTIATE), false);
+  SessionTimer ok(Settings(1800, 90, v1::SESSION_REFRESHER_NEGOTIATE));
   EXPECT_FALSE(ok.OnInvite("600;refresher=uac", "90", true).has_value());
   EXPECT_TRUE(ok.active());
   EXPECT_FALSE(ok.we_refresh()) << "the peer asked to refresh";
@@ -88,7 +88,7 @@ TEST(SessionTimerTest, PeersInviteGets422WhenTooShortElseOurAnswer) {
   EXPECT_THAT(ok.AnswerHeaders(), Contains(Pair("Require", "timer")));
 
   // A peer without timer support cannot refresh: we do.
-  SessionTimer legacy(Settings(1800, 90, v1::SESSION_REFRESHER_REMOTE), false);
+  SessionTimer legacy(Settings(1800, 90, v1::SESSION_REFRESHER_REMOTE));
   EXPECT_FALSE(legacy.OnInvite("", "", false).has_value());
   EXPECT_TRUE(legacy.we_refresh());
   EXPECT_EQ(legacy.interval_seconds(), 1800u);
@@ -99,7 +99,7 @@ TEST(SessionTimerTest, PeersInviteGets422WhenTooShortElseOurAnswer) {
 }
 
 TEST(SessionTimerTest, MinSeNeverBelowRfcFloor) {
-  SessionTimer t(Settings(30, 10, v1::SESSION_REFRESHER_LOCAL), true);
+  SessionTimer t(Settings(30, 10, v1::SESSION_REFRESHER_LOCAL));
   EXPECT_THAT(t.InviteHeaders(), Contains(Pair("Min-SE", "90")));
   EXPECT_THAT(t.InviteHeaders(),
               Contains(Pair("Session-Expires", "90;refresher=uac")));
