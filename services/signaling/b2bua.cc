@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -17,6 +18,7 @@
 #include "services/signaling/dialog_relay.h"
 #include "services/signaling/digest_auth.h"
 #include "services/signaling/session_timer.h"
+#include "services/signaling/transfer.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -42,7 +44,7 @@ SipResponse Failure(int code, const std::string& phrase,
 
 // One call: the caller's leg, and one attempt (callee leg) per candidate
 // tried. Owned by the B2BUA; lives on the loop thread.
-class B2bua::Call final : public ServerLegObserver {
+class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
  public:
   Call(B2bua* b2bua, uint64_t id, IncomingRequest request,
        std::unique_ptr<ServerLeg> leg, PeerMatch origin)
@@ -121,11 +123,8 @@ class B2bua::Call final : public ServerLegObserver {
         SipReason(state_ == State::kAnswered ? 200 : 503,
                   text.empty() ? "operator hangup" : text);
     if (state_ == State::kAnswered) {
-      if (Attempt* a = current()) {
-        if (!acked_) a->leg->Ack("", "");
-        a->leg->SendBye(reason);
-      }
-      server_->SendBye(reason);
+      EndAnswered(reason);
+      return;
     } else {
       if (Attempt* a = current()) a->leg->Cancel();
       server_->Respond(Failure(503, "Service Unavailable", reason));
@@ -153,11 +152,10 @@ class B2bua::Call final : public ServerLegObserver {
 
   // BYE on both legs of an answered call with `reason`, and the end.
   void EndAnswered(const std::string& reason) {
-    if (Attempt* a = current()) {
-      if (!acked_) a->leg->Ack("", "");
-      a->leg->SendBye(reason);
-    }
-    server_->SendBye(reason);
+    if (transfer_) transfer_->Abandon(reason);
+    if (Attempt* a = current(); a != nullptr && !acked_) a->leg->Ack("", "");
+    if (DialogLeg* callee = LegOn(MediaLeg::kCallee)) callee->SendBye(reason);
+    LegOn(MediaLeg::kCaller)->SendBye(reason);
     Finish();
   }
 
@@ -166,7 +164,12 @@ class B2bua::Call final : public ServerLegObserver {
     // before we are gone.
     session_tick_.reset();
     refresh_.reset();
+    for (auto& t : transferor_bye_) t.reset();
     relay_.reset();
+    transfer_.reset();
+    failed_transfer_.reset();
+    for (auto& t : moved_) t.reset();
+    retired_.clear();
     attempts_.clear();
     server_.reset();
   }
@@ -183,15 +186,7 @@ class B2bua::Call final : public ServerLegObserver {
     req.set_caller(request_.pai_user.empty() ? request_.from_user
                                              : request_.pai_user);
     req.set_callee(request_.request_uri_user);
-    req.set_pool(b2bua_->peers_->pool());
-    if (b2bua_->monitor_ != nullptr) {
-      for (const std::string& t : b2bua_->monitor_->DownTrunks()) {
-        req.add_down_trunks(t);
-      }
-    }
-    for (const auto& [trunk, limit] : b2bua_->trunk_limits_) {
-      if (b2bua_->IsFull(trunk)) req.add_full_trunks(trunk);
-    }
+    AddTrunkStates(req);
     B2bua* b2bua = b2bua_;
     const uint64_t id = id_;
     b2bua_->routing_->Route(
@@ -201,6 +196,19 @@ class B2bua::Call final : public ServerLegObserver {
           if (it != b2bua->calls_.end())
             it->second->OnRouted(std::move(decision));
         });
+  }
+
+  // The pool, and the trunks that are down or full, for routing.
+  void AddTrunkStates(v1::RouteRequest& req) const {
+    req.set_pool(b2bua_->peers_->pool());
+    if (b2bua_->monitor_ != nullptr) {
+      for (const std::string& t : b2bua_->monitor_->DownTrunks()) {
+        req.add_down_trunks(t);
+      }
+    }
+    for (const auto& [trunk, limit] : b2bua_->trunk_limits_) {
+      if (b2bua_->IsFull(trunk)) req.add_full_trunks(trunk);
+    }
   }
 
   // ServerLegObserver
@@ -213,6 +221,7 @@ class B2bua::Call final : public ServerLegObserver {
   }
   void OnAck(const std::string& content_type,
              const std::string& body) override {
+    if (moved_[0]) return;  // the transferor's leg
     if (relay_ && relay_->OnAck(MediaLeg::kCaller, content_type, body)) return;
     if (state_ != State::kAnswered || acked_) return;
     acked_ = true;
@@ -220,9 +229,11 @@ class B2bua::Call final : public ServerLegObserver {
   }
   void OnBye() override {
     if (state_ == State::kDone) return;
+    if (state_ == State::kAnswered && TransferorLeft(MediaLeg::kCaller)) return;
     if (Attempt* a = current(); a != nullptr && state_ == State::kAnswered) {
+      if (transfer_) transfer_->Abandon("");
       if (!acked_) a->leg->Ack("", "");
-      a->leg->SendBye("");
+      LegOn(MediaLeg::kCallee)->SendBye("");
     } else if (Attempt* b = current()) {
       b->leg->Cancel();
     }
@@ -230,6 +241,10 @@ class B2bua::Call final : public ServerLegObserver {
   }
   void OnDialogRequest(const DialogRequest& request,
                        std::unique_ptr<ServerTransaction> txn) override {
+    if (moved_[0]) {  // the caller was transferred away: its dialog is over
+      txn->Respond(Response(481, "Call/Transaction Does Not Exist"));
+      return;
+    }
     OnLegRequest(MediaLeg::kCaller, request, std::move(txn));
   }
 
@@ -252,13 +267,13 @@ class B2bua::Call final : public ServerLegObserver {
     void OnBye() override { call->OnCalleeBye(this); }
     void OnAck(const std::string& content_type,
                const std::string& body) override {
-      if (this == call->current() && call->relay_) {
+      if (this == call->current() && call->relay_ && !call->moved_[1]) {
         call->relay_->OnAck(MediaLeg::kCallee, content_type, body);
       }
     }
     void OnDialogRequest(const DialogRequest& request,
                          std::unique_ptr<ServerTransaction> txn) override {
-      if (this != call->current()) {
+      if (this != call->current() || call->moved_[1]) {
         SipResponse r;
         r.code = 481;
         r.phrase = "Call/Transaction Does Not Exist";
@@ -275,6 +290,18 @@ class B2bua::Call final : public ServerLegObserver {
   void OnLegRequest(MediaLeg from, const DialogRequest& request,
                     std::unique_ptr<ServerTransaction> txn) {
     b2bua_->metrics_->InDialogRequest(request.method);
+    if (relay_ != nullptr && state_ == State::kAnswered &&
+        request.method == "REFER" &&
+        candidate().refer_mode() == v1::REFER_MODE_TERMINATE) {
+      StartTransfer(from, request, std::move(txn));
+      return;
+    }
+    if (relay_ != nullptr && state_ == State::kAnswered && transfer_ &&
+        (request.method == "INVITE" || request.method == "UPDATE")) {
+      // The transfer's own re-INVITE is the offer/answer in progress.
+      txn->Respond(Response(491, "Request Pending"));
+      return;
+    }
     if (relay_ != nullptr && state_ == State::kAnswered) {
       if (session_timer_ && session_timer_->active() && from == timer_leg_ &&
           (request.method == "INVITE" || request.method == "UPDATE")) {
@@ -750,8 +777,167 @@ class B2bua::Call final : public ServerLegObserver {
 
   void OnCalleeBye(Attempt* a) {
     if (a != current() || state_ == State::kDone) return;
-    server_->SendBye("");
+    if (state_ == State::kAnswered && TransferorLeft(MediaLeg::kCallee)) return;
+    if (transfer_) transfer_->Abandon("");
+    LegOn(MediaLeg::kCaller)->SendBye("");
     Finish();
+  }
+
+  // --- Transfers (REFER in the trunk's terminate mode) ---
+
+  static int Index(MediaLeg side) { return side == MediaLeg::kCaller ? 0 : 1; }
+  static MediaLeg OtherSide(MediaLeg side) {
+    return side == MediaLeg::kCaller ? MediaLeg::kCallee : MediaLeg::kCaller;
+  }
+
+  // The leg on `side` now: the original one, or the last transfer's.
+  DialogLeg* LegOn(MediaLeg side) override {
+    if (const auto& moved = moved_[Index(side)]) return moved->leg();
+    if (side == MediaLeg::kCaller) return server_.get();
+    Attempt* a = current();
+    return a != nullptr ? a->leg.get() : nullptr;
+  }
+
+  // A BYE from the party on `side`'s original leg (or an earlier transfer's)
+  // while that side has been, or is being, transferred: it leaves and the
+  // call stays. False when the BYE ends the call as usual.
+  bool TransferorLeft(MediaLeg side) {
+    const int i = Index(side);
+    if (moved_[i]) {
+      transferor_bye_[i].reset();  // it left by itself
+      return true;
+    }
+    if (transfer_ && transfer_->side() == side) {
+      // Some phones hang up right after the 202: the transfer goes on.
+      transfer_->TransferorLeft();
+      transferor_gone_ = true;
+      return true;
+    }
+    return false;
+  }
+
+  void StartTransfer(MediaLeg from, const DialogRequest& refer,
+                     std::unique_ptr<ServerTransaction> txn) {
+    if (transfer_ || !relay_->offer_answer_idle()) {
+      txn->Respond(Response(491, "Request Pending"));
+      return;
+    }
+    absl::StatusOr<ReferTarget> target = ParseReferTo(refer.headers);
+    if (!target.ok()) {
+      txn->Respond(
+          Failure(400, "Bad Request",
+                  SipReason(400, std::string(target.status().message()))));
+      return;
+    }
+    Transfer::Plan plan;
+    plan.call_id = request_.call_id;
+    plan.media = anchored_ ? b2bua_->media_ : nullptr;
+    plan.side = from;
+    plan.target = *std::move(target);
+    std::string refer_sub;
+    for (const auto& [name, value] : refer.headers) {
+      if (absl::EqualsIgnoreCase(name, "Referred-By") ||
+          absl::EqualsIgnoreCase(name, "b")) {
+        plan.referred_by = value;
+      } else if (absl::EqualsIgnoreCase(name, "Refer-Sub")) {
+        refer_sub = absl::AsciiStrToLower(value);
+      }
+    }
+    plan.notify = refer_sub != "false";  // RFC 4488
+    // Routing decides where the target is, as for a call from the
+    // transferor's side: its user's policy or its trunk's PSTN usages.
+    // The target sees the transferee's number.
+    const v1::Candidate& c = candidate();
+    v1::RouteRequest& route = plan.route;
+    route.set_call_id(request_.call_id);
+    if (from == MediaLeg::kCaller) {
+      if (origin_.uc_side()) {
+        route.mutable_origin()->set_user_uri(
+            request_.pai_uri.empty() ? request_.from_uri : request_.pai_uri);
+      } else {
+        route.mutable_origin()->set_trunk(origin_.trunk);
+      }
+      route.set_caller(request_.request_uri_user);
+    } else {
+      if (c.trunk().empty()) {
+        route.mutable_origin()->set_user_uri(
+            absl::StrCat("sip:", c.called_number(), "@", c.next_hop().host()));
+      } else {
+        route.mutable_origin()->set_trunk(c.trunk());
+      }
+      route.set_caller(c.calling_number());
+    }
+    route.set_callee(plan.target.user);
+    AddTrunkStates(route);
+    plan.as_if.call_id = request_.call_id;
+    plan.as_if.from_user = route.caller();
+    plan.as_if.request_uri_user = plan.target.user;
+    SipResponse accepted = Response(202, "Accepted");
+    if (!plan.notify) accepted.headers = {{"Refer-Sub", "false"}};
+    txn->Respond(accepted);
+    transferor_gone_ = false;
+    failed_transfer_.reset();
+    transfer_ = std::make_unique<Transfer>(b2bua_->stack_, b2bua_->routing_,
+                                           this, std::move(plan));
+    transfer_->Start();
+  }
+
+  // Transfer::Host
+  void Transferred(Transfer* t) override {
+    const MediaLeg side = t->side();
+    const int i = Index(side);
+    DialogLeg* transferor = LegOn(side);
+    if (moved_[i]) retired_.push_back(std::move(moved_[i]));
+    moved_[i] = std::move(transfer_);
+    relay_->ReplaceLeg(side, moved_[i]->leg());
+    if (const v1::Candidate* c = moved_[i]->candidate();
+        c != nullptr && !c->trunk().empty()) {
+      b2bua_->Occupy(c->trunk(), c->limits().max_concurrent_calls());
+      transfer_trunks_.push_back(c->trunk());
+    }
+    if (session_timer_ && timer_leg_ == side) {
+      // The timer was negotiated with the party that left.
+      session_tick_.reset();
+      refresh_.reset();
+      session_timer_.reset();
+    }
+    b2bua_->metrics_->Transfer(trunk(), "completed");
+    if (transferor_gone_) return;
+    // RFC 5589: the transferor hangs up once told; if it does not, we do.
+    transferor_bye_[i] =
+        b2bua_->stack_->StartTimer(absl::Seconds(4), [this, transferor, i] {
+          transferor_bye_[i].reset();
+          transferor->SendBye(SipReason(200, "call transferred"));
+        });
+  }
+  void TransferFailed(Transfer* t) override {
+    (void)t;
+    b2bua_->metrics_->Transfer(trunk(), "failed");
+    failed_transfer_ = std::move(transfer_);  // it is inside its callback
+    if (transferor_gone_) {
+      // Nobody is left to take the call back.
+      EndAnswered(SipReason(480, "transfer failed and the transferor left"));
+    }
+  }
+  void OnTransferredBye(Transfer* t) override {
+    if (state_ == State::kDone || t != moved_[Index(t->side())].get()) return;
+    if (transfer_) transfer_->Abandon("");
+    LegOn(OtherSide(t->side()))->SendBye("");
+    Finish();
+  }
+  void OnTransferredRequest(Transfer* t, const DialogRequest& request,
+                            std::unique_ptr<ServerTransaction> txn) override {
+    if (state_ != State::kAnswered || t != moved_[Index(t->side())].get()) {
+      txn->Respond(Response(481, "Call/Transaction Does Not Exist"));
+      return;
+    }
+    OnLegRequest(t->side(), request, std::move(txn));
+  }
+  void OnTransferredAck(Transfer* t, const std::string& content_type,
+                        const std::string& body) override {
+    if (relay_ && t == moved_[Index(t->side())].get()) {
+      relay_->OnAck(t->side(), content_type, body);
+    }
   }
 
   // Every candidate failed: the last failure, translated, with a Reason.
@@ -793,6 +979,8 @@ class B2bua::Call final : public ServerLegObserver {
   void ReleaseTrunk() {
     if (!occupied_.empty()) b2bua_->Release(occupied_);
     occupied_.clear();
+    for (const std::string& t : transfer_trunks_) b2bua_->Release(t);
+    transfer_trunks_.clear();
     if (counting_trunk_) {
       b2bua_->metrics_->TrunkCalls(counted_trunk_, direction_, -1,
                                    counted_limit_);
@@ -849,6 +1037,19 @@ class B2bua::Call final : public ServerLegObserver {
   // The Call-IDs of our legs towards candidates (the caller's is
   // request_.call_id).
   std::vector<std::string> leg_ids_;
+  // REFER in terminate mode: the transfer in progress; per side, the last
+  // completed one (its leg is that side's now) and the timer that ends the
+  // transferor's leg if it does not hang up; earlier completed transfers
+  // (their parties may still say BYE); the last failed one (kept: it may
+  // still be inside its own callback).
+  std::unique_ptr<Transfer> transfer_;
+  std::unique_ptr<Transfer> moved_[2];
+  std::unique_ptr<Timer> transferor_bye_[2];
+  std::vector<std::unique_ptr<Transfer>> retired_;
+  std::unique_ptr<Transfer> failed_transfer_;
+  bool transferor_gone_ = false;
+  // Trunks that transfers reached, counted against their limits.
+  std::vector<std::string> transfer_trunks_;
 };
 
 B2bua::B2bua(SipStack* stack, RoutingClient* routing, MediaController* media,

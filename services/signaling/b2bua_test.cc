@@ -239,6 +239,181 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
   EXPECT_TRUE(leg->dialog.requests.empty());
 }
 
+// An answered call UC user -> gw-dub on a trunk whose REFERs we carry out.
+class TransferTest : public B2buaTest {
+ protected:
+  void SetUp() override {
+    B2buaTest::SetUp();
+    caller_ = Invite();
+    v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+    c.set_refer_mode(v1::REFER_MODE_TERMINATE);
+    Route({c});
+    callee_ = stack_.sent[0];
+    callee_->observer->OnResponse(Resp(200, "v=0 callee"));
+    caller_->observer->OnAck("", "");
+  }
+  // A REFER from the caller: what we answered it.
+  SipResponse Refer(const HeaderList& headers) {
+    auto txn = std::make_unique<testing::FakeServerTransaction>();
+    auto answers = txn->responses;
+    caller_->observer->OnDialogRequest(DialogRequest{"REFER", "", "", headers},
+                                       std::move(txn));
+    EXPECT_EQ(answers->size(), 1u);
+    return answers->empty() ? SipResponse() : answers->front();
+  }
+  // The sipfrag of the caller's NOTIFY `i`, and its Subscription-State.
+  std::pair<std::string, std::string> Notified(size_t i) {
+    if (i >= caller_->dialog.requests.size()) return {"none", ""};
+    const DialogRequest& r = caller_->dialog.requests[i]->request;
+    EXPECT_EQ(r.method, "NOTIFY");
+    EXPECT_EQ(r.content_type, "message/sipfrag;version=2.0");
+    std::string state;
+    for (const auto& [name, value] : r.headers) {
+      if (name == "Subscription-State") state = value;
+    }
+    return {r.body, state};
+  }
+  FakeServerLeg* caller_ = nullptr;
+  FakeClientLeg* callee_ = nullptr;
+};
+
+TEST_F(TransferTest, CallerTransfersTheCalleeToANumberRoutingChooses) {
+  SipResponse accepted = Refer(
+      {{"Refer-To",
+        "<sip:+35318881234@contoso.example?Replaces=a%40fe%3Bto-tag%3D1%3B"
+        "from-tag%3D2>"},
+       {"Referred-By", "<sip:alice@contoso.example>"}});
+  EXPECT_EQ(accepted.code, 202);
+  EXPECT_EQ(Notified(0), std::make_pair(std::string("SIP/2.0 100 Trying\r\n"),
+                                        std::string("active;expires=60")));
+  // Routed as a call from the transferor, showing the transferee's number.
+  ASSERT_EQ(routing_.requests.size(), 2u);
+  const v1::RouteRequest& route = routing_.requests[1];
+  EXPECT_EQ(route.callee(), "+35318881234");
+  EXPECT_EQ(route.caller(), "0871234567");
+  EXPECT_EQ(route.origin().user_uri(), "sip:+35315551234@contoso.example");
+  v1::Candidate target = Gateway("pstn-cork", "127.0.0.22");
+  target.set_called_number("018881234");
+  Route({target});
+
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  FakeClientLeg* leg = stack_.sent[1];
+  EXPECT_EQ(leg->invite.body, "") << "3pcc: the target makes the offer";
+  EXPECT_EQ(leg->invite.next_hop_host, "127.0.0.22");
+  EXPECT_THAT(leg->invite.request_uri, HasSubstr("sip:018881234@"));
+  EXPECT_THAT(leg->invite.headers,
+              ::testing::IsSupersetOf(
+                  {std::make_pair(std::string("Referred-By"),
+                                  std::string("<sip:alice@contoso.example>")),
+                   std::make_pair(std::string("Replaces"),
+                                  std::string("a@fe;to-tag=1;from-tag=2"))}));
+  leg->observer->OnResponse(Resp(180));
+  EXPECT_EQ(Notified(1).first, "SIP/2.0 180 x\r\n");
+
+  // The target's offer goes to the transferee in a re-INVITE; the answer
+  // comes back in our ACK.
+  leg->observer->OnResponse(Resp(200, "v=0 target offer"));
+  ASSERT_EQ(callee_->dialog.requests.size(), 1u);
+  EXPECT_EQ(callee_->dialog.requests[0]->request.method, "INVITE");
+  EXPECT_EQ(callee_->dialog.requests[0]->request.body, "v=0 target offer");
+  EXPECT_EQ(leg->acks, 0);
+  callee_->dialog.requests[0]->Answer(200, "v=0 callee answer");
+  EXPECT_EQ(callee_->dialog.requests[0]->acks.size(), 1u);
+  EXPECT_EQ(leg->acks, 1);
+  EXPECT_EQ(leg->ack_body, "v=0 callee answer");
+  EXPECT_EQ(Notified(2),
+            std::make_pair(std::string("SIP/2.0 200 OK\r\n"),
+                           std::string("terminated;reason=noresource")));
+
+  // The transferor hangs up: the call stays.
+  caller_->observer->OnBye();
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 1u);
+  EXPECT_EQ(callee_->byes, 0);
+  stack_.Advance(absl::Seconds(10));
+  EXPECT_TRUE(caller_->byes.empty()) << "it left by itself";
+
+  // Requests now cross between the transferee and the target.
+  auto info = std::make_unique<testing::FakeServerTransaction>();
+  callee_->observer->OnDialogRequest(DialogRequest{"INFO", "", "", {}},
+                                     std::move(info));
+  ASSERT_EQ(leg->dialog.requests.size(), 1u);
+  EXPECT_EQ(leg->dialog.requests[0]->request.method, "INFO");
+  EXPECT_EQ(caller_->dialog.requests.size(), 3u) << "only the NOTIFYs";
+
+  // The target hangs up: the transferee gets the BYE and the call ends.
+  leg->observer->OnBye();
+  EXPECT_EQ(callee_->byes, 1);
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
+}
+
+TEST_F(TransferTest, TransferorThatStaysIsSentBye) {
+  ASSERT_EQ(Refer({{"Refer-To", "<sip:2001@contoso.example>"},
+                   {"Refer-Sub", "false"}})
+                .Header("Refer-Sub"),
+            "false");
+  Route({Gateway("pstn-cork", "127.0.0.22")});
+  FakeClientLeg* leg = stack_.sent[1];
+  leg->observer->OnResponse(Resp(200, "v=0 target offer"));
+  callee_->dialog.requests[0]->Answer(200, "v=0 callee answer");
+  EXPECT_TRUE(caller_->dialog.requests.empty()) << "Refer-Sub: false";
+  stack_.Advance(absl::Seconds(3));
+  EXPECT_TRUE(caller_->byes.empty());
+  stack_.Advance(absl::Seconds(2));
+  ASSERT_EQ(caller_->byes.size(), 1u);
+  EXPECT_THAT(caller_->byes[0], HasSubstr("call transferred"));
+  EXPECT_EQ(b2bua_.active_calls(), 1u);
+}
+
+TEST_F(TransferTest, FailedTransferLeavesTheCallAsItWas) {
+  EXPECT_EQ(Refer({{"Refer-To", "<sip:2001@contoso.example>"}}).code, 202);
+  v1::Candidate first = Gateway("pstn-cork", "127.0.0.22");
+  v1::Candidate second = Gateway("pstn-lim", "127.0.0.23");
+  Route({first, second});
+  stack_.sent[1]->observer->OnResponse(Resp(503));  // a failover code
+  ASSERT_EQ(stack_.sent.size(), 3u);
+  EXPECT_EQ(stack_.sent[2]->invite.next_hop_host, "127.0.0.23");
+  stack_.sent[2]->observer->OnResponse(Resp(486));
+  EXPECT_EQ(Notified(1),
+            std::make_pair(std::string("SIP/2.0 486 x\r\n"),
+                           std::string("terminated;reason=noresource")));
+  EXPECT_TRUE(callee_->dialog.requests.empty()) << "no re-INVITE";
+  // The caller is still talking to the callee, and may hang up as usual.
+  caller_->observer->OnBye();
+  EXPECT_EQ(callee_->byes, 1);
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
+}
+
+TEST_F(TransferTest, BadReferToGets400AndOneTransferAtATime) {
+  SipResponse bad = Refer({{"Refer-To", "<http://example.com>"}});
+  EXPECT_EQ(bad.code, 400);
+  EXPECT_THAT(bad.Header("Reason"), HasSubstr("not a sip, sips or tel URI"));
+  EXPECT_EQ(Refer({{"Refer-To", "<sip:2001@x>"}}).code, 202);
+  EXPECT_EQ(Refer({{"Refer-To", "<sip:2002@x>"}}).code, 491);
+  // While it runs, a re-INVITE would cross the transfer's own.
+  auto reinvite = std::make_unique<testing::FakeServerTransaction>();
+  auto answers = reinvite->responses;
+  callee_->observer->OnDialogRequest(
+      DialogRequest{"INVITE", "application/sdp", "v=0", {}},
+      std::move(reinvite));
+  ASSERT_EQ(answers->size(), 1u);
+  EXPECT_EQ((*answers)[0].code, 491);
+}
+
+TEST_F(TransferTest, TransfereeHangingUpAbandonsTheTransfer) {
+  EXPECT_EQ(Refer({{"Refer-To", "<sip:2001@x>"}}).code, 202);
+  Route({Gateway("pstn-cork", "127.0.0.22")});
+  FakeClientLeg* leg = stack_.sent[1];
+  leg->observer->OnResponse(Resp(180));
+  callee_->observer->OnBye();
+  EXPECT_EQ(leg->cancels, 1);
+  EXPECT_EQ(caller_->byes.size(), 1u);
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
+}
+
 SipResponse Challenge(int code, const std::string& nonce, bool stale = false) {
   SipResponse r = Resp(code);
   r.headers.emplace_back(

@@ -73,7 +73,7 @@ struct DialogRelay::Exchange {
   SipResponse final;
 };
 
-DialogRelay::DialogRelay(SipStack* stack, ServerLeg* caller, ClientLeg* callee,
+DialogRelay::DialogRelay(SipStack* stack, DialogLeg* caller, DialogLeg* callee,
                          Options options)
     : stack_(stack),
       caller_(caller),
@@ -90,26 +90,10 @@ DialogRelay::~DialogRelay() {
 void DialogRelay::OnRequest(MediaLeg from, const DialogRequest& request,
                             std::unique_ptr<ServerTransaction> transaction) {
   const std::string& method = request.method;
-  if (method == "REFER") {
-    switch (options_.refer_mode) {
-      case v1::REFER_MODE_REJECT:
-        transaction->Respond(Response(
-            603, "Decline", SipReason(603, "transfers are not allowed")));
-        return;
-      case v1::REFER_MODE_TERMINATE:
-        // Carrying out the transfer ourselves is not built yet: say so
-        // rather than pretend.
-        TL_LOG(kWarning, "REFER refused: terminate mode is not implemented")
-            .With("call_id", options_.call_id);
-        transaction->Respond(
-            Response(501, "Not Implemented",
-                     SipReason(501,
-                               "REFER terminate mode is not implemented; use "
-                               "referMode passthrough or reject")));
-        return;
-      default:
-        break;  // passthrough
-    }
+  if (method == "REFER" && options_.refer_mode == v1::REFER_MODE_REJECT) {
+    transaction->Respond(
+        Response(603, "Decline", SipReason(603, "transfers are not allowed")));
+    return;
   }
   auto exchange = std::make_unique<Exchange>();
   Exchange* e = exchange.get();
@@ -145,9 +129,8 @@ void DialogRelay::SendOn(Exchange* e, const std::string& content_type,
     if (self == nullptr) return;
     if (Exchange* found = (*self)->Find(id)) (*self)->OnFinal(found, r);
   };
-  e->outgoing = Other(e->from) == MediaLeg::kCaller
-                    ? caller_->SendRequest(out, std::move(on_final))
-                    : callee_->SendRequest(out, std::move(on_final));
+  DialogLeg* to = Other(e->from) == MediaLeg::kCaller ? caller_ : callee_;
+  e->outgoing = to->SendRequest(out, std::move(on_final));
 }
 
 void DialogRelay::OnFinal(Exchange* e, const SipResponse& r) {

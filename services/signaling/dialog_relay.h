@@ -1,7 +1,8 @@
 // Carries the requests made within an answered call from one leg to the
 // other: re-INVITE and UPDATE (hold, resume, codec change, a new key or
 // address; the SDP through media Update and Answer when the call is
-// anchored), INFO, NOTIFY, REFER per the trunk's mode, and the ACKs of
+// anchored), INFO, NOTIFY, REFER in the trunk's passthrough and reject
+// modes (terminate mode is the call's: transfer.h), and the ACKs of
 // re-INVITEs. Each leg keeps its own dialog (Call-ID, tags, CSeq, Contact):
 // only the method, the body and the end-to-end headers cross.
 //
@@ -38,8 +39,9 @@ class DialogRelay {
     absl::Duration ack_timeout = absl::Seconds(32);
   };
 
-  // Both legs must be confirmed dialogs and outlive the relay.
-  DialogRelay(SipStack* stack, ServerLeg* caller, ClientLeg* callee,
+  // Both legs must be confirmed dialogs and outlive the relay (or be
+  // replaced first).
+  DialogRelay(SipStack* stack, DialogLeg* caller, DialogLeg* callee,
               Options options);
   ~DialogRelay();
   DialogRelay(const DialogRelay&) = delete;
@@ -52,6 +54,14 @@ class DialogRelay {
   // (and was passed on); false when it is not ours (the call's first ACK).
   bool OnAck(MediaLeg from, const std::string& content_type,
              const std::string& body);
+
+  // Side `side` now reaches another party (a transfer carried out): later
+  // requests go to `leg`. Only between exchanges (offer_answer_idle()).
+  void ReplaceLeg(MediaLeg side, DialogLeg* leg) {
+    (side == MediaLeg::kCaller ? caller_ : callee_) = leg;
+  }
+  // No re-INVITE or UPDATE is being relayed (a transfer may start its own).
+  bool offer_answer_idle() const { return !OfferAnswerInProgress(); }
 
   // Requests relayed and in progress (tests, the admin API).
   size_t in_progress() const { return exchanges_.size(); }
@@ -76,8 +86,8 @@ class DialogRelay {
   void OnLateAnswerRewritten(Exchange* e, absl::StatusOr<std::string> sdp);
 
   SipStack* stack_;
-  ServerLeg* caller_;
-  ClientLeg* callee_;
+  DialogLeg* caller_;
+  DialogLeg* callee_;
   Options options_;
   uint64_t next_id_ = 1;
   std::list<std::unique_ptr<Exchange>> exchanges_;

@@ -248,12 +248,19 @@ TEST_F(DialogRelayTest, ReferFollowsTheTrunksMode) {
   callee_.dialog.requests[0]->Answer(202);
   ASSERT_EQ(passed->size(), 1u);
   EXPECT_EQ((*passed)[0].code, 202);
+}
 
-  Make(/*anchored=*/false, v1::REFER_MODE_TERMINATE);
-  auto terminate = Send(MediaLeg::kCaller, refer);
-  ASSERT_EQ(terminate->size(), 1u);
-  EXPECT_EQ((*terminate)[0].code, 501);
-  EXPECT_THAT((*terminate)[0].Header("Reason"), HasSubstr("terminate"));
+TEST_F(DialogRelayTest, ReplacedLegGetsTheOtherSidesRequests) {
+  Make(/*anchored=*/false);
+  FakeClientLeg transfer_target;
+  relay_->ReplaceLeg(MediaLeg::kCaller, &transfer_target);
+  auto up = Send(MediaLeg::kCallee, Req("INFO"));
+  EXPECT_TRUE(caller_.dialog.requests.empty());
+  ASSERT_EQ(transfer_target.dialog.requests.size(), 1u);
+  EXPECT_EQ(transfer_target.dialog.requests[0]->request.method, "INFO");
+  transfer_target.dialog.requests[0]->Answer(200);
+  ASSERT_EQ(up->size(), 1u);
+  EXPECT_EQ((*up)[0].code, 200);
 }
 
 TEST_F(DialogRelayTest, MissingAckIsSentByUsAfterTheTimeout) {

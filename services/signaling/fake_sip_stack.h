@@ -101,7 +101,11 @@ struct FakeClientLeg : ClientLeg {
     return true;
   }
   std::vector<HeaderList> resent;
-  void Ack(const std::string&, const std::string&) override { ++acks; }
+  void Ack(const std::string&, const std::string& body) override {
+    ++acks;
+    ack_body = body;
+  }
+  std::string ack_body;  // the last ACK's
   void SendBye(const std::string&) override { ++byes; }
   std::unique_ptr<DialogTransaction> SendRequest(
       const DialogRequest& request,

@@ -193,6 +193,26 @@ void GrpcMediaController::Update(const std::string& call_id, MediaLeg from,
          std::move(done));
 }
 
+void GrpcMediaController::Retarget(const std::string& call_id, MediaLeg side,
+                                   const v1::Candidate& candidate,
+                                   const std::string& sdp, SdpDone done) {
+  auto it = calls_.find(call_id);
+  if (it == calls_.end()) {
+    done(absl::FailedPreconditionError("media Retarget before any Offer"));
+    return;
+  }
+  v1::OfferRequest request;
+  request.set_call_id(call_id);
+  request.set_from_leg(ToProto(side));
+  request.set_request_id(absl::StrCat("retarget-", ++it->second.requests));
+  request.set_sdp(sdp);
+  // The new party is reached like a callee of `candidate`; the other side
+  // keeps its plan (to_side unset).
+  *request.mutable_from_side() = CalleeSide(candidate);
+  SdpRpc(it->second.instance, SdpMethod::kUpdate, std::move(request),
+         std::move(done));
+}
+
 void GrpcMediaController::Answer(const std::string& call_id, MediaLeg from,
                                  const std::string& sdp, SdpDone done) {
   auto it = calls_.find(call_id);

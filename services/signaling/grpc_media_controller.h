@@ -39,6 +39,9 @@ class GrpcMediaController final : public MediaController {
              const std::string& sdp, SdpDone done) override;
   void Update(const std::string& call_id, MediaLeg from, const std::string& sdp,
               SdpDone done) override;
+  void Retarget(const std::string& call_id, MediaLeg side,
+                const v1::Candidate& candidate, const std::string& sdp,
+                SdpDone done) override;
   void Answer(const std::string& call_id, MediaLeg from, const std::string& sdp,
               SdpDone done) override;
   void Delete(const std::string& call_id) override;

@@ -30,6 +30,16 @@ class MediaController {
   // other leg's Answer.
   virtual void Update(const std::string& call_id, MediaLeg from,
                       const std::string& sdp, SdpDone done) = 0;
+  // Leg `side` now reaches another party (a transfer we carry out) through
+  // `candidate`: that party's offer in, with `side`'s plan (SRTP, latching,
+  // advertised address) taken from the candidate's callee side; the offer
+  // for the other leg out. The default keeps the plan (fakes).
+  virtual void Retarget(const std::string& call_id, MediaLeg side,
+                        const v1::Candidate& candidate, const std::string& sdp,
+                        SdpDone done) {
+    (void)candidate;
+    Update(call_id, side, sdp, std::move(done));
+  }
   // The answer from leg `from` to the last offer in (the callee's to the
   // first Offer), the answer for the offering leg out.
   virtual void Answer(const std::string& call_id, MediaLeg from,

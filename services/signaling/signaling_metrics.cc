@@ -76,6 +76,11 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
                      .Help("Requests within a call's dialog from either leg "
                            "(re-INVITE, UPDATE, INFO, REFER, NOTIFY)")
                      .Register(*registry)),
+      transfers_(prometheus::BuildCounter()
+                     .Name("trunkline_signaling_transfers_total")
+                     .Help("REFERs carried out by us (trunk referMode "
+                           "terminate), by outcome")
+                     .Register(*registry)),
       auth_challenges_(
           prometheus::BuildCounter()
               .Name("trunkline_signaling_auth_challenges_total")
@@ -175,6 +180,11 @@ void SignalingMetrics::Refused(const std::string& method, int code) {
 
 void SignalingMetrics::InDialogRequest(const std::string& method) {
   in_dialog_.Add({{"method", MethodLabel(method)}}).Increment();
+}
+
+void SignalingMetrics::Transfer(const std::string& trunk,
+                                const std::string& outcome) {
+  transfers_.Add({{"trunk", trunk}, {"outcome", outcome}}).Increment();
 }
 
 void SignalingMetrics::AuthChallenge(const std::string& trunk,

@@ -45,6 +45,8 @@ class SignalingMetrics {
   // A request within a call's dialog (re-INVITE, UPDATE, INFO, REFER, ...)
   // from either leg, by method.
   void InDialogRequest(const std::string& method);
+  // A REFER carried out in terminate mode: "completed" or "failed".
+  void Transfer(const std::string& trunk, const std::string& outcome);
   // A trunk's 401/407 digest challenge: "answered" (INVITE sent again with
   // our credentials), "refused" (challenged again: wrong credentials),
   // "unanswerable" (no credential, unreadable password, unknown algorithm).
@@ -75,6 +77,7 @@ class SignalingMetrics {
   prometheus::Counter& options_;
   prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Family<prometheus::Counter>& in_dialog_;
+  prometheus::Family<prometheus::Counter>& transfers_;
   prometheus::Family<prometheus::Counter>& auth_challenges_;
   prometheus::Family<prometheus::Gauge>& registered_;
   prometheus::Family<prometheus::Counter>& media_timeouts_;

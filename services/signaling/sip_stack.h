@@ -174,13 +174,12 @@ class ServerLegObserver {
                                std::unique_ptr<ServerTransaction> transaction);
 };
 
-// The caller's leg: our UAS side of one INVITE dialog.
-class ServerLeg {
+// What either leg of an answered call can do within its dialog: what the
+// relay of in-dialog requests and a transfer need, whichever side the leg
+// started from.
+class DialogLeg {
  public:
-  virtual ~ServerLeg() = default;
-  virtual void SetObserver(ServerLegObserver* observer) = 0;
-  // Provisional or final. 101..299 carry our Contact and a To tag.
-  virtual void Respond(const SipResponse& response) = 0;
+  virtual ~DialogLeg() = default;
   // Ends a confirmed dialog. `reason`: a Reason header value, or "".
   virtual void SendBye(const std::string& reason) = 0;
   // Sends a request within the confirmed dialog; `on_final` runs once on
@@ -189,6 +188,14 @@ class ServerLeg {
   virtual std::unique_ptr<DialogTransaction> SendRequest(
       const DialogRequest& request,
       std::function<void(const SipResponse&)> on_final) = 0;
+};
+
+// The caller's leg: our UAS side of one INVITE dialog.
+class ServerLeg : public DialogLeg {
+ public:
+  virtual void SetObserver(ServerLegObserver* observer) = 0;
+  // Provisional or final. 101..299 carry our Contact and a To tag.
+  virtual void Respond(const SipResponse& response) = 0;
 };
 
 // Events on a leg we started.
@@ -206,9 +213,8 @@ class ClientLegObserver {
 };
 
 // The callee's leg: our UAC side of one INVITE dialog.
-class ClientLeg {
+class ClientLeg : public DialogLeg {
  public:
-  virtual ~ClientLeg() = default;
   // CANCEL while no final response has arrived; later, nothing.
   virtual void Cancel() = 0;
   // After a final failure (a 401 or 407 challenge): sends the INVITE again
@@ -219,11 +225,6 @@ class ClientLeg {
   // ACK a 2xx (with the SDP answer for a late offer).
   virtual void Ack(const std::string& content_type,
                    const std::string& body) = 0;
-  virtual void SendBye(const std::string& reason) = 0;
-  // As ServerLeg::SendRequest, once the dialog is confirmed.
-  virtual std::unique_ptr<DialogTransaction> SendRequest(
-      const DialogRequest& request,
-      std::function<void(const SipResponse&)> on_final) = 0;
   // This leg's own Call-ID (fresh, never the caller's), so that the SIP
   // trace can find the call from either leg's messages; "" if unknown.
   virtual std::string call_id() const { return ""; }

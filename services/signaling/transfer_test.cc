@@ -1,0 +1,68 @@
+#include "services/signaling/transfer.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace trunkline::signaling {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::StatusOr<ReferTarget> Parse(const std::string& value) {
+  return ParseReferTo({{"Refer-To", value}});
+}
+
+TEST(ParseReferToTest, TakesTheUriInsideAngleBrackets) {
+  absl::StatusOr<ReferTarget> t =
+      Parse("\"Reception\" <sip:+35318881234@contoso.example;user=phone>;x=1");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->uri, "sip:+35318881234@contoso.example;user=phone");
+  EXPECT_EQ(t->user, "+35318881234");
+  EXPECT_EQ(t->replaces, "");
+}
+
+TEST(ParseReferToTest, WithoutBracketsParametersBelongToTheHeader) {
+  absl::StatusOr<ReferTarget> t = Parse("sip:2001@10.0.0.5;method=INVITE");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->uri, "sip:2001@10.0.0.5");
+  EXPECT_EQ(t->user, "2001");
+}
+
+TEST(ParseReferToTest, TelUrisAndEscapedUsers) {
+  absl::StatusOr<ReferTarget> tel = Parse("<tel:+35318881234;phone-context=x>");
+  ASSERT_TRUE(tel.ok()) << tel.status();
+  EXPECT_EQ(tel->user, "+35318881234");
+  absl::StatusOr<ReferTarget> escaped = Parse("<sips:%2B3531888@example>");
+  ASSERT_TRUE(escaped.ok()) << escaped.status();
+  EXPECT_EQ(escaped->user, "+3531888");
+}
+
+TEST(ParseReferToTest, EmbeddedReplacesIsUnescaped) {
+  // RFC 3891 7's example of an attended transfer.
+  absl::StatusOr<ReferTarget> t = Parse(
+      "<sip:bob@example.com?Replaces=12345%40192.168.118.3%3Bto-tag%3D12345%"
+      "3Bfrom-tag%3D5FFE-3994&Require=replaces>");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->uri, "sip:bob@example.com");
+  EXPECT_EQ(t->user, "bob");
+  EXPECT_EQ(t->replaces, "12345@192.168.118.3;to-tag=12345;from-tag=5FFE-3994");
+}
+
+TEST(ParseReferToTest, RefusesWhatCannotBeRouted) {
+  EXPECT_THAT(ParseReferTo({}).status().message(), HasSubstr("without"));
+  EXPECT_THAT(
+      ParseReferTo({{"Refer-To", "<sip:a@b>"}, {"Refer-To", "<sip:c@d>"}})
+          .status()
+          .message(),
+      HasSubstr("more than one"));
+  EXPECT_THAT(Parse("<http://example.com/x>").status().message(),
+              HasSubstr("not a sip, sips or tel URI"));
+  EXPECT_THAT(Parse("<sip:example.com>").status().message(),
+              HasSubstr("no user part"));
+  EXPECT_THAT(Parse("<sip:a@b").status().message(), HasSubstr("without '>'"));
+  EXPECT_EQ(Parse("<tel:>").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace trunkline::signaling
