@@ -196,8 +196,9 @@ class Decider {
   // --- from a UC user ----------------------------------------------------
   void FromUser() {
     const std::string& uri = req_.origin().user_uri();
-    const CompiledAssignment* assignment =
-        s_.MatchAssignment(req_.caller(), uri);
+    const CompiledAssignment* assignment = s_.MatchAssignment(
+        req_.policy_caller().empty() ? req_.caller() : req_.policy_caller(),
+        uri);
     const CompiledPolicy* compiled_policy =
         assignment ? assignment->policy : s_.global_policy();
     const v1::VoicePolicy* policy =
@@ -210,6 +211,10 @@ class Decider {
           absl::StrCat("from UC user ", uri.empty() ? "(no URI)" : uri,
                        " caller ",
                        req_.caller().empty() ? "(none)" : req_.caller(),
+                       req_.policy_caller().empty()
+                           ? ""
+                           : absl::StrCat(" (policy of transferor ",
+                                          req_.policy_caller(), ")"),
                        pool ? absl::StrCat(" at pool ", pool->name()) : ""));
     }
     // User, then pool, then site, then global.
@@ -705,6 +710,12 @@ absl::Status ValidateRouteRequest(const RoutingSnapshot& snapshot,
         "caller: \"", request.caller(),
         "\" is not a number (digits with an optional leading +, or "
         "\"anonymous\")"));
+  }
+  if (!request.policy_caller().empty() &&
+      !IsNumber(request.policy_caller(), /*allow_symbols=*/false)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("policy_caller: \"", request.policy_caller(),
+                     "\" is not a number (digits with an optional leading +)"));
   }
   if (from_trunk && snapshot.FindTrunk(request.origin().trunk()) == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(

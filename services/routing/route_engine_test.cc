@@ -82,6 +82,12 @@ TEST_F(RouteEngineTest, BadRequestsNameTheField) {
       {Trunk("pstn-dub", "", "01234"), "caller:"},
       {Trunk("no-such-trunk", "0123", "01234"), "origin.trunk:"},
       {User("", "", "01234"), "origin:"},
+      {[] {
+         v1::RouteRequest r = User("sip:a@contoso.example", "0871234567", "0");
+         r.set_policy_caller("+3531555 1234");
+         return r;
+       }(),
+       "policy_caller:"},
   };
   for (const Case& c : cases) {
     v1::RouteDecision d;
@@ -151,6 +157,20 @@ TEST_F(RouteEngineTest, PolicyAssignmentOrderAndGlobalFallback) {
   EXPECT_EQ(e.voice_policy(), "global");
   // The global policy has no national usage: no route for a mobile number.
   EXPECT_EQ(d.reject().sip_code(), 404u);
+}
+
+TEST_F(RouteEngineTest, TransferUsesTheTransferorsPolicyAndShowsTheTransferee) {
+  // A Dublin user transfers a mobile caller (0871234567) to a London number:
+  // by the caller's number alone the global policy would refuse it.
+  v1::RouteRequest r =
+      User("sip:a@contoso.example", "0871234567", "+442071234567");
+  EXPECT_EQ(Decided(r).reject().sip_code(), 404u);
+  r.set_policy_caller("+35315551234");
+  v1::RouteExplanation e;
+  v1::RouteDecision d = Decided(r, &e);
+  EXPECT_EQ(e.voice_policy(), "dublin-users");
+  EXPECT_EQ(Trunks(d), (std::vector<std::string>{"pstn-lon", "itsp"}));
+  EXPECT_EQ(d.normalized_caller(), "0871234567");
 }
 
 TEST_F(RouteEngineTest, ExceptionsAndUsageOrderMakeTheFailover) {

@@ -854,6 +854,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       if (origin_.uc_side()) {
         route.mutable_origin()->set_user_uri(
             request_.pai_uri.empty() ? request_.from_uri : request_.pai_uri);
+        route.set_policy_caller(request_.pai_user.empty() ? request_.from_user
+                                                          : request_.pai_user);
       } else {
         route.mutable_origin()->set_trunk(origin_.trunk);
       }
@@ -862,6 +864,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       if (c.trunk().empty()) {
         route.mutable_origin()->set_user_uri(
             absl::StrCat("sip:", c.called_number(), "@", c.next_hop().host()));
+        route.set_policy_caller(c.called_number());
       } else {
         route.mutable_origin()->set_trunk(c.trunk());
       }

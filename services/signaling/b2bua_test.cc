@@ -292,6 +292,7 @@ TEST_F(TransferTest, CallerTransfersTheCalleeToANumberRoutingChooses) {
   EXPECT_EQ(route.callee(), "+35318881234");
   EXPECT_EQ(route.caller(), "0871234567");
   EXPECT_EQ(route.origin().user_uri(), "sip:+35315551234@contoso.example");
+  EXPECT_EQ(route.policy_caller(), "+35315551234") << "the transferor's policy";
   v1::Candidate target = Gateway("pstn-cork", "127.0.0.22");
   target.set_called_number("018881234");
   Route({target});

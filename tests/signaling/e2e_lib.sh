@@ -1,0 +1,65 @@
+# Shared by the signaling end-to-end scripts that run the real routing,
+# media and signaling binaries with sipp peers on the example's loopback
+# addresses. Source it after setting SRC (the source tree); it sets DIR (a
+# fresh work directory), SCEN, PIDS and PASSED/FAILED, and stops every
+# process started through it by PID on exit.
+. "$SRC/tools/lib.sh"
+SCEN=$SRC/tests/signaling/scenarios
+DIR=$(mktemp -d /tmp/trunkline-e2e-XXXXXX)
+PIDS=()
+FAILED=0 PASSED=0
+e2e_cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  if [ "$FAILED" = 0 ] && [ -z "${KEEP_LOGS:-}" ]; then rm -rf "$DIR"; else echo "logs kept in $DIR"; fi
+}
+trap e2e_cleanup EXIT
+pass() { echo "PASS: $1"; PASSED=$((PASSED+1)); }
+fail() { echo "FAIL: $1"; FAILED=$((FAILED+1)); }
+
+# start NAME BINARY [FLAGS...]: a service on free loopback ports with
+# $DIR/topology.yaml; sets NAME_API (host:port) and NAME_METRICS (port).
+start() {
+  local name=$1 bin=$2; shift 2
+  local api admin metrics
+  api=$(free_port) admin=$(free_port) metrics=$(free_port)
+  eval "${name^^}_API=127.0.0.1:$api ${name^^}_METRICS=$metrics"
+  "$bin" --topology="$DIR/topology.yaml" --grpc_address=127.0.0.1:$api \
+    --admin_address=127.0.0.1:$admin --metrics_address=127.0.0.1:$metrics \
+    --admin_token_file="$DIR/admin.token" "$@" 2>"$DIR/$name.log" &
+  PIDS+=($!)
+  wait_port "$api" 100 || { fail "$name did not start"; cat "$DIR/$name.log"; exit 1; }
+}
+
+# start_stack: routing, media and signaling wired together, once signaling
+# serves and has polled the media instance's load (it picks one by load).
+start_stack() {
+  start routing "$ROUTING"
+  start media "$MEDIA"
+  start signaling "$SIGNALING" --routing="$ROUTING_API" --media="$MEDIA_API"
+  for _ in $(seq 50); do grep -q 'msg=serving' "$DIR/signaling.log" && break; sleep 0.2; done
+  sleep 2.5
+}
+
+# sipp_run NAME IP SCENARIO [ARGS...]: one call of a scenario on IP:5060,
+# its errors and messages logged in $DIR/NAME.{err,msg}.
+sipp_run() {
+  local name=$1 ip=$2 scen=$3; shift 3
+  timeout 40 sipp -sf "$SCEN/$scen" -i "$ip" -p 5060 -m 1 -timeout 30s -nostdin \
+    -trace_err -error_file "$DIR/$name.err" -trace_msg -message_file "$DIR/$name.msg" "$@" >"$DIR/$name.out" 2>&1
+}
+
+# bound IP: waits (bounded) until a sipp peer has bound IP:5060/udp: an
+# INVITE sent before would fail over to the next candidate.
+bound() {
+  for _ in $(seq 50); do
+    ss -Hlun "src $1:5060" 2>/dev/null | grep -q . && return 0
+    sleep 0.1
+  done
+  echo "no sipp bound $1:5060 yet"
+}
+
+# metrics_of PORT: a service's /metrics text.
+metrics_of() {
+  /usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$1/metrics').read().decode())"
+}
