@@ -26,22 +26,10 @@
 #   sipp_dialog_e2e.sh ROUTING_BIN MEDIA_BIN SIGNALING_BIN SOURCE_DIR
 set -u
 ROUTING=$1 MEDIA=$2 SIGNALING=$3 SRC=$4
-SCEN=$SRC/tests/signaling/scenarios
 if ! command -v sipp >/dev/null; then
   echo "SKIP: sipp not installed (apt-get install -y sip-tester)"; exit 0
 fi
-. "$SRC/tools/lib.sh"
-DIR=$(mktemp -d /tmp/trunkline-dialog-e2e-XXXXXX)
-PIDS=()
-FAILED=0 PASSED=0
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  if [ "$FAILED" = 0 ] && [ -z "${KEEP_LOGS:-}" ]; then rm -rf "$DIR"; else echo "logs kept in $DIR"; fi
-}
-trap cleanup EXIT
-pass() { echo "PASS: $1"; PASSED=$((PASSED+1)); }
-fail() { echo "FAIL: $1"; FAILED=$((FAILED+1)); }
+. "$SRC/tests/signaling/e2e_lib.sh"
 
 /usr/bin/python3 "$SRC/tests/signaling/derive_topology.py" \
   "$SRC/deploy/examples/topology.yaml" "$DIR/derived.yaml" --register itsp
@@ -62,41 +50,11 @@ for c in t["trunkConfigurations"]:
                              "refresher": "local"}
 yaml.safe_dump(t, open(sys.argv[2], "w"), sort_keys=False)
 PY
-start() {  # name binary extra-flags...
-  local name=$1 bin=$2; shift 2
-  local api admin metrics
-  api=$(free_port) admin=$(free_port) metrics=$(free_port)
-  eval "${name^^}_API=127.0.0.1:$api ${name^^}_METRICS=$metrics"
-  "$bin" --topology="$DIR/topology.yaml" --grpc_address=127.0.0.1:$api \
-    --admin_address=127.0.0.1:$admin --metrics_address=127.0.0.1:$metrics \
-    --admin_token_file="$DIR/admin.token" "$@" 2>"$DIR/$name.log" &
-  PIDS+=($!)
-  wait_port "$api" 100 || { fail "$name did not start"; cat "$DIR/$name.log"; exit 1; }
-}
-sipp_run() {  # name ip scenario [extra args...]
-  local name=$1 ip=$2 scen=$3; shift 3
-  timeout 40 sipp -sf "$SCEN/$scen" -i "$ip" -p 5060 -m 1 -timeout 30s -nostdin \
-    -trace_err -error_file "$DIR/$name.err" -trace_msg -message_file "$DIR/$name.msg" "$@" >"$DIR/$name.out" 2>&1
-}
-# Until a sipp peer has bound IP:5060/udp (bounded): an INVITE sent before
-# would fail over to the next candidate and skew the counts below.
-bound() {
-  for _ in $(seq 50); do
-    ss -Hlun "src $1:5060" 2>/dev/null | grep -q . && return 0
-    sleep 0.1
-  done
-  echo "no sipp bound $1:5060 yet"
-}
 printf 'SEQUENTIAL\n%s;\n' "$ITSP_PASSWORD" > "$DIR/password.csv"
 # The ITSP's registrar is up before signaling starts: it registers at once.
 sipp_run registrar 127.0.0.41 uas_registrar.xml -inf "$DIR/password.csv" & REGISTRAR=$!
 bound 127.0.0.41
-start routing "$ROUTING"
-start media "$MEDIA"
-start signaling "$SIGNALING" --routing="$ROUTING_API" --media="$MEDIA_API"
-for _ in $(seq 50); do grep -q 'msg=serving' "$DIR/signaling.log" && break; sleep 0.2; done
-# The media instance is picked by load: wait for signaling's first poll.
-sleep 2.5
+start_stack
 
 printf 'SEQUENTIAL\n0871234567;\n' > "$DIR/numbers.csv"
 # The session-timer call lasts ~56 s: it starts first and is checked last.
@@ -184,7 +142,7 @@ if wait "$LONGCALL" && wait "$PBX"; then
   pass "session timer: 422 honoured, the IP-PBX got our UPDATE refresh half-way"
 else fail "session timer call (see $DIR/pbx.err, $DIR/longcall.err)"; tail -20 "$DIR/pbx.err" "$DIR/longcall.err" 2>/dev/null; fi
 
-metrics=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SIGNALING_METRICS/metrics').read().decode())")
+metrics=$(metrics_of "$SIGNALING_METRICS")
 for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
          'trunkline_signaling_in_dialog_requests_total{method="INFO"} 1' \
          'trunkline_signaling_auth_challenges_total{result="answered",trunk="itsp"} 1' \
@@ -192,7 +150,7 @@ for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
          'trunkline_signaling_media_timeouts_total{kind="rtp",trunk="pstn-lon"} 1'; do
   grep -qF "$m" <<<"$metrics" && pass "metric $m" || fail "metric $m"
 done
-media=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$MEDIA_METRICS/metrics').read().decode())")
+media=$(metrics_of "$MEDIA_METRICS")
 # The media service saw every offer/answer: the hold, resume and gateway
 # re-INVITEs through Update, and one Offer per candidate tried by the five
 # anchored calls. The international call's trunks share a priority and are
