@@ -225,6 +225,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (relay_ && relay_->OnAck(MediaLeg::kCaller, content_type, body)) return;
     if (state_ != State::kAnswered || acked_) return;
     acked_ = true;
+    if (!body.empty()) sdp_sent_[1] = body;
     if (Attempt* a = current()) a->leg->Ack(content_type, body);
   }
   void OnBye() override {
@@ -477,6 +478,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       }
     }
     a->request_uri = invite.request_uri;
+    sdp_sent_[1] = body;
     a->leg = b2bua_->stack_->SendInvite(invite, a);
     if (const std::string leg_id = a->leg->call_id(); !leg_id.empty()) {
       leg_ids_.push_back(leg_id);
@@ -556,6 +558,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       relay.call_id = request_.call_id;
       relay.media = anchored_ ? b2bua_->media_ : nullptr;
       relay.refer_mode = candidate().refer_mode();
+      relay.sdp_sent = [this](MediaLeg to, const std::string& sdp) {
+        sdp_sent_[Index(to)] = sdp;
+      };
       relay_ = std::make_unique<DialogRelay>(b2bua_->stack_, server_.get(),
                                              a->leg.get(), std::move(relay));
       if (session_timer_ && !inbound_timer_) session_timer_->OnAnswer(r);
@@ -679,21 +684,29 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
   }
 
-  // Our refresh: a bare UPDATE on the trunk's leg (RFC 4028 9).
+  // Our refresh on the trunk's leg (RFC 4028 9): a bare UPDATE, or, once
+  // the trunk has refused UPDATE, a re-INVITE with the session description
+  // it last got from us, unchanged (same o= version: RFC 3264 8).
   void SendRefresh() {
-    DialogRequest update;
-    update.method = "UPDATE";
-    update.headers = session_timer_->RefreshHeaders();
+    DialogRequest refresh;
+    refresh.method = refresh_by_invite_ ? "INVITE" : "UPDATE";
+    refresh.headers = session_timer_->RefreshHeaders();
+    if (refresh_by_invite_) {
+      refresh.content_type = "application/sdp";
+      refresh.body = sdp_sent_[Index(timer_leg_)];
+    }
     auto on_final = [this](const SipResponse& r) { OnRefreshAnswered(r); };
-    if (timer_leg_ == MediaLeg::kCaller) {
-      refresh_ = server_->SendRequest(update, on_final);
-    } else if (Attempt* a = current()) {
-      refresh_ = a->leg->SendRequest(update, on_final);
+    if (DialogLeg* leg = LegOn(timer_leg_)) {
+      refresh_ = leg->SendRequest(refresh, on_final);
     }
   }
 
   void OnRefreshAnswered(const SipResponse& r) {
     if (state_ != State::kAnswered) return;
+    // A re-INVITE's 2xx is ACKed (its SDP is the session we already have).
+    if (refresh_by_invite_ && r.code >= 200 && r.code < 300 && refresh_) {
+      refresh_->Ack("", "");
+    }
     if (r.code >= 200 && r.code < 300) {
       if (!r.Header("Session-Expires").empty()) session_timer_->OnAnswer(r);
       StartSessionTimer();
@@ -711,8 +724,22 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
                                               r.code, " ", r.phrase)));
       return;
     }
-    // The trunk takes no UPDATE (405, 501, ...): the call goes on without
-    // our refreshes rather than dropping.
+    if ((r.code == 405 || r.code == 501) && !refresh_by_invite_ &&
+        !sdp_sent_[Index(timer_leg_)].empty()) {
+      // The trunk takes no UPDATE: refresh with re-INVITE (RFC 4028 7.4),
+      // from the loop's next turn (we are inside the refused one's
+      // callback).
+      TL_LOG(kInfo, "trunk refused UPDATE; refreshing with re-INVITE")
+          .With("call_id", request_.call_id)
+          .With("trunk", trunk())
+          .With("code", r.code);
+      refresh_by_invite_ = true;
+      session_tick_ = b2bua_->stack_->StartTimer(absl::ZeroDuration(),
+                                                 [this] { SendRefresh(); });
+      return;
+    }
+    // Refused even so: the call goes on without our refreshes rather than
+    // dropping.
     TL_LOG(kWarning, "session refresh refused; the session timer stops")
         .With("call_id", request_.call_id)
         .With("trunk", trunk())
@@ -730,6 +757,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (r.body.empty() || !anchored_) {
       up.body = r.body;
       up.content_type = r.content_type;
+      if (r.code >= 200 && !r.body.empty()) sdp_sent_[0] = r.body;
       server_->Respond(up);
       return;
     }
@@ -752,6 +780,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (sdp.ok()) {
       up.body = *std::move(sdp);
       up.content_type = "application/sdp";
+      if (up.code >= 200) sdp_sent_[0] = up.body;
       server_->Respond(up);
       return;
     }
@@ -834,6 +863,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     plan.media = anchored_ ? b2bua_->media_ : nullptr;
     plan.side = from;
     plan.target = *std::move(target);
+    plan.sdp_sent = [this](MediaLeg to, const std::string& sdp) {
+      sdp_sent_[Index(to)] = sdp;
+    };
     std::string refer_sub;
     for (const auto& [name, value] : refer.headers) {
       if (absl::EqualsIgnoreCase(name, "Referred-By") ||
@@ -1022,6 +1054,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   bool inbound_timer_ = false;
   std::unique_ptr<Timer> session_tick_;
   std::unique_ptr<DialogTransaction> refresh_;
+  bool refresh_by_invite_ = false;
+  // The last session description each leg got from us (the refresh
+  // re-INVITE repeats it).
+  std::string sdp_sent_[2];
   std::string occupied_;
   absl::Time sent_at_;
   bool got_provisional_ = false;

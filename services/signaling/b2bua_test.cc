@@ -516,6 +516,43 @@ TEST_F(B2buaTest, SessionTimerTowardsTheTrunk422ThenWeRefreshWithUpdate) {
   EXPECT_THAT(leg->byes[0], HasSubstr("session refresh failed"));
 }
 
+TEST_F(B2buaTest, SessionTimerFallsBackToReInviteWhenTheTrunkRefusesUpdate) {
+  FakeServerLeg* leg = Invite();
+  Route({WithSessionTimer(Gateway("itsp", "127.0.0.41"), 120,
+                          v1::SESSION_REFRESHER_LOCAL)});
+  FakeClientLeg* out = stack_.sent[0];
+  EXPECT_EQ(out->invite.body, "v=0\r\n");
+  SipResponse ok = Resp(200, "v=0 answer");
+  ok.headers = {{"Session-Expires", "120;refresher=uac"}};
+  out->observer->OnResponse(ok);
+  leg->observer->OnAck("", "");
+  // The caller puts the call on hold: the trunk's leg now has that offer.
+  auto hold = std::make_unique<testing::FakeServerTransaction>();
+  leg->observer->OnDialogRequest(
+      DialogRequest{"INVITE", "application/sdp", "v=0 sendonly", {}},
+      std::move(hold));
+  out->dialog.requests[0]->Answer(200, "v=0 recvonly");
+  leg->observer->OnAck("", "");
+  stack_.Advance(absl::Seconds(60));
+  ASSERT_EQ(out->dialog.requests.size(), 2u);
+  EXPECT_EQ(out->dialog.requests[1]->request.method, "UPDATE");
+  out->dialog.requests[1]->Answer(501);
+  stack_.Advance(absl::Milliseconds(1));
+  ASSERT_EQ(out->dialog.requests.size(), 3u);
+  const DialogRequest& reinvite = out->dialog.requests[2]->request;
+  EXPECT_EQ(reinvite.method, "INVITE");
+  EXPECT_EQ(reinvite.body, "v=0 sendonly") << "the session as the trunk has it";
+  EXPECT_EQ(HeaderOf(reinvite.headers, "Session-Expires"), "120;refresher=uac");
+  out->dialog.requests[2]->Answer(200, "v=0 recvonly");
+  EXPECT_EQ(out->dialog.requests[2]->acks.size(), 1u);
+  EXPECT_TRUE(leg->dialog.requests.empty()) << "per leg: not relayed";
+  // And the next refresh is a re-INVITE straight away.
+  stack_.Advance(absl::Seconds(60));
+  ASSERT_EQ(out->dialog.requests.size(), 4u);
+  EXPECT_EQ(out->dialog.requests[3]->request.method, "INVITE");
+  EXPECT_TRUE(leg->byes.empty());
+}
+
 TEST_F(B2buaTest, SessionTimerTrunkRefreshesOrTheCallEnds) {
   FakeServerLeg* leg = Invite();
   Route({WithSessionTimer(Gateway("pstn-dub", "127.0.0.21"), 1800,

@@ -130,6 +130,7 @@ void DialogRelay::SendOn(Exchange* e, const std::string& content_type,
     if (Exchange* found = (*self)->Find(id)) (*self)->OnFinal(found, r);
   };
   DialogLeg* to = Other(e->from) == MediaLeg::kCaller ? caller_ : callee_;
+  SdpSent(Other(e->from), content_type, body);
   e->outgoing = to->SendRequest(out, std::move(on_final));
 }
 
@@ -168,6 +169,7 @@ void DialogRelay::OnFinal(Exchange* e, const SipResponse& r) {
 }
 
 void DialogRelay::Answered(Exchange* e, SipResponse up) {
+  SdpSent(e->from, up.content_type, up.body);
   e->incoming->Respond(up);
   if (!e->invite) {
     Forget(e);
@@ -200,6 +202,7 @@ bool DialogRelay::OnAck(MediaLeg from, const std::string& content_type,
                              Resume(e, &DialogRelay::OnLateAnswerRewritten));
       return true;
     }
+    SdpSent(Other(from), content_type, body);
     e->outgoing->Ack(content_type, body);
     Forget(e);
     return true;
@@ -276,6 +279,7 @@ void DialogRelay::OnLateOfferRewritten(Exchange* e,
 void DialogRelay::OnLateAnswerRewritten(Exchange* e,
                                         absl::StatusOr<std::string> sdp) {
   if (sdp.ok()) {
+    SdpSent(Other(e->from), "application/sdp", *sdp);
     e->outgoing->Ack("application/sdp", *sdp);
   } else {
     TL_LOG(kWarning, "media refused a late answer")
@@ -284,6 +288,13 @@ void DialogRelay::OnLateAnswerRewritten(Exchange* e,
     e->outgoing->Ack("", "");
   }
   Forget(e);
+}
+
+void DialogRelay::SdpSent(MediaLeg to, const std::string& content_type,
+                          const std::string& body) {
+  if (options_.sdp_sent && IsSdp(content_type, body)) {
+    options_.sdp_sent(to, body);
+  }
 }
 
 bool DialogRelay::OfferAnswerInProgress() const {

@@ -15,6 +15,7 @@
 #define TRUNKLINE_SERVICES_SIGNALING_DIALOG_RELAY_H_
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -37,6 +38,9 @@ class DialogRelay {
     // How long a re-INVITE's 2xx waits for the ACK before we ACK the other
     // side ourselves (RFC 3261 Timer H: 64 * T1).
     absl::Duration ack_timeout = absl::Seconds(32);
+    // Told of every session description sent to a leg (offer or answer),
+    // so that the call can repeat it in a session refresh.
+    std::function<void(MediaLeg to, const std::string& sdp)> sdp_sent;
   };
 
   // Both legs must be confirmed dialogs and outlive the relay (or be
@@ -75,6 +79,8 @@ class DialogRelay {
   void Answered(Exchange* e, SipResponse up);
   void Forget(Exchange* e);
   bool OfferAnswerInProgress() const;
+  void SdpSent(MediaLeg to, const std::string& content_type,
+               const std::string& body);
   Exchange* Find(uint64_t id);
   // Runs `then` with the result of media `call` unless the relay (or the
   // exchange) is gone by then.

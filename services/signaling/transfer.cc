@@ -297,6 +297,7 @@ void Transfer::OnOfferForTransferee(absl::StatusOr<std::string> sdp) {
   reinvite.method = "INVITE";
   reinvite.content_type = "application/sdp";
   reinvite.body = *std::move(sdp);
+  if (plan_.sdp_sent) plan_.sdp_sent(Other(plan_.side), reinvite.body);
   reinvite_ = host_->LegOn(Other(plan_.side))
                   ->SendRequest(reinvite, Guard(&Transfer::OnTransfereeAnswer));
 }
@@ -335,6 +336,7 @@ void Transfer::OnAnswerForTarget(absl::StatusOr<std::string> sdp) {
     Fail(500, "Server Internal Error");
     return;
   }
+  if (plan_.sdp_sent) plan_.sdp_sent(plan_.side, *sdp);
   leg_->Ack("application/sdp", *sdp);
   state_ = State::kConnected;
   TL_LOG(kInfo, "transfer completed")

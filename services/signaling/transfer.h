@@ -18,6 +18,7 @@
 #ifndef TRUNKLINE_SERVICES_SIGNALING_TRANSFER_H_
 #define TRUNKLINE_SERVICES_SIGNALING_TRANSFER_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,6 +81,9 @@ class Transfer final : public ClientLegObserver {
     // Asks routing where the target is: origin, caller (the transferee's
     // number) and callee (the target's user part).
     v1::RouteRequest route;
+    // Told of each session description sent to a leg (the session refresh
+    // repeats the last one).
+    std::function<void(MediaLeg to, const std::string& sdp)> sdp_sent;
     // The request the INVITE to a candidate is built from (BuildInvite):
     // its caller identity is the transferee's.
     IncomingRequest as_if;

@@ -10,7 +10,8 @@
 #   refresh, and the ITSP challenges the INVITE (401); Trunkline answers with
 #   the trunk's credentials (password from its file), which sipp verifies.
 # - Session timer (RFC 4028): the IP-PBX asks for a longer interval (422),
-#   makes Trunkline the refresher and gets its UPDATE half-way (50 s; this
+#   makes Trunkline the refresher and gets its UPDATE half-way (50 s), which
+#   it refuses (501), then the same refresh as a re-INVITE (this
 #   call runs alongside the others).
 # - Reliable early media (RFC 3262): the gateway's 183 with SDP comes with
 #   Require: 100rel; Trunkline PRACKs it and sends the caller its own
@@ -139,7 +140,7 @@ if wait "$GWLON"; then pass "gateway: got our BYE naming the callee's missing RT
 else fail "gateway silent call (see $DIR/gwlon.err)"; tail -20 "$DIR/gwlon.err" 2>/dev/null; fi
 
 if wait "$LONGCALL" && wait "$PBX"; then
-  pass "session timer: 422 honoured, the IP-PBX got our UPDATE refresh half-way"
+  pass "session timer: 422 honoured, our UPDATE refresh half-way, refused 501, then refreshed by re-INVITE with the same session"
 else fail "session timer call (see $DIR/pbx.err, $DIR/longcall.err)"; tail -20 "$DIR/pbx.err" "$DIR/longcall.err" 2>/dev/null; fi
 
 metrics=$(metrics_of "$SIGNALING_METRICS")
