@@ -227,12 +227,15 @@ RemoteEndpoint DescribeRemote(const SessionDescription& sdp,
   return remote;
 }
 
-// Attributes that describe the peer's own transport or keys. The relay
-// replaces them with its own or drops them.
+// Attributes that describe the peer's own transport, keys or sources. The
+// relay replaces them with its own or drops them. RFC 5576's a=ssrc and
+// a=ssrc-group go too: their cname is often user@address (topology hiding),
+// and the relay's side may not keep the sources they describe.
 bool IsTransportAttribute(const Attribute& attribute) {
   const std::string& name = attribute.name;
   return IsIceOrDtlsAttribute(name) || name == "crypto" || name == "rtcp" ||
-         name == "rtcp-mux" || name == "rtcp-mux-only";
+         name == "rtcp-mux" || name == "rtcp-mux-only" || name == "ssrc" ||
+         name == "ssrc-group";
 }
 
 bool IsSessionTransportAttribute(const Attribute& attribute) {
