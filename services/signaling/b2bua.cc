@@ -834,6 +834,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     const int i = Index(side);
     if (moved_[i]) {
       transferor_bye_[i].reset();  // it left by itself
+      transferor_leg_[i] = nullptr;
       return true;
     }
     if (transfer_ && transfer_->side() == side) {
@@ -939,12 +940,19 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     b2bua_->metrics_->Transfer(trunk(), "completed");
     if (transferor_gone_) return;
     // RFC 5589: the transferor hangs up once told; if it does not, we do.
-    transferor_bye_[i] =
-        b2bua_->stack_->StartTimer(absl::Seconds(4), [this, transferor, i] {
-          transferor_bye_[i].reset();
-          transferor->SendBye(SipReason(200, "call transferred"));
-        });
+    transferor_leg_[i] = transferor;
+    transferor_bye_[i] = b2bua_->stack_->StartTimer(
+        absl::Seconds(4), [this, i] { ByeTransferor(i); });
   }
+  // The transferor that did not hang up after its transfer gets our BYE.
+  void ByeTransferor(int i) {
+    transferor_bye_[i].reset();
+    if (transferor_leg_[i] != nullptr) {
+      transferor_leg_[i]->SendBye(SipReason(200, "call transferred"));
+    }
+    transferor_leg_[i] = nullptr;
+  }
+
   void TransferFailed(Transfer* t) override {
     (void)t;
     b2bua_->metrics_->Transfer(trunk(), "failed");
@@ -1026,6 +1034,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   void Finish() {
     if (state_ == State::kDone) return;
     state_ = State::kDone;
+    // A transferor still waiting for our BYE gets it now.
+    for (int i = 0; i < 2; ++i) {
+      if (transferor_bye_[i]) ByeTransferor(i);
+    }
     fast_failover_.reset();
     ReleaseTrunk();
     if (anchored_) b2bua_->media_->Delete(request_.call_id);
@@ -1084,6 +1096,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   std::unique_ptr<Transfer> transfer_;
   std::unique_ptr<Transfer> moved_[2];
   std::unique_ptr<Timer> transferor_bye_[2];
+  DialogLeg* transferor_leg_[2] = {nullptr, nullptr};
   std::vector<std::unique_ptr<Transfer>> retired_;
   std::unique_ptr<Transfer> failed_transfer_;
   bool transferor_gone_ = false;

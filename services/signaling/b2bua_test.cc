@@ -367,6 +367,22 @@ TEST_F(TransferTest, TransferorThatStaysIsSentBye) {
   EXPECT_EQ(b2bua_.active_calls(), 1u);
 }
 
+TEST_F(TransferTest, CallEndingBeforeTheTransferorLeftByesItToo) {
+  EXPECT_EQ(Refer({{"Refer-To", "<sip:2001@contoso.example>"}}).code, 202);
+  Route({Gateway("pstn-cork", "127.0.0.22")});
+  FakeClientLeg* leg = stack_.sent[1];
+  leg->observer->OnResponse(Resp(200, "v=0 target offer"));
+  callee_->dialog.requests[0]->Answer(200, "v=0 callee answer");
+  // The transferee hangs up at once: the target and the transferor both
+  // get a BYE (the transferor's would otherwise never come).
+  callee_->observer->OnBye();
+  EXPECT_EQ(leg->byes, 1);
+  ASSERT_EQ(caller_->byes.size(), 1u);
+  EXPECT_THAT(caller_->byes[0], HasSubstr("call transferred"));
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
+}
+
 TEST_F(TransferTest, FailedTransferLeavesTheCallAsItWas) {
   EXPECT_EQ(Refer({{"Refer-To", "<sip:2001@contoso.example>"}}).code, 202);
   v1::Candidate first = Gateway("pstn-cork", "127.0.0.22");
