@@ -13,6 +13,12 @@ re2::StringPiece Piece(absl::string_view s) {
   return re2::StringPiece(s.data(), s.size());
 }
 
+// A whole-text match without submatches (RE2::FullMatch's argument
+// handling skipped).
+bool Matches(absl::string_view text, const RE2& re) {
+  return re.Match(Piece(text), 0, text.size(), RE2::ANCHOR_BOTH, nullptr, 0);
+}
+
 // A budget per RE2::Set big enough for thousands of number patterns; when a
 // DFA still runs out, matching falls back to trying each pattern (correct,
 // slower) rather than failing the call.
@@ -66,8 +72,12 @@ absl::Status PatternSet::Build(const std::vector<std::string>& patterns,
       }
     }
     bucket.ids = std::move(ids);
-    longest_prefix_ = std::max(longest_prefix_, prefix.size());
+    prefix_lengths_ |= 1u << prefix.size();
     buckets_.emplace(prefix, std::move(bucket));
+  }
+  if (buckets_.size() == 1 && buckets_.begin()->first.empty() &&
+      buckets_.begin()->second.set == nullptr) {
+    only_scan_ = &buckets_.begin()->second;
   }
   return absl::OkStatus();
 }
@@ -85,15 +95,17 @@ void PatternSet::MatchBucket(const Bucket& bucket, absl::string_view text,
     // Out of DFA memory: try each pattern below (still linear time each).
   }
   for (int id : bucket.ids) {
-    if (RE2::FullMatch(Piece(text), *regexes_[id])) matches->push_back(id);
+    if (Matches(text, *regexes_[id])) matches->push_back(id);
   }
 }
 
 void PatternSet::MatchAll(absl::string_view text,
                           std::vector<int>* matches) const {
   matches->clear();
-  const size_t longest = std::min(text.size(), longest_prefix_);
-  for (size_t n = 0; n <= longest; ++n) {
+  for (uint32_t lengths = prefix_lengths_; lengths != 0;
+       lengths &= lengths - 1) {
+    const size_t n = static_cast<size_t>(__builtin_ctz(lengths));
+    if (n > text.size()) break;
     auto it = buckets_.find(text.substr(0, n));
     if (it != buckets_.end()) MatchBucket(it->second, text, matches);
   }
@@ -102,6 +114,12 @@ void PatternSet::MatchAll(absl::string_view text,
 
 int PatternSet::FirstMatch(absl::string_view text) const {
   if (regexes_.empty()) return -1;
+  if (only_scan_ != nullptr) {  // ids ascending: the first hit wins
+    for (int id : only_scan_->ids) {
+      if (Matches(text, *regexes_[id])) return id;
+    }
+    return -1;
+  }
   thread_local std::vector<int> matches;
   MatchAll(text, &matches);
   return matches.empty() ? -1 : matches.front();

@@ -53,7 +53,11 @@ class PatternSet {
   std::vector<std::unique_ptr<RE2>> regexes_;
   // Short lists: one bucket under "". Long lists: one per literal prefix.
   absl::flat_hash_map<std::string, Bucket> buckets_;
-  size_t longest_prefix_ = 0;
+  // Bit n set: some bucket's prefix has n characters. A number is looked up
+  // only at those lengths (a topology's routes mostly share one or two).
+  uint32_t prefix_lengths_ = 0;
+  // The list is one bucket, tried pattern by pattern (short lists).
+  const Bucket* only_scan_ = nullptr;
 };
 
 }  // namespace trunkline::routing
