@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Trunkline routing: decides where each call goes.\n"
       "  routing --topology=FILE [--grpc_address=H:P] [--admin_address=H:P]\n"
-      "          [--metrics_address=H:P] [--log_level=info]");
+      "          [--metrics_address=H:P] [--log_level=info] "
+      "[--queue_threads=1]");
   absl::ParseCommandLine(argc, argv);
   return trunkline::RunService("routing", trunkline::kRoutingDefaults,
                                &trunkline::routing::CreateRoutingApp);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/arena.h"
 #include "grpcpp/ext/health_check_service_server_builder_option.h"
@@ -9,6 +11,11 @@
 #include "services/common/error_table.h"
 #include "services/common/metrics.h"
 #include "services/routing/route_engine.h"
+
+ABSL_FLAG(int, queue_threads, 1,
+          "completion queues of the API port, each with its polling thread; "
+          "more than one only when a core cannot keep up (each extra thread "
+          "takes turns reading the connections: a hand-off per call)");
 
 namespace trunkline::routing {
 namespace {
@@ -356,7 +363,14 @@ void RoutingApp::FillLoad(v1::NodeLoad* load) {
 
 absl::StatusOr<std::unique_ptr<ServiceApp>> CreateRoutingApp(
     const ServiceContext& context) {
-  return std::make_unique<RoutingApp>(context.registry.get());
+  const int threads = absl::GetFlag(FLAGS_queue_threads);
+  if (threads < 1 || threads > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--queue_threads=", threads,
+                     ": give 1 to 64 (1 unless one core "
+                     "cannot keep up; see routing_service.h)"));
+  }
+  return std::make_unique<RoutingApp>(context.registry.get(), threads);
 }
 
 }  // namespace trunkline::routing
