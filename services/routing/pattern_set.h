@@ -13,6 +13,7 @@
 #define TRUNKLINE_SERVICES_ROUTING_PATTERN_SET_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,24 @@
 #include "re2/set.h"
 
 namespace trunkline::routing {
+
+// The shape most number patterns have, matched without RE2: a literal, then
+// a run of ASCII digits of bounded length, the digits optionally in one
+// capture group: "^\+1(\d{10})$", "^\+1555\d{6}$", "^9\d+$", "^112$".
+// With ten thousand routes, RE2's objects (the regex, its program, its DFA
+// cache and lock) are cold memory on every decision; this is one short
+// string and two numbers.
+struct LiteralDigitsPattern {
+  std::string literal;
+  int min_digits = 0;
+  int max_digits = 0;  // -1: unbounded
+
+  // The pattern read this way, or nullopt for any other pattern (RE2 then
+  // matches it).
+  static std::optional<LiteralDigitsPattern> Parse(absl::string_view pattern);
+  // Whole-text match, as RE2::FullMatch with the pattern.
+  bool Matches(absl::string_view text) const;
+};
 
 class PatternSet {
  public:
@@ -45,15 +64,22 @@ class PatternSet {
 
   struct Bucket {
     std::vector<int> ids;           // ascending
-    std::unique_ptr<RE2::Set> set;  // only for big buckets; ids parallel
+    std::unique_ptr<RE2::Set> set;  // only for big buckets of RE2 patterns
   };
   void MatchBucket(const Bucket& bucket, absl::string_view text,
                    std::vector<int>* matches) const;
+  bool Matches(int id, absl::string_view text) const;
 
   std::vector<std::unique_ptr<RE2>> regexes_;
+  // Parallel to regexes_: the pattern without RE2, when it has that shape.
+  std::vector<std::optional<LiteralDigitsPattern>> simple_;
   // Short lists: one bucket under "". Long lists: one per literal prefix.
   absl::flat_hash_map<std::string, Bucket> buckets_;
-  size_t longest_prefix_ = 0;
+  // Bit n set: some bucket's prefix has n characters. A number is looked up
+  // only at those lengths (a topology's routes mostly share one or two).
+  uint32_t prefix_lengths_ = 0;
+  // The list is one bucket, tried pattern by pattern (short lists).
+  const Bucket* only_scan_ = nullptr;
 };
 
 }  // namespace trunkline::routing

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "services/common/topology/number_rule.h"
 
 namespace trunkline::routing {
 namespace {
@@ -23,6 +24,60 @@ TEST(PatternSetTest, FirstMatchIsTheEarliestPattern) {
   ASSERT_TRUE(unanchored.Build({"12"}, "test").ok());
   EXPECT_EQ(unanchored.FirstMatch("123"), -1);
   EXPECT_EQ(unanchored.FirstMatch("12"), 0);
+}
+
+// Patterns of the literal-then-digits shape are matched without RE2; they
+// must answer exactly as RE2 does, and other shapes must be left to RE2.
+TEST(PatternSetTest, LiteralDigitsPatternsMatchAsRe2Does) {
+  const struct {
+    const char* pattern;
+    bool simple;
+  } cases[] = {
+      {"^\\+1(\\d{10})$", true},
+      {"^\\+1555\\d{6}$", true},
+      {"^9\\d+$", true},
+      {"^112$", true},
+      {"112", true},
+      {"^\\*55\\d*$", true},
+      {"^0([0-9]{2,4})$", true},
+      {"^0\\d{2,}$", true},
+      {"^$", true},
+      {"^x\\$\\d$", true},
+      {"^\\+?1?(\\d{10})$", false},
+      {"^1\\d{3}?$", false},
+      {"^12+\\d$", false},
+      {"^\\d{3}(\\d{4})$", false},
+      {"^(?i)a\\d$", false},
+      {"^1\\d{3}\\$", false},
+      {"^(\\d{4}|\\d{6})$", false},
+      {"^.\\d$", false},
+      {"^1\\w{2}$", false},
+      {"^0\\d{4,2}$", false},
+  };
+  const char* inputs[] = {
+      "+12025550123",  "+1555001234", "9",     "91",     "9123", "112",
+      "1123",          "*55",         "*551",  "*55a",   "0",    "01",
+      "012",           "0123",        "01234", "012345", "",     "x$1",
+      "x$12",          "12025550123", "1234",  "a1",     "1222", "+1202555012",
+      "+120255501234", "0123456"};
+  for (const auto& c : cases) {
+    std::optional<LiteralDigitsPattern> simple =
+        LiteralDigitsPattern::Parse(c.pattern);
+    EXPECT_EQ(simple.has_value(), c.simple) << c.pattern;
+    RE2 re(c.pattern, TopologyRe2Options());
+    if (!re.ok()) continue;  // e.g. {4,2}: RE2 refuses it too
+    PatternSet set;
+    ASSERT_TRUE(set.Build({c.pattern}, "test").ok()) << c.pattern;
+    for (const char* input : inputs) {
+      const bool expected = RE2::FullMatch(input, re);
+      EXPECT_EQ(set.FirstMatch(input) == 0, expected)
+          << c.pattern << " on \"" << input << "\"";
+      if (simple) {
+        EXPECT_EQ(simple->Matches(input), expected)
+            << c.pattern << " on \"" << input << "\"";
+      }
+    }
+  }
 }
 
 TEST(PatternSetTest, RefusesBadPatternsAndHandlesEmptySets) {

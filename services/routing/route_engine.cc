@@ -73,8 +73,8 @@ Normalized Normalize(const CompiledDialPlan* plan, const std::string& number) {
   if (plan == nullptr) return out;
   out.rule = plan->patterns.FirstMatch(number);
   if (out.rule >= 0) {
-    ApplyTranslation(plan->patterns.regex(out.rule),
-                     plan->rules[out.rule].translation, number, &out.number);
+    plan->rules[out.rule].translation.ExpandMatched(
+        plan->patterns.regex(out.rule), number, &out.number);
   }
   return out;
 }
@@ -100,17 +100,18 @@ void TraceNormalization(Trace& trace, absl::string_view what,
   }
 }
 
-// Applies the first matching translation rule; returns its name or "".
-std::string Translate(const CompiledTranslationRules& rules,
-                      const std::string& number, std::string* out) {
+// Applies the first matching translation rule; returns it, or null when
+// none matches (`out` is then the number as is).
+const CompiledRule* Translate(const CompiledTranslationRules& rules,
+                              const std::string& number, std::string* out) {
   int rule = rules.patterns.FirstMatch(number);
   if (rule < 0) {
     *out = number;
-    return "";
+    return nullptr;
   }
-  ApplyTranslation(rules.patterns.regex(rule), rules.rules[rule].translation,
-                   number, out);
-  return rules.rules[rule].name;
+  rules.rules[rule].translation.ExpandMatched(rules.patterns.regex(rule),
+                                              number, out);
+  return &rules.rules[rule];
 }
 
 void StripPlus(std::string* number) {
@@ -357,7 +358,7 @@ class Decider {
       items.push_back({hops[i]->priority(), hops[i]->weight(),
                        StableHash(hops[i]->gateway()), static_cast<int>(i)});
     }
-    for (int i : OrderByPriorityAndWeight(items, StableHash(req_.call_id()))) {
+    for (int i : OrderByPriorityAndWeight(items, CallHash())) {
       const v1::UcNextHop& hop = *hops[i];
       if (Contains(req_.down_trunks(), hop.gateway())) {
         if (trace_.on()) {
@@ -505,13 +506,23 @@ class Decider {
     }
   }
 
+  // Why trunk `t` of `route` cannot take the call, or "" when it can. Only
+  // the cheap tests of Skipped() run for a trunk that is taken.
+  bool Skipped(const CompiledRoute& route, const CompiledTrunk& t) const {
+    if (&t == origin_ || !t.enabled) return true;
+    for (const CompiledTrunk* chosen : chosen_) {
+      if (chosen == &t) return true;
+    }
+    return !req_.down_trunks().empty() || !req_.full_trunks().empty() ||
+           route.has_allowed_sites;  // SkipReason decides
+  }
   std::string SkipReason(const CompiledRoute& route, const CompiledTrunk& t) {
     const std::string& name = t.trunk->name();
-    for (const v1::Candidate& c : d_->candidates()) {
-      if (c.trunk() == name) return "already a candidate";
+    for (const CompiledTrunk* chosen : chosen_) {
+      if (chosen == &t) return "already a candidate";
     }
     if (origin_ == &t) return "it is the trunk the call came from";
-    if (!t.trunk->enabled()) return "disabled";
+    if (!t.enabled) return "disabled";
     if (Contains(req_.down_trunks(), name)) return "reported down";
     if (Contains(req_.full_trunks(), name))
       return "at its concurrent-call limit";
@@ -527,16 +538,19 @@ class Decider {
   void AddRouteTrunks(const std::string& usage, const CompiledRoute& route,
                       const std::string& callee, const CallerId& caller_id,
                       v1::SrtpMode caller_srtp, bool caller_bypass) {
-    std::vector<WeightedItem> items;
-    items.reserve(route.trunks.size());
+    absl::InlinedVector<WeightedItem, 8> items;
     for (size_t i = 0; i < route.trunks.size(); ++i) {
-      const v1::RouteTrunk& rt = route.route->trunks(static_cast<int>(i));
-      items.push_back({rt.priority(), rt.weight(), route.trunks[i]->identity,
-                       static_cast<int>(i)});
+      const CompiledRoute::Trunk& rt = route.trunks[i];
+      items.push_back(
+          {rt.priority, rt.weight, rt.trunk->identity, static_cast<int>(i)});
     }
-    for (int i : OrderByPriorityAndWeight(items, StableHash(req_.call_id()))) {
-      const CompiledTrunk& t = *route.trunks[i];
-      std::string skip = SkipReason(route, t);
+    TrunkOrder order;
+    OrderByPriorityAndWeight(absl::MakeConstSpan(items), CallHash(), &order);
+    for (int i : order) {
+      const CompiledRoute::Trunk& rt = route.trunks[i];
+      const CompiledTrunk& t = *rt.trunk;
+      std::string skip;
+      if (Skipped(route, t)) skip = SkipReason(route, t);
       if (!skip.empty()) {
         if (trace_.on()) {
           trace_.Step(
@@ -546,10 +560,9 @@ class Decider {
         continue;
       }
       if (trace_.on()) {
-        const v1::RouteTrunk& rt = route.route->trunks(i);
         trace_.Step(v1::ExplainStep::STAGE_TRUNK, true, t.trunk->name(),
                     absl::StrCat("trunk ", Q(t.trunk->name()), " (priority ",
-                                 rt.priority(), ", weight ", rt.weight(),
+                                 rt.priority, ", weight ", rt.weight,
                                  ") via route ", Q(route.route->name())));
       }
       AddTrunkCandidate(usage, route, t, callee, caller_id, caller_srtp,
@@ -559,9 +572,10 @@ class Decider {
 
   void AddTrunkCandidate(const std::string& usage, const CompiledRoute& route,
                          const CompiledTrunk& t, const std::string& callee,
-                         CallerId caller_id, v1::SrtpMode caller_srtp,
+                         const CallerId& caller, v1::SrtpMode caller_srtp,
                          bool caller_bypass) {
     const v1::TrunkConfiguration& config = *t.configuration;
+    chosen_.push_back(&t);
     v1::Candidate* c = d_->add_candidates();
     c->set_trunk(t.trunk->name());
     c->set_route(route.route->name());
@@ -570,40 +584,40 @@ class Decider {
                 t.trunk->remote_port(), t.trunk->transport(),
                 c->mutable_next_hop());
 
-    if (route.route->suppress_caller_id()) {
-      caller_id.anonymous = route.route->alternate_caller_id().empty();
-      caller_id.number = route.route->alternate_caller_id();
-    }
+    const bool suppress = route.route->suppress_caller_id();
+    const bool anonymous = suppress ? route.route->alternate_caller_id().empty()
+                                    : caller.anonymous;
+    const std::string& caller_number =
+        suppress ? route.route->alternate_caller_id() : caller.number;
     const CompiledConfiguration& rules = *t.compiled_configuration;
-    std::string called;
-    std::string called_rule = Memoized(rules.called_rules, callee, &called);
-    if (config.remove_plus_from_uri()) StripPlus(&called);
-    c->set_called_number(called);
-    std::string calling_rule;
-    if (caller_id.anonymous) {
+    const CompiledRule* called_rule =
+        Memoized(rules.called_rules, callee, c->mutable_called_number());
+    if (config.remove_plus_from_uri()) StripPlus(c->mutable_called_number());
+    const CompiledRule* calling_rule = nullptr;
+    if (anonymous) {
       c->set_calling_number("anonymous");
       c->mutable_headers()->set_anonymous(true);
     } else {
-      std::string calling;
-      calling_rule = Memoized(rules.calling_rules, caller_id.number, &calling);
-      if (config.remove_plus_from_uri()) StripPlus(&calling);
-      c->set_calling_number(calling);
+      calling_rule = Memoized(rules.calling_rules, caller_number,
+                              c->mutable_calling_number());
+      if (config.remove_plus_from_uri()) {
+        StripPlus(c->mutable_calling_number());
+      }
     }
     if (trace_.on()) {
-      trace_.Step(
-          v1::ExplainStep::STAGE_TRANSLATION, true, t.trunk->name(),
-          absl::StrCat("to ", Q(t.trunk->name()), ": called ", callee, " -> ",
-                       called,
-                       called_rule.empty()
-                           ? ""
-                           : absl::StrCat(" (rule ", Q(called_rule), ")"),
-                       ", calling ",
-                       caller_id.anonymous ? "anonymous" : caller_id.number,
-                       " -> ", c->calling_number(),
-                       calling_rule.empty()
-                           ? ""
-                           : absl::StrCat(" (rule ", Q(calling_rule), ")"),
-                       config.remove_plus_from_uri() ? ", \"+\" removed" : ""));
+      trace_.Step(v1::ExplainStep::STAGE_TRANSLATION, true, t.trunk->name(),
+                  absl::StrCat(
+                      "to ", Q(t.trunk->name()), ": called ", callee, " -> ",
+                      c->called_number(),
+                      called_rule == nullptr
+                          ? ""
+                          : absl::StrCat(" (rule ", Q(called_rule->name), ")"),
+                      ", calling ", anonymous ? "anonymous" : caller_number,
+                      " -> ", c->calling_number(),
+                      calling_rule == nullptr
+                          ? ""
+                          : absl::StrCat(" (rule ", Q(calling_rule->name), ")"),
+                      config.remove_plus_from_uri() ? ", \"+\" removed" : ""));
     }
     c->mutable_headers()->set_forward_p_asserted_identity(
         config.forward_p_asserted_identity());
@@ -624,7 +638,8 @@ class Decider {
     c->mutable_limits()->set_max_early_dialogs(config.max_early_dialogs());
     c->set_refer_mode(config.refer_mode());
     *c->mutable_session_timer() = config.session_timer();
-    c->set_credentials(config.credentials());
+    // An empty string is the default: setting one would still allocate.
+    if (!config.credentials().empty()) c->set_credentials(config.credentials());
   }
 
   static void FillNextHop(const v1::Gateway& gw, const v1::Pool* pool,
@@ -638,7 +653,9 @@ class Decider {
     if (pool) hop->set_pool(pool->name());
     if (listener) {
       hop->set_listener(listener->name());
-      hop->set_advertised_address(listener->advertised_address());
+      if (!listener->advertised_address().empty()) {
+        hop->set_advertised_address(listener->advertised_address());
+      }
     }
     hop->set_local_port(local_port);
   }
@@ -646,11 +663,11 @@ class Decider {
   // Candidates that share a trunk configuration translate the same numbers
   // the same way; capture matching is the costliest regex work of a
   // decision, so a decision remembers its last few translations.
-  std::string Memoized(const CompiledTranslationRules& rules,
-                       const std::string& number, std::string* out) {
+  const CompiledRule* Memoized(const CompiledTranslationRules& rules,
+                               const std::string& number, std::string* out) {
     if (rules.patterns.empty()) {
       *out = number;
-      return "";
+      return nullptr;
     }
     for (int i = 0; i < memo_count_; ++i) {
       const Memo& m = memos_[i];
@@ -668,17 +685,30 @@ class Decider {
   }
   struct Memo {
     const CompiledTranslationRules* rules = nullptr;
-    std::string input, output, rule;
+    std::string input, output;
+    const CompiledRule* rule = nullptr;
   };
   static constexpr int kMemos = 4;
   Memo memos_[kMemos];
   int memo_count_ = 0;
+
+  uint64_t CallHash() {
+    if (!call_hash_set_) {
+      call_hash_ = StableHash(req_.call_id());
+      call_hash_set_ = true;
+    }
+    return call_hash_;
+  }
 
   const RoutingSnapshot& s_;
   const v1::RouteRequest& req_;
   v1::RouteDecision* d_;
   Trace trace_;
   const CompiledTrunk* origin_ = nullptr;
+  // Trunks already made candidates of this decision.
+  absl::InlinedVector<const CompiledTrunk*, 8> chosen_;
+  uint64_t call_hash_ = 0;
+  bool call_hash_set_ = false;
 };
 
 }  // namespace

@@ -98,10 +98,14 @@ void PrintPercentiles() {
   Fixture& f = Get();
   std::vector<double> micros;
   micros.reserve(f.requests.size() * 5);
+  alignas(8) static char block[8192];  // as BM_Route and the service
   for (int pass = 0; pass < 5; ++pass) {
     for (const v1::RouteRequest& r : f.requests) {
       auto start = std::chrono::steady_clock::now();
-      google::protobuf::Arena arena;
+      google::protobuf::ArenaOptions options;
+      options.initial_block = block;
+      options.initial_block_size = sizeof(block);
+      google::protobuf::Arena arena(options);
       auto* decision =
           google::protobuf::Arena::CreateMessage<v1::RouteDecision>(&arena);
       (void)Decide(*f.snapshot, r, decision);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "services/common/grpc_server.h"
@@ -73,6 +74,63 @@ TEST(RoutingServiceTest, ServesRouteAndExplainOverGrpc) {
   EXPECT_EQ(load.active_unit(), "requests");
   ASSERT_EQ(load.figures().count("decisions"), 1u);
   EXPECT_EQ(load.figures().at("decisions"), 3);
+  (*server)->Shutdown(absl::ZeroDuration());
+  app.ServerStopped();
+}
+
+// The API port answers grpc.health.v1 Check itself (on the routing queue):
+// SERVING, NOT_FOUND for a service it does not know, NOT_SERVING once the
+// runtime drains it; Watch is not offered.
+TEST(RoutingServiceTest, AnswersHealthChecksOnItsOwnQueue) {
+  prometheus::Registry registry;
+  RoutingApp app(&registry);
+  auto server = GrpcServer::Start(
+      "127.0.0.1:0", app.GrpcServices(), nullptr,
+      [&](grpc::ServerBuilder* builder) { app.ConfigureServer(builder); });
+  ASSERT_TRUE(server.ok()) << server.status();
+  app.ServerStarted();
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
+                          grpc::InsecureChannelCredentials());
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  using Response = grpc::health::v1::HealthCheckResponse;
+  auto check = [&](const std::string& service, Response* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    return stub->Check(&context, request, response);
+  };
+  Response response;
+  ASSERT_TRUE(check("", &response).ok());
+  EXPECT_EQ(response.status(), Response::SERVING);
+  EXPECT_EQ(check("no.such.Service", &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  (*server)->SetServing(false);
+  ASSERT_TRUE(check("", &response).ok());
+  EXPECT_EQ(response.status(), Response::NOT_SERVING);
+  {
+    // Watch is not a method of this server.
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+    grpc::GenericStub generic(channel);
+    grpc::CompletionQueue cq;
+    grpc::ByteBuffer request, reply;
+    grpc::Status status;
+    auto call = generic.PrepareUnaryCall(
+        &context, "/grpc.health.v1.Health/Watch", request, &cq);
+    call->StartCall();
+    call->Finish(&reply, &status, nullptr);
+    void* tag;
+    bool ok;
+    ASSERT_TRUE(cq.Next(&tag, &ok));
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+    cq.Shutdown();
+    while (cq.Next(&tag, &ok)) {
+    }
+  }
   (*server)->Shutdown(absl::ZeroDuration());
   app.ServerStopped();
 }

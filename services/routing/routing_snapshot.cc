@@ -9,6 +9,22 @@
 #include "services/routing/trunk_order.h"
 
 namespace trunkline::routing {
+namespace {
+
+absl::StatusOr<PreparedTranslation> PrepareTranslation(
+    const RE2& pattern, const std::string& translation,
+    const std::string& what) {
+  absl::StatusOr<PreparedTranslation> prepared =
+      PreparedTranslation::Prepare(pattern, translation);
+  if (!prepared.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": pattern \"", pattern.pattern(), "\", translation \"",
+        translation, "\": ", prepared.status().message()));
+  }
+  return prepared;
+}
+
+}  // namespace
 
 absl::StatusOr<std::shared_ptr<const RoutingSnapshot>> RoutingSnapshot::Build(
     std::shared_ptr<const LoadedTopology> topology) {
@@ -29,11 +45,17 @@ absl::Status RoutingSnapshot::Compile() {
     std::vector<std::string> patterns;
     for (const v1::NormalizationRule& rule : dp.normalization_rules()) {
       patterns.push_back(rule.pattern());
-      compiled->rules.push_back(
-          {rule.name(), rule.translation(), rule.is_internal_extension()});
     }
-    RETURN_IF_ERROR(compiled->patterns.Build(
-        patterns, absl::StrCat("dial plan \"", dp.name(), "\"")));
+    const std::string what = absl::StrCat("dial plan \"", dp.name(), "\"");
+    RETURN_IF_ERROR(compiled->patterns.Build(patterns, what));
+    for (int i = 0; i < dp.normalization_rules_size(); ++i) {
+      const v1::NormalizationRule& rule = dp.normalization_rules(i);
+      ASSIGN_OR_RETURN(PreparedTranslation translation,
+                       PrepareTranslation(compiled->patterns.regex(i),
+                                          rule.translation(), what));
+      compiled->rules.push_back(
+          {rule.name(), std::move(translation), rule.is_internal_extension()});
+    }
     switch (dp.scope()) {
       case v1::DIAL_PLAN_SCOPE_GLOBAL:
         if (global_dial_plan_ == nullptr) global_dial_plan_ = compiled.get();
@@ -68,13 +90,20 @@ absl::Status RoutingSnapshot::Compile() {
     policies_[vp.name()] = std::move(compiled);
   }
   auto compile_rules = [](const auto& rules, CompiledTranslationRules* out,
-                          const std::string& what) {
+                          const std::string& what) -> absl::Status {
     std::vector<std::string> patterns;
     for (const v1::TranslationRule& rule : rules) {
       patterns.push_back(rule.pattern());
-      out->rules.push_back({rule.name(), rule.translation(), false});
     }
-    return out->patterns.Build(patterns, what);
+    RETURN_IF_ERROR(out->patterns.Build(patterns, what));
+    int i = 0;
+    for (const v1::TranslationRule& rule : rules) {
+      ASSIGN_OR_RETURN(PreparedTranslation translation,
+                       PrepareTranslation(out->patterns.regex(i++),
+                                          rule.translation(), what));
+      out->rules.push_back({rule.name(), std::move(translation), false});
+    }
+    return absl::OkStatus();
   };
   for (const v1::TrunkConfiguration& c : t.trunk_configurations()) {
     auto compiled = std::make_unique<CompiledConfiguration>();
@@ -103,6 +132,7 @@ absl::Status RoutingSnapshot::Compile() {
                          ? compiled->pool->site()
                          : compiled->gateway->site();
     compiled->identity = StableHash(trunk.name());
+    compiled->enabled = trunk.enabled();
     trunks_[trunk.name()] = std::move(compiled);
   }
 
@@ -115,8 +145,10 @@ absl::Status RoutingSnapshot::Compile() {
     RETURN_IF_ERROR(compiled->exceptions.Build(
         exceptions, absl::StrCat("voice route \"", route.name(), "\"")));
     for (const v1::RouteTrunk& rt : route.trunks()) {
-      compiled->trunks.push_back(trunks_.at(rt.trunk()).get());
+      compiled->trunks.push_back(
+          {trunks_.at(rt.trunk()).get(), rt.priority(), rt.weight()});
     }
+    compiled->has_allowed_sites = route.allowed_sites_size() > 0;
     for (const std::string& usage : route.pstn_usages()) {
       usages_.at(usage)->routes.push_back(compiled.get());
     }

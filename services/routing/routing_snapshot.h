@@ -11,15 +11,17 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "services/common/topology/loader.h"
+#include "services/common/topology/number_rule.h"
 #include "services/routing/pattern_set.h"
 
 namespace trunkline::routing {
 
 struct CompiledRule {
   std::string name;
-  std::string translation;
+  PreparedTranslation translation;  // for the rule's pattern
   bool is_internal_extension = false;
 };
 
@@ -54,18 +56,28 @@ struct CompiledTrunk {
   const CompiledDialPlan* dial_plan = nullptr;  // inbound normalization
   std::string site;                             // gateway's, else pool's
   uint64_t identity = 0;                        // hash of the name
+  bool enabled = true;                          // trunk->enabled()
 };
 
+// What a decision reads of a matching route sits in this one object (inline
+// vectors), not behind the topology's protobuf pointers: with thousands of
+// routes, each of those is a cache miss on the request path.
 struct CompiledRoute {
   const v1::VoiceRoute* route = nullptr;
   PatternSet exceptions;
-  std::vector<const CompiledTrunk*> trunks;  // parallel to route->trunks()
+  struct Trunk {
+    const CompiledTrunk* trunk;
+    uint32_t priority;
+    uint32_t weight;
+  };
+  absl::InlinedVector<Trunk, 4> trunks;  // parallel to route->trunks()
+  bool has_allowed_sites = false;
   // Where the route sits in each usage it belongs to.
   struct Membership {
     const CompiledUsage* usage;
     int position;  // in usage->routes
   };
-  std::vector<Membership> memberships;
+  absl::InlinedVector<Membership, 2> memberships;
 };
 
 struct CompiledUsage {

@@ -25,15 +25,14 @@ uint64_t StableHash(absl::string_view text) {
   return hash;
 }
 
-std::vector<int> OrderByPriorityAndWeight(
-    const std::vector<WeightedItem>& items, uint64_t call_hash) {
+void OrderByPriorityAndWeight(absl::Span<const WeightedItem> items,
+                              uint64_t call_hash, TrunkOrder* order) {
   struct Keyed {
     uint32_t priority;
     double key;  // larger first
     int index;
   };
-  std::vector<Keyed> keyed;
-  keyed.reserve(items.size());
+  absl::InlinedVector<Keyed, 8> keyed;
   for (const WeightedItem& item : items) {
     // u in (0, 1): 53 random bits, never exactly 0.
     const uint64_t bits = Mix(call_hash ^ Mix(item.identity)) >> 11;
@@ -47,10 +46,15 @@ std::vector<int> OrderByPriorityAndWeight(
     if (a.key != b.key) return a.key > b.key;
     return a.index < b.index;
   });
-  std::vector<int> order;
-  order.reserve(keyed.size());
-  for (const Keyed& k : keyed) order.push_back(k.index);
-  return order;
+  order->clear();
+  for (const Keyed& k : keyed) order->push_back(k.index);
+}
+
+std::vector<int> OrderByPriorityAndWeight(
+    const std::vector<WeightedItem>& items, uint64_t call_hash) {
+  TrunkOrder order;
+  OrderByPriorityAndWeight(absl::MakeConstSpan(items), call_hash, &order);
+  return std::vector<int>(order.begin(), order.end());
 }
 
 }  // namespace trunkline::routing

@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace trunkline::routing {
 
@@ -28,6 +30,12 @@ uint64_t StableHash(absl::string_view text);
 // Returns the `index` of each item in the order to try.
 std::vector<int> OrderByPriorityAndWeight(
     const std::vector<WeightedItem>& items, uint64_t call_hash);
+
+// The same into `order` (replaced), allocating nothing for a route's few
+// trunks: the form the request path uses.
+using TrunkOrder = absl::InlinedVector<int, 8>;
+void OrderByPriorityAndWeight(absl::Span<const WeightedItem> items,
+                              uint64_t call_hash, TrunkOrder* order);
 
 }  // namespace trunkline::routing
 

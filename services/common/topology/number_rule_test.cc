@@ -44,5 +44,61 @@ TEST(NumberRuleTest, HostilePatternsStayLinear) {
   EXPECT_FALSE(ApplyTranslation(re, "$1", input, &out));
 }
 
+// The prepared expansion must give exactly what the capturing regex gives,
+// for the shapes it computes directly and for those it hands to RE2.
+TEST(PreparedTranslationTest, AgreesWithTheCapturingRegex) {
+  struct Case {
+    const char* pattern;
+    const char* translation;
+    bool direct;
+  };
+  const Case cases[] = {
+      {"^\\+1(\\d{10})$", "1$1", true},
+      {"^\\+1(\\d{10})$", "$1", true},
+      {"^\\+?1?(\\d{10})$", "+1$1", true},
+      {"^9(\\d+)$", "$1", true},
+      {"^(\\d{4})$", "+35312345$1", true},
+      {"^\\*55(\\d*)$", "$0#$1", true},
+      {"^0?(?:1)?(\\d{9})$", "+353$1", false},  // two "(": not computed
+      {"^\\+?1?([0-9]{10})$", "+1$1", true},
+      {"^(\\d{3})(\\d{4})$", "$2$1", false},
+      {"^0(\\d{2}|\\d{3})$", "$1", false},
+      {"^[01]?(\\d{3})$", "$1", false},
+      {"^\\+44(\\d+)5$", "$1", false},
+      {"^\\*5\\d$", "+15550001234", true},
+      {"^.(\\d{2})$", "$1", true},
+      {"^x\\$(\\d+)$", "$1", true},
+  };
+  const char* inputs[] = {"+12025550123",  "12025550123", "2025550123",
+                          "+442071234567", "1234",        "*55",
+                          "*5512",         "*50",         "0123456789",
+                          "01234",         "123",         "9123",
+                          "x$12",          "+1",          "",
+                          "+4412345",      "0123",        "5550123"};
+  for (const Case& c : cases) {
+    RE2 re(c.pattern, TopologyRe2Options());
+    ASSERT_TRUE(re.ok()) << c.pattern;
+    absl::StatusOr<PreparedTranslation> prepared =
+        PreparedTranslation::Prepare(re, c.translation);
+    ASSERT_TRUE(prepared.ok()) << c.pattern;
+    EXPECT_EQ(prepared->direct(), c.direct) << c.pattern;
+    int matched = 0;
+    for (const char* input : inputs) {
+      std::string expected, actual;
+      if (!ApplyTranslation(re, c.translation, input, &expected)) continue;
+      ++matched;
+      prepared->ExpandMatched(re, input, &actual);
+      EXPECT_EQ(actual, expected) << c.pattern << " on " << input;
+    }
+    EXPECT_GT(matched, 0) << c.pattern << " matched none of the inputs";
+  }
+}
+
+TEST(PreparedTranslationTest, RefusesWhatCheckTranslationRefuses) {
+  RE2 one("(\\d+)", TopologyRe2Options());
+  EXPECT_FALSE(PreparedTranslation::Prepare(one, "+$2").ok());
+  EXPECT_FALSE(PreparedTranslation::Prepare(one, "$x").ok());
+}
+
 }  // namespace
 }  // namespace trunkline
