@@ -132,14 +132,15 @@ SignalingAdminService::SignalingAdminService(
     const AdminAuth* auth, SipStack* stack, B2bua* b2bua,
     GatewayMonitor* monitor,
     std::shared_ptr<v1::Routing::StubInterface> routing, SipTraceHub* trace,
-    MediaController* media)
+    MediaController* media, const TrunkRegistrar* registrar)
     : auth_(auth),
       stack_(stack),
       b2bua_(b2bua),
       monitor_(monitor),
       routing_(std::move(routing)),
       trace_(trace),
-      media_(media) {}
+      media_(media),
+      registrar_(registrar) {}
 
 grpc::ServerUnaryReactor* SignalingAdminService::OnLoop(
     grpc::CallbackServerContext* context, const char* method,
@@ -157,7 +158,8 @@ grpc::ServerUnaryReactor* SignalingAdminService::OnLoop(
 }
 
 v1::TrunkStatus SignalingAdminService::ToStatus(
-    const GatewayMonitor::TrunkState& state, const B2bua& b2bua) {
+    const GatewayMonitor::TrunkState& state, const B2bua& b2bua,
+    const TrunkRegistrar* registrar) {
   v1::TrunkStatus t;
   t.set_trunk(state.info.name);
   t.set_gateway(state.info.gateway);
@@ -180,6 +182,15 @@ v1::TrunkStatus SignalingAdminService::ToStatus(
                                        static_cast<double>(c.attempts));
   for (const auto& [reason, n] : c.failovers_by_reason) {
     (*t.mutable_failovers_by_reason())[reason] = n;
+  }
+  if (const TrunkRegistrar::Registration* r =
+          registrar != nullptr ? registrar->Find(state.info.name) : nullptr) {
+    v1::TrunkRegistration* out = t.mutable_registration();
+    out->set_registrar(r->info.registrar_uri);
+    out->set_aor(r->info.aor);
+    out->set_registered(r->registered);
+    out->set_expires_unix_ms(absl::ToUnixMillis(r->expires));
+    out->set_last_error(r->last_error);
   }
   return t;
 }
@@ -264,7 +275,7 @@ grpc::ServerUnaryReactor* SignalingAdminService::ListTrunks(
     v1::ListTrunksResponse* response) {
   return OnLoop(context, "ListTrunks", [this, response] {
     for (const GatewayMonitor::TrunkState* s : monitor_->All()) {
-      *response->add_trunks() = ToStatus(*s, *b2bua_);
+      *response->add_trunks() = ToStatus(*s, *b2bua_, registrar_);
     }
     return grpc::Status::OK;
   });
@@ -276,7 +287,7 @@ grpc::ServerUnaryReactor* SignalingAdminService::GetTrunk(
   return OnLoop(context, "GetTrunk", [this, request, response] {
     const GatewayMonitor::TrunkState* s = monitor_->Find(request->trunk());
     if (s == nullptr) return UnknownTrunk(request->trunk());
-    *response = ToStatus(*s, *b2bua_);
+    *response = ToStatus(*s, *b2bua_, registrar_);
     return grpc::Status::OK;
   });
 }
@@ -288,7 +299,8 @@ grpc::ServerUnaryReactor* SignalingAdminService::SetTrunkEnabled(
     if (!monitor_->SetEnabled(request->trunk(), request->enabled())) {
       return UnknownTrunk(request->trunk());
     }
-    *response = ToStatus(*monitor_->Find(request->trunk()), *b2bua_);
+    *response = ToStatus(*monitor_->Find(request->trunk()), *b2bua_,
+                         registrar_);
     return grpc::Status::OK;
   });
 }

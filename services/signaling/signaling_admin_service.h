@@ -16,6 +16,7 @@
 #include <string>
 
 #include "services/common/admin_auth.h"
+#include "services/signaling/trunk_registrar.h"
 #include "services/signaling/b2bua.h"
 #include "services/signaling/gateway_monitor.h"
 #include "services/signaling/media_controller.h"
@@ -36,7 +37,8 @@ class SignalingAdminService final : public v1::SignalingAdmin::CallbackService {
                         GatewayMonitor* monitor,
                         std::shared_ptr<v1::Routing::StubInterface> routing,
                         SipTraceHub* trace = nullptr,
-                        MediaController* media = nullptr);
+                        MediaController* media = nullptr,
+                        const TrunkRegistrar* registrar = nullptr);
 
   grpc::ServerUnaryReactor* ListCalls(grpc::CallbackServerContext* context,
                                       const v1::ListCallsRequest* request,
@@ -74,7 +76,8 @@ class SignalingAdminService final : public v1::SignalingAdmin::CallbackService {
 
   // A trunk as the API shows it (loop thread).
   static v1::TrunkStatus ToStatus(const GatewayMonitor::TrunkState& state,
-                                  const B2bua& b2bua);
+                                  const B2bua& b2bua,
+                                  const TrunkRegistrar* registrar = nullptr);
 
  private:
   // Checks credentials, then runs `work` on the loop, which returns the
@@ -90,6 +93,7 @@ class SignalingAdminService final : public v1::SignalingAdmin::CallbackService {
   std::shared_ptr<v1::Routing::StubInterface> routing_;
   SipTraceHub* trace_;
   MediaController* media_;
+  const TrunkRegistrar* registrar_;
 };
 
 }  // namespace trunkline::signaling

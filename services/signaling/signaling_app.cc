@@ -65,7 +65,7 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
                 v1::Routing::NewStub(InstrumentedChannel(
                     context.flags.routing, grpc::InsecureChannelCredentials(),
                     latency))),
-      trace, app->media_.get());
+      trace, app->media_.get(), app->registrar_.get());
   return app;
 }
 

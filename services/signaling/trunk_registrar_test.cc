@@ -7,7 +7,9 @@
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "services/signaling/example_topology_for_test.h"
+#include "services/signaling/b2bua.h"
 #include "services/signaling/fake_sip_stack.h"
+#include "services/signaling/signaling_admin_service.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -43,6 +45,21 @@ class TrunkRegistrarTest : public ::testing::Test {
       if (family.name != "trunkline_signaling_trunk_registered") continue;
       for (const auto& m : family.metric) {
         out += absl::StrCat(m.label[0].value, "=", m.gauge.value, " ");
+      }
+    }
+    return out;
+  }
+  // trunkline_signaling_auth_challenges_total, "result=n ...".
+  std::string Challenges() {
+    std::string out;
+    for (const auto& family : registry_.Collect()) {
+      if (family.name != "trunkline_signaling_auth_challenges_total") continue;
+      for (const auto& m : family.metric) {
+        for (const auto& l : m.label) {
+          if (l.name == "result") {
+            out += absl::StrCat(l.value, "=", m.counter.value, " ");
+          }
+        }
       }
     }
     return out;
@@ -112,11 +129,47 @@ TEST_F(TrunkRegistrarTest, RefusedCredentialsAreNotRetriedAtOnce) {
   const auto* reg = registrar_.Find("itsp");
   EXPECT_FALSE(reg->registered);
   EXPECT_THAT(reg->last_error, HasSubstr("refused the credentials"));
+  EXPECT_THAT(Challenges(), HasSubstr("answered=1"));
+  EXPECT_THAT(Challenges(), HasSubstr("refused=1"));
   stack_.Advance(TrunkRegistrar::kRetryAfterFailure);
   ASSERT_EQ(stack_.requests.size(), 3u);
   // A new round answers the next challenge again.
   Reply(2, Challenge("n3"));
   EXPECT_EQ(stack_.requests.size(), 4u);
+}
+
+class NoRouting : public RoutingClient {
+ public:
+  void Route(const v1::RouteRequest&, Done) override {}
+};
+
+TEST_F(TrunkRegistrarTest, AdminApiShowsTheRegistration) {
+  NoRouting routing;
+  NoMediaController media("none");
+  B2bua b2bua(&stack_, &routing, &media, &metrics_);
+  GatewayMonitor::TrunkState state;
+  state.info.name = "itsp";
+  // Failed first: not registered, why, and when we try again.
+  Reply(0, Resp(503, {{"Retry-After", "10"}}));
+  v1::TrunkStatus status =
+      SignalingAdminService::ToStatus(state, b2bua, &registrar_);
+  ASSERT_TRUE(status.has_registration());
+  EXPECT_EQ(status.registration().registrar(), "sip:sip.itsp.example");
+  EXPECT_FALSE(status.registration().registered());
+  EXPECT_THAT(status.registration().last_error(), HasSubstr("503"));
+  EXPECT_EQ(status.registration().expires_unix_ms(),
+            absl::ToUnixMillis(stack_.Now() + absl::Seconds(10)));
+  stack_.Advance(absl::Seconds(10));
+  Reply(1, Resp(200, {{"Expires", "600"}}));
+  status = SignalingAdminService::ToStatus(state, b2bua, &registrar_);
+  EXPECT_TRUE(status.registration().registered());
+  EXPECT_EQ(status.registration().last_error(), "");
+  EXPECT_EQ(status.registration().expires_unix_ms(),
+            absl::ToUnixMillis(stack_.Now() + absl::Seconds(600)));
+  // A trunk that does not register has no registration.
+  state.info.name = "pstn-dub";
+  EXPECT_FALSE(SignalingAdminService::ToStatus(state, b2bua, &registrar_)
+                   .has_registration());
 }
 
 TEST_F(TrunkRegistrarTest, StaleNonceIsAnsweredOnceMore) {

@@ -101,16 +101,35 @@ void PrintCalls(const v1::ListCallsResponse& r, std::ostream& out) {
   table.Print(out);
 }
 
+// "-" for a trunk that does not register; else whether it is, and until
+// when (or why not, and when we try again).
+std::string RegistrationText(const v1::TrunkStatus& t) {
+  if (!t.has_registration()) return "-";
+  const v1::TrunkRegistration& r = t.registration();
+  const int64_t left_s =
+      std::max<int64_t>(0, (r.expires_unix_ms() - absl::ToUnixMillis(
+                                                      absl::Now())) /
+                               1000);
+  if (r.registered()) {
+    return absl::StrCat("registered, ", left_s, "s left");
+  }
+  return absl::StrCat("not registered",
+                      r.last_error().empty() ? "" : ": " + r.last_error(),
+                      " (retry in ", left_s, "s)");
+}
+
 void PrintTrunks(const std::vector<v1::TrunkStatus>& trunks,
                  std::ostream& out) {
-  Table table({"TRUNK", "GATEWAY", "STATE", "SINCE", "OPTIONS-RTT", "CALLS"});
+  Table table({"TRUNK", "GATEWAY", "STATE", "SINCE", "OPTIONS-RTT", "CALLS",
+               "REGISTRATION"});
   for (const v1::TrunkStatus& t : trunks) {
     table.AddRow(
         {t.trunk(), t.gateway(), Name(t.state()), Age(t.state_since_unix_ms()),
          t.options_rtt_ms() > 0 ? absl::StrCat(t.options_rtt_ms(), " ms") : "-",
          t.max_concurrent_calls() > 0
              ? absl::StrCat(t.active_calls(), "/", t.max_concurrent_calls())
-             : absl::StrCat(t.active_calls())});
+             : absl::StrCat(t.active_calls()),
+         RegistrationText(t)});
   }
   table.Print(out);
 }
