@@ -299,8 +299,8 @@ grpc::ServerUnaryReactor* SignalingAdminService::SetTrunkEnabled(
     if (!monitor_->SetEnabled(request->trunk(), request->enabled())) {
       return UnknownTrunk(request->trunk());
     }
-    *response = ToStatus(*monitor_->Find(request->trunk()), *b2bua_,
-                         registrar_);
+    *response =
+        ToStatus(*monitor_->Find(request->trunk()), *b2bua_, registrar_);
     return grpc::Status::OK;
   });
 }

@@ -16,12 +16,12 @@
 #include <string>
 
 #include "services/common/admin_auth.h"
-#include "services/signaling/trunk_registrar.h"
 #include "services/signaling/b2bua.h"
 #include "services/signaling/gateway_monitor.h"
 #include "services/signaling/media_controller.h"
 #include "services/signaling/sip_stack.h"
 #include "services/signaling/sip_trace.h"
+#include "services/signaling/trunk_registrar.h"
 #include "trunkline/v1/admin.grpc.pb.h"
 #include "trunkline/v1/routing.grpc.pb.h"
 

@@ -173,12 +173,11 @@ void TrunkRegistrar::OnFinal(const std::string& trunk, const SipResponse& r) {
   e.transaction.reset();
   if (r.code == 401 || r.code == 407) {
     absl::StatusOr<HeaderList> authorization = Answer(e, r);
-    metrics_->AuthChallenge(
-        trunk, authorization.ok() ? "answered"
-               : authorization.status().code() ==
-                       absl::StatusCode::kPermissionDenied
-                   ? "refused"
-                   : "unanswerable");
+    metrics_->AuthChallenge(trunk, authorization.ok() ? "answered"
+                                   : authorization.status().code() ==
+                                           absl::StatusCode::kPermissionDenied
+                                       ? "refused"
+                                       : "unanswerable");
     if (authorization.ok()) {
       Register(e, *authorization);
       return;

@@ -6,8 +6,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
-#include "services/signaling/example_topology_for_test.h"
 #include "services/signaling/b2bua.h"
+#include "services/signaling/example_topology_for_test.h"
 #include "services/signaling/fake_sip_stack.h"
 #include "services/signaling/signaling_admin_service.h"
 

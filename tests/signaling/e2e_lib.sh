@@ -18,12 +18,13 @@ pass() { echo "PASS: $1"; PASSED=$((PASSED+1)); }
 fail() { echo "FAIL: $1"; FAILED=$((FAILED+1)); }
 
 # start NAME BINARY [FLAGS...]: a service on free loopback ports with
-# $DIR/topology.yaml; sets NAME_API (host:port) and NAME_METRICS (port).
+# $DIR/topology.yaml; sets NAME_API and NAME_ADMIN (host:port) and
+# NAME_METRICS (port). The admin token is $DIR/admin.token.
 start() {
   local name=$1 bin=$2; shift 2
   local api admin metrics
   api=$(free_port) admin=$(free_port) metrics=$(free_port)
-  eval "${name^^}_API=127.0.0.1:$api ${name^^}_METRICS=$metrics"
+  eval "${name^^}_API=127.0.0.1:$api ${name^^}_ADMIN=127.0.0.1:$admin ${name^^}_METRICS=$metrics"
   "$bin" --topology="$DIR/topology.yaml" --grpc_address=127.0.0.1:$api \
     --admin_address=127.0.0.1:$admin --metrics_address=127.0.0.1:$metrics \
     --admin_token_file="$DIR/admin.token" "$@" 2>"$DIR/$name.log" &

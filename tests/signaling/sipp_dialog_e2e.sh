@@ -117,6 +117,10 @@ printf 'SEQUENTIAL\n0033142685300;\n' > "$DIR/intl.csv"
 if wait "$REGISTRAR"; then
   pass "ITSP registrar: REGISTER and its refresh (same Call-ID) answered our digest"
 else fail "registrar scenario (see $DIR/registrar.err)"; tail -20 "$DIR/registrar.err" 2>/dev/null; fi
+reg=$("$(dirname "$SIGNALING")/trunkctl" --admin_token_file="$DIR/admin.token" \
+  --signaling="$SIGNALING_ADMIN" trunks show itsp 2>&1)
+grep -qE "registered, [0-9]+s left" <<<"$reg" && pass "trunkctl trunks show itsp: registered, with the time left" \
+  || fail "trunkctl trunks show itsp said: $reg"
 c1=$(grep -m1 '^CSeq: [0-9]* REGISTER' "$DIR/registrar.msg" | awk '{print $2}')
 c4=$(grep '^CSeq: [0-9]* REGISTER' "$DIR/registrar.msg" | tail -1 | awk '{print $2}')
 [ -n "$c1" ] && [ "$c4" = $((c1+3)) ] && pass "REGISTER CSeq rose by one each time ($c1..$c4)" \
@@ -144,9 +148,10 @@ if wait "$LONGCALL" && wait "$PBX"; then
 else fail "session timer call (see $DIR/pbx.err, $DIR/longcall.err)"; tail -20 "$DIR/pbx.err" "$DIR/longcall.err" 2>/dev/null; fi
 
 metrics=$(metrics_of "$SIGNALING_METRICS")
+# Challenges answered: the REGISTER's, its refresh's and the INVITE's.
 for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
          'trunkline_signaling_in_dialog_requests_total{method="INFO"} 1' \
-         'trunkline_signaling_auth_challenges_total{result="answered",trunk="itsp"} 1' \
+         'trunkline_signaling_auth_challenges_total{result="answered",trunk="itsp"} 3' \
          'trunkline_signaling_trunk_registered{trunk="itsp"} 1' \
          'trunkline_signaling_media_timeouts_total{kind="rtp",trunk="pstn-lon"} 1'; do
   grep -qF "$m" <<<"$metrics" && pass "metric $m" || fail "metric $m"

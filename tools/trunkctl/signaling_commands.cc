@@ -106,10 +106,8 @@ void PrintCalls(const v1::ListCallsResponse& r, std::ostream& out) {
 std::string RegistrationText(const v1::TrunkStatus& t) {
   if (!t.has_registration()) return "-";
   const v1::TrunkRegistration& r = t.registration();
-  const int64_t left_s =
-      std::max<int64_t>(0, (r.expires_unix_ms() - absl::ToUnixMillis(
-                                                      absl::Now())) /
-                               1000);
+  const int64_t left_s = std::max<int64_t>(
+      0, (r.expires_unix_ms() - absl::ToUnixMillis(absl::Now())) / 1000);
   if (r.registered()) {
     return absl::StrCat("registered, ", left_s, "s left");
   }
