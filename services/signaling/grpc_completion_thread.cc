@@ -1,6 +1,6 @@
 #include "services/signaling/grpc_completion_thread.h"
 
-#include <grpc/impl/codegen/grpc_types.h>
+#include "grpc/grpc.h"
 
 namespace trunkline::signaling {
 
