@@ -135,13 +135,13 @@ ServerLatencyInterceptors(GrpcLatency* latency) {
 std::shared_ptr<grpc::Channel> InstrumentedChannel(
     const std::string& address,
     const std::shared_ptr<grpc::ChannelCredentials>& credentials,
-    GrpcLatency* latency) {
+    GrpcLatency* latency, const grpc::ChannelArguments& args) {
   std::vector<
       std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
       creators;
   creators.push_back(std::make_unique<ClientFactory>(latency));
   return grpc::experimental::CreateCustomChannelWithInterceptors(
-      address, credentials, grpc::ChannelArguments(), std::move(creators));
+      address, credentials, args, std::move(creators));
 }
 
 }  // namespace trunkline

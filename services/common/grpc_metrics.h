@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/support/client_interceptor.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "prometheus/family.h"
@@ -75,7 +76,8 @@ ServerLatencyInterceptors(GrpcLatency* latency);
 std::shared_ptr<grpc::Channel> InstrumentedChannel(
     const std::string& address,
     const std::shared_ptr<grpc::ChannelCredentials>& credentials,
-    GrpcLatency* latency);
+    GrpcLatency* latency,
+    const grpc::ChannelArguments& args = grpc::ChannelArguments());
 
 }  // namespace trunkline
 

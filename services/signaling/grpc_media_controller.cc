@@ -36,16 +36,24 @@ v1::SidePlan CalleeSide(const v1::Candidate& c) {
 
 GrpcMediaController::GrpcMediaController(
     const std::vector<std::string>& addresses, Poster post,
-    absl::Duration timeout, GrpcLatency* latency)
-    : post_(std::move(post)), timeout_(timeout) {
+    absl::Duration timeout, GrpcLatency* latency,
+    std::shared_ptr<GrpcCompletionThread> completions)
+    : completions_(completions != nullptr
+                       ? std::move(completions)
+                       : std::make_shared<GrpcCompletionThread>()),
+      post_(std::move(post)),
+      timeout_(timeout) {
   for (const std::string& address : addresses) {
     auto instance = std::make_unique<Instance>();
     instance->address = address;
     instance->stub = v1::Media::NewStub(
         latency != nullptr
             ? InstrumentedChannel(address, grpc::InsecureChannelCredentials(),
-                                  latency)
-            : grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+                                  latency,
+                                  GrpcCompletionThread::CallPathArguments())
+            : grpc::CreateCustomChannel(
+                  address, grpc::InsecureChannelCredentials(),
+                  GrpcCompletionThread::CallPathArguments()));
     instances_.push_back(std::move(instance));
   }
   poller_ = std::thread([this] {
@@ -113,46 +121,50 @@ v1::Leg ToProto(MediaLeg leg) {
 template <typename Request>
 void GrpcMediaController::SdpRpc(int instance, SdpMethod method,
                                  Request request, SdpDone done) {
-  const char* what = method == SdpMethod::kOffer    ? "Offer"
-                     : method == SdpMethod::kUpdate ? "Update"
-                                                    : "Answer";
-  struct Rpc {
+  // One SDP exchange in flight; the completion thread deletes it once
+  // finished.
+  struct SdpCall final : GrpcCompletionThread::Call {
     grpc::ClientContext context;
-    Request request;
     v1::SdpResponse response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::SdpResponse>> reader;
     SdpDone done;
-  };
-  auto* rpc = new Rpc;
-  rpc->request = std::move(request);
-  rpc->done = std::move(done);
-  rpc->context.set_deadline(std::chrono::system_clock::now() +
-                            absl::ToChronoMilliseconds(timeout_));
-  Instance& target = *instances_[instance];
-  auto finish = [this, rpc, what, address = target.address](grpc::Status s) {
-    absl::StatusOr<std::string> result =
-        s.ok() ? absl::StatusOr<std::string>(
-                     std::move(*rpc->response.mutable_sdp()))
-               : absl::StatusOr<std::string>(
-                     absl::Status(FromGrpcStatus(s).code(),
-                                  absl::StrCat("media ", what, " at ", address,
-                                               ": ", s.error_message())));
-    post_([done = std::move(rpc->done), result = std::move(result)] {
-      done(result);
-    });
-    delete rpc;
-  };
-  if constexpr (std::is_same_v<Request, v1::OfferRequest>) {
-    if (method == SdpMethod::kUpdate) {
-      target.stub->async()->Update(&rpc->context, &rpc->request, &rpc->response,
-                                   finish);
-    } else {
-      target.stub->async()->Offer(&rpc->context, &rpc->request, &rpc->response,
-                                  finish);
+    Poster post;
+    const char* what;
+    std::string address;
+
+    void Finished() override {
+      absl::StatusOr<std::string> result =
+          status.ok()
+              ? absl::StatusOr<std::string>(std::move(*response.mutable_sdp()))
+              : absl::StatusOr<std::string>(
+                    absl::Status(FromGrpcStatus(status).code(),
+                                 absl::StrCat("media ", what, " at ", address,
+                                              ": ", status.error_message())));
+      post([done = std::move(done), result = std::move(result)] {
+        done(result);
+      });
     }
+  };
+  auto* call = new SdpCall;
+  call->done = std::move(done);
+  call->post = post_;
+  call->what = method == SdpMethod::kOffer    ? "Offer"
+               : method == SdpMethod::kUpdate ? "Update"
+                                              : "Answer";
+  Instance& target = *instances_[instance];
+  call->address = target.address;
+  call->context.set_deadline(std::chrono::system_clock::now() +
+                             absl::ToChronoMilliseconds(timeout_));
+  grpc::CompletionQueue* cq = completions_->queue();
+  if constexpr (std::is_same_v<Request, v1::OfferRequest>) {
+    call->reader = method == SdpMethod::kUpdate
+                       ? target.stub->AsyncUpdate(&call->context, request, cq)
+                       : target.stub->AsyncOffer(&call->context, request, cq);
   } else {
-    target.stub->async()->Answer(&rpc->context, &rpc->request, &rpc->response,
-                                 finish);
+    call->reader = target.stub->AsyncAnswer(&call->context, request, cq);
   }
+  call->reader->Finish(&call->response, &call->status, call);
 }
 
 void GrpcMediaController::Offer(const std::string& call_id,
@@ -232,26 +244,32 @@ void GrpcMediaController::Answer(const std::string& call_id, MediaLeg from,
 void GrpcMediaController::Delete(const std::string& call_id) {
   auto it = calls_.find(call_id);
   if (it == calls_.end()) return;
-  struct Rpc {
+  // Nothing waits for the answer: the completion thread only logs a failure.
+  struct DeleteCall final : GrpcCompletionThread::Call {
     grpc::ClientContext context;
-    v1::DeleteRequest request;
     v1::DeleteResponse response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::DeleteResponse>> reader;
+    std::string call_id;
+
+    void Finished() override {
+      // Media frees an abandoned session on its RTP timeout anyway.
+      if (!status.ok()) {
+        TL_LOG(kWarning, "media Delete failed")
+            .With("call_id", call_id)
+            .With("error", status.error_message());
+      }
+    }
   };
-  auto* rpc = new Rpc;
-  rpc->request.set_call_id(call_id);
-  rpc->context.set_deadline(std::chrono::system_clock::now() +
-                            absl::ToChronoMilliseconds(timeout_));
-  instances_[it->second.instance]->stub->async()->Delete(
-      &rpc->context, &rpc->request, &rpc->response,
-      [rpc, call_id](grpc::Status s) {
-        // Media frees an abandoned session on its RTP timeout anyway.
-        if (!s.ok()) {
-          TL_LOG(kWarning, "media Delete failed")
-              .With("call_id", call_id)
-              .With("error", s.error_message());
-        }
-        delete rpc;
-      });
+  auto* call = new DeleteCall;
+  call->call_id = call_id;
+  call->context.set_deadline(std::chrono::system_clock::now() +
+                             absl::ToChronoMilliseconds(timeout_));
+  v1::DeleteRequest request;
+  request.set_call_id(call_id);
+  call->reader = instances_[it->second.instance]->stub->AsyncDelete(
+      &call->context, request, completions_->queue());
+  call->reader->Finish(&call->response, &call->status, call);
   calls_.erase(it);
 }
 

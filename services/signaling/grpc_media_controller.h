@@ -19,6 +19,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "services/common/grpc_metrics.h"
+#include "services/signaling/grpc_completion_thread.h"
 #include "services/signaling/media_controller.h"
 #include "services/signaling/media_event_watcher.h"
 #include "trunkline/v1/media.grpc.pb.h"
@@ -29,10 +30,12 @@ class GrpcMediaController final : public MediaController {
  public:
   using Poster = std::function<void(std::function<void()>)>;
   // `addresses`: the media instances (--media). `post` hands a closure to
-  // the SIP loop.
-  // `latency`, when set, measures every call.
+  // the SIP loop. `latency`, when set, measures every call. `completions`:
+  // the thread that finishes Offer, Update, Answer and Delete (shared with
+  // the routing client); null: one of its own.
   GrpcMediaController(const std::vector<std::string>& addresses, Poster post,
-                      absl::Duration timeout, GrpcLatency* latency = nullptr);
+                      absl::Duration timeout, GrpcLatency* latency = nullptr,
+                      std::shared_ptr<GrpcCompletionThread> completions = {});
   ~GrpcMediaController() override;
 
   void Offer(const std::string& call_id, const v1::Candidate& candidate,
@@ -78,6 +81,7 @@ class GrpcMediaController final : public MediaController {
   template <typename Request>
   void SdpRpc(int instance, SdpMethod method, Request request, SdpDone done);
 
+  std::shared_ptr<GrpcCompletionThread> completions_;
   std::vector<std::unique_ptr<Instance>> instances_;
   Poster post_;
   absl::Duration timeout_;

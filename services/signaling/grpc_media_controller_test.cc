@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "services/common/grpc_server.h"
 
@@ -26,6 +27,10 @@ class FakeMedia final : public v1::Media::CallbackService {
                                    v1::SdpResponse* response) override {
     absl::MutexLock lock(&mu_);
     answers_.push_back(*request);
+    if (hang_queries_) {  // hangs Answer too, until ReleaseQueries()
+      hung_.push_back(c->DefaultReactor());
+      return hung_.back();
+    }
     response->set_sdp("relay-answer");
     return Done(c);
   }
@@ -35,8 +40,8 @@ class FakeMedia final : public v1::Media::CallbackService {
     load->set_capacity_left(capacity_);
     return Done(c);
   }
-  // Query: the figures of a call it was offered; with hang_queries, no
-  // answer until ReleaseQueries().
+  // Query: the figures of a call it was offered; with HangQueries(), no
+  // answer (nor to Answer) until ReleaseQueries().
   grpc::ServerUnaryReactor* Query(grpc::CallbackServerContext* c,
                                   const v1::QueryRequest* request,
                                   v1::QueryResponse* response) override {
@@ -261,6 +266,44 @@ TEST(GrpcMediaControllerTest, AQueryThatHangsEndsAtTheShortDeadline) {
       << q.status();
   EXPECT_GE(took, GrpcMediaController::kQueryTimeout - absl::Milliseconds(50));
   EXPECT_LT(took, absl::Seconds(5));
+}
+
+// Offer, Answer and Delete finish on the completion thread, on channels with
+// the minimal filter stack: the call's deadline must still end a call that
+// gets no answer, and the routing client shares the thread.
+TEST(GrpcMediaControllerTest, AnAnswerThatHangsEndsAtTheCallsDeadline) {
+  FakeMedia slow(500);
+  // A server that does not end late calls itself (no deadline filter): the
+  // client's deadline alone must end the Answer.
+  auto server = GrpcServer::Start(
+      "127.0.0.1:0", {&slow}, nullptr, [](grpc::ServerBuilder* b) {
+        b->AddChannelArgument(GRPC_ARG_MINIMAL_STACK, 1);
+      });
+  ASSERT_TRUE(server.ok());
+  auto completions = std::make_shared<GrpcCompletionThread>();
+  GrpcMediaController media({absl::StrCat("127.0.0.1:", (*server)->port())},
+                            Inline(), absl::Milliseconds(300), nullptr,
+                            completions);
+  for (int i = 0; i < 100 && media.PickInstance() != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(Wait([&](auto done) {
+                media.Offer("call-a", PstnCandidate(), "sdp", std::move(done));
+              }).ok());
+  slow.HangQueries();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::string> answer = Wait([&](auto done) {
+    media.Answer("call-a", MediaLeg::kCallee, "callee-sdp", std::move(done));
+  });
+  const absl::Duration took = absl::Now() - start;
+  slow.ReleaseQueries();
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(answer.status().message().find("media Answer at 127.0.0.1:"),
+            std::string::npos)
+      << answer.status();
+  EXPECT_GE(took, absl::Milliseconds(250));
+  EXPECT_LT(took, absl::Seconds(5));
+  media.Delete("call-a");
 }
 
 }  // namespace

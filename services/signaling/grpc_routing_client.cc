@@ -9,47 +9,58 @@
 #include "services/common/error_table.h"
 
 namespace trunkline::signaling {
+namespace {
 
-GrpcRoutingClient::GrpcRoutingClient(const std::string& address, Poster post,
-                                     absl::Duration timeout,
-                                     GrpcLatency* latency)
-    : stub_(v1::Routing::NewStub(
+// One Route in flight; the completion thread deletes it once finished.
+struct RouteCall final : GrpcCompletionThread::Call {
+  grpc::ClientContext context;
+  v1::RouteDecision decision;
+  grpc::Status status;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::RouteDecision>> reader;
+  RoutingClient::Done done;
+  GrpcRoutingClient::Poster post;
+
+  void Finished() override {
+    absl::StatusOr<v1::RouteDecision> result =
+        status.ok()
+            ? absl::StatusOr<v1::RouteDecision>(std::move(decision))
+            : absl::StatusOr<v1::RouteDecision>(absl::Status(
+                  FromGrpcStatus(status).code(),
+                  absl::StrCat("routing service: ", status.error_message())));
+    post([done = std::move(done), result = std::move(result)]() {
+      done(result);
+    });
+  }
+};
+
+}  // namespace
+
+GrpcRoutingClient::GrpcRoutingClient(
+    const std::string& address, Poster post, absl::Duration timeout,
+    GrpcLatency* latency, std::shared_ptr<GrpcCompletionThread> completions)
+    : completions_(completions != nullptr
+                       ? std::move(completions)
+                       : std::make_shared<GrpcCompletionThread>()),
+      stub_(v1::Routing::NewStub(
           latency != nullptr
               ? InstrumentedChannel(address, grpc::InsecureChannelCredentials(),
-                                    latency)
-              : grpc::CreateChannel(address,
-                                    grpc::InsecureChannelCredentials()))),
+                                    latency,
+                                    GrpcCompletionThread::CallPathArguments())
+              : grpc::CreateCustomChannel(
+                    address, grpc::InsecureChannelCredentials(),
+                    GrpcCompletionThread::CallPathArguments()))),
       post_(std::move(post)),
       timeout_(timeout) {}
 
 void GrpcRoutingClient::Route(const v1::RouteRequest& request, Done done) {
-  // Lives until the completion callback, which runs on a gRPC thread.
-  struct Rpc {
-    grpc::ClientContext context;
-    v1::RouteRequest request;
-    v1::RouteDecision decision;
-    Done done;
-  };
-  auto* rpc = new Rpc;
-  rpc->request = request;
-  rpc->done = std::move(done);
-  rpc->context.set_deadline(std::chrono::system_clock::now() +
-                            absl::ToChronoMilliseconds(timeout_));
-  stub_->async()->Route(
-      &rpc->context, &rpc->request, &rpc->decision,
-      [this, rpc](grpc::Status status) {
-        absl::StatusOr<v1::RouteDecision> result =
-            status.ok()
-                ? absl::StatusOr<v1::RouteDecision>(std::move(rpc->decision))
-                : absl::StatusOr<v1::RouteDecision>(
-                      absl::Status(FromGrpcStatus(status).code(),
-                                   absl::StrCat("routing service: ",
-                                                status.error_message())));
-        post_([done = std::move(rpc->done), result = std::move(result)]() {
-          done(result);
-        });
-        delete rpc;
-      });
+  auto* call = new RouteCall;
+  call->done = std::move(done);
+  call->post = post_;
+  call->context.set_deadline(std::chrono::system_clock::now() +
+                             absl::ToChronoMilliseconds(timeout_));
+  call->reader =
+      stub_->AsyncRoute(&call->context, request, completions_->queue());
+  call->reader->Finish(&call->decision, &call->status, call);
 }
 
 }  // namespace trunkline::signaling

@@ -1,5 +1,6 @@
-// RoutingClient over gRPC's callback API: the RPC runs on gRPC's threads and
-// its result is posted into the SIP loop, so the loop never waits on it.
+// RoutingClient over gRPC's asynchronous API: the RPC finishes on the
+// completion thread and its result is posted into the SIP loop, so the loop
+// never waits on it.
 #ifndef TRUNKLINE_SERVICES_SIGNALING_GRPC_ROUTING_CLIENT_H_
 #define TRUNKLINE_SERVICES_SIGNALING_GRPC_ROUTING_CLIENT_H_
 
@@ -9,6 +10,7 @@
 
 #include "absl/time/time.h"
 #include "services/common/grpc_metrics.h"
+#include "services/signaling/grpc_completion_thread.h"
 #include "services/signaling/routing_client.h"
 #include "trunkline/v1/routing.grpc.pb.h"
 
@@ -20,12 +22,16 @@ class GrpcRoutingClient final : public RoutingClient {
   // `post` hands a closure to the SIP loop. `timeout` bounds each RPC: a slow
   // or absent routing service fails the call with 503, it does not hang it.
   // `latency`, when set, measures every call
-  // (trunkline_signaling_grpc_client_duration_seconds).
+  // (trunkline_signaling_grpc_client_duration_seconds). `completions`: the
+  // thread that finishes the RPCs (shared with the media client); null: one
+  // of its own.
   GrpcRoutingClient(const std::string& address, Poster post,
-                    absl::Duration timeout, GrpcLatency* latency = nullptr);
+                    absl::Duration timeout, GrpcLatency* latency = nullptr,
+                    std::shared_ptr<GrpcCompletionThread> completions = {});
   void Route(const v1::RouteRequest& request, Done done) override;
 
  private:
+  std::shared_ptr<GrpcCompletionThread> completions_;
   std::unique_ptr<v1::Routing::Stub> stub_;
   Poster post_;
   absl::Duration timeout_;

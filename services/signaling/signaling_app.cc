@@ -26,10 +26,11 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
       "Time from a gRPC call to routing or media to its status, by method.");
   GrpcLatency* latency = app->client_latency_.get();
   SofiaSipStack* stack = app->stack_.get();
+  app->completions_ = std::make_shared<GrpcCompletionThread>();
   app->routing_ = std::make_unique<GrpcRoutingClient>(
       context.flags.routing,
       [stack](std::function<void()> task) { stack->Post(std::move(task)); },
-      options.routing_timeout, latency);
+      options.routing_timeout, latency, app->completions_);
   if (context.flags.media.empty()) {
     app->media_ = std::make_unique<NoMediaController>(
         "no media instance configured (--media is empty)");
@@ -37,7 +38,7 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
     app->media_ = std::make_unique<GrpcMediaController>(
         context.flags.media,
         [stack](std::function<void()> task) { stack->Post(std::move(task)); },
-        options.routing_timeout, latency);
+        options.routing_timeout, latency, app->completions_);
   }
   app->monitor_ = std::make_unique<GatewayMonitor>(stack, app->metrics_.get());
   app->registrar_ =

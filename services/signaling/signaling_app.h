@@ -13,6 +13,7 @@
 #include "services/common/service_runtime.h"
 #include "services/signaling/b2bua.h"
 #include "services/signaling/gateway_monitor.h"
+#include "services/signaling/grpc_completion_thread.h"
 #include "services/signaling/media_controller.h"
 #include "services/signaling/routing_client.h"
 #include "services/signaling/signaling_admin_service.h"
@@ -63,6 +64,8 @@ class SignalingApp final : public ServiceApp {
   std::unique_ptr<SignalingMetrics> metrics_;
   // Before the clients that use it, so it outlives them.
   std::unique_ptr<GrpcLatency> client_latency_;
+  // Finishes the routing and media calls of the call path.
+  std::shared_ptr<GrpcCompletionThread> completions_;
   std::unique_ptr<RoutingClient> routing_;
   std::unique_ptr<MediaController> media_;
   std::unique_ptr<GatewayMonitor> monitor_;

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <deque>
 #include <thread>
 #include <utility>
 
@@ -241,25 +240,34 @@ class SofiaSipStack::Impl {
     close(wake_fd_);
   }
 
+  // The loop is woken only when the queue goes from empty to not empty:
+  // tasks posted before it drains the queue ride on the same wake-up.
   void Post(std::function<void()> task) {
+    bool wake;
     {
       absl::MutexLock lock(&mu_);
+      wake = queue_.empty();
       queue_.push_back(std::move(task));
     }
-    uint64_t one = 1;
-    (void)!write(wake_fd_, &one, sizeof one);
+    if (wake) {
+      uint64_t one = 1;
+      (void)!write(wake_fd_, &one, sizeof one);
+    }
   }
 
   static int OnWake(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* arg) {
     auto* self = reinterpret_cast<Impl*>(arg);
+    // Read before taking the queue: a task posted after the swap finds the
+    // queue empty and writes again, so none is left without a wake-up.
     uint64_t n;
     (void)!read(self->wake_fd_, &n, sizeof n);
-    std::deque<std::function<void()>> tasks;
+    std::vector<std::function<void()>>& tasks = self->running_;
     {
       absl::MutexLock lock(&self->mu_);
       tasks.swap(self->queue_);
     }
     for (auto& t : tasks) t();
+    tasks.clear();  // keeps its capacity for the next swap
     return 0;
   }
 
@@ -477,7 +485,8 @@ class SofiaSipStack::Impl {
   int wake_fd_ = -1;
   std::thread thread_;
   absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::function<void()>> running_;  // loop thread only
   // SIP trace (loop thread, but the fds, set once before the reader
   // starts).
   std::function<void(const SipTraceRecord&)> trace_tap_;

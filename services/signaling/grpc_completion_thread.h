@@ -1,0 +1,54 @@
+// One thread that finishes the asynchronous gRPC calls the SIP loop makes on
+// the call path (Route, Offer, Update, Answer, Delete) and posts their results
+// back to the loop.
+//
+// gRPC's callback API runs completions on a pool of threads that take turns
+// polling; every call then costs wake-ups and futex hand-offs between them
+// before the result reaches the loop. A single completion queue drained by a
+// single thread costs one wake-up per finished call, and the routing and
+// media clients share it.
+#ifndef TRUNKLINE_SERVICES_SIGNALING_GRPC_COMPLETION_THREAD_H_
+#define TRUNKLINE_SERVICES_SIGNALING_GRPC_COMPLETION_THREAD_H_
+
+#include <thread>
+
+#include "grpcpp/completion_queue.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace trunkline::signaling {
+
+class GrpcCompletionThread {
+ public:
+  // A call in flight. Its address is the tag given to gRPC; Finished runs on
+  // the completion thread once gRPC is done with the call, and the call is
+  // deleted right after.
+  class Call {
+   public:
+    virtual ~Call() = default;
+    virtual void Finished() = 0;
+  };
+
+  GrpcCompletionThread();
+  // Waits for the calls still in flight (each one has a deadline).
+  ~GrpcCompletionThread();
+  GrpcCompletionThread(const GrpcCompletionThread&) = delete;
+  GrpcCompletionThread& operator=(const GrpcCompletionThread&) = delete;
+
+  grpc::CompletionQueue* queue() { return &queue_; }
+
+  // Channel settings for the call path: no transparent retries (each call
+  // has its own deadline and the B2BUA decides what a failure means; the
+  // retry layer costs allocations on every call), and the minimal filter
+  // stack with deadline checking kept on.
+  static grpc::ChannelArguments CallPathArguments();
+
+ private:
+  void Run();
+
+  grpc::CompletionQueue queue_;
+  std::thread thread_;
+};
+
+}  // namespace trunkline::signaling
+
+#endif  // TRUNKLINE_SERVICES_SIGNALING_GRPC_COMPLETION_THREAD_H_
