@@ -60,6 +60,10 @@ ABSL_FLAG(int, window, 512, "packets in flight when flat out");
 ABSL_FLAG(double, seconds, 10, "measurement duration");
 ABSL_FLAG(bool, srtp, false, "the receiving side speaks SRTP");
 ABSL_FLAG(int, relay_pid, 0, "the relay's PID, for its CPU per packet");
+ABSL_FLAG(int, idle_streams, 0,
+          "instead of sending: allocate this many streams (Offer + Answer, "
+          "no packets), report the relay's resident memory per stream "
+          "(needs --relay_pid), then delete them");
 
 namespace trunkline::rtpload {
 namespace {
@@ -251,12 +255,125 @@ uint64_t CpuTicks(int pid) {
   return utime + stime;
 }
 
+// The relay's resident set, KiB (VmRSS from /proc/PID/status).
+uint64_t ResidentKib(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+// libsrtp's own cost of one AES_CM_128_HMAC_SHA1_80 protect of the packet
+// rtpload sends, CPU µs on this thread: what the RTP->SRTP figures are
+// compared against, measured in the same run as them. One context per
+// stream of the run, used round robin, so libsrtp's state is as far from
+// the cache as in the relay; packets are protected in runs of `batch` per
+// context, as a relay that drains one socket at a time does.
+double LibsrtpProtectCpuUs(int contexts, int batch) {
+  std::vector<std::unique_ptr<media::srtp::OutboundSrtp>> outbound;
+  for (int i = 0; i < contexts; ++i) {
+    auto key = media::srtp::GenerateMasterKey(
+        media::srtp::Suite::kAesCm128HmacSha1_80);
+    if (!key.ok()) return 0;
+    auto context = media::srtp::OutboundSrtp::Create(*key);
+    if (!context.ok()) return 0;
+    outbound.push_back(*std::move(context));
+  }
+  const int packets = std::max(100000, 4 * contexts * batch);
+  uint8_t buffer[256] = {0x80, 0};
+  const uint32_t ssrc = htonl(0x5eed);
+  std::memcpy(buffer + 8, &ssrc, 4);
+  std::vector<uint16_t> sequence(contexts);
+  timespec before, after;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &before);
+  for (int i = 0; i < packets; ++i) {
+    const int c = (i / batch) % contexts;
+    const uint16_t seq = ++sequence[c];
+    buffer[2] = uint8_t(seq >> 8);
+    buffer[3] = uint8_t(seq);
+    (void)outbound[c]->ProtectRtp(absl::MakeSpan(buffer), 12 + 160);
+  }
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &after);
+  const double ns = double(after.tv_sec - before.tv_sec) * 1e9 +
+                    double(after.tv_nsec - before.tv_nsec);
+  return ns / 1000.0 / packets;
+}
+
+void DeleteAll(const std::string& target, int count) {
+  if (target == "trunkline") {
+    auto stub = v1::Media::NewStub(grpc::CreateChannel(
+        absl::GetFlag(FLAGS_media), grpc::InsecureChannelCredentials()));
+    for (int i = 0; i < count; ++i) {
+      v1::DeleteRequest request;
+      request.set_call_id(absl::StrCat("rtpload-", getpid(), "-", i));
+      v1::DeleteResponse response;
+      grpc::ClientContext context;
+      stub->Delete(&context, request, &response);
+    }
+  } else if (target == "rtpengine") {
+    if (auto client = NgClient::Connect(absl::GetFlag(FLAGS_rtpengine));
+        client.ok()) {
+      for (int i = 0; i < count; ++i) {
+        (void)(*client)->Call(Bencode::Dict({
+            {"command", Bencode::Str("delete")},
+            {"call-id",
+             Bencode::Str(absl::StrCat("rtpload-", getpid(), "-", i))},
+            {"from-tag", Bencode::Str("caller")},
+        }));
+      }
+    }
+  }
+}
+
+// --idle_streams: the relay's memory per allocated, idle stream. No sockets
+// of ours: the SDP names ports nobody sends from.
+int RunIdle(const std::string& target, int count, bool srtp) {
+  const int pid = absl::GetFlag(FLAGS_relay_pid);
+  if (pid <= 0) {
+    std::fprintf(stderr, "rtpload: --idle_streams needs --relay_pid\n");
+    return 1;
+  }
+  std::vector<Stream> streams(count);
+  for (int i = 0; i < count; ++i) {
+    streams[i].sender_port = uint16_t(40000 + 2 * (i % 10000));
+    streams[i].receiver_port = uint16_t(streams[i].sender_port + 1);
+  }
+  const uint64_t before = ResidentKib(pid);
+  absl::Status setup = target == "rtpengine" ? SetUpRtpengine(streams, srtp)
+                                             : SetUpTrunkline(streams, srtp);
+  sleep(1);  // let the relay settle (its metrics tick)
+  const uint64_t after = ResidentKib(pid);
+  if (!setup.ok()) {
+    std::fprintf(stderr, "rtpload: setup: %s\n",
+                 std::string(setup.message()).c_str());
+  }
+  std::printf(
+      "target=%s mode=%s idle_streams=%d setup=%s rss_before_kib=%llu "
+      "rss_after_kib=%llu kib_per_stream=%.2f\n",
+      target.c_str(), srtp ? "rtp_to_srtp" : "rtp_to_rtp", count,
+      setup.ok() ? "ok" : "failed", (unsigned long long)before,
+      (unsigned long long)after,
+      (double(after) - double(before)) / double(count));
+  DeleteAll(target, count);
+  return setup.ok() ? 0 : 1;
+}
+
 int Run() {
   const std::string target = absl::GetFlag(FLAGS_target);
   const int count = absl::GetFlag(FLAGS_streams);
   const int pps = absl::GetFlag(FLAGS_pps);
   const bool srtp = absl::GetFlag(FLAGS_srtp);
   const double seconds = absl::GetFlag(FLAGS_seconds);
+  if (absl::GetFlag(FLAGS_idle_streams) > 0) {
+    return RunIdle(target, absl::GetFlag(FLAGS_idle_streams), srtp);
+  }
+  const double libsrtp_us =
+      srtp ? LibsrtpProtectCpuUs(
+                 count,
+                 pps > 0 ? 1 : std::max(1, absl::GetFlag(FLAGS_window) / count))
+           : 0;
   std::vector<Stream> streams(count);
   for (int i = 0; i < count; ++i) {
     Stream& s = streams[i];
@@ -425,7 +542,7 @@ int Run() {
   std::printf(
       "target=%s mode=%s streams=%d pps_per_stream=%d sent_pps=%.0f "
       "relayed_pps=%.0f loss=%.4f%% latency_p50_us=%u latency_p99_us=%u "
-      "relay_cpu_us_per_packet=%.3f\n",
+      "relay_cpu_us_per_packet=%.3f",
       target.c_str(), srtp ? "rtp_to_srtp" : "rtp_to_rtp", count, pps,
       double(sent_measured) / seconds, double(received_measured) / seconds,
       sent_total == 0 ? 0.0 : 100.0 * double(lost) / double(sent_total),
@@ -433,30 +550,10 @@ int Run() {
       received_measured == 0 || cpu_end == 0
           ? 0.0
           : cpu_seconds * 1e6 / double(received_measured));
+  if (srtp) std::printf(" libsrtp_protect_cpu_us=%.3f", libsrtp_us);
+  std::printf("\n");
   // Free the relay's ports for the next run.
-  if (target == "trunkline") {
-    auto stub = v1::Media::NewStub(grpc::CreateChannel(
-        absl::GetFlag(FLAGS_media), grpc::InsecureChannelCredentials()));
-    for (int i = 0; i < count; ++i) {
-      v1::DeleteRequest request;
-      request.set_call_id(absl::StrCat("rtpload-", getpid(), "-", i));
-      v1::DeleteResponse response;
-      grpc::ClientContext context;
-      stub->Delete(&context, request, &response);
-    }
-  } else if (target == "rtpengine") {
-    if (auto client = NgClient::Connect(absl::GetFlag(FLAGS_rtpengine));
-        client.ok()) {
-      for (int i = 0; i < count; ++i) {
-        (void)(*client)->Call(Bencode::Dict({
-            {"command", Bencode::Str("delete")},
-            {"call-id",
-             Bencode::Str(absl::StrCat("rtpload-", getpid(), "-", i))},
-            {"from-tag", Bencode::Str("caller")},
-        }));
-      }
-    }
-  }
+  DeleteAll(target, count);
   for (Stream& s : streams) {
     close(s.sender_fd);
     close(s.receiver_fd);

@@ -37,10 +37,14 @@ struct Stream {
   std::array<std::unique_ptr<StreamEnd>, 2> ends;
 };
 
+// An offer kept for its answer. The offer is kept as the text that came
+// (parsed again when the answer comes: control-plane work) and only the
+// per-stream outcome of the rewrite: a parsed SDP is several times the size
+// of its text, and every idle session holds one of these.
 struct PendingOffer {
   v1::Leg from = v1::LEG_UNSPECIFIED;
-  sdp::SessionDescription offer;
-  sdp::OfferRewrite rewrite;
+  std::string offer_sdp;
+  std::vector<sdp::OfferedStream> streams;  // by m-line index
 };
 
 struct Session {

@@ -283,8 +283,8 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
     SetCandidateKeys(*session.streams[i]->ends[from], offer.media[i]);
   }
   std::string response = sdp::Serialize(rewrite->sdp);
-  session.pending =
-      PendingOffer{request.from_leg(), std::move(offer), *std::move(rewrite)};
+  session.pending = PendingOffer{request.from_leg(), request.sdp(),
+                                 std::move(rewrite->streams)};
   session.responses[key] = response;
   UpdateCounts();
   return response;
@@ -450,12 +450,14 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
   }
   ASSIGN_OR_RETURN(sdp::SessionDescription answer, sdp::Parse(request.sdp()));
   PendingOffer& pending = *session.pending;
+  ASSIGN_OR_RETURN(const sdp::SessionDescription offer,
+                   sdp::Parse(pending.offer_sdp));
   const size_t offerer = LegIndex(pending.from);
   const size_t answerer = 1 - offerer;
   sdp::RelaySide& offerer_relay = session.sides[offerer].relay;
   ++offerer_relay.session_version;
   absl::StatusOr<sdp::AnswerRewrite> rewrite = sdp::RewriteAnswer(
-      pending.offer, answer, session.sides[answerer].relay, offerer_relay);
+      offer, answer, session.sides[answerer].relay, offerer_relay);
   if (!rewrite.ok()) {
     --offerer_relay.session_version;
     return rewrite.status();
@@ -465,16 +467,16 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
         i < session.streams.size() ? session.streams[i].get() : nullptr;
     if (stream == nullptr) continue;
     const sdp::AnsweredStream& answered = rewrite->streams[i];
-    if (!answered.relayed || i >= pending.rewrite.streams.size() ||
+    if (!answered.relayed || i >= pending.streams.size() ||
         i >= answer.media.size()) {
       // Refused (port 0) in this round: stop relaying, keep the ports.
       stream->ends[0]->active = stream->ends[1]->active = false;
       continue;
     }
-    RETURN_IF_ERROR(ConfigureEnd(
-        *stream->ends[offerer], pending.rewrite.streams[i].offerer,
-        answered.offerer_crypto, answered.offerer_rtcp_mux, pending.offer,
-        pending.offer.media[i], session.sides[offerer].plan));
+    RETURN_IF_ERROR(
+        ConfigureEnd(*stream->ends[offerer], pending.streams[i].offerer,
+                     answered.offerer_crypto, answered.offerer_rtcp_mux, offer,
+                     offer.media[i], session.sides[offerer].plan));
     RETURN_IF_ERROR(
         ConfigureEnd(*stream->ends[answerer], answered.answerer,
                      answered.answerer_crypto, answered.answerer_rtcp_mux,

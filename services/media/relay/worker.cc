@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -111,6 +113,23 @@ Worker::~Worker() {
 void Worker::Start() {
   running_ = true;
   thread_ = std::thread([this] {
+    const std::string name = absl::StrCat("media-worker-", index_);
+    pthread_setname_np(pthread_self(), name.c_str());
+    if (options_.realtime_priority > 0) {
+      sched_param param{};
+      param.sched_priority = options_.realtime_priority;
+      if (const int error =
+              pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+          error != 0) {
+        TL_LOG(kWarning,
+               "media worker keeps the default scheduling policy: "
+               "SCHED_FIFO refused (grant CAP_SYS_NICE, or set "
+               "--worker_realtime_priority=0)")
+            .With("worker", index_)
+            .With("priority", options_.realtime_priority)
+            .With("error", std::strerror(error));
+      }
+    }
     while (running_.load(std::memory_order_relaxed)) RunOnce(100);
     // Work posted after Stop() still runs, so no RPC is left unanswered.
     RunOnce(0);
