@@ -16,6 +16,7 @@
 # - Reliable early media (RFC 3262): the gateway's 183 with SDP comes with
 #   Require: 100rel; Trunkline PRACKs it and sends the caller its own
 #   reliable 183 with the relay's SDP, which the caller PRACKs; then 200.
+# - Lost ACK: the gateway sends its 200 again after our ACK and gets it again.
 # - Forking: two forks of the Dublin gateway ring, the second answers:
 #   Trunkline ACKs and BYEs the one that answered; with maxEarlyDialogs 1
 #   the caller hears only the first fork's ringing.
@@ -100,6 +101,19 @@ else fail "gateway forked call (see $DIR/gwfork.err)"; tail -20 "$DIR/gwfork.err
 n=$(grep -c '^SIP/2.0 180' "$DIR/ucfork.msg" 2>/dev/null || true)
 [ "$n" = 1 ] && pass "maxEarlyDialogs 1: the caller got one fork's 180" || fail "caller got $n 180s"
 
+# A lost ACK: our ACK is sent statelessly and the INVITE transaction is let
+# go, so a 200 that the gateway sends again must be ACKed again from the
+# dialog (SofiaClientLeg::AckAgain).
+sipp_run gwlostack 127.0.0.21 uas_lost_ack.xml & GWLOSTACK=$!
+bound 127.0.0.21
+if sipp_run uclostack 127.0.0.11 uac_long_call.xml -d 3000 -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
+  pass "UC side: the call whose ACK the gateway missed went on and was hung up"
+else fail "UC side lost-ACK call (see $DIR/uclostack.err)"; tail -20 "$DIR/uclostack.err" 2>/dev/null; fi
+if wait "$GWLOSTACK"; then pass "gateway: its 200 sent again after the ACK was ACKed again"
+else fail "gateway lost-ACK call (see $DIR/gwlostack.err)"; tail -20 "$DIR/gwlostack.err" 2>/dev/null; fi
+n=$(grep -c '^ACK sip:' "$DIR/gwlostack.msg" 2>/dev/null || true)
+[ "$n" = 2 ] && pass "gateway got 2 ACKs for its two 200s" || fail "gateway got $n ACKs"
+
 # Topology hiding within the call: no address of the caller's network in
 # anything the gateway received, and none of the gateway's at the caller.
 if grep -q '127\.0\.0\.11' "$DIR/gw.msg"; then fail "the caller's address reached the gateway"
@@ -158,13 +172,13 @@ for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
 done
 media=$(metrics_of "$MEDIA_METRICS")
 # The media service saw every offer/answer: the hold, resume and gateway
-# re-INVITEs through Update, and one Offer per candidate tried by the five
+# re-INVITEs through Update, and one Offer per candidate tried by the six
 # anchored calls. The international call's trunks share a priority and are
 # ordered by a hash of its Call-ID: when gw-dub (no sipp by then) comes
 # first, its transport failure moves the call on with one more Offer.
 failovers=$(awk '/^trunkline_signaling_failovers_total\{/ {n += $2} END {printf "%d", n}' <<<"$metrics")
 for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
-          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((5 + failovers))"; do
+          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((6 + failovers))"; do
   grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; grep -E 'failovers_total' <<<"$metrics"; }
 done
 kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"

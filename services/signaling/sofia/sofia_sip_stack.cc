@@ -361,10 +361,11 @@ class SofiaSipStack::Impl {
     return "";
   }
 
-  static int OnStray(nta_agent_magic_t*, nta_agent_t*, msg_t* msg, sip_t*) {
-    msg_destroy(msg);
-    return 0;
-  }
+  // A message no transaction or dialog claims. The one acted on is a 2xx
+  // to one of our INVITEs that came again after its transaction went: our
+  // ACK was lost, so the callee keeps sending it (defined below).
+  static int OnStray(nta_agent_magic_t*, nta_agent_t* agent, msg_t* msg,
+                     sip_t* sip);
 
   IncomingRequest Describe(nta_incoming_t* irq, const sip_t* sip) {
     IncomingRequest r = DescribeRequest(home_, sip);
@@ -509,13 +510,24 @@ int OnByeDone(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
   return 0;
 }
 
+// The callback of a dialog leg once we sent its BYE: the leg lives on
+// until the BYE's answer, possibly longer than the object it called. A
+// crossing BYE is answered, anything else gets 481 (RFC 3261 12.2.2).
+int OnEndingDialogRequest(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*,
+                          const sip_t* sip) {
+  if (sip->sip_request->rq_method == sip_method_ack) return 0;
+  return sip->sip_request->rq_method == sip_method_bye ? 200 : 481;
+}
+
 nta_outgoing_t* SendBye(nta_leg_t* leg, tport_t* tp,
                         const std::string& reason) {
-  return nta_outgoing_tcreate(
+  nta_outgoing_t* bye = nta_outgoing_tcreate(
       leg, &OnByeDone, reinterpret_cast<nta_outgoing_magic_t*>(leg), nullptr,
       SIP_METHOD_BYE, nullptr,
       TAG_IF(!reason.empty(), SIPTAG_REASON_STR(reason.c_str())),
       TAG_IF(tp != nullptr, NTATAG_TPORT(tp)), TAG_END());
+  if (bye != nullptr) nta_leg_bind(leg, &OnEndingDialogRequest, nullptr);
+  return bye;
 }
 
 using AckSink = std::function<void(const std::string&, const std::string&)>;
@@ -528,9 +540,13 @@ int DestroyWhenFinal(nta_outgoing_magic_t*, nta_outgoing_t* orq, const sip_t*) {
 }
 
 // The ACK of the 2xx to the INVITE (or re-INVITE) with CSeq `cseq` on
-// `leg`, with the SDP answer when the 2xx carried the offer.
+// `leg`, with the SDP answer when the 2xx carried the offer. A stateful ACK
+// is a transaction nta keeps for 64*T1 (32 s) to ACK a retransmitted 2xx
+// again; a stateless one leaves nothing behind, and its sender answers
+// retransmitted 2xx itself (SofiaClientLeg::AckAgain).
 void SendAck(nta_leg_t* leg, tport_t* tp, uint32_t cseq,
-             const std::string& content_type, const std::string& body) {
+             const std::string& content_type, const std::string& body,
+             bool stateless = false) {
   sip_cseq_t ack_cseq[1];
   sip_cseq_init(ack_cseq);
   ack_cseq->cs_seq = cseq;
@@ -541,8 +557,12 @@ void SendAck(nta_leg_t* leg, tport_t* tp, uint32_t cseq,
       SIPTAG_CSEQ(ack_cseq),
       TAG_IF(!body.empty(), SIPTAG_CONTENT_TYPE_STR(content_type.c_str())),
       TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
+      TAG_IF(stateless, NTATAG_STATELESS(1)),
       TAG_IF(tp != nullptr, NTATAG_TPORT(tp)), TAG_END());
-  if (ack != nullptr) nta_outgoing_destroy(ack);
+  // A stateless request comes back as (nta_outgoing_t*)-1: already gone.
+  if (ack != nullptr && ack != reinterpret_cast<nta_outgoing_t*>(-1)) {
+    nta_outgoing_destroy(ack);
+  }
 }
 
 // Our final or provisional answer on `irq`: `r`'s code, phrase, headers and
@@ -981,21 +1001,42 @@ class SofiaClientLeg final : public ClientLeg {
 
   void Ack(const std::string& content_type, const std::string& body) override {
     if (leg_ == nullptr || cseq_ == 0) return;
-    signaling::SendAck(leg_, tp_, cseq_, content_type, body);
-    // The INVITE transaction (request and 2xx, several KiB) goes once a
-    // lost ACK would have shown as a retransmitted 2xx (T1 doubling: 0.5,
-    // 1, 2 s), not at the end of the call.
-    if (orq_ != nullptr && final_ && release_ == nullptr) {
-      release_ =
-          std::make_unique<SofiaTimer>(stack_->root_, kReleaseAfterAck, [this] {
-            if (orq_ != nullptr && nta_outgoing_status(orq_) >= 200) {
-              nta_outgoing_destroy(orq_);
-              orq_ = nullptr;
-              // Kept only to send the INVITE again (a challenge, a 422).
-              invite_ = OutgoingInvite();
-            }
-          });
+    // Stateless: nta would keep a stateful ACK's transaction (about 4 KiB)
+    // for 32 s only to ACK a retransmitted 2xx, which AckAgain does.
+    signaling::SendAck(leg_, tp_, cseq_, content_type, body,
+                       /*stateless=*/true);
+    acked_ = true;
+    ack_content_type_ = content_type;
+    ack_body_ = body;
+    if (orq_ != nullptr && final_) {
+      // nta still holds the answered transaction for timer D (32 s), but
+      // a 2xx that comes again no longer stops there: it reaches OnStray,
+      // hence AckAgain.
+      nta_outgoing_destroy(orq_);
+      orq_ = nullptr;
+      // Kept only to send the INVITE again (a challenge, a 422).
+      invite_ = OutgoingInvite();
     }
+  }
+
+  // A 2xx to our INVITE that came again once its transaction was gone: the
+  // callee did not get our ACK (RFC 3261 13.2.2.4), so the leg of its
+  // dialog sends it again. Other strays (no such dialog, an older CSeq)
+  // are dropped.
+  static void AckAgain(nta_agent_t* agent, const sip_t* sip) {
+    nta_leg_t* leg = nta_leg_by_dialog(
+        agent, nullptr, sip->sip_call_id, sip->sip_to->a_tag,
+        sip->sip_to->a_url, sip->sip_from->a_tag, sip->sip_from->a_url);
+    auto* self = reinterpret_cast<SofiaClientLeg*>(
+        leg != nullptr ? nta_leg_magic(leg, &SofiaClientLeg::OnRequest)
+                       : nullptr);
+    if (self == nullptr || !self->acked_ ||
+        self->cseq_ != sip->sip_cseq->cs_seq) {
+      return;
+    }
+    signaling::SendAck(self->leg_, self->tp_, self->cseq_,
+                       self->ack_content_type_, self->ack_body_,
+                       /*stateless=*/true);
   }
 
   void SendBye(const std::string& reason) override {
@@ -1145,9 +1186,7 @@ class SofiaClientLeg final : public ClientLeg {
   }
 
   SofiaSipStack::Impl* stack_;
-  static constexpr absl::Duration kReleaseAfterAck = absl::Seconds(4);
   ClientLegObserver* observer_;
-  std::unique_ptr<SofiaTimer> release_;
   OutgoingInvite invite_;
   tport_t* tp_ = nullptr;
   std::string contact_;
@@ -1161,7 +1200,30 @@ class SofiaClientLeg final : public ClientLeg {
   std::vector<std::string> early_tags_;
   bool final_ = false;
   bool bye_sent_ = false;
+  // The ACK of the 2xx, kept to send it again (AckAgain); a body only when
+  // the 2xx carried the offer.
+  bool acked_ = false;
+  std::string ack_content_type_;
+  std::string ack_body_;
 };
+
+}  // namespace
+
+int SofiaSipStack::Impl::OnStray(nta_agent_magic_t*, nta_agent_t* agent,
+                                 msg_t* msg, sip_t* sip) {
+  if (sip != nullptr && sip->sip_status != nullptr &&
+      sip->sip_status->st_status >= 200 && sip->sip_status->st_status < 300 &&
+      sip->sip_cseq != nullptr &&
+      sip->sip_cseq->cs_method == sip_method_invite &&
+      sip->sip_call_id != nullptr && sip->sip_from != nullptr &&
+      sip->sip_to != nullptr) {
+    SofiaClientLeg::AckAgain(agent, sip);
+  }
+  msg_destroy(msg);
+  return 0;
+}
+
+namespace {
 
 // A request outside any dialog (OPTIONS keepalive): its own throw-away
 // leg for Call-ID, From and To, and the transaction.
