@@ -31,10 +31,12 @@ struct SideState {
   sdp::RelaySide relay;
 };
 
-// One relayed m-line: the caller's end and the callee's end.
+// One relayed m-line: the caller's end and the callee's end. The ends are
+// part of the Stream (one allocation; a Stream never moves once made, so
+// `peer` and the epoll tags stay valid).
 struct Stream {
   uint32_t mline = 0;
-  std::array<std::unique_ptr<StreamEnd>, 2> ends;
+  std::array<StreamEnd, 2> ends;
 };
 
 // An offer kept for its answer. The offer is kept as the text that came

@@ -129,9 +129,9 @@ absl::Status Worker::OpenSockets(StreamEnd& end) {
     end.rtp_port = port;
     epoll_event event{};
     event.events = EPOLLIN;
-    event.data.ptr = &end.rtp_ref;
+    event.data.u64 = SocketTag(end, /*rtcp_socket=*/false);
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, end.rtp_fd, &event);
-    event.data.ptr = &end.rtcp_ref;
+    event.data.u64 = SocketTag(end, /*rtcp_socket=*/true);
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, end.rtcp_fd, &event);
     return absl::OkStatus();
   }
@@ -153,19 +153,18 @@ absl::Status Worker::EnsureStream(Session& session, uint32_t mline) {
   auto stream = std::make_unique<Stream>();
   stream->mline = mline;
   for (size_t i = 0; i < 2; ++i) {
-    stream->ends[i] = std::make_unique<StreamEnd>();
-    StreamEnd& end = *stream->ends[i];
+    StreamEnd& end = stream->ends[i];
     end.leg = LegAt(i);
     end.mline = mline;
     end.call_id = &session.call_id;
     absl::Status opened = OpenSockets(end);
     if (!opened.ok()) {
-      for (size_t j = 0; j < i; ++j) CloseSockets(*stream->ends[j]);
+      for (size_t j = 0; j < i; ++j) CloseSockets(stream->ends[j]);
       return opened;
     }
   }
-  stream->ends[0]->peer = stream->ends[1].get();
-  stream->ends[1]->peer = stream->ends[0].get();
+  stream->ends[0].peer = &stream->ends[1];
+  stream->ends[1].peer = &stream->ends[0];
   session.streams[mline] = std::move(stream);
   return absl::OkStatus();
 }
@@ -263,7 +262,7 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
     }
     if (absl::Status s = EnsureStream(session, i); !s.ok()) return fail(s);
     for (size_t side : {from, to}) {
-      const uint16_t port = session.streams[i]->ends[side]->rtp_port;
+      const uint16_t port = session.streams[i]->ends[side].rtp_port;
       session.sides[side].relay.ports[i] = {port, uint32_t(port) + 1};
     }
   }
@@ -280,7 +279,7 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
   for (uint32_t i = 0; i < offer.media.size() && i < session.streams.size();
        ++i) {
     if (session.streams[i] == nullptr) continue;
-    SetCandidateKeys(*session.streams[i]->ends[from], offer.media[i]);
+    SetCandidateKeys(session.streams[i]->ends[from], offer.media[i]);
   }
   std::string response = sdp::Serialize(rewrite->sdp);
   session.pending = PendingOffer{request.from_leg(), request.sdp(),
@@ -292,20 +291,23 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
 
 void Worker::SetCandidateKeys(StreamEnd& end,
                               const sdp::MediaDescription& media) {
-  end.inbound_candidates.clear();
+  if (end.srtp != nullptr) end.srtp->inbound_candidates.clear();
   if (!end.active) return;
   for (const sdp::Attribute* attribute : media.attributes.FindAll("crypto")) {
     if (!attribute->value) continue;
     absl::StatusOr<sdp::Crypto> crypto = sdp::ParseCrypto(*attribute->value);
     if (!crypto.ok() || crypto->key_params.size() != 1) continue;
-    if (crypto->key_params[0] == end.inbound.key_params) continue;
+    if (end.srtp != nullptr &&
+        crypto->key_params[0] == end.srtp->inbound.key_params) {
+      continue;
+    }
     absl::StatusOr<srtp::MasterKey> key =
         srtp::ParseSdesKeyParams(crypto->suite, crypto->key_params[0]);
     if (!key.ok()) continue;
     absl::StatusOr<std::unique_ptr<srtp::InboundSrtp>> context =
         srtp::InboundSrtp::Create(*key);
     if (!context.ok()) continue;
-    end.inbound_candidates.push_back(
+    end.MutableSrtp().inbound_candidates.push_back(
         {*std::move(context), crypto->key_params[0]});
   }
 }
@@ -320,14 +322,19 @@ absl::Status Worker::ConfigureEnd(
   InboundKey inbound;
   std::unique_ptr<srtp::OutboundSrtp> outbound;
   if (crypto) {
-    if (crypto->remote_key_params != end.inbound.key_params) {
+    // Key parameters are never empty ("inline:..."): no SRTP state yet
+    // means new keys.
+    const SrtpState* current = end.srtp.get();
+    if (current == nullptr ||
+        crypto->remote_key_params != current->inbound.key_params) {
       ASSIGN_OR_RETURN(
           srtp::MasterKey key,
           srtp::ParseSdesKeyParams(crypto->suite, crypto->remote_key_params));
       ASSIGN_OR_RETURN(inbound.context, srtp::InboundSrtp::Create(key));
       inbound.key_params = crypto->remote_key_params;
     }
-    if (crypto->local_key_params != end.outbound_key_params) {
+    if (current == nullptr ||
+        crypto->local_key_params != current->outbound_key_params) {
       ASSIGN_OR_RETURN(
           srtp::MasterKey key,
           srtp::ParseSdesKeyParams(crypto->suite, crypto->local_key_params));
@@ -348,22 +355,29 @@ absl::Status Worker::ConfigureEnd(
 
   // Commit.
   if (!crypto) {
-    end.inbound = {};
-    end.inbound_previous = {};
-    end.outbound.reset();
-    end.outbound_key_params.clear();
+    // Cleared rather than freed: an end that had SRTP keeps its rate limit
+    // of SRTP failure events if it gets keys again.
+    if (end.srtp != nullptr) {
+      SrtpState& keys = *end.srtp;
+      keys.inbound = {};
+      keys.inbound_previous = {};
+      keys.outbound.reset();
+      keys.outbound_key_params.clear();
+      keys.inbound_candidates.clear();
+    }
   } else {
+    SrtpState& keys = end.MutableSrtp();
     if (inbound) {
       // The old key stays acceptable for the packets still in flight.
-      if (end.inbound) end.inbound_previous = std::move(end.inbound);
-      end.inbound = std::move(inbound);
+      if (keys.inbound) keys.inbound_previous = std::move(keys.inbound);
+      keys.inbound = std::move(inbound);
     }
     if (outbound) {
-      end.outbound = std::move(outbound);
-      end.outbound_key_params = crypto->local_key_params;
+      keys.outbound = std::move(outbound);
+      keys.outbound_key_params = crypto->local_key_params;
     }
+    keys.inbound_candidates.clear();
   }
-  end.inbound_candidates.clear();
   end.rtcp_mux = rtcp_mux;
   end.null_address = remote.null_address;
   if (!remote.null_address) {
@@ -376,31 +390,34 @@ absl::Status Worker::ConfigureEnd(
   }
   end.latching = plan.latching();
   end.strict_source = plan.strict_source();
-  end.clock_count = 0;
+  // The clocks of the first 16 payload types: from the static table, then
+  // a=rtpmap.
+  std::array<PayloadClock, 16> clocks;
+  size_t clock_count = 0;
   end.telephone_event_pt = -1;
   for (const std::string& format : media.formats) {
     int payload_type = 0;
     if (!absl::SimpleAtoi(format, &payload_type) || payload_type < 0 ||
-        payload_type > 127 || end.clock_count == end.clocks.size()) {
+        payload_type > 127 || clock_count == clocks.size()) {
       continue;
     }
-    end.clocks[end.clock_count++] = {uint8_t(payload_type),
-                                     StaticClock(payload_type)};
+    clocks[clock_count++] = {uint8_t(payload_type), StaticClock(payload_type)};
   }
   for (const sdp::Attribute* attribute : media.attributes.FindAll("rtpmap")) {
     if (!attribute->value) continue;
     absl::StatusOr<sdp::RtpMap> map = sdp::ParseRtpMap(*attribute->value);
     if (!map.ok()) continue;
-    for (size_t i = 0; i < end.clock_count; ++i) {
-      if (end.clocks[i].payload_type == map->payload_type) {
-        end.clocks[i].clock_rate = map->clock_rate;
+    for (size_t i = 0; i < clock_count; ++i) {
+      if (clocks[i].payload_type == map->payload_type) {
+        clocks[i].clock_rate = map->clock_rate;
       }
     }
     if (absl::EqualsIgnoreCase(map->encoding, "telephone-event") &&
         end.telephone_event_pt < 0) {
-      end.telephone_event_pt = map->payload_type;
+      end.telephone_event_pt = int16_t(map->payload_type);
     }
   }
+  end.clocks.Assign(clocks.data(), clock_count);
   const sdp::Direction direction = sdp::EffectiveDirection(sdp, media);
   end.expects_rtp = direction == sdp::Direction::kSendRecv ||
                     direction == sdp::Direction::kSendOnly;
@@ -470,15 +487,15 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
     if (!answered.relayed || i >= pending.streams.size() ||
         i >= answer.media.size()) {
       // Refused (port 0) in this round: stop relaying, keep the ports.
-      stream->ends[0]->active = stream->ends[1]->active = false;
+      stream->ends[0].active = stream->ends[1].active = false;
       continue;
     }
     RETURN_IF_ERROR(
-        ConfigureEnd(*stream->ends[offerer], pending.streams[i].offerer,
+        ConfigureEnd(stream->ends[offerer], pending.streams[i].offerer,
                      answered.offerer_crypto, answered.offerer_rtcp_mux, offer,
                      offer.media[i], session.sides[offerer].plan));
     RETURN_IF_ERROR(
-        ConfigureEnd(*stream->ends[answerer], answered.answerer,
+        ConfigureEnd(stream->ends[answerer], answered.answerer,
                      answered.answerer_crypto, answered.answerer_rtcp_mux,
                      answer, answer.media[i], session.sides[answerer].plan));
   }
@@ -492,15 +509,15 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
 void Worker::DestroySession(Session& session) {
   for (auto& stream : session.streams) {
     if (stream == nullptr) continue;
-    for (auto& end : stream->ends) {
-      if (metrics_ != nullptr && end->stats.packets() > 0) {
-        const ReceiveStats& s = end->stats;
+    for (StreamEnd& end : stream->ends) {
+      if (metrics_ != nullptr && end.stats.packets() > 0) {
+        const ReceiveStats& s = end.stats;
         metrics_->jitter->Observe(s.jitter_ms());
         metrics_->loss->Observe(double(s.lost()) /
                                 double(s.lost() + s.packets()));
         metrics_->mos->Observe(s.mos());
       }
-      CloseSockets(*end);
+      CloseSockets(end);
     }
   }
   session.streams.clear();
@@ -529,11 +546,11 @@ absl::Status Worker::Query(const std::string& call_id,
   }
   for (const auto& stream : found->second->streams) {
     if (stream == nullptr) continue;
-    for (const auto& end : stream->ends) {
-      const ReceiveStats& s = end->stats;
+    for (const StreamEnd& end : stream->ends) {
+      const ReceiveStats& s = end.stats;
       v1::StreamStats* out = response->add_streams();
-      out->set_leg(end->leg);
-      out->set_mline(end->mline);
+      out->set_leg(end.leg);
+      out->set_mline(end.mline);
       out->set_ssrc(s.ssrc());
       out->set_packets(s.packets());
       out->set_bytes(s.bytes());
@@ -541,7 +558,7 @@ absl::Status Worker::Query(const std::string& call_id,
       out->set_jitter_ms(s.jitter_ms());
       out->set_rtt_ms(s.rtt_ms());
       out->set_mos(s.mos());
-      out->set_last_packet_unix_ms(end->last_packet_unix_ms);
+      out->set_last_packet_unix_ms(end.last_packet_unix_ms);
       out->set_srtp_auth_failures(s.auth_failures());
       out->set_rtcp_packets(s.rtcp_packets());
       out->set_dropped(s.dropped());

@@ -98,8 +98,22 @@ class Worker final : private PacketObserver {
   Worker(int index, WorkerOptions options, PortAllocator* ports,
          EventHub* events, RelayMetrics* metrics);
 
+  // What epoll carries for a socket of `end`: its address, with the low bit
+  // set for the RTCP socket (a StreamEnd is 8-aligned). 0 is the wake-up
+  // eventfd. A pointer to a {end, rtcp} pair inside each end cost every
+  // idle stream end 32 octets.
+  static uint64_t SocketTag(StreamEnd& end, bool rtcp_socket) {
+    return uint64_t(reinterpret_cast<uintptr_t>(&end)) | (rtcp_socket ? 1 : 0);
+  }
+  static StreamEnd& EndOfTag(uint64_t tag) {
+    return *reinterpret_cast<StreamEnd*>(uintptr_t(tag & ~uint64_t{1}));
+  }
+  static bool IsRtcpTag(uint64_t tag) { return (tag & 1) != 0; }
+  static_assert(alignof(StreamEnd) >= 2,
+                "the low bit of a tag is the RTCP flag");
+
   // Data path.
-  void ReadSocket(const SocketRef& ref);
+  void ReadSocket(StreamEnd& end, bool rtcp_socket);
   void SendBatch(size_t count);
   void Tick(int64_t now_ns);
   void FlushMetrics();
