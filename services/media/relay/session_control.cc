@@ -172,32 +172,52 @@ absl::Status Worker::EnsureStream(Session& session, uint32_t mline) {
 absl::Status Worker::PrepareSide(Session& session, size_t side,
                                  const v1::SidePlan& plan) {
   SideState& state = session.sides[side];
-  const bool had_keys = !state.relay.keys.empty();
-  state.plan = plan;
-  sdp::RelaySide& relay = state.relay;
-  relay.address = plan.advertised_address().empty()
-                      ? options_.advertised_address
-                      : plan.advertised_address();
-  relay.srtp = plan.srtp() == v1::SRTP_MODE_UNSPECIFIED ? v1::SRTP_MODE_OPTIONAL
+  state.advertised_address = plan.advertised_address();
+  state.srtp = plan.srtp() == v1::SRTP_MODE_UNSPECIFIED ? v1::SRTP_MODE_OPTIONAL
                                                         : plan.srtp();
-  relay.rtcp_mux = plan.rtcp_mux();
-  relay.media_types = options_.media_types;
-  if (relay.session_id == 0) {
-    relay.session_id =
-        (std::hash<std::string>()(session.call_id) & 0xFFFFFFFF) + side + 1;
-  }
+  state.rtcp_mux = plan.rtcp_mux();
+  state.latching = plan.latching();
+  state.strict_source = plan.strict_source();
+  state.expect_rtcp = plan.expect_rtcp();
+  state.rtp_timeout_seconds = plan.rtp_timeout_seconds();
   // Our keys towards a side live as long as the session: a re-INVITE that
   // does not rekey keeps both ends' contexts (and their rollover counters).
-  if (!had_keys && relay.srtp != v1::SRTP_MODE_NOT_SUPPORTED) {
+  if (state.keys.empty() && state.srtp != v1::SRTP_MODE_NOT_SUPPORTED) {
     for (srtp::Suite suite :
          {srtp::Suite::kAesCm128HmacSha1_80, srtp::Suite::kAesCm128HmacSha1_32,
           srtp::Suite::kAeadAes128Gcm}) {
       ASSIGN_OR_RETURN(srtp::MasterKey key, srtp::GenerateMasterKey(suite));
-      relay.keys.push_back({std::string(srtp::SuiteName(suite)),
+      state.keys.push_back({std::string(srtp::SuiteName(suite)),
                             srtp::FormatSdesKeyParams(key)});
     }
   }
   return absl::OkStatus();
+}
+
+sdp::RelaySide Worker::RelaySideFor(const Session& session, size_t side,
+                                    size_t mlines) const {
+  const SideState& state = session.sides[side];
+  sdp::RelaySide relay;
+  relay.address = state.advertised_address.empty() ? options_.advertised_address
+                                                   : state.advertised_address;
+  relay.srtp = state.srtp;
+  relay.rtcp_mux = state.rtcp_mux;
+  relay.media_types = options_.media_types;
+  // An m-line's ports are its stream's, from the first offer that relayed
+  // it on; the rewriter reads those of the m-lines of the SDP at hand.
+  relay.ports.resize(std::max(mlines, session.streams.size()));
+  for (size_t i = 0; i < session.streams.size(); ++i) {
+    if (session.streams[i] == nullptr) continue;
+    const uint16_t port = session.streams[i]->ends[side].rtp_port;
+    relay.ports[i] = {port, uint32_t(port) + 1};
+  }
+  relay.keys = state.keys;
+  // Stable for the call without being stored: the same call id gives the
+  // same hash.
+  relay.session_id =
+      (std::hash<std::string>()(session.call_id) & 0xFFFFFFFF) + side + 1;
+  relay.session_version = state.session_version;
+  return relay;
 }
 
 absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
@@ -224,7 +244,10 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
   if (created) {
     auto session = std::make_unique<Session>();
     session->call_id = request.call_id();
-    found = sessions_.emplace(request.call_id(), std::move(session)).first;
+    // The table's key is a view of the session's own call id (which neither
+    // changes nor moves): one copy of it per call, not two.
+    const absl::string_view id = session->call_id;
+    found = sessions_.emplace(id, std::move(session)).first;
   }
   Session& session = *found->second;
   auto fail = [&](absl::Status status) {
@@ -249,10 +272,6 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
     }
   }
   // Ports for every m-line the relay can carry; kept across re-offers.
-  for (size_t side : {from, to}) {
-    session.sides[side].relay.ports.resize(
-        std::max(session.sides[side].relay.ports.size(), offer.media.size()));
-  }
   for (uint32_t i = 0; i < offer.media.size(); ++i) {
     const sdp::MediaDescription& media = offer.media[i];
     const auto& types = options_.media_types;
@@ -261,19 +280,15 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
       continue;
     }
     if (absl::Status s = EnsureStream(session, i); !s.ok()) return fail(s);
-    for (size_t side : {from, to}) {
-      const uint16_t port = session.streams[i]->ends[side].rtp_port;
-      session.sides[side].relay.ports[i] = {port, uint32_t(port) + 1};
-    }
   }
-  sdp::RelaySide& to_relay = session.sides[to].relay;
+  const sdp::RelaySide from_relay =
+      RelaySideFor(session, from, offer.media.size());
+  sdp::RelaySide to_relay = RelaySideFor(session, to, offer.media.size());
   ++to_relay.session_version;
   absl::StatusOr<sdp::OfferRewrite> rewrite =
-      sdp::RewriteOffer(offer, session.sides[from].relay, to_relay);
-  if (!rewrite.ok()) {
-    --to_relay.session_version;
-    return fail(rewrite.status());
-  }
+      sdp::RewriteOffer(offer, from_relay, to_relay);
+  if (!rewrite.ok()) return fail(rewrite.status());
+  session.sides[to].session_version = to_relay.session_version;
   // A peer may switch to the key of its new offer before the answer: be
   // ready to accept it (stream_end.h, inbound_candidates).
   for (uint32_t i = 0; i < offer.media.size() && i < session.streams.size();
@@ -282,8 +297,7 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
     SetCandidateKeys(session.streams[i]->ends[from], offer.media[i]);
   }
   std::string response = sdp::Serialize(rewrite->sdp);
-  session.pending = PendingOffer{request.from_leg(), request.sdp(),
-                                 std::move(rewrite->streams)};
+  session.pending = PendingOffer{request.from_leg(), request.sdp()};
   session.responses[key] = response;
   UpdateCounts();
   return response;
@@ -316,7 +330,7 @@ absl::Status Worker::ConfigureEnd(
     StreamEnd& end, const sdp::RemoteEndpoint& remote,
     const std::optional<sdp::CryptoChoice>& crypto, bool rtcp_mux,
     const sdp::SessionDescription& sdp, const sdp::MediaDescription& media,
-    const v1::SidePlan& plan) {
+    const SideState& side) {
   // Build everything that can fail first, then commit: a refused answer
   // leaves the stream as it was, still relaying.
   InboundKey inbound;
@@ -388,8 +402,8 @@ absl::Status Worker::ConfigureEnd(
     end.sdp_rtp = rtp_endpoint;
     end.sdp_rtcp = rtcp_endpoint;
   }
-  end.latching = plan.latching();
-  end.strict_source = plan.strict_source();
+  end.latching = side.latching;
+  end.strict_source = side.strict_source;
   // The clocks of the first 16 payload types: from the static table, then
   // a=rtpmap.
   std::array<PayloadClock, 16> clocks;
@@ -421,10 +435,10 @@ absl::Status Worker::ConfigureEnd(
   const sdp::Direction direction = sdp::EffectiveDirection(sdp, media);
   end.expects_rtp = direction == sdp::Direction::kSendRecv ||
                     direction == sdp::Direction::kSendOnly;
-  end.rtp_timeout_seconds = plan.rtp_timeout_seconds() != 0
-                                ? plan.rtp_timeout_seconds()
+  end.rtp_timeout_seconds = side.rtp_timeout_seconds != 0
+                                ? side.rtp_timeout_seconds
                                 : options_.rtp_timeout_seconds;
-  end.expect_rtcp = plan.expect_rtcp();
+  end.expect_rtcp = side.expect_rtcp;
   end.armed_ns = MonotonicNs();
   end.rtp_timeout_reported = false;
   end.rtcp_timeout_reported = false;
@@ -471,33 +485,35 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
                    sdp::Parse(pending.offer_sdp));
   const size_t offerer = LegIndex(pending.from);
   const size_t answerer = 1 - offerer;
-  sdp::RelaySide& offerer_relay = session.sides[offerer].relay;
+  sdp::RelaySide offerer_relay =
+      RelaySideFor(session, offerer, offer.media.size());
+  const sdp::RelaySide answerer_relay =
+      RelaySideFor(session, answerer, offer.media.size());
   ++offerer_relay.session_version;
-  absl::StatusOr<sdp::AnswerRewrite> rewrite = sdp::RewriteAnswer(
-      offer, answer, session.sides[answerer].relay, offerer_relay);
-  if (!rewrite.ok()) {
-    --offerer_relay.session_version;
-    return rewrite.status();
-  }
+  absl::StatusOr<sdp::AnswerRewrite> rewrite =
+      sdp::RewriteAnswer(offer, answer, answerer_relay, offerer_relay);
+  if (!rewrite.ok()) return rewrite.status();
+  session.sides[offerer].session_version = offerer_relay.session_version;
   for (uint32_t i = 0; i < rewrite->streams.size(); ++i) {
     Stream* stream =
         i < session.streams.size() ? session.streams[i].get() : nullptr;
     if (stream == nullptr) continue;
     const sdp::AnsweredStream& answered = rewrite->streams[i];
-    if (!answered.relayed || i >= pending.streams.size() ||
-        i >= answer.media.size()) {
+    // RewriteAnswer gives one entry per m-line of the offer, which the
+    // answer has as many of.
+    if (!answered.relayed || i >= answer.media.size()) {
       // Refused (port 0) in this round: stop relaying, keep the ports.
       stream->ends[0].active = stream->ends[1].active = false;
       continue;
     }
-    RETURN_IF_ERROR(
-        ConfigureEnd(stream->ends[offerer], pending.streams[i].offerer,
-                     answered.offerer_crypto, answered.offerer_rtcp_mux, offer,
-                     offer.media[i], session.sides[offerer].plan));
-    RETURN_IF_ERROR(
-        ConfigureEnd(stream->ends[answerer], answered.answerer,
-                     answered.answerer_crypto, answered.answerer_rtcp_mux,
-                     answer, answer.media[i], session.sides[answerer].plan));
+    RETURN_IF_ERROR(ConfigureEnd(stream->ends[offerer], answered.offerer,
+                                 answered.offerer_crypto,
+                                 answered.offerer_rtcp_mux, offer,
+                                 offer.media[i], session.sides[offerer]));
+    RETURN_IF_ERROR(ConfigureEnd(stream->ends[answerer], answered.answerer,
+                                 answered.answerer_crypto,
+                                 answered.answerer_rtcp_mux, answer,
+                                 answer.media[i], session.sides[answerer]));
   }
   std::string response = sdp::Serialize(rewrite->sdp);
   session.answered = std::move(session.pending);
