@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "services/media/relay/response_cache.h"
 #include "services/media/relay/stream_end.h"
 #include "services/media/sdp/rewriter.h"
 #include "services/media/sdp/sdp.h"
@@ -79,8 +79,8 @@ struct Session {
   // The last offer answered: a later answer to it from the same leg (the
   // 200's SDP after a 183's) re-answers it rather than failing.
   std::optional<PendingOffer> answered;
-  // "<method>/<leg>/<request id>" -> the SDP returned, for retries.
-  absl::flat_hash_map<std::string, std::string> responses;
+  // The SDP returned for each request, for retries.
+  ResponseCache responses;
 };
 
 }  // namespace trunkline::media::relay

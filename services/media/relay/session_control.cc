@@ -29,11 +29,6 @@ int64_t MonotonicNs() {
   return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-std::string ResponseKey(absl::string_view method, v1::Leg leg,
-                        absl::string_view request_id) {
-  return absl::StrCat(method, "/", int(leg), "/", request_id);
-}
-
 absl::Status CheckIds(absl::string_view call_id, v1::Leg leg,
                       absl::string_view request_id) {
   if (call_id.empty()) {
@@ -224,12 +219,13 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
                                           bool update, bool draining) {
   RETURN_IF_ERROR(
       CheckIds(request.call_id(), request.from_leg(), request.request_id()));
-  const std::string key =
-      ResponseKey("offer", request.from_leg(), request.request_id());
   auto found = sessions_.find(request.call_id());
   if (found != sessions_.end()) {
-    auto cached = found->second->responses.find(key);
-    if (cached != found->second->responses.end()) return cached->second;
+    if (std::optional<absl::string_view> cached = found->second->responses.Find(
+            ResponseCache::Method::kOffer, request.from_leg(),
+            request.request_id())) {
+      return std::string(*cached);
+    }
   } else if (update) {
     return absl::NotFoundError(absl::StrCat("no media session for call ",
                                             request.call_id(),
@@ -298,7 +294,8 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
   }
   std::string response = sdp::Serialize(rewrite->sdp);
   session.pending = PendingOffer{request.from_leg(), request.sdp()};
-  session.responses[key] = response;
+  session.responses.Put(ResponseCache::Method::kOffer, request.from_leg(),
+                        request.request_id(), response);
   UpdateCounts();
   return response;
 }
@@ -456,11 +453,10 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
                      ": send Offer first (or the session was deleted)"));
   }
   Session& session = *found->second;
-  const std::string key =
-      ResponseKey("answer", request.from_leg(), request.request_id());
-  if (auto cached = session.responses.find(key);
-      cached != session.responses.end()) {
-    return cached->second;
+  if (std::optional<absl::string_view> cached =
+          session.responses.Find(ResponseCache::Method::kAnswer,
+                                 request.from_leg(), request.request_id())) {
+    return std::string(*cached);
   }
   if (!session.pending && session.answered &&
       session.answered->from != request.from_leg()) {
@@ -518,7 +514,8 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
   std::string response = sdp::Serialize(rewrite->sdp);
   session.answered = std::move(session.pending);
   session.pending.reset();
-  session.responses[key] = response;
+  session.responses.Put(ResponseCache::Method::kAnswer, request.from_leg(),
+                        request.request_id(), response);
   return response;
 }
 
