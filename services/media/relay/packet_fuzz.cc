@@ -70,13 +70,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   from.telephone_event_pt = 101;
   const srtp::MasterKey sender_key = FixedKey(gcm, 0x11);
   if (mode & 0x01) {
-    from.inbound = {*srtp::InboundSrtp::Create(sender_key), "k"};
+    from.MutableSrtp().inbound = {*srtp::InboundSrtp::Create(sender_key), "k"};
     // A candidate with another key exercises the fallback path too.
-    from.inbound_candidates.push_back(
+    from.srtp->inbound_candidates.push_back(
         {*srtp::InboundSrtp::Create(FixedKey(!gcm, 0x33)), "c"});
   }
   if (mode & 0x08)
-    to.outbound = *srtp::OutboundSrtp::Create(FixedKey(gcm, 0x22));
+    to.MutableSrtp().outbound =
+        *srtp::OutboundSrtp::Create(FixedKey(gcm, 0x22));
 
   static uint8_t buffer[2048];
   static uint8_t scratch[2048];

@@ -117,31 +117,32 @@ bool CheckSource(PacketContext& ctx) {
 
 bool Decrypt(PacketContext& ctx, PacketObserver& observer) {
   StreamEnd& end = *ctx.from;
-  if (!end.inbound) return true;
+  if (end.inbound_srtp() == nullptr) return true;
+  SrtpState& keys = *end.srtp;
   const bool rtcp = ctx.kind == PacketKind::kRtcp;
   const size_t length = ctx.length;
   const bool has_alternates =
-      end.inbound_previous || !end.inbound_candidates.empty();
+      keys.inbound_previous || !keys.inbound_candidates.empty();
   // libsrtp may leave the buffer changed when a key fails (AEAD decrypts in
   // place): keep the original for the next key.
   if (has_alternates) std::memcpy(ctx.scratch, ctx.data, length);
   absl::StatusOr<size_t> plain =
-      Unprotect(*end.inbound.context, rtcp, ctx.data, length);
+      Unprotect(*keys.inbound.context, rtcp, ctx.data, length);
   if (!plain.ok() && has_alternates &&
       plain.status().code() == absl::StatusCode::kUnauthenticated) {
-    if (end.inbound_previous) {
+    if (keys.inbound_previous) {
       std::memcpy(ctx.data, ctx.scratch, length);
-      plain = Unprotect(*end.inbound_previous.context, rtcp, ctx.data, length);
+      plain = Unprotect(*keys.inbound_previous.context, rtcp, ctx.data, length);
     }
-    for (size_t i = 0; !plain.ok() && i < end.inbound_candidates.size(); ++i) {
+    for (size_t i = 0; !plain.ok() && i < keys.inbound_candidates.size(); ++i) {
       std::memcpy(ctx.data, ctx.scratch, length);
-      plain =
-          Unprotect(*end.inbound_candidates[i].context, rtcp, ctx.data, length);
+      plain = Unprotect(*keys.inbound_candidates[i].context, rtcp, ctx.data,
+                        length);
       if (plain.ok()) {
         // The leg moved to the key of its new offer before the answer came.
-        end.inbound_previous = std::move(end.inbound);
-        end.inbound = std::move(end.inbound_candidates[i]);
-        end.inbound_candidates.erase(end.inbound_candidates.begin() + i);
+        keys.inbound_previous = std::move(keys.inbound);
+        keys.inbound = std::move(keys.inbound_candidates[i]);
+        keys.inbound_candidates.erase(keys.inbound_candidates.begin() + i);
       }
     }
   }
@@ -199,8 +200,9 @@ bool Account(PacketContext& ctx, PacketObserver& observer) {
   if (info.has_report_block && info.lsr != 0) {
     // RFC 3550 §6.4.1: RTT = arrival - LSR - DLSR, with our own send time of
     // the sender report standing in for LSR.
-    for (const auto& [ntp_middle, sent_ns] : end.sent_reports) {
-      if (sent_ns == 0 || ntp_middle != info.lsr) continue;
+    for (size_t i = 0; i < end.sent_report_ns.size(); ++i) {
+      const int64_t sent_ns = end.sent_report_ns[i];
+      if (sent_ns == 0 || end.sent_report_ntp[i] != info.lsr) continue;
       const double rtt_ms = double(ctx.now_ns - sent_ns) / 1e6 -
                             double(info.dlsr) * 1000.0 / 65536.0;
       if (rtt_ms >= 0) end.stats.OnRttSample(rtt_ms);
@@ -209,8 +211,10 @@ bool Account(PacketContext& ctx, PacketObserver& observer) {
   }
   if (info.has_sender_report && end.peer != nullptr) {
     StreamEnd& to = *end.peer;
-    to.sent_reports[to.next_sent_report] = {info.sr_ntp_middle, ctx.now_ns};
-    to.next_sent_report = (to.next_sent_report + 1) % to.sent_reports.size();
+    to.sent_report_ntp[to.next_sent_report] = info.sr_ntp_middle;
+    to.sent_report_ns[to.next_sent_report] = ctx.now_ns;
+    to.next_sent_report =
+        uint8_t((to.next_sent_report + 1) % to.sent_report_ns.size());
   }
   return true;
 }
@@ -230,18 +234,18 @@ bool Route(PacketContext& ctx) {
   if (ctx.destination == nullptr || ctx.out_fd < 0) {
     return Drop(ctx, DropReason::kNoDestination);
   }
-  ctx.mode = CryptoMode((ctx.from->inbound ? 2 : 0) + (to->outbound ? 1 : 0));
+  ctx.mode = CryptoMode((ctx.from->inbound_srtp() != nullptr ? 2 : 0) +
+                        (to->outbound_srtp() != nullptr ? 1 : 0));
   return true;
 }
 
 bool Encrypt(PacketContext& ctx) {
-  StreamEnd& to = *ctx.from->peer;
-  if (!to.outbound) return true;
+  srtp::OutboundSrtp* outbound = ctx.from->peer->outbound_srtp();
+  if (outbound == nullptr) return true;
   absl::Span<uint8_t> buffer(ctx.data, ctx.capacity);
   absl::StatusOr<size_t> protected_length =
-      ctx.kind == PacketKind::kRtp
-          ? to.outbound->ProtectRtp(buffer, ctx.length)
-          : to.outbound->ProtectRtcp(buffer, ctx.length);
+      ctx.kind == PacketKind::kRtp ? outbound->ProtectRtp(buffer, ctx.length)
+                                   : outbound->ProtectRtcp(buffer, ctx.length);
   if (!protected_length.ok()) return Drop(ctx, DropReason::kProtectFailed);
   ctx.length = *protected_length;
   return true;

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "services/media/relay/response_cache.h"
 #include "services/media/relay/stream_end.h"
 #include "services/media/sdp/rewriter.h"
 #include "services/media/sdp/sdp.h"
@@ -25,26 +25,49 @@ inline v1::Leg LegAt(size_t index) {
   return index == 0 ? v1::LEG_CALLER : v1::LEG_CALLEE;
 }
 
+// What the session keeps of one side: the plan's settings the relay goes on
+// applying (v1::SidePlan), our SDES keys towards it and the o= version. The
+// rewriter's sdp::RelaySide is built from this for each offer and answer
+// (Worker::RelaySideFor, control path): the ports come from the streams,
+// the media types from the instance's options, the o= session id from the
+// call id. Keeping a whole SidePlan and RelaySide per side (with their own
+// copies of the media types and ports) made every idle session ~400
+// octets larger.
 struct SideState {
-  v1::SidePlan plan;
-  // How the relay presents itself to this side (rewriter input).
-  sdp::RelaySide relay;
+  // Empty: the instance's --advertised_address.
+  std::string advertised_address;
+  // Resolved: SRTP_MODE_UNSPECIFIED is stored as SRTP_MODE_OPTIONAL.
+  v1::SrtpMode srtp = v1::SRTP_MODE_OPTIONAL;
+  bool rtcp_mux = false;
+  bool latching = false;
+  bool strict_source = false;
+  bool expect_rtcp = false;
+  // 0: the instance's --rtp_timeout_seconds.
+  uint32_t rtp_timeout_seconds = 0;
+  // Our SRTP master keys towards this side (none when it speaks only plain
+  // RTP). They live as long as the session: a re-INVITE that does not rekey
+  // keeps both ends' contexts (and their rollover counters).
+  std::vector<sdp::LocalKey> keys;
+  // o= version of the last SDP the relay sent this side (RFC 3264 §8).
+  uint64_t session_version = 0;
 };
 
-// One relayed m-line: the caller's end and the callee's end.
+// One relayed m-line: the caller's end and the callee's end. The ends are
+// part of the Stream (one allocation; a Stream never moves once made, so
+// `peer` and the epoll tags stay valid).
 struct Stream {
   uint32_t mline = 0;
-  std::array<std::unique_ptr<StreamEnd>, 2> ends;
+  std::array<StreamEnd, 2> ends;
 };
 
-// An offer kept for its answer. The offer is kept as the text that came
-// (parsed again when the answer comes: control-plane work) and only the
-// per-stream outcome of the rewrite: a parsed SDP is several times the size
-// of its text, and every idle session holds one of these.
+// An offer kept for its answer, as the text that came: it is parsed again
+// when the answer comes (control-plane work), and what the answer needs of
+// it (the offerer's addresses, its crypto) is read from it then. A parsed
+// SDP is several times the size of its text, and every idle session holds
+// one of these.
 struct PendingOffer {
   v1::Leg from = v1::LEG_UNSPECIFIED;
   std::string offer_sdp;
-  std::vector<sdp::OfferedStream> streams;  // by m-line index
 };
 
 struct Session {
@@ -56,8 +79,8 @@ struct Session {
   // The last offer answered: a later answer to it from the same leg (the
   // 200's SDP after a 183's) re-answers it rather than failing.
   std::optional<PendingOffer> answered;
-  // "<method>/<leg>/<request id>" -> the SDP returned, for retries.
-  absl::flat_hash_map<std::string, std::string> responses;
+  // The SDP returned for each request, for retries.
+  ResponseCache responses;
 };
 
 }  // namespace trunkline::media::relay

@@ -29,11 +29,6 @@ int64_t MonotonicNs() {
   return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-std::string ResponseKey(absl::string_view method, v1::Leg leg,
-                        absl::string_view request_id) {
-  return absl::StrCat(method, "/", int(leg), "/", request_id);
-}
-
 absl::Status CheckIds(absl::string_view call_id, v1::Leg leg,
                       absl::string_view request_id) {
   if (call_id.empty()) {
@@ -129,9 +124,9 @@ absl::Status Worker::OpenSockets(StreamEnd& end) {
     end.rtp_port = port;
     epoll_event event{};
     event.events = EPOLLIN;
-    event.data.ptr = &end.rtp_ref;
+    event.data.u64 = SocketTag(end, /*rtcp_socket=*/false);
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, end.rtp_fd, &event);
-    event.data.ptr = &end.rtcp_ref;
+    event.data.u64 = SocketTag(end, /*rtcp_socket=*/true);
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, end.rtcp_fd, &event);
     return absl::OkStatus();
   }
@@ -153,19 +148,18 @@ absl::Status Worker::EnsureStream(Session& session, uint32_t mline) {
   auto stream = std::make_unique<Stream>();
   stream->mline = mline;
   for (size_t i = 0; i < 2; ++i) {
-    stream->ends[i] = std::make_unique<StreamEnd>();
-    StreamEnd& end = *stream->ends[i];
+    StreamEnd& end = stream->ends[i];
     end.leg = LegAt(i);
     end.mline = mline;
     end.call_id = &session.call_id;
     absl::Status opened = OpenSockets(end);
     if (!opened.ok()) {
-      for (size_t j = 0; j < i; ++j) CloseSockets(*stream->ends[j]);
+      for (size_t j = 0; j < i; ++j) CloseSockets(stream->ends[j]);
       return opened;
     }
   }
-  stream->ends[0]->peer = stream->ends[1].get();
-  stream->ends[1]->peer = stream->ends[0].get();
+  stream->ends[0].peer = &stream->ends[1];
+  stream->ends[1].peer = &stream->ends[0];
   session.streams[mline] = std::move(stream);
   return absl::OkStatus();
 }
@@ -173,44 +167,65 @@ absl::Status Worker::EnsureStream(Session& session, uint32_t mline) {
 absl::Status Worker::PrepareSide(Session& session, size_t side,
                                  const v1::SidePlan& plan) {
   SideState& state = session.sides[side];
-  const bool had_keys = !state.relay.keys.empty();
-  state.plan = plan;
-  sdp::RelaySide& relay = state.relay;
-  relay.address = plan.advertised_address().empty()
-                      ? options_.advertised_address
-                      : plan.advertised_address();
-  relay.srtp = plan.srtp() == v1::SRTP_MODE_UNSPECIFIED ? v1::SRTP_MODE_OPTIONAL
+  state.advertised_address = plan.advertised_address();
+  state.srtp = plan.srtp() == v1::SRTP_MODE_UNSPECIFIED ? v1::SRTP_MODE_OPTIONAL
                                                         : plan.srtp();
-  relay.rtcp_mux = plan.rtcp_mux();
-  relay.media_types = options_.media_types;
-  if (relay.session_id == 0) {
-    relay.session_id =
-        (std::hash<std::string>()(session.call_id) & 0xFFFFFFFF) + side + 1;
-  }
+  state.rtcp_mux = plan.rtcp_mux();
+  state.latching = plan.latching();
+  state.strict_source = plan.strict_source();
+  state.expect_rtcp = plan.expect_rtcp();
+  state.rtp_timeout_seconds = plan.rtp_timeout_seconds();
   // Our keys towards a side live as long as the session: a re-INVITE that
   // does not rekey keeps both ends' contexts (and their rollover counters).
-  if (!had_keys && relay.srtp != v1::SRTP_MODE_NOT_SUPPORTED) {
+  if (state.keys.empty() && state.srtp != v1::SRTP_MODE_NOT_SUPPORTED) {
     for (srtp::Suite suite :
          {srtp::Suite::kAesCm128HmacSha1_80, srtp::Suite::kAesCm128HmacSha1_32,
           srtp::Suite::kAeadAes128Gcm}) {
       ASSIGN_OR_RETURN(srtp::MasterKey key, srtp::GenerateMasterKey(suite));
-      relay.keys.push_back({std::string(srtp::SuiteName(suite)),
+      state.keys.push_back({std::string(srtp::SuiteName(suite)),
                             srtp::FormatSdesKeyParams(key)});
     }
   }
   return absl::OkStatus();
 }
 
+sdp::RelaySide Worker::RelaySideFor(const Session& session, size_t side,
+                                    size_t mlines) const {
+  const SideState& state = session.sides[side];
+  sdp::RelaySide relay;
+  relay.address = state.advertised_address.empty() ? options_.advertised_address
+                                                   : state.advertised_address;
+  relay.srtp = state.srtp;
+  relay.rtcp_mux = state.rtcp_mux;
+  relay.media_types = options_.media_types;
+  // An m-line's ports are its stream's, from the first offer that relayed
+  // it on; the rewriter reads those of the m-lines of the SDP at hand.
+  relay.ports.resize(std::max(mlines, session.streams.size()));
+  for (size_t i = 0; i < session.streams.size(); ++i) {
+    if (session.streams[i] == nullptr) continue;
+    const uint16_t port = session.streams[i]->ends[side].rtp_port;
+    relay.ports[i] = {port, uint32_t(port) + 1};
+  }
+  relay.keys = state.keys;
+  // Stable for the call without being stored: the same call id gives the
+  // same hash.
+  relay.session_id =
+      (std::hash<std::string>()(session.call_id) & 0xFFFFFFFF) + side + 1;
+  relay.session_version = state.session_version;
+  return relay;
+}
+
 absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
                                           bool update, bool draining) {
   RETURN_IF_ERROR(
       CheckIds(request.call_id(), request.from_leg(), request.request_id()));
-  const std::string key =
-      ResponseKey("offer", request.from_leg(), request.request_id());
   auto found = sessions_.find(request.call_id());
   if (found != sessions_.end()) {
-    auto cached = found->second->responses.find(key);
-    if (cached != found->second->responses.end()) return cached->second;
+    if (std::optional<absl::string_view> cached = found->second->responses.Find(
+            ResponseCache::Method::kOffer, request.from_leg(),
+            request.request_id())) {
+      return std::string(*cached);
+    }
   } else if (update) {
     return absl::NotFoundError(absl::StrCat("no media session for call ",
                                             request.call_id(),
@@ -225,7 +240,10 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
   if (created) {
     auto session = std::make_unique<Session>();
     session->call_id = request.call_id();
-    found = sessions_.emplace(request.call_id(), std::move(session)).first;
+    // The table's key is a view of the session's own call id (which neither
+    // changes nor moves): one copy of it per call, not two.
+    const absl::string_view id = session->call_id;
+    found = sessions_.emplace(id, std::move(session)).first;
   }
   Session& session = *found->second;
   auto fail = [&](absl::Status status) {
@@ -250,10 +268,6 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
     }
   }
   // Ports for every m-line the relay can carry; kept across re-offers.
-  for (size_t side : {from, to}) {
-    session.sides[side].relay.ports.resize(
-        std::max(session.sides[side].relay.ports.size(), offer.media.size()));
-  }
   for (uint32_t i = 0; i < offer.media.size(); ++i) {
     const sdp::MediaDescription& media = offer.media[i];
     const auto& types = options_.media_types;
@@ -262,50 +276,49 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
       continue;
     }
     if (absl::Status s = EnsureStream(session, i); !s.ok()) return fail(s);
-    for (size_t side : {from, to}) {
-      const uint16_t port = session.streams[i]->ends[side]->rtp_port;
-      session.sides[side].relay.ports[i] = {port, uint32_t(port) + 1};
-    }
   }
-  sdp::RelaySide& to_relay = session.sides[to].relay;
+  const sdp::RelaySide from_relay =
+      RelaySideFor(session, from, offer.media.size());
+  sdp::RelaySide to_relay = RelaySideFor(session, to, offer.media.size());
   ++to_relay.session_version;
   absl::StatusOr<sdp::OfferRewrite> rewrite =
-      sdp::RewriteOffer(offer, session.sides[from].relay, to_relay);
-  if (!rewrite.ok()) {
-    --to_relay.session_version;
-    return fail(rewrite.status());
-  }
+      sdp::RewriteOffer(offer, from_relay, to_relay);
+  if (!rewrite.ok()) return fail(rewrite.status());
+  session.sides[to].session_version = to_relay.session_version;
   // A peer may switch to the key of its new offer before the answer: be
   // ready to accept it (stream_end.h, inbound_candidates).
   for (uint32_t i = 0; i < offer.media.size() && i < session.streams.size();
        ++i) {
     if (session.streams[i] == nullptr) continue;
-    SetCandidateKeys(*session.streams[i]->ends[from], offer.media[i]);
+    SetCandidateKeys(session.streams[i]->ends[from], offer.media[i]);
   }
   std::string response = sdp::Serialize(rewrite->sdp);
-  session.pending = PendingOffer{request.from_leg(), request.sdp(),
-                                 std::move(rewrite->streams)};
-  session.responses[key] = response;
+  session.pending = PendingOffer{request.from_leg(), request.sdp()};
+  session.responses.Put(ResponseCache::Method::kOffer, request.from_leg(),
+                        request.request_id(), response);
   UpdateCounts();
   return response;
 }
 
 void Worker::SetCandidateKeys(StreamEnd& end,
                               const sdp::MediaDescription& media) {
-  end.inbound_candidates.clear();
+  if (end.srtp != nullptr) end.srtp->inbound_candidates.clear();
   if (!end.active) return;
   for (const sdp::Attribute* attribute : media.attributes.FindAll("crypto")) {
     if (!attribute->value) continue;
     absl::StatusOr<sdp::Crypto> crypto = sdp::ParseCrypto(*attribute->value);
     if (!crypto.ok() || crypto->key_params.size() != 1) continue;
-    if (crypto->key_params[0] == end.inbound.key_params) continue;
+    if (end.srtp != nullptr &&
+        crypto->key_params[0] == end.srtp->inbound.key_params) {
+      continue;
+    }
     absl::StatusOr<srtp::MasterKey> key =
         srtp::ParseSdesKeyParams(crypto->suite, crypto->key_params[0]);
     if (!key.ok()) continue;
     absl::StatusOr<std::unique_ptr<srtp::InboundSrtp>> context =
         srtp::InboundSrtp::Create(*key);
     if (!context.ok()) continue;
-    end.inbound_candidates.push_back(
+    end.MutableSrtp().inbound_candidates.push_back(
         {*std::move(context), crypto->key_params[0]});
   }
 }
@@ -314,20 +327,25 @@ absl::Status Worker::ConfigureEnd(
     StreamEnd& end, const sdp::RemoteEndpoint& remote,
     const std::optional<sdp::CryptoChoice>& crypto, bool rtcp_mux,
     const sdp::SessionDescription& sdp, const sdp::MediaDescription& media,
-    const v1::SidePlan& plan) {
+    const SideState& side) {
   // Build everything that can fail first, then commit: a refused answer
   // leaves the stream as it was, still relaying.
   InboundKey inbound;
   std::unique_ptr<srtp::OutboundSrtp> outbound;
   if (crypto) {
-    if (crypto->remote_key_params != end.inbound.key_params) {
+    // Key parameters are never empty ("inline:..."): no SRTP state yet
+    // means new keys.
+    const SrtpState* current = end.srtp.get();
+    if (current == nullptr ||
+        crypto->remote_key_params != current->inbound.key_params) {
       ASSIGN_OR_RETURN(
           srtp::MasterKey key,
           srtp::ParseSdesKeyParams(crypto->suite, crypto->remote_key_params));
       ASSIGN_OR_RETURN(inbound.context, srtp::InboundSrtp::Create(key));
       inbound.key_params = crypto->remote_key_params;
     }
-    if (crypto->local_key_params != end.outbound_key_params) {
+    if (current == nullptr ||
+        crypto->local_key_params != current->outbound_key_params) {
       ASSIGN_OR_RETURN(
           srtp::MasterKey key,
           srtp::ParseSdesKeyParams(crypto->suite, crypto->local_key_params));
@@ -348,22 +366,29 @@ absl::Status Worker::ConfigureEnd(
 
   // Commit.
   if (!crypto) {
-    end.inbound = {};
-    end.inbound_previous = {};
-    end.outbound.reset();
-    end.outbound_key_params.clear();
+    // Cleared rather than freed: an end that had SRTP keeps its rate limit
+    // of SRTP failure events if it gets keys again.
+    if (end.srtp != nullptr) {
+      SrtpState& keys = *end.srtp;
+      keys.inbound = {};
+      keys.inbound_previous = {};
+      keys.outbound.reset();
+      keys.outbound_key_params.clear();
+      keys.inbound_candidates.clear();
+    }
   } else {
+    SrtpState& keys = end.MutableSrtp();
     if (inbound) {
       // The old key stays acceptable for the packets still in flight.
-      if (end.inbound) end.inbound_previous = std::move(end.inbound);
-      end.inbound = std::move(inbound);
+      if (keys.inbound) keys.inbound_previous = std::move(keys.inbound);
+      keys.inbound = std::move(inbound);
     }
     if (outbound) {
-      end.outbound = std::move(outbound);
-      end.outbound_key_params = crypto->local_key_params;
+      keys.outbound = std::move(outbound);
+      keys.outbound_key_params = crypto->local_key_params;
     }
+    keys.inbound_candidates.clear();
   }
-  end.inbound_candidates.clear();
   end.rtcp_mux = rtcp_mux;
   end.null_address = remote.null_address;
   if (!remote.null_address) {
@@ -374,40 +399,43 @@ absl::Status Worker::ConfigureEnd(
     end.sdp_rtp = rtp_endpoint;
     end.sdp_rtcp = rtcp_endpoint;
   }
-  end.latching = plan.latching();
-  end.strict_source = plan.strict_source();
-  end.clock_count = 0;
+  end.latching = side.latching;
+  end.strict_source = side.strict_source;
+  // The clocks of the first 16 payload types: from the static table, then
+  // a=rtpmap.
+  std::array<PayloadClock, 16> clocks;
+  size_t clock_count = 0;
   end.telephone_event_pt = -1;
   for (const std::string& format : media.formats) {
     int payload_type = 0;
     if (!absl::SimpleAtoi(format, &payload_type) || payload_type < 0 ||
-        payload_type > 127 || end.clock_count == end.clocks.size()) {
+        payload_type > 127 || clock_count == clocks.size()) {
       continue;
     }
-    end.clocks[end.clock_count++] = {uint8_t(payload_type),
-                                     StaticClock(payload_type)};
+    clocks[clock_count++] = {uint8_t(payload_type), StaticClock(payload_type)};
   }
   for (const sdp::Attribute* attribute : media.attributes.FindAll("rtpmap")) {
     if (!attribute->value) continue;
     absl::StatusOr<sdp::RtpMap> map = sdp::ParseRtpMap(*attribute->value);
     if (!map.ok()) continue;
-    for (size_t i = 0; i < end.clock_count; ++i) {
-      if (end.clocks[i].payload_type == map->payload_type) {
-        end.clocks[i].clock_rate = map->clock_rate;
+    for (size_t i = 0; i < clock_count; ++i) {
+      if (clocks[i].payload_type == map->payload_type) {
+        clocks[i].clock_rate = map->clock_rate;
       }
     }
     if (absl::EqualsIgnoreCase(map->encoding, "telephone-event") &&
         end.telephone_event_pt < 0) {
-      end.telephone_event_pt = map->payload_type;
+      end.telephone_event_pt = int16_t(map->payload_type);
     }
   }
+  end.clocks.Assign(clocks.data(), clock_count);
   const sdp::Direction direction = sdp::EffectiveDirection(sdp, media);
   end.expects_rtp = direction == sdp::Direction::kSendRecv ||
                     direction == sdp::Direction::kSendOnly;
-  end.rtp_timeout_seconds = plan.rtp_timeout_seconds() != 0
-                                ? plan.rtp_timeout_seconds()
+  end.rtp_timeout_seconds = side.rtp_timeout_seconds != 0
+                                ? side.rtp_timeout_seconds
                                 : options_.rtp_timeout_seconds;
-  end.expect_rtcp = plan.expect_rtcp();
+  end.expect_rtcp = side.expect_rtcp;
   end.armed_ns = MonotonicNs();
   end.rtp_timeout_reported = false;
   end.rtcp_timeout_reported = false;
@@ -425,11 +453,10 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
                      ": send Offer first (or the session was deleted)"));
   }
   Session& session = *found->second;
-  const std::string key =
-      ResponseKey("answer", request.from_leg(), request.request_id());
-  if (auto cached = session.responses.find(key);
-      cached != session.responses.end()) {
-    return cached->second;
+  if (std::optional<absl::string_view> cached =
+          session.responses.Find(ResponseCache::Method::kAnswer,
+                                 request.from_leg(), request.request_id())) {
+    return std::string(*cached);
   }
   if (!session.pending && session.answered &&
       session.answered->from != request.from_leg()) {
@@ -454,53 +481,56 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
                    sdp::Parse(pending.offer_sdp));
   const size_t offerer = LegIndex(pending.from);
   const size_t answerer = 1 - offerer;
-  sdp::RelaySide& offerer_relay = session.sides[offerer].relay;
+  sdp::RelaySide offerer_relay =
+      RelaySideFor(session, offerer, offer.media.size());
+  const sdp::RelaySide answerer_relay =
+      RelaySideFor(session, answerer, offer.media.size());
   ++offerer_relay.session_version;
-  absl::StatusOr<sdp::AnswerRewrite> rewrite = sdp::RewriteAnswer(
-      offer, answer, session.sides[answerer].relay, offerer_relay);
-  if (!rewrite.ok()) {
-    --offerer_relay.session_version;
-    return rewrite.status();
-  }
+  absl::StatusOr<sdp::AnswerRewrite> rewrite =
+      sdp::RewriteAnswer(offer, answer, answerer_relay, offerer_relay);
+  if (!rewrite.ok()) return rewrite.status();
+  session.sides[offerer].session_version = offerer_relay.session_version;
   for (uint32_t i = 0; i < rewrite->streams.size(); ++i) {
     Stream* stream =
         i < session.streams.size() ? session.streams[i].get() : nullptr;
     if (stream == nullptr) continue;
     const sdp::AnsweredStream& answered = rewrite->streams[i];
-    if (!answered.relayed || i >= pending.streams.size() ||
-        i >= answer.media.size()) {
+    // RewriteAnswer gives one entry per m-line of the offer, which the
+    // answer has as many of.
+    if (!answered.relayed || i >= answer.media.size()) {
       // Refused (port 0) in this round: stop relaying, keep the ports.
-      stream->ends[0]->active = stream->ends[1]->active = false;
+      stream->ends[0].active = stream->ends[1].active = false;
       continue;
     }
-    RETURN_IF_ERROR(
-        ConfigureEnd(*stream->ends[offerer], pending.streams[i].offerer,
-                     answered.offerer_crypto, answered.offerer_rtcp_mux, offer,
-                     offer.media[i], session.sides[offerer].plan));
-    RETURN_IF_ERROR(
-        ConfigureEnd(*stream->ends[answerer], answered.answerer,
-                     answered.answerer_crypto, answered.answerer_rtcp_mux,
-                     answer, answer.media[i], session.sides[answerer].plan));
+    RETURN_IF_ERROR(ConfigureEnd(stream->ends[offerer], answered.offerer,
+                                 answered.offerer_crypto,
+                                 answered.offerer_rtcp_mux, offer,
+                                 offer.media[i], session.sides[offerer]));
+    RETURN_IF_ERROR(ConfigureEnd(stream->ends[answerer], answered.answerer,
+                                 answered.answerer_crypto,
+                                 answered.answerer_rtcp_mux, answer,
+                                 answer.media[i], session.sides[answerer]));
   }
   std::string response = sdp::Serialize(rewrite->sdp);
   session.answered = std::move(session.pending);
   session.pending.reset();
-  session.responses[key] = response;
+  session.responses.Put(ResponseCache::Method::kAnswer, request.from_leg(),
+                        request.request_id(), response);
   return response;
 }
 
 void Worker::DestroySession(Session& session) {
   for (auto& stream : session.streams) {
     if (stream == nullptr) continue;
-    for (auto& end : stream->ends) {
-      if (metrics_ != nullptr && end->stats.packets() > 0) {
-        const ReceiveStats& s = end->stats;
+    for (StreamEnd& end : stream->ends) {
+      if (metrics_ != nullptr && end.stats.packets() > 0) {
+        const ReceiveStats& s = end.stats;
         metrics_->jitter->Observe(s.jitter_ms());
         metrics_->loss->Observe(double(s.lost()) /
                                 double(s.lost() + s.packets()));
         metrics_->mos->Observe(s.mos());
       }
-      CloseSockets(*end);
+      CloseSockets(end);
     }
   }
   session.streams.clear();
@@ -529,11 +559,11 @@ absl::Status Worker::Query(const std::string& call_id,
   }
   for (const auto& stream : found->second->streams) {
     if (stream == nullptr) continue;
-    for (const auto& end : stream->ends) {
-      const ReceiveStats& s = end->stats;
+    for (const StreamEnd& end : stream->ends) {
+      const ReceiveStats& s = end.stats;
       v1::StreamStats* out = response->add_streams();
-      out->set_leg(end->leg);
-      out->set_mline(end->mline);
+      out->set_leg(end.leg);
+      out->set_mline(end.mline);
       out->set_ssrc(s.ssrc());
       out->set_packets(s.packets());
       out->set_bytes(s.bytes());
@@ -541,7 +571,7 @@ absl::Status Worker::Query(const std::string& call_id,
       out->set_jitter_ms(s.jitter_ms());
       out->set_rtt_ms(s.rtt_ms());
       out->set_mos(s.mos());
-      out->set_last_packet_unix_ms(end->last_packet_unix_ms);
+      out->set_last_packet_unix_ms(end.last_packet_unix_ms);
       out->set_srtp_auth_failures(s.auth_failures());
       out->set_rtcp_packets(s.rtcp_packets());
       out->set_dropped(s.dropped());

@@ -26,18 +26,40 @@
 
 namespace trunkline::media::relay {
 
-struct StreamEnd;
-
-// What epoll hands back for a readable socket.
-struct SocketRef {
-  StreamEnd* end = nullptr;
-  bool rtcp_socket = false;
-};
-
 // An RTP payload type and its clock, from a=rtpmap (or the static table).
 struct PayloadClock {
   uint8_t payload_type = 0;
   uint32_t clock_rate = 0;
+};
+
+// The RTP clock of each payload type a leg sends, for jitter and RFC 4733
+// durations. Only the types whose clock is not 8000 are kept, out of line:
+// 8000 is also what a type not kept reads, so a narrowband stream (PCMU,
+// PCMA, telephone-event/8000) keeps nothing, where the fixed table of 16
+// types inline cost every stream end 136 octets.
+class PayloadClocks {
+ public:
+  // Replaces the table with `clocks` (the first entry of a payload type is
+  // the one that counts, as in a lookup in order). Control path only:
+  // allocates.
+  void Assign(const PayloadClock* clocks, size_t count);
+  // The clock of `payload_type`, 8000 for a type not in the table.
+  uint32_t ClockRate(uint8_t payload_type) const {
+    if (entries_ == nullptr) return 8000;
+    for (const PayloadClock* entry = entries_.get();
+         entry->payload_type != kEnd; ++entry) {
+      if (entry->payload_type == payload_type) return entry->clock_rate;
+    }
+    return 8000;
+  }
+  // How many types are kept (those whose clock is not 8000).
+  size_t kept() const;
+
+ private:
+  // Ends the table: RTP payload types are 0-127. A terminator rather than a
+  // count keeps this one pointer.
+  static constexpr uint8_t kEnd = 0xFF;
+  std::unique_ptr<PayloadClock[]> entries_;  // null: nothing kept
 };
 
 // An inbound SRTP context and the SDES key parameters it was made from
@@ -48,35 +70,11 @@ struct InboundKey {
   explicit operator bool() const { return context != nullptr; }
 };
 
-struct StreamEnd {
-  v1::Leg leg = v1::LEG_UNSPECIFIED;
-  uint32_t mline = 0;
-  // The call this end belongs to (for events; owned by the Session).
-  const std::string* call_id = nullptr;
-  StreamEnd* peer = nullptr;
-
-  // Sockets facing this leg. rtp_port is even; rtcp_fd is on rtp_port + 1.
-  int rtp_fd = -1;
-  int rtcp_fd = -1;
-  uint16_t rtp_port = 0;
-  SocketRef rtp_ref{this, false};
-  SocketRef rtcp_ref{this, true};
-
-  // Media flows once offer and answer agreed on this stream.
-  bool active = false;
-  // RTCP with this leg travels on the RTP port (RFC 5761).
-  bool rtcp_mux = false;
-  // Where this leg wants media (its SDP), and what latching learnt.
-  Endpoint sdp_rtp;
-  Endpoint sdp_rtcp;
-  Endpoint latched_rtp;
-  Endpoint latched_rtcp;
-  // c=0.0.0.0: send this leg nothing (RFC 2543 hold).
-  bool null_address = false;
-  bool latching = false;
-  bool strict_source = false;
-
-  // SRTP with this leg; no context when the leg speaks plain RTP.
+// SRTP with one leg. Out of line, because most streams are plain RTP and
+// these ~150 octets (contexts, their SDES text, the alternates) were in
+// every idle StreamEnd. Created on the control path (an answer with keys,
+// or a re-offer with candidate keys), never by a packet.
+struct SrtpState {
   InboundKey inbound;
   std::unique_ptr<srtp::OutboundSrtp> outbound;
   // Which SDES key `outbound` was made from, to keep it (and its rollover
@@ -89,39 +87,86 @@ struct StreamEnd {
   // `inbound`.
   InboundKey inbound_previous;
   std::vector<InboundKey> inbound_candidates;
+  // When the last KIND_SRTP_FAILURE of this leg was published (monotonic;
+  // 0: none), to publish at most one a second. Only an end with an inbound
+  // key can fail authentication, so this lives here.
+  int64_t last_auth_event_ns = 0;
+};
 
-  // Payload types this leg sends, for jitter and RFC 4733.
-  std::array<PayloadClock, 16> clocks{};
-  size_t clock_count = 0;
-  int telephone_event_pt = -1;
+struct StreamEnd {
+  v1::Leg leg = v1::LEG_UNSPECIFIED;
+  uint32_t mline = 0;
+  // The call this end belongs to (for events; owned by the Session).
+  const std::string* call_id = nullptr;
+  StreamEnd* peer = nullptr;
+
+  // Sockets facing this leg. rtp_port is even; rtcp_fd is on rtp_port + 1.
+  // epoll reports them with this end's address (Worker::SocketTag).
+  int rtp_fd = -1;
+  int rtcp_fd = -1;
+  uint16_t rtp_port = 0;
+
+  // Media flows once offer and answer agreed on this stream.
+  bool active = false;
+  // RTCP with this leg travels on the RTP port (RFC 5761).
+  bool rtcp_mux = false;
+  // c=0.0.0.0: send this leg nothing (RFC 2543 hold).
+  bool null_address = false;
+  bool latching = false;
+  bool strict_source = false;
   // The leg's own SDP direction allows it to send (not recvonly/inactive).
   bool expects_rtp = true;
-  uint32_t rtp_timeout_seconds = 0;
   bool expect_rtcp = false;
+  bool rtp_timeout_reported = false;
+  bool rtcp_timeout_reported = false;
+  // RFC 4733: whether an event was reported, and the timestamp of the last
+  // one, so the three end packets of one event make one event.
+  bool dtmf_reported = false;
+  // The next slot of sent_report_ntp/sent_report_ns to overwrite.
+  uint8_t next_sent_report = 0;
+  int16_t telephone_event_pt = -1;
+  uint32_t last_dtmf_timestamp = 0;
+  uint32_t rtp_timeout_seconds = 0;
+
+  // Where this leg wants media (its SDP), and what latching learnt.
+  Endpoint sdp_rtp;
+  Endpoint sdp_rtcp;
+  Endpoint latched_rtp;
+  Endpoint latched_rtcp;
+
+  // SRTP with this leg; null while the leg speaks plain RTP (and has never
+  // been offered keys).
+  std::unique_ptr<SrtpState> srtp;
+
+  // Payload types this leg sends, for jitter and RFC 4733.
+  PayloadClocks clocks;
 
   ReceiveStats stats;
   int64_t last_rtp_ns = 0;   // monotonic; 0: none yet
   int64_t last_rtcp_ns = 0;  // monotonic; 0: none yet
   int64_t last_packet_unix_ms = 0;
   int64_t armed_ns = 0;  // when timeouts started counting (activation)
-  bool rtp_timeout_reported = false;
-  bool rtcp_timeout_reported = false;
-  uint64_t auth_failures_reported = 0;
-  int64_t last_auth_event_ns = 0;
-  // RFC 4733: the timestamp of the last event reported, so the three end
-  // packets of one event make one event.
-  uint32_t last_dtmf_timestamp = 0;
-  bool dtmf_reported = false;
   // Sender reports the relay forwarded to this leg, for RTT from its
-  // receiver reports' LSR/DLSR: (NTP middle 32 bits, monotonic send time).
-  std::array<std::pair<uint32_t, int64_t>, 4> sent_reports{};
-  size_t next_sent_report = 0;
+  // receiver reports' LSR/DLSR: the NTP middle 32 bits and the monotonic
+  // send time of each (two arrays: pairs would pad each entry to 16).
+  std::array<uint32_t, 4> sent_report_ntp{};
+  std::array<int64_t, 4> sent_report_ns{};
+
+  // The SRTP contexts the packet path uses; null for plain RTP.
+  srtp::InboundSrtp* inbound_srtp() const {
+    return srtp != nullptr ? srtp->inbound.context.get() : nullptr;
+  }
+  srtp::OutboundSrtp* outbound_srtp() const {
+    return srtp != nullptr ? srtp->outbound.get() : nullptr;
+  }
+  // The SRTP state, created if there is none. Control path only: allocates.
+  SrtpState& MutableSrtp() {
+    if (srtp == nullptr) srtp = std::make_unique<SrtpState>();
+    return *srtp;
+  }
 
   uint32_t ClockRate(uint8_t payload_type) const {
-    for (size_t i = 0; i < clock_count; ++i) {
-      if (clocks[i].payload_type == payload_type) return clocks[i].clock_rate;
-    }
-    return 8000;
+    return clocks.ClockRate(payload_type);
   }
   // Where RTP (RTCP) for this leg goes and through which socket; nullptr
   // when not known or on hold.

@@ -46,7 +46,13 @@ class ReceiveStats {
  private:
   void ResetSequence(uint16_t sequence);
 
+  // The 32-bit fields first and together: every stream end holds one of
+  // these, and interleaving them with the 64-bit ones padded it by 8.
   uint32_t ssrc_ = 0;
+  uint32_t base_sequence_ = 0;
+  uint32_t max_sequence_ = 0;
+  uint32_t cycles_ = 0;
+  uint32_t clock_rate_ = 8000;
   bool started_ = false;
   uint64_t packets_ = 0;
   uint64_t bytes_ = 0;
@@ -56,13 +62,9 @@ class ReceiveStats {
   // Packets counted towards loss since the last SSRC change.
   uint64_t received_since_base_ = 0;
   uint64_t lost_before_ = 0;  // loss of earlier SSRCs
-  uint32_t base_sequence_ = 0;
-  uint32_t max_sequence_ = 0;
-  uint32_t cycles_ = 0;
   // Jitter in RTP timestamp units scaled by 16 (RFC 3550 A.8's integer form).
   int64_t jitter_q4_ = 0;
   int64_t last_transit_ = 0;
-  uint32_t clock_rate_ = 8000;
   double rtt_ms_ = 0;
 };
 

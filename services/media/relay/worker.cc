@@ -76,7 +76,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(int index,
   }
   epoll_event event{};
   event.events = EPOLLIN;
-  event.data.ptr = nullptr;  // the wake-up eventfd
+  event.data.u64 = 0;  // the wake-up eventfd
   epoll_ctl(worker->epoll_fd_, EPOLL_CTL_ADD, worker->wake_fd_, &event);
   return worker;
 }
@@ -158,11 +158,12 @@ void Worker::RunOnce(int timeout_ms) {
   const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
   bool woken = false;
   for (int i = 0; i < n; ++i) {
-    if (events[i].data.ptr == nullptr) {
+    const uint64_t tag = events[i].data.u64;
+    if (tag == 0) {
       woken = true;
       continue;
     }
-    ReadSocket(*static_cast<const SocketRef*>(events[i].data.ptr));
+    ReadSocket(EndOfTag(tag), IsRtcpTag(tag));
   }
   // Posted work runs after the batch: it may close sockets that `events`
   // still points at.
@@ -183,9 +184,8 @@ void Worker::RunOnce(int timeout_ms) {
   }
 }
 
-void Worker::ReadSocket(const SocketRef& ref) {
-  StreamEnd& end = *ref.end;
-  const int fd = ref.rtcp_socket ? end.rtcp_fd : end.rtp_fd;
+void Worker::ReadSocket(StreamEnd& end, bool rtcp_socket) {
+  const int fd = rtcp_socket ? end.rtcp_fd : end.rtp_fd;
   if (fd < 0) return;
   Buffers& b = *buffers_;
   // A few batches per wake-up, then the other sockets get their turn.
@@ -213,7 +213,7 @@ void Worker::ReadSocket(const SocketRef& ref) {
       ctx.scratch = b.scratch;
       ctx.source = &b.sources[i];
       ctx.from = &end;
-      ctx.rtcp_socket = ref.rtcp_socket;
+      ctx.rtcp_socket = rtcp_socket;
       ctx.destination = nullptr;
       ctx.out_fd = -1;
       if (!RunPacketPath(ctx, *this)) {
@@ -276,12 +276,14 @@ void Worker::OnDtmf(const StreamEnd& from, char digit, uint8_t event,
 }
 
 void Worker::OnAuthFailure(StreamEnd& from) {
+  // Only an end with SRTP fails authentication (packet_path.cc, Decrypt).
+  SrtpState& srtp = *from.srtp;
   const int64_t now = MonotonicNs();
-  if (from.last_auth_event_ns != 0 &&
-      now - from.last_auth_event_ns < kAuthEventIntervalNs) {
+  if (srtp.last_auth_event_ns != 0 &&
+      now - srtp.last_auth_event_ns < kAuthEventIntervalNs) {
     return;
   }
-  from.last_auth_event_ns = now;
+  srtp.last_auth_event_ns = now;
   v1::MediaEvent e;
   e.set_kind(v1::MediaEvent::KIND_SRTP_FAILURE);
   e.set_call_id(*from.call_id);
@@ -294,36 +296,36 @@ void Worker::OnAuthFailure(StreamEnd& from) {
 }
 
 void Worker::Tick(int64_t now_ns) {
-  for (auto& [call_id, session] : sessions_) {
+  for (auto& [id, session] : sessions_) {
     for (auto& stream : session->streams) {
       if (stream == nullptr) continue;
-      for (auto& end : stream->ends) {
-        if (!end->active) continue;
+      for (StreamEnd& end : stream->ends) {
+        if (!end.active) continue;
         const int64_t since_rtp =
-            now_ns - std::max(end->last_rtp_ns, end->armed_ns);
-        if (end->expects_rtp && end->rtp_timeout_seconds > 0 &&
-            !end->rtp_timeout_reported &&
-            since_rtp > int64_t(end->rtp_timeout_seconds) * 1000000000) {
-          end->rtp_timeout_reported = true;
+            now_ns - std::max(end.last_rtp_ns, end.armed_ns);
+        if (end.expects_rtp && end.rtp_timeout_seconds > 0 &&
+            !end.rtp_timeout_reported &&
+            since_rtp > int64_t(end.rtp_timeout_seconds) * 1000000000) {
+          end.rtp_timeout_reported = true;
           v1::MediaEvent e;
           e.set_kind(v1::MediaEvent::KIND_RTP_TIMEOUT);
-          e.set_call_id(call_id);
-          e.set_leg(end->leg);
-          e.set_mline(end->mline);
-          e.set_detail(absl::StrCat("no RTP for ", end->rtp_timeout_seconds,
-                                    " s on port ", end->rtp_port));
+          e.set_call_id(session->call_id);
+          e.set_leg(end.leg);
+          e.set_mline(end.mline);
+          e.set_detail(absl::StrCat("no RTP for ", end.rtp_timeout_seconds,
+                                    " s on port ", end.rtp_port));
           Publish(std::move(e));
         }
         const int64_t since_rtcp =
-            now_ns - std::max(end->last_rtcp_ns, end->armed_ns);
-        if (end->expect_rtcp && !end->rtcp_timeout_reported &&
+            now_ns - std::max(end.last_rtcp_ns, end.armed_ns);
+        if (end.expect_rtcp && !end.rtcp_timeout_reported &&
             since_rtcp > int64_t(options_.rtcp_timeout_seconds) * 1000000000) {
-          end->rtcp_timeout_reported = true;
+          end.rtcp_timeout_reported = true;
           v1::MediaEvent e;
           e.set_kind(v1::MediaEvent::KIND_RTCP_TIMEOUT);
-          e.set_call_id(call_id);
-          e.set_leg(end->leg);
-          e.set_mline(end->mline);
+          e.set_call_id(session->call_id);
+          e.set_leg(end.leg);
+          e.set_mline(end.mline);
           e.set_detail(absl::StrCat("no RTCP for ",
                                     options_.rtcp_timeout_seconds, " s"));
           Publish(std::move(e));

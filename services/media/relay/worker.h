@@ -27,6 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "services/media/relay/event_hub.h"
 #include "services/media/relay/packet_path.h"
@@ -98,8 +99,22 @@ class Worker final : private PacketObserver {
   Worker(int index, WorkerOptions options, PortAllocator* ports,
          EventHub* events, RelayMetrics* metrics);
 
+  // What epoll carries for a socket of `end`: its address, with the low bit
+  // set for the RTCP socket (a StreamEnd is 8-aligned). 0 is the wake-up
+  // eventfd. A pointer to a {end, rtcp} pair inside each end cost every
+  // idle stream end 32 octets.
+  static uint64_t SocketTag(StreamEnd& end, bool rtcp_socket) {
+    return uint64_t(reinterpret_cast<uintptr_t>(&end)) | (rtcp_socket ? 1 : 0);
+  }
+  static StreamEnd& EndOfTag(uint64_t tag) {
+    return *reinterpret_cast<StreamEnd*>(uintptr_t(tag & ~uint64_t{1}));
+  }
+  static bool IsRtcpTag(uint64_t tag) { return (tag & 1) != 0; }
+  static_assert(alignof(StreamEnd) >= 2,
+                "the low bit of a tag is the RTCP flag");
+
   // Data path.
-  void ReadSocket(const SocketRef& ref);
+  void ReadSocket(StreamEnd& end, bool rtcp_socket);
   void SendBatch(size_t count);
   void Tick(int64_t now_ns);
   void FlushMetrics();
@@ -116,10 +131,14 @@ class Worker final : private PacketObserver {
                             const std::optional<sdp::CryptoChoice>& crypto,
                             bool rtcp_mux, const sdp::SessionDescription& sdp,
                             const sdp::MediaDescription& media,
-                            const v1::SidePlan& plan);
+                            const SideState& side);
   void SetCandidateKeys(StreamEnd& end, const sdp::MediaDescription& media);
   absl::Status PrepareSide(Session& session, size_t side,
                            const v1::SidePlan& plan);
+  // How the relay presents itself to `side` in an SDP of `mlines` m-lines
+  // (the rewriter's input), from what the session keeps.
+  sdp::RelaySide RelaySideFor(const Session& session, size_t side,
+                              size_t mlines) const;
   void DestroySession(Session& session);
   void UpdateCounts();
 
@@ -139,7 +158,8 @@ class Worker final : private PacketObserver {
   std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(posted_mutex_);
   std::vector<std::function<void()>> running_posted_;
 
-  absl::flat_hash_map<std::string, std::unique_ptr<Session>> sessions_;
+  // By call id; the key views the Session's own call_id.
+  absl::flat_hash_map<absl::string_view, std::unique_ptr<Session>> sessions_;
 
   // Batch buffers, allocated once.
   static constexpr size_t kBatch = 32;

@@ -482,6 +482,7 @@ absl::StatusOr<AnswerRewrite> RewriteAnswer(const SessionDescription& offer,
     const MediaDescription& offered = offer.media[i];
     const MediaDescription& answered = answer.media[i];
     AnsweredStream stream;
+    stream.offerer = DescribeRemote(offer, offered);
     stream.answerer = DescribeRemote(answer, answered);
 
     Acceptance acceptance = AcceptOffered(offered, offerer_side);

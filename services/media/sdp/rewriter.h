@@ -124,7 +124,9 @@ struct CryptoChoice {
 struct AnsweredStream {
   bool relayed = false;
   std::string refusal;
-  // The offerer's side (the answer goes there).
+  // The offerer's side (the answer goes there): where it wants media, from
+  // the offer (as RewriteOffer's OfferedStream::offerer said).
+  RemoteEndpoint offerer;
   std::optional<CryptoChoice> offerer_crypto;  // none: plain RTP
   bool offerer_rtcp_mux = false;
   // The answerer's side.

@@ -189,6 +189,12 @@ std::vector<GoldenCase> Cases() {
                     ASSERT_EQ(r.streams.size(), 1u);
                     const AnsweredStream& s = r.streams[0];
                     EXPECT_TRUE(s.relayed);
+                    // The offerer's addresses, read from the offer again.
+                    EXPECT_EQ(s.offerer.address, "192.0.2.10");
+                    EXPECT_EQ(s.offerer.rtp_port, 49170u);
+                    EXPECT_EQ(s.offerer.rtcp_address, "192.0.2.10");
+                    EXPECT_EQ(s.offerer.rtcp_port, 49171u);
+                    EXPECT_FALSE(s.offerer.null_address);
                     EXPECT_EQ(s.answerer.address, "198.51.100.77");
                     EXPECT_EQ(s.answerer.rtp_port, 20000u);
                     EXPECT_EQ(s.answerer.rtcp_port, 20001u);

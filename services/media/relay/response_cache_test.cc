@@ -1,0 +1,59 @@
+#include "services/media/relay/response_cache.h"
+
+#include "gtest/gtest.h"
+
+namespace trunkline::media::relay {
+namespace {
+
+using Method = ResponseCache::Method;
+
+TEST(ResponseCacheTest, FindsWhatWasPutByMethodLegAndRequestId) {
+  ResponseCache cache;
+  EXPECT_FALSE(cache.Find(Method::kOffer, v1::LEG_CALLER, "1").has_value());
+  cache.Put(Method::kOffer, v1::LEG_CALLER, "1", "v=0 offer");
+  cache.Put(Method::kAnswer, v1::LEG_CALLEE, "1", "v=0 answer");
+  EXPECT_EQ(cache.Find(Method::kOffer, v1::LEG_CALLER, "1"), "v=0 offer");
+  EXPECT_EQ(cache.Find(Method::kAnswer, v1::LEG_CALLEE, "1"), "v=0 answer");
+  // Each of the three parts tells requests apart.
+  EXPECT_FALSE(cache.Find(Method::kAnswer, v1::LEG_CALLER, "1").has_value());
+  EXPECT_FALSE(cache.Find(Method::kOffer, v1::LEG_CALLEE, "1").has_value());
+  EXPECT_FALSE(cache.Find(Method::kOffer, v1::LEG_CALLER, "2").has_value());
+  EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST(ResponseCacheTest, RequestIdsDoNotRunIntoTheSdp) {
+  // The id and the SDP share one string: an id that is a prefix of another,
+  // or that continues into the SDP's text, must not match.
+  ResponseCache cache;
+  cache.Put(Method::kOffer, v1::LEG_CALLER, "ab", "cd");
+  EXPECT_FALSE(cache.Find(Method::kOffer, v1::LEG_CALLER, "a").has_value());
+  EXPECT_FALSE(cache.Find(Method::kOffer, v1::LEG_CALLER, "abc").has_value());
+  EXPECT_FALSE(cache.Find(Method::kOffer, v1::LEG_CALLER, "abcd").has_value());
+  EXPECT_EQ(cache.Find(Method::kOffer, v1::LEG_CALLER, "ab"), "cd");
+  cache.Put(Method::kOffer, v1::LEG_CALLER, "", "empty id");
+  EXPECT_EQ(cache.Find(Method::kOffer, v1::LEG_CALLER, ""), "empty id");
+  EXPECT_EQ(cache.Find(Method::kOffer, v1::LEG_CALLER, "ab"), "cd");
+}
+
+TEST(ResponseCacheTest, PutReplacesTheSameRequest) {
+  ResponseCache cache;
+  cache.Put(Method::kOffer, v1::LEG_CALLEE, "7", "first");
+  cache.Put(Method::kOffer, v1::LEG_CALLEE, "7", "second, longer");
+  EXPECT_EQ(cache.Find(Method::kOffer, v1::LEG_CALLEE, "7"), "second, longer");
+  EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(ResponseCacheTest, KeepsEveryRequestOfALongCall) {
+  // Re-INVITEs add entries; the early ones still answer their retries.
+  ResponseCache cache;
+  for (int i = 0; i < 50; ++i) {
+    cache.Put(Method::kOffer, v1::LEG_CALLER, std::to_string(i),
+              "sdp " + std::to_string(i));
+  }
+  EXPECT_EQ(cache.size(), 50u);
+  EXPECT_EQ(cache.Find(Method::kOffer, v1::LEG_CALLER, "0"), "sdp 0");
+  EXPECT_EQ(cache.Find(Method::kOffer, v1::LEG_CALLER, "49"), "sdp 49");
+}
+
+}  // namespace
+}  // namespace trunkline::media::relay
