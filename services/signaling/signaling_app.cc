@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "services/common/log.h"
@@ -72,6 +73,14 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
 
 SignalingApp::~SignalingApp() {
   if (drain_thread_.joinable()) drain_thread_.join();
+  // Registrations end while the sockets are still open: an un-REGISTER per
+  // registered trunk, its answer awaited for a bounded time (a registrar
+  // that does not answer leaves the binding to run out).
+  absl::Notification unregistered;
+  stack_->RunAndWait([&] {
+    registrar_->UnregisterAll([&unregistered] { unregistered.Notify(); });
+  });
+  unregistered.WaitForNotificationWithTimeout(options_.unregister_limit);
   // Calls hold Sofia objects: they end on the loop, before it stops.
   stack_->RunAndWait([this] {
     stack_->SetTraceTap(nullptr);

@@ -29,6 +29,8 @@ struct SignalingOptions {
   absl::Duration routing_timeout = absl::Seconds(2);
   // How long SIGTERM waits for active calls before stopping anyway.
   absl::Duration drain_limit = absl::Seconds(30);
+  // How long stopping waits for the registrars to answer our un-REGISTERs.
+  absl::Duration unregister_limit = absl::Seconds(2);
 };
 
 class SignalingApp final : public ServiceApp {

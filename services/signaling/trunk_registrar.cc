@@ -66,6 +66,8 @@ struct TrunkRegistrar::Entry {
   std::string contact;
   // Challenges answered since the last final success.
   int auth_tries = 0;
+  // Un-REGISTERing: its answer ends the entry.
+  bool leaving = false;
   std::unique_ptr<ClientTransaction> transaction;
   std::unique_ptr<Timer> timer;
 };
@@ -97,12 +99,67 @@ void TrunkRegistrar::SetPeers(std::shared_ptr<const PeerDirectory> peers) {
     Register(ref, {});
   }
   for (auto& [name, e] : trunks_) {
-    if (next.find(name) == next.end()) {
-      TL_LOG(kInfo, "trunk no longer registers").With("trunk", name);
+    if (next.find(name) != next.end() || e == nullptr) continue;
+    TL_LOG(kInfo, "trunk no longer registers").With("trunk", name);
+    metrics_->TrunkRegistered(name, false);
+    // A changed trunk registers anew (above) and is not un-REGISTERed: the
+    // two could reach the registrar in either order and the un-REGISTER
+    // remove the new binding. One that no longer registers at all is.
+    if (e->state.registered) Unregister(std::move(e));
+  }
+  trunks_ = std::move(next);
+}
+
+void TrunkRegistrar::UnregisterAll(std::function<void()> done) {
+  all_left_ = std::move(done);
+  for (auto& [name, e] : trunks_) {
+    if (e->state.registered) {
+      Unregister(std::move(e));
+    } else {
       metrics_->TrunkRegistered(name, false);
     }
   }
-  trunks_ = std::move(next);
+  trunks_.clear();
+  if (leaving_.empty() && all_left_) std::exchange(all_left_, nullptr)();
+}
+
+void TrunkRegistrar::Unregister(std::unique_ptr<Entry> e) {
+  e->timer.reset();
+  e->transaction.reset();  // a refresh in flight is superseded
+  e->leaving = true;
+  e->auth_tries = 0;
+  Entry& ref = *e;
+  leaving_.push_back(std::move(e));
+  Register(ref, {});
+}
+
+void TrunkRegistrar::OnLeft(Entry* e, const SipResponse& r) {
+  e->transaction.reset();
+  const std::string& trunk = e->state.info.name;
+  if (r.code == 401 || r.code == 407) {
+    absl::StatusOr<HeaderList> authorization = CountedAnswer(*e, r);
+    if (authorization.ok()) {
+      Register(*e, *authorization);
+      return;
+    }
+  }
+  if (r.code >= 200 && r.code < 300) {
+    TL_LOG(kInfo, "trunk unregistered")
+        .With("trunk", trunk)
+        .With("registrar", e->state.info.registrar_uri);
+  } else {
+    // Nothing more to do: the binding runs out at its expiry.
+    TL_LOG(kWarning, "trunk un-REGISTER failed")
+        .With("trunk", trunk)
+        .With("registrar", e->state.info.registrar_uri)
+        .With("code", r.code)
+        .With("phrase", r.phrase);
+  }
+  metrics_->TrunkRegistered(trunk, false);
+  leaving_.erase(std::find_if(
+      leaving_.begin(), leaving_.end(),
+      [e](const std::unique_ptr<Entry>& l) { return l.get() == e; }));
+  if (leaving_.empty() && all_left_) std::exchange(all_left_, nullptr)();
 }
 
 const TrunkRegistrar::Registration* TrunkRegistrar::Find(
@@ -125,9 +182,18 @@ void TrunkRegistrar::Register(Entry& e, const HeaderList& authorization) {
   r.next_hop_port = t.port;
   r.transport = t.transport;
   r.local_port = t.local_port;
-  r.headers = {{"Expires", absl::StrCat(t.register_expires_seconds)}};
+  r.headers = {
+      {"Expires", absl::StrCat(e.leaving ? 0 : t.register_expires_seconds)}};
   r.headers.insert(r.headers.end(), authorization.begin(), authorization.end());
   e.timer.reset();
+  if (e.leaving) {
+    Entry* leaving = &e;
+    e.transaction =
+        stack_->SendRequest(r, [this, leaving](const SipResponse& response) {
+          OnLeft(leaving, response);
+        });
+    return;
+  }
   const std::string trunk = t.name;
   e.transaction = stack_->SendRequest(
       r,
@@ -166,18 +232,25 @@ absl::StatusOr<HeaderList> TrunkRegistrar::Answer(Entry& e,
   return absl::FailedPreconditionError(answer.detail);
 }
 
+absl::StatusOr<HeaderList> TrunkRegistrar::CountedAnswer(Entry& e,
+                                                         const SipResponse& r) {
+  absl::StatusOr<HeaderList> authorization = Answer(e, r);
+  metrics_->AuthChallenge(
+      e.state.info.name,
+      authorization.ok() ? "answered"
+      : authorization.status().code() == absl::StatusCode::kPermissionDenied
+          ? "refused"
+          : "unanswerable");
+  return authorization;
+}
+
 void TrunkRegistrar::OnFinal(const std::string& trunk, const SipResponse& r) {
   auto it = trunks_.find(trunk);
   if (it == trunks_.end()) return;
   Entry& e = *it->second;
   e.transaction.reset();
   if (r.code == 401 || r.code == 407) {
-    absl::StatusOr<HeaderList> authorization = Answer(e, r);
-    metrics_->AuthChallenge(trunk, authorization.ok() ? "answered"
-                                   : authorization.status().code() ==
-                                           absl::StatusCode::kPermissionDenied
-                                       ? "refused"
-                                       : "unanswerable");
+    absl::StatusOr<HeaderList> authorization = CountedAnswer(e, r);
     if (authorization.ok()) {
       Register(e, *authorization);
       return;

@@ -11,10 +11,17 @@
 // A failure, refusal or timeout retries after the registrar's Retry-After,
 // else 30 s. Refreshes keep the Call-ID and raise the CSeq by one.
 //
+// A registration ends with a REGISTER of the same Call-ID and Expires: 0
+// (RFC 3261 10.2.2), challenges answered as above, when its trunk leaves
+// the topology or registration is turned off for it, and for every trunk
+// at shutdown (UnregisterAll): a registrar would otherwise keep sending
+// calls to a Contact nobody serves until the binding runs out.
+//
 // Runs on the SIP loop thread only, like the B2BUA.
 #ifndef TRUNKLINE_SERVICES_SIGNALING_TRUNK_REGISTRAR_H_
 #define TRUNKLINE_SERVICES_SIGNALING_TRUNK_REGISTRAR_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,13 +58,25 @@ class TrunkRegistrar {
   // The registration of `trunk`, or null when it does not register.
   const Registration* Find(const std::string& trunk) const;
 
+  // Ends every registration and stops refreshing. `done` runs once each
+  // registrar has answered its un-REGISTER (or at once when no trunk is
+  // registered); a caller that cannot wait destroys the registrar, and
+  // `done` is then never called.
+  void UnregisterAll(std::function<void()> done);
+
   // Retry delay after a failure without Retry-After.
   static constexpr absl::Duration kRetryAfterFailure = absl::Seconds(30);
 
  private:
   struct Entry;
+  // A REGISTER for `e`: a refresh, or an un-REGISTER once `e` is leaving.
   void Register(Entry& e, const HeaderList& authorization);
   void OnFinal(const std::string& trunk, const SipResponse& r);
+  // `e` un-REGISTERs; it is kept in `leaving_` until its answer (OnLeft).
+  void Unregister(std::unique_ptr<Entry> e);
+  void OnLeft(Entry* e, const SipResponse& r);
+  // The challenge of `r` answered for `e`, counted; or why not.
+  absl::StatusOr<HeaderList> CountedAnswer(Entry& e, const SipResponse& r);
   void Failed(Entry& e, const std::string& why, absl::Duration retry);
   void Schedule(Entry& e, absl::Duration delay);
   // The Authorization answering `r`'s challenge, or why not.
@@ -67,6 +86,8 @@ class TrunkRegistrar {
   SignalingMetrics* metrics_;
   std::shared_ptr<const PeerDirectory> peers_;
   std::map<std::string, std::unique_ptr<Entry>> trunks_;
+  std::vector<std::unique_ptr<Entry>> leaving_;
+  std::function<void()> all_left_;
   absl::BitGen random_;
 };
 

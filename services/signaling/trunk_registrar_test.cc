@@ -207,6 +207,78 @@ TEST_F(TrunkRegistrarTest, UnchangedTopologyKeepsTheRegistration) {
   EXPECT_THAT(Metrics(), HasSubstr("itsp=0"));
 }
 
+std::string ExpiresOf(const OutgoingRequest& r) {
+  for (const auto& [name, value] : r.headers) {
+    if (name == "Expires") return value;
+  }
+  return "";
+}
+
+TEST_F(TrunkRegistrarTest, UnregisterAllEndsTheRegistrationWithExpiresZero) {
+  Reply(0, Resp(200, {{"Expires", "3600"}}));
+  ASSERT_TRUE(registrar_.Find("itsp")->registered);
+  bool done = false;
+  registrar_.UnregisterAll([&] { done = true; });
+  ASSERT_EQ(stack_.requests.size(), 2u);
+  const OutgoingRequest& bye = Sent(1);
+  EXPECT_EQ(bye.method, "REGISTER");
+  EXPECT_EQ(bye.call_id, Sent(0).call_id);
+  EXPECT_EQ(bye.cseq, 2u);
+  EXPECT_EQ(bye.contact, Sent(0).contact);
+  EXPECT_EQ(ExpiresOf(bye), "0");
+  EXPECT_EQ(ExpiresOf(Sent(0)), "3600");
+  EXPECT_FALSE(done) << "waits for the registrar's answer";
+  // The registrar challenges the un-REGISTER too: answered, then done.
+  Reply(1, Challenge("n1"));
+  ASSERT_EQ(stack_.requests.size(), 3u);
+  EXPECT_EQ(ExpiresOf(Sent(2)), "0");
+  EXPECT_EQ(Sent(2).cseq, 3u);
+  EXPECT_FALSE(done);
+  Reply(2, Resp(200));
+  EXPECT_TRUE(done);
+  EXPECT_THAT(Metrics(), HasSubstr("itsp=0"));
+  EXPECT_EQ(registrar_.Find("itsp"), nullptr);
+  // No refresh after that.
+  stack_.Advance(absl::Seconds(7200));
+  EXPECT_EQ(stack_.requests.size(), 3u);
+}
+
+TEST_F(TrunkRegistrarTest, UnregisterAllWithNothingRegisteredIsDoneAtOnce) {
+  // The first REGISTER is still out: nothing to end.
+  bool done = false;
+  registrar_.UnregisterAll([&] { done = true; });
+  EXPECT_TRUE(done);
+  EXPECT_EQ(stack_.requests.size(), 1u);
+  EXPECT_TRUE(stack_.requests[0]->abandoned);
+  stack_.Advance(absl::Seconds(60));
+  EXPECT_EQ(stack_.requests.size(), 1u);
+}
+
+TEST_F(TrunkRegistrarTest, AFailedUnregisterStillEnds) {
+  Reply(0, Resp(200, {{"Expires", "3600"}}));
+  bool done = false;
+  registrar_.UnregisterAll([&] { done = true; });
+  Reply(1, Resp(408));
+  EXPECT_TRUE(done);
+  EXPECT_EQ(stack_.requests.size(), 2u);
+}
+
+TEST_F(TrunkRegistrarTest, ATrunkThatStopsRegisteringIsUnregistered) {
+  Reply(0, Resp(200, {{"Expires", "3600"}}));
+  for (v1::TrunkConfiguration& c : *topology_.mutable_trunk_configurations()) {
+    c.mutable_registration()->set_enabled(false);
+  }
+  auto off = PeerDirectory::Create(topology_, "");
+  ASSERT_TRUE(off.ok());
+  registrar_.SetPeers(std::move(*off));
+  EXPECT_EQ(registrar_.Find("itsp"), nullptr);
+  ASSERT_EQ(stack_.requests.size(), 2u);
+  EXPECT_EQ(ExpiresOf(Sent(1)), "0");
+  EXPECT_EQ(Sent(1).call_id, Sent(0).call_id);
+  Reply(1, Resp(200));
+  EXPECT_THAT(Metrics(), HasSubstr("itsp=0"));
+}
+
 TEST(GrantedExpiryTest, ContactThenExpiresThenWhatWeAsked) {
   SipResponse r;
   r.headers = {{"Contact", "<sip:127.0.0.1:5166>;expires=300"},
