@@ -225,8 +225,37 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (relay_ && relay_->OnAck(MediaLeg::kCaller, content_type, body)) return;
     if (state_ != State::kAnswered || acked_) return;
     acked_ = true;
+    if (delayed_offer_ && anchored_ && !body.empty()) {
+      // The caller's answer to the relay's offer: the callee gets the
+      // relay's answer in our ACK.
+      B2bua* b2bua = b2bua_;
+      const uint64_t id = id_;
+      b2bua_->media_->Answer(request_.call_id, MediaLeg::kCaller, body,
+                             [b2bua, id](absl::StatusOr<std::string> sdp) {
+                               auto it = b2bua->calls_.find(id);
+                               if (it != b2bua->calls_.end()) {
+                                 it->second->OnDelayedAnswer(std::move(sdp));
+                               }
+                             });
+      return;
+    }
     if (!body.empty()) sdp_sent_[1] = body;
     if (Attempt* a = current()) a->leg->Ack(content_type, body);
+  }
+  void OnDelayedAnswer(absl::StatusOr<std::string> sdp) {
+    Attempt* a = current();
+    if (state_ != State::kAnswered || a == nullptr) return;
+    if (sdp.ok()) {
+      sdp_sent_[1] = *sdp;
+      a->leg->Ack("application/sdp", *sdp);
+      return;
+    }
+    TL_LOG(kWarning, "media answer failed")
+        .With("call_id", request_.call_id)
+        .With("error", sdp.status().message());
+    a->leg->Ack("", "");
+    EndAnswered(
+        SipReason(500, absl::StrCat("media: ", sdp.status().message())));
   }
   void OnBye() override {
     if (state_ == State::kDone) return;
@@ -415,7 +444,11 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         CountFailover(c.trunk(), "full");
         continue;
       }
-      if (c.media().anchor()) {
+      // An INVITE without SDP (a delayed offer) goes on without one; the
+      // callee's offer in its 2xx is anchored then (Relay), the caller's
+      // answer in its ACK (OnAck).
+      delayed_offer_ = c.media().anchor() && request_.body.empty();
+      if (c.media().anchor() && !delayed_offer_) {
         B2bua* b2bua = b2bua_;
         const uint64_t id = id_;
         b2bua_->media_->Offer(
@@ -554,6 +587,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       }
       b2bua_->metrics_->CallAnswered(trunk(), direction_, post_dial_delay_);
       if (!trunk().empty()) ++b2bua_->counters_[trunk()].answered;
+      // A delayed offer is anchored from the callee's offer in this 2xx.
+      if (delayed_offer_ && !r.body.empty()) anchored_ = true;
       DialogRelay::Options relay;
       relay.call_id = request_.call_id;
       relay.media = anchored_ ? b2bua_->media_ : nullptr;
@@ -753,6 +788,27 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     SipResponse up = Response(r.code, r.phrase);
     if (r.code >= 200 && r.code < 300 && inbound_timer_ && session_timer_) {
       up.headers = session_timer_->AnswerHeaders();
+    }
+    if (delayed_offer_ && !r.body.empty()) {
+      if (r.code < 200) {
+        // The callee's early offer: the relay has no session to anchor it
+        // before the 2xx, so the caller hears ringing, not early media.
+        server_->Respond(up);
+        return;
+      }
+      // The callee's offer (anchored_ is set): the caller gets the relay's
+      // offer and answers in its ACK.
+      B2bua* b2bua = b2bua_;
+      const uint64_t id = id_;
+      b2bua_->media_->OfferFromCallee(
+          request_.call_id, candidate(), r.body,
+          [b2bua, id, up](absl::StatusOr<std::string> sdp) mutable {
+            auto it = b2bua->calls_.find(id);
+            if (it != b2bua->calls_.end()) {
+              it->second->OnMediaAnswer(std::move(up), std::move(sdp));
+            }
+          });
+      return;
     }
     if (r.body.empty() || !anchored_) {
       up.body = r.body;
@@ -1076,6 +1132,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   double post_dial_delay_ = 0;
   bool acked_ = false;
   bool anchored_ = false;
+  // The current candidate is anchored and the caller's INVITE had no SDP.
+  bool delayed_offer_ = false;
   // The candidate counted in trunkline_signaling_active_calls.
   bool counting_trunk_ = false;
   std::string counted_trunk_;

@@ -37,15 +37,29 @@ class FakeMedia : public MediaController {
               SdpDone done) override {
     done(absl::UnavailableError("none"));
   }
-  void Answer(const std::string&, MediaLeg, const std::string&,
-              SdpDone done) override {
-    done(absl::UnavailableError("none"));
+  // A delayed offer's media: the callee's offer and the caller's answer
+  // come back rewritten ("relay:" in front) when `anchors` is set.
+  void OfferFromCallee(const std::string&, const v1::Candidate&,
+                       const std::string& sdp, SdpDone done) override {
+    log.push_back("offer from callee: " + sdp);
+    if (!anchors) return done(absl::UnavailableError("none"));
+    done("relay:" + sdp);
   }
-  void Delete(const std::string&) override {}
+  void Answer(const std::string&, MediaLeg from, const std::string& sdp,
+              SdpDone done) override {
+    log.push_back(absl::StrCat("answer from ",
+                               from == MediaLeg::kCaller ? "caller" : "callee",
+                               ": ", sdp));
+    if (!anchors) return done(absl::UnavailableError("none"));
+    done("relay:" + sdp);
+  }
+  void Delete(const std::string&) override { log.push_back("delete"); }
   void Query(const std::string&, QueryDone done) override {
     done(absl::UnavailableError("none"));
   }
   std::string InstanceOf(const std::string&) const override { return ""; }
+  bool anchors = false;
+  std::vector<std::string> log;
 };
 
 v1::Candidate Gateway(const std::string& trunk, const std::string& host,
@@ -90,7 +104,8 @@ class B2buaTest : public ::testing::Test {
 
   // An INVITE from the first UC front end to the pool listener.
   FakeServerLeg* Invite(const std::string& source = "127.0.0.11",
-                        uint32_t port = 5060) {
+                        uint32_t port = 5060,
+                        const std::string& body = "v=0\r\n") {
     IncomingRequest r;
     r.method = "INVITE";
     r.request_uri = "sip:0871234567@127.0.0.1:5060";
@@ -98,8 +113,8 @@ class B2buaTest : public ::testing::Test {
     r.from_uri = "sip:+35315551234@contoso.example";
     r.from_user = "+35315551234";
     r.call_id = "abc@fe";
-    r.content_type = "application/sdp";
-    r.body = "v=0\r\n";
+    if (!body.empty()) r.content_type = "application/sdp";
+    r.body = body;
     r.source.remote_address = source;
     r.source.local_port = port;
     auto leg = std::make_unique<FakeServerLeg>();
@@ -182,6 +197,47 @@ TEST_F(B2buaTest, CallCompletesAndByeEndsBothLegs) {
   EXPECT_EQ(b2bua_.active_calls(), 0u);
   EXPECT_EQ(b2bua_.published_active_calls(), 0u);
   EXPECT_EQ(b2bua_.CallsOnTrunk("pstn-dub"), 0);
+}
+
+TEST_F(B2buaTest, DelayedOfferIsAnchoredFromTheCalleesOffer) {
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+  c.mutable_media()->set_anchor(true);
+  Route({c});
+  ASSERT_EQ(stack_.sent.size(), 1u);
+  FakeClientLeg* out = stack_.sent[0];
+  EXPECT_EQ(out->invite.body, "") << "no offer to make: the INVITE has none";
+  // Early SDP cannot be anchored yet: the caller hears ringing only.
+  out->observer->OnResponse(Resp(183, "v=0 early"));
+  ASSERT_EQ(leg->responses.back().code, 183);
+  EXPECT_EQ(leg->responses.back().body, "");
+  out->observer->OnResponse(Resp(200, "v=0 callee offer"));
+  ASSERT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "relay:v=0 callee offer");
+  EXPECT_EQ(out->acks, 0) << "the ACK waits for the caller's answer";
+  leg->observer->OnAck("application/sdp", "v=0 caller answer");
+  EXPECT_EQ(out->acks, 1);
+  EXPECT_EQ(out->ack_body, "relay:v=0 caller answer");
+  EXPECT_THAT(media_.log,
+              ::testing::ElementsAre("offer from callee: v=0 callee offer",
+                                     "answer from caller: v=0 caller answer"));
+  out->observer->OnBye();
+  stack_.RunPosted();
+  EXPECT_EQ(media_.log.back(), "delete");
+}
+
+TEST_F(B2buaTest, DelayedOfferThatMediaRefusesEndsTheCalleeAndFails500) {
+  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+  c.mutable_media()->set_anchor(true);
+  Route({c});
+  FakeClientLeg* out = stack_.sent[0];
+  out->observer->OnResponse(Resp(200, "v=0 callee offer"));
+  EXPECT_EQ(out->acks, 1);
+  EXPECT_EQ(out->byes, 1);
+  ASSERT_EQ(leg->responses.back().code, 500);
+  EXPECT_THAT(leg->responses.back().Header("Reason"), HasSubstr("media"));
 }
 
 TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {

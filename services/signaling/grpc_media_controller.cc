@@ -170,6 +170,20 @@ void GrpcMediaController::SdpRpc(int instance, SdpMethod method,
 void GrpcMediaController::Offer(const std::string& call_id,
                                 const v1::Candidate& candidate,
                                 const std::string& sdp, SdpDone done) {
+  FirstOffer(call_id, candidate, MediaLeg::kCaller, sdp, std::move(done));
+}
+
+void GrpcMediaController::OfferFromCallee(const std::string& call_id,
+                                          const v1::Candidate& candidate,
+                                          const std::string& sdp,
+                                          SdpDone done) {
+  FirstOffer(call_id, candidate, MediaLeg::kCallee, sdp, std::move(done));
+}
+
+void GrpcMediaController::FirstOffer(const std::string& call_id,
+                                     const v1::Candidate& candidate,
+                                     MediaLeg from, const std::string& sdp,
+                                     SdpDone done) {
   CallMedia& call = calls_[call_id];
   if (call.instance < 0) call.instance = PickInstance();
   if (call.instance < 0) {
@@ -179,12 +193,15 @@ void GrpcMediaController::Offer(const std::string& call_id,
   }
   v1::OfferRequest request;
   request.set_call_id(call_id);
-  request.set_from_leg(v1::LEG_CALLER);
+  request.set_from_leg(ToProto(from));
   // A new candidate is a new offer within the same session.
   request.set_request_id(absl::StrCat("offer-", ++call.requests));
   request.set_sdp(sdp);
-  *request.mutable_from_side() = CallerSide(candidate);
-  *request.mutable_to_side() = CalleeSide(candidate);
+  const bool caller_offers = from == MediaLeg::kCaller;
+  *request.mutable_from_side() =
+      caller_offers ? CallerSide(candidate) : CalleeSide(candidate);
+  *request.mutable_to_side() =
+      caller_offers ? CalleeSide(candidate) : CallerSide(candidate);
   SdpRpc(call.instance, SdpMethod::kOffer, std::move(request), std::move(done));
 }
 

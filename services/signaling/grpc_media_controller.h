@@ -40,6 +40,9 @@ class GrpcMediaController final : public MediaController {
 
   void Offer(const std::string& call_id, const v1::Candidate& candidate,
              const std::string& sdp, SdpDone done) override;
+  void OfferFromCallee(const std::string& call_id,
+                       const v1::Candidate& candidate, const std::string& sdp,
+                       SdpDone done) override;
   void Update(const std::string& call_id, MediaLeg from, const std::string& sdp,
               SdpDone done) override;
   void Retarget(const std::string& call_id, MediaLeg side,
@@ -75,6 +78,9 @@ class GrpcMediaController final : public MediaController {
     int requests = 0;  // makes each request id unique within the call
   };
   void PollLoads();
+  // The session's first offer (or a later candidate's), from `from`.
+  void FirstOffer(const std::string& call_id, const v1::Candidate& candidate,
+                  MediaLeg from, const std::string& sdp, SdpDone done);
   // Runs `rpc` on the call's instance and posts the SDP (or the error) to
   // the loop.
   enum class SdpMethod { kOffer, kUpdate, kAnswer };

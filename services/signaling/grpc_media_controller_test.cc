@@ -131,6 +131,38 @@ v1::Candidate PstnCandidate() {
   return c;
 }
 
+TEST(GrpcMediaControllerTest, DelayedOfferComesFromTheCalleeWithSidesSwapped) {
+  FakeMedia instance(500);
+  auto server = GrpcServer::Start("127.0.0.1:0", {&instance});
+  ASSERT_TRUE(server.ok());
+  GrpcMediaController media({absl::StrCat("127.0.0.1:", (*server)->port())},
+                            Inline(), absl::Seconds(2));
+  for (int i = 0; i < 100 && media.PickInstance() != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  absl::StatusOr<std::string> offer = Wait([&](auto done) {
+    media.OfferFromCallee("call-d", PstnCandidate(), "callee-offer",
+                          std::move(done));
+  });
+  ASSERT_TRUE(offer.ok()) << offer.status();
+  ASSERT_EQ(instance.offers().size(), 1u);
+  const v1::OfferRequest sent = instance.offers()[0];
+  EXPECT_EQ(sent.from_leg(), v1::LEG_CALLEE);
+  EXPECT_EQ(sent.sdp(), "callee-offer");
+  // The offering side is the callee's (plain RTP, latching); the caller's
+  // plan (SRTP required) is for the side the relay's offer goes to.
+  EXPECT_EQ(sent.from_side().srtp(), v1::SRTP_MODE_NOT_SUPPORTED);
+  EXPECT_TRUE(sent.from_side().latching());
+  EXPECT_EQ(sent.to_side().srtp(), v1::SRTP_MODE_REQUIRED);
+  // The caller's answer goes to the same session.
+  absl::StatusOr<std::string> answer = Wait([&](auto done) {
+    media.Answer("call-d", MediaLeg::kCaller, "caller-answer", std::move(done));
+  });
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  ASSERT_EQ(instance.answers().size(), 1u);
+  EXPECT_EQ(instance.answers()[0].from_leg(), v1::LEG_CALLER);
+}
+
 TEST(GrpcMediaControllerTest, AnchorsOnTheLeastLoadedInstance) {
   FakeMedia busy(10), idle(500);
   auto busy_server = GrpcServer::Start("127.0.0.1:0", {&busy});

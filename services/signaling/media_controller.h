@@ -25,6 +25,18 @@ class MediaController {
   // The caller's offer in, the offer to send to `candidate` out.
   virtual void Offer(const std::string& call_id, const v1::Candidate& candidate,
                      const std::string& sdp, SdpDone done) = 0;
+  // The callee's offer in (in its 2xx to an INVITE we sent without SDP,
+  // because the caller's INVITE had none: a delayed offer), the offer for
+  // the caller out; the session is made as by Offer, with the candidate's
+  // plan for each side. The default refuses (fakes).
+  virtual void OfferFromCallee(const std::string& call_id,
+                               const v1::Candidate& candidate,
+                               const std::string& sdp, SdpDone done) {
+    (void)call_id;
+    (void)candidate;
+    (void)sdp;
+    done(absl::UnimplementedError("delayed offer"));
+  }
   // A new offer within the call (re-INVITE, UPDATE) from leg `from` in, the
   // offer for the other leg out. Media keeps flowing as before until the
   // other leg's Answer.
@@ -69,6 +81,10 @@ class NoMediaController final : public MediaController {
   explicit NoMediaController(std::string why) : why_(std::move(why)) {}
   void Offer(const std::string&, const v1::Candidate&, const std::string&,
              SdpDone done) override {
+    done(absl::UnavailableError(why_));
+  }
+  void OfferFromCallee(const std::string&, const v1::Candidate&,
+                       const std::string&, SdpDone done) override {
     done(absl::UnavailableError(why_));
   }
   void Update(const std::string&, MediaLeg, const std::string&,

@@ -17,6 +17,8 @@
 #   Require: 100rel; Trunkline PRACKs it and sends the caller its own
 #   reliable 183 with the relay's SDP, which the caller PRACKs; then 200.
 # - Lost ACK: the gateway sends its 200 again after our ACK and gets it again.
+# - Delayed offer: an INVITE without SDP, the gateway's offer in its 200
+#   anchored, the caller's answer in its ACK.
 # - Forking: two forks of the Dublin gateway ring, the second answers:
 #   Trunkline ACKs and BYEs the one that answered; with maxEarlyDialogs 1
 #   the caller hears only the first fork's ringing.
@@ -114,6 +116,17 @@ else fail "gateway lost-ACK call (see $DIR/gwlostack.err)"; tail -20 "$DIR/gwlos
 n=$(grep -c '^ACK sip:' "$DIR/gwlostack.msg" 2>/dev/null || true)
 [ "$n" = 2 ] && pass "gateway got 2 ACKs for its two 200s" || fail "gateway got $n ACKs"
 
+# A delayed offer (INVITE without SDP), media anchored: the gateway offers
+# in its 200, the caller gets the relay's SRTP offer and answers in its ACK,
+# the gateway gets the relay's answer in ours.
+sipp_run gwdelayed 127.0.0.21 uas_delayed_offer.xml & GWDELAYED=$!
+bound 127.0.0.21
+if sipp_run ucdelayed 127.0.0.11 uac_delayed_offer.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
+  pass "UC side: delayed offer, the relay's SRTP offer in the 200, our answer in the ACK"
+else fail "UC side delayed offer (see $DIR/ucdelayed.err)"; tail -20 "$DIR/ucdelayed.err" 2>/dev/null; fi
+if wait "$GWDELAYED"; then pass "gateway: INVITE without SDP, the relay's RTP answer in the ACK"
+else fail "gateway delayed offer (see $DIR/gwdelayed.err)"; tail -20 "$DIR/gwdelayed.err" 2>/dev/null; fi
+
 # Topology hiding within the call: no address of the caller's network in
 # anything the gateway received, and none of the gateway's at the caller.
 if grep -q '127\.0\.0\.11' "$DIR/gw.msg"; then fail "the caller's address reached the gateway"
@@ -172,13 +185,13 @@ for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
 done
 media=$(metrics_of "$MEDIA_METRICS")
 # The media service saw every offer/answer: the hold, resume and gateway
-# re-INVITEs through Update, and one Offer per candidate tried by the six
-# anchored calls. The international call's trunks share a priority and are
+# re-INVITEs through Update, and one Offer per candidate tried by the seven
+# anchored calls (the delayed offer's from the callee). The international call's trunks share a priority and are
 # ordered by a hash of its Call-ID: when gw-dub (no sipp by then) comes
 # first, its transport failure moves the call on with one more Offer.
 failovers=$(awk '/^trunkline_signaling_failovers_total\{/ {n += $2} END {printf "%d", n}' <<<"$metrics")
 for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
-          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((6 + failovers))"; do
+          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((7 + failovers))"; do
   grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; grep -E 'failovers_total' <<<"$metrics"; }
 done
 kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"
