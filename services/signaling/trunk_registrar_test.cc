@@ -64,6 +64,16 @@ class TrunkRegistrarTest : public ::testing::Test {
     }
     return out;
   }
+  // A reload in which no trunk configuration registers any more.
+  void ReloadWithoutRegistration() {
+    for (v1::TrunkConfiguration& c :
+         *topology_.mutable_trunk_configurations()) {
+      c.mutable_registration()->set_enabled(false);
+    }
+    auto off = PeerDirectory::Create(topology_, "");
+    ASSERT_TRUE(off.ok()) << off.status();
+    registrar_.SetPeers(std::move(*off));
+  }
   const OutgoingRequest& Sent(size_t i) {
     return stack_.requests.at(i)->request;
   }
@@ -197,12 +207,7 @@ TEST_F(TrunkRegistrarTest, UnchangedTopologyKeepsTheRegistration) {
   EXPECT_EQ(stack_.requests.size(), 2u) << "no new REGISTER on a reload";
   EXPECT_TRUE(registrar_.Find("itsp")->registered);
   // Registration turned off: the trunk is forgotten.
-  for (v1::TrunkConfiguration& c : *topology_.mutable_trunk_configurations()) {
-    c.mutable_registration()->set_enabled(false);
-  }
-  auto off = PeerDirectory::Create(topology_, "");
-  ASSERT_TRUE(off.ok());
-  registrar_.SetPeers(std::move(*off));
+  ReloadWithoutRegistration();
   EXPECT_EQ(registrar_.Find("itsp"), nullptr);
   EXPECT_THAT(Metrics(), HasSubstr("itsp=0"));
 }
@@ -265,12 +270,7 @@ TEST_F(TrunkRegistrarTest, AFailedUnregisterStillEnds) {
 
 TEST_F(TrunkRegistrarTest, ATrunkThatStopsRegisteringIsUnregistered) {
   Reply(0, Resp(200, {{"Expires", "3600"}}));
-  for (v1::TrunkConfiguration& c : *topology_.mutable_trunk_configurations()) {
-    c.mutable_registration()->set_enabled(false);
-  }
-  auto off = PeerDirectory::Create(topology_, "");
-  ASSERT_TRUE(off.ok());
-  registrar_.SetPeers(std::move(*off));
+  ReloadWithoutRegistration();
   EXPECT_EQ(registrar_.Find("itsp"), nullptr);
   ASSERT_EQ(stack_.requests.size(), 2u);
   EXPECT_EQ(ExpiresOf(Sent(1)), "0");
