@@ -24,7 +24,14 @@ cleanup() {
   tools/demo/uc/stop.sh "$WORK" 2>/dev/null
   # SIGINT: stop now (SIGTERM would drain, waiting for calls to end).
   for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null; done
-  sleep 2
+  # Bounded: signaling waits up to 2 s for its un-REGISTER's answer and
+  # media up to 5 s for signaling's event stream to close.
+  for _ in $(seq 40); do
+    alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
   for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
   echo "demo: stopped everything it started; logs were in $WORK (removed)"
   rm -rf "$WORK"
@@ -73,6 +80,9 @@ done
 step "Starting the UC side: baresip (SIP over TLS, SRTP mandatory) at 10.77.0.2, Kamailio as the front end at 127.0.0.11"
 tools/demo/uc/start.sh "$WORK" 127.0.0.1:5060 || fail "cannot start the UC side"
 sleep 2
+for p in $(awk '{print $2}' "$WORK/uc.pids"); do
+  kill -0 "$p" 2>/dev/null || fail "the UC side did not start (Kamailio's TLS needs the package kamailio-tls-modules): $(grep -h -m2 -E 'ERROR|CRITICAL|error' "$WORK/kamailio.log" "$WORK/baresip.log" 2>/dev/null)"
+done
 
 step "Call 1: Dublin user +35315551234 dials 0871234567 (a mobile): UC side -> PSTN gateway gw-dub"
 show ctl route explain --from-user sip:+35315551234@contoso.example --caller +35315551234 --callee 0871234567
@@ -113,6 +123,12 @@ show ctl trunks list
 step "Media and call figures"
 curl -s http://127.0.0.1:9471/metrics | grep -E '^trunkline_media_(relayed_packets_total|sessions|dropped)' | head -8
 curl -s http://127.0.0.1:9451/metrics | grep -E '^trunkline_signaling_(calls_answered_total|failovers_total)' | head -8
+
+# Every call above was answered once: from the UC user, to the UC user,
+# inter-trunk, and the failover to the ITSP.
+answered=$(curl -s http://127.0.0.1:9451/metrics |
+  awk '/^trunkline_signaling_calls_answered_total\{/ {n += $2} END {printf "%d", n}')
+[ "$answered" -ge 4 ] || fail "only $answered of the demo's 4 calls were answered (see above)"
 
 step "Done"
 echo "Point trunkctl at the running stack yourself with: make run, then build/bin/trunkctl node status"
