@@ -32,6 +32,10 @@ class RecordingMedia : public MediaController {
              SdpDone done) override {
     done(absl::InternalError("Offer is not the relay's"));
   }
+  void OfferFromCallee(const std::string&, const v1::Candidate&,
+                       const std::string&, SdpDone done) override {
+    done(absl::InternalError("OfferFromCallee is not the relay's"));
+  }
   void Update(const std::string& call_id, MediaLeg from, const std::string& sdp,
               SdpDone done) override {
     EXPECT_EQ(call_id, "call-1");

@@ -28,15 +28,10 @@ class MediaController {
   // The callee's offer in (in its 2xx to an INVITE we sent without SDP,
   // because the caller's INVITE had none: a delayed offer), the offer for
   // the caller out; the session is made as by Offer, with the candidate's
-  // plan for each side. The default refuses (fakes).
+  // plan for each side.
   virtual void OfferFromCallee(const std::string& call_id,
                                const v1::Candidate& candidate,
-                               const std::string& sdp, SdpDone done) {
-    (void)call_id;
-    (void)candidate;
-    (void)sdp;
-    done(absl::UnimplementedError("delayed offer"));
-  }
+                               const std::string& sdp, SdpDone done) = 0;
   // A new offer within the call (re-INVITE, UPDATE) from leg `from` in, the
   // offer for the other leg out. Media keeps flowing as before until the
   // other leg's Answer.

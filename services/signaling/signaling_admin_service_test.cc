@@ -141,6 +141,10 @@ class FakeMediaController : public MediaController {
     anchored.push_back(call_id);
     done(std::string("v=0 relay\r\n"));
   }
+  void OfferFromCallee(const std::string& call_id, const v1::Candidate& c,
+                       const std::string& sdp, SdpDone done) override {
+    Offer(call_id, c, sdp, std::move(done));
+  }
   void Update(const std::string&, MediaLeg, const std::string&,
               SdpDone done) override {
     done(std::string("v=0 relay update\r\n"));
