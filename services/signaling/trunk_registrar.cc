@@ -99,7 +99,7 @@ void TrunkRegistrar::SetPeers(std::shared_ptr<const PeerDirectory> peers) {
     Register(ref, {});
   }
   for (auto& [name, e] : trunks_) {
-    if (next.find(name) != next.end() || e == nullptr) continue;
+    if (next.find(name) != next.end()) continue;
     TL_LOG(kInfo, "trunk no longer registers").With("trunk", name);
     metrics_->TrunkRegistered(name, false);
     // A changed trunk registers anew (above) and is not un-REGISTERed: the

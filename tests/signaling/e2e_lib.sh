@@ -2,7 +2,11 @@
 # media and signaling binaries with sipp peers on the example's loopback
 # addresses. Source it after setting SRC (the source tree); it sets DIR (a
 # fresh work directory), SCEN, PIDS and PASSED/FAILED, and stops every
-# process started through it by PID on exit.
+# process started through it by PID on exit. Without sipp it skips the
+# script (exit 0).
+if ! command -v sipp >/dev/null; then
+  echo "SKIP: sipp not installed (apt-get install -y sip-tester)"; exit 0
+fi
 . "$SRC/tools/lib.sh"
 SCEN=$SRC/tests/signaling/scenarios
 DIR=$(mktemp -d /tmp/trunkline-e2e-XXXXXX)

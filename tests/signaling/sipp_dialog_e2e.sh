@@ -30,10 +30,23 @@
 #   sipp_dialog_e2e.sh ROUTING_BIN MEDIA_BIN SIGNALING_BIN SOURCE_DIR
 set -u
 ROUTING=$1 MEDIA=$2 SIGNALING=$3 SRC=$4
-if ! command -v sipp >/dev/null; then
-  echo "SKIP: sipp not installed (apt-get install -y sip-tester)"; exit 0
-fi
 . "$SRC/tests/signaling/e2e_lib.sh"
+
+# gateway_call NAME GW_SCENARIO UC_SCENARIO UC_CHECK GW_CHECK [UC_ARGS...]:
+# one call from the UC side (127.0.0.11, numbers.csv) to the Dublin gateway
+# (127.0.0.21), each side's scenario passing or failing as one check; logs
+# in $DIR/{gw,uc}NAME.{err,msg}.
+gateway_call() {
+  local name=$1 gw_scenario=$2 uc_scenario=$3 uc_check=$4 gw_check=$5 gw
+  shift 5
+  sipp_run "gw$name" 127.0.0.21 "$gw_scenario" & gw=$!
+  bound 127.0.0.21
+  if sipp_run "uc$name" 127.0.0.11 "$uc_scenario" "$@" -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
+    pass "UC side: $uc_check"
+  else fail "UC side $name call (see $DIR/uc$name.err)"; tail -20 "$DIR/uc$name.err" 2>/dev/null; fi
+  if wait "$gw"; then pass "gateway: $gw_check"
+  else fail "gateway $name call (see $DIR/gw$name.err)"; tail -20 "$DIR/gw$name.err" 2>/dev/null; fi
+}
 
 /usr/bin/python3 "$SRC/tests/signaling/derive_topology.py" \
   "$SRC/deploy/examples/topology.yaml" "$DIR/derived.yaml" --register itsp
@@ -84,48 +97,32 @@ fi
 
 [ -s "$DIR/gw.msg" ] && [ -s "$DIR/uc.msg" ] || { fail "sipp left no message log"; exit 1; }
 # Reliable early media, both legs.
-sipp_run gwprack 127.0.0.21 uas_prack.xml & GWPRACK=$!
-bound 127.0.0.21
-if sipp_run ucprack 127.0.0.11 uac_prack.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
-  pass "UC side: reliable 183 with the relay's SDP, PRACKed, then answered"
-else fail "UC side PRACK call (see $DIR/ucprack.err)"; tail -20 "$DIR/ucprack.err" 2>/dev/null; fi
-if wait "$GWPRACK"; then pass "gateway: its reliable 183 was PRACKed (RAck 1 <CSeq> INVITE)"
-else fail "gateway PRACK call (see $DIR/gwprack.err)"; tail -20 "$DIR/gwprack.err" 2>/dev/null; fi
+gateway_call prack uas_prack.xml uac_prack.xml \
+  "reliable 183 with the relay's SDP, PRACKed, then answered" \
+  "its reliable 183 was PRACKed (RAck 1 <CSeq> INVITE)"
 
 # Forking: the second fork answers.
-sipp_run gwfork 127.0.0.21 uas_fork.xml & GWFORK=$!
-bound 127.0.0.21
-if sipp_run ucfork 127.0.0.11 uac_srtp_call.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
-  pass "UC side: the forked call was answered and hung up"
-else fail "UC side forked call (see $DIR/ucfork.err)"; tail -20 "$DIR/ucfork.err" 2>/dev/null; fi
-if wait "$GWFORK"; then pass "gateway: ACK and BYE went to the fork that answered"
-else fail "gateway forked call (see $DIR/gwfork.err)"; tail -20 "$DIR/gwfork.err" 2>/dev/null; fi
+gateway_call fork uas_fork.xml uac_srtp_call.xml \
+  "the forked call was answered and hung up" \
+  "ACK and BYE went to the fork that answered"
 n=$(grep -c '^SIP/2.0 180' "$DIR/ucfork.msg" 2>/dev/null || true)
 [ "$n" = 1 ] && pass "maxEarlyDialogs 1: the caller got one fork's 180" || fail "caller got $n 180s"
 
 # A lost ACK: our ACK is sent statelessly and the INVITE transaction is let
 # go, so a 200 that the gateway sends again must be ACKed again from the
 # dialog (SofiaClientLeg::AckAgain).
-sipp_run gwlostack 127.0.0.21 uas_lost_ack.xml & GWLOSTACK=$!
-bound 127.0.0.21
-if sipp_run uclostack 127.0.0.11 uac_long_call.xml -d 3000 -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
-  pass "UC side: the call whose ACK the gateway missed went on and was hung up"
-else fail "UC side lost-ACK call (see $DIR/uclostack.err)"; tail -20 "$DIR/uclostack.err" 2>/dev/null; fi
-if wait "$GWLOSTACK"; then pass "gateway: its 200 sent again after the ACK was ACKed again"
-else fail "gateway lost-ACK call (see $DIR/gwlostack.err)"; tail -20 "$DIR/gwlostack.err" 2>/dev/null; fi
+gateway_call lostack uas_lost_ack.xml uac_long_call.xml \
+  "the call whose ACK the gateway missed went on and was hung up" \
+  "its 200 sent again after the ACK was ACKed again" -d 3000
 n=$(grep -c '^ACK sip:' "$DIR/gwlostack.msg" 2>/dev/null || true)
 [ "$n" = 2 ] && pass "gateway got 2 ACKs for its two 200s" || fail "gateway got $n ACKs"
 
 # A delayed offer (INVITE without SDP), media anchored: the gateway offers
 # in its 200, the caller gets the relay's SRTP offer and answers in its ACK,
 # the gateway gets the relay's answer in ours.
-sipp_run gwdelayed 127.0.0.21 uas_delayed_offer.xml & GWDELAYED=$!
-bound 127.0.0.21
-if sipp_run ucdelayed 127.0.0.11 uac_delayed_offer.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
-  pass "UC side: delayed offer, the relay's SRTP offer in the 200, our answer in the ACK"
-else fail "UC side delayed offer (see $DIR/ucdelayed.err)"; tail -20 "$DIR/ucdelayed.err" 2>/dev/null; fi
-if wait "$GWDELAYED"; then pass "gateway: INVITE without SDP, the relay's RTP answer in the ACK"
-else fail "gateway delayed offer (see $DIR/gwdelayed.err)"; tail -20 "$DIR/gwdelayed.err" 2>/dev/null; fi
+gateway_call delayed uas_delayed_offer.xml uac_delayed_offer.xml \
+  "delayed offer, the relay's SRTP offer in the 200, our answer in the ACK" \
+  "INVITE without SDP, the relay's RTP answer in the ACK"
 
 # Topology hiding within the call: no address of the caller's network in
 # anything the gateway received, and none of the gateway's at the caller.
