@@ -1,4 +1,5 @@
 // The media service: an RTP/SRTP relay that anchors calls.
+#include <cstdlib>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -61,6 +62,11 @@ absl::StatusOr<std::unique_ptr<trunkline::ServiceApp>> CreateMediaApp(
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As routing does (see its main.cc): gRPC's default poller would let the
+  // admin server's threads read the API port's connections and hand each
+  // request over to the API's queue thread. Before gRPC starts; an
+  // operator's own choice wins.
+  setenv("GRPC_POLL_STRATEGY", "poll", /*overwrite=*/0);
   trunkline::BlockServiceSignals();
   absl::SetProgramUsageMessage(
       "Trunkline media: the RTP/SRTP relay that anchors calls.\n"

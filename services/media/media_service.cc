@@ -9,61 +9,174 @@
 #include "services/common/log.h"
 
 namespace trunkline::media {
+
+// One unary call: requested on the queue, handed to its MediaService method
+// when it arrives, finished by that method (on the queue thread or a
+// worker), deleted on the queue thread when the finish completes. Its tag is
+// itself.
+template <typename Request, typename Response>
+class UnaryCall final : public QueueTag {
+ public:
+  using RequestMethod = void (v1::Media::AsyncService::*)(
+      grpc::ServerContext*, Request*,
+      grpc::ServerAsyncResponseWriter<Response>*, grpc::CompletionQueue*,
+      grpc::ServerCompletionQueue*, void*);
+  using Handler = void (MediaService::*)(UnaryCall*);
+
+  UnaryCall(v1::Media::AsyncService* api, grpc::ServerCompletionQueue* cq,
+            RequestMethod method, MediaService* service, Handler handler)
+      : api_(api),
+        cq_(cq),
+        method_(method),
+        service_(service),
+        handler_(handler),
+        writer_(&context_) {
+    (api_->*method_)(&context_, &request_, &writer_, cq_, cq_, this);
+  }
+
+  void Proceed(bool ok) override {
+    if (finishing_ || !ok) {  // finished, or the server is shutting down
+      delete this;
+      return;
+    }
+    // Take the next call of this kind before handling this one.
+    new UnaryCall(api_, cq_, method_, service_, handler_);
+    // Set before the handler: a worker may finish the call, and its
+    // completion reach this thread, before the handler returns.
+    finishing_ = true;
+    (service_->*handler_)(this);
+  }
+
+  const Request& request() const { return request_; }
+  Response* response() { return &response_; }
+  // Exactly once, from any thread.
+  void Finish(const absl::Status& status) {
+    if (status.ok()) {
+      writer_.Finish(response_, grpc::Status::OK, this);
+    } else {
+      writer_.FinishWithError(ToGrpcStatus(status), this);
+    }
+  }
+
+ private:
+  v1::Media::AsyncService* const api_;
+  grpc::ServerCompletionQueue* const cq_;
+  const RequestMethod method_;
+  MediaService* const service_;
+  const Handler handler_;
+  grpc::ServerContext context_;
+  Request request_;
+  Response response_;
+  grpc::ServerAsyncResponseWriter<Response> writer_;
+  bool finishing_ = false;
+};
+
 namespace {
 
-// One WatchEvents stream: events queue here (the hub calls Deliver with its
-// lock held) and are written one at a time, as gRPC's flow control allows.
-class EventStream final : public grpc::ServerWriteReactor<v1::MediaEvent>,
-                          public relay::EventWatcher {
+// One WatchEvents stream. Events queue here (the hub calls Deliver on a
+// worker with its lock held) and are written one at a time, as gRPC's flow
+// control allows; writes complete on the queue thread. The stream ends when
+// the client goes away or the server shuts down (the done notification);
+// the object goes once that has come and no write is outstanding.
+class EventStream final : public relay::EventWatcher {
  public:
-  explicit EventStream(relay::EventHub* hub) : hub_(hub) { hub_->Add(this); }
+  EventStream(v1::Media::AsyncService* api, grpc::ServerCompletionQueue* cq,
+              relay::EventHub* hub)
+      : api_(api), cq_(cq), hub_(hub), writer_(&context_) {
+    // Only delivered once the call has started (gRPC issue 10136).
+    context_.AsyncNotifyWhenDone(&done_);
+    api_->RequestWatchEvents(&context_, &request_, &writer_, cq_, cq_,
+                             &started_);
+  }
 
   void Deliver(const v1::MediaEvent& event) override {
     absl::MutexLock lock(&mutex_);
-    if (finished_) return;
+    if (ended_) return;
     // A client that does not read loses the oldest events, not our memory.
     if (queue_.size() >= kMaxQueued) queue_.pop_front();
     queue_.push_back(event);
     if (!writing_) WriteNext();
   }
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mutex_);
-    writing_ = false;
-    if (!ok) {
-      Finish();
-      return;
-    }
-    queue_.pop_front();
-    if (!queue_.empty()) WriteNext();
-  }
-  void OnCancel() override {
-    absl::MutexLock lock(&mutex_);
-    Finish();
-  }
-  void OnDone() override {
-    hub_->Remove(this);
-    delete this;
-  }
 
  private:
   static constexpr size_t kMaxQueued = 10000;
-  void WriteNext() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    if (finished_ || queue_.empty()) return;
-    writing_ = true;
-    StartWrite(&queue_.front());
+
+  // A tag that calls one of the stream's steps.
+  class Step final : public QueueTag {
+   public:
+    Step(EventStream* stream, void (EventStream::*step)(bool))
+        : stream_(stream), step_(step) {}
+    void Proceed(bool ok) override { (stream_->*step_)(ok); }
+
+   private:
+    EventStream* const stream_;
+    void (EventStream::*const step_)(bool);
+  };
+
+  void OnStarted(bool ok) {
+    if (!ok) {  // the server is shutting down; done will not come
+      delete this;
+      return;
+    }
+    new EventStream(api_, cq_, hub_);
+    hub_->Add(this);
   }
-  void Finish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    if (finished_) return;
-    finished_ = true;
-    grpc::ServerWriteReactor<v1::MediaEvent>::Finish(grpc::Status::OK);
+  void OnWritten(bool ok) {
+    bool gone;
+    {
+      absl::MutexLock lock(&mutex_);
+      writing_ = false;
+      if (ok && !queue_.empty()) queue_.pop_front();
+      // A failed write: the call is broken, done follows.
+      if (!ok) ended_ = true;
+      if (!ended_ && !queue_.empty()) WriteNext();
+      gone = done_seen_ && !writing_;
+    }
+    if (gone) delete this;
+  }
+  void OnDone(bool) {
+    // No Deliver after this returns.
+    hub_->Remove(this);
+    bool gone;
+    {
+      absl::MutexLock lock(&mutex_);
+      ended_ = true;
+      done_seen_ = true;
+      gone = !writing_;
+    }
+    if (gone) delete this;
+  }
+  void WriteNext() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    writing_ = true;
+    writer_.Write(queue_.front(), &written_);
   }
 
-  relay::EventHub* hub_;
+  v1::Media::AsyncService* const api_;
+  grpc::ServerCompletionQueue* const cq_;
+  relay::EventHub* const hub_;
+  Step started_{this, &EventStream::OnStarted};
+  Step written_{this, &EventStream::OnWritten};
+  Step done_{this, &EventStream::OnDone};
+  grpc::ServerContext context_;
+  v1::WatchEventsRequest request_;
+  grpc::ServerAsyncWriter<v1::MediaEvent> writer_;
   absl::Mutex mutex_;
   std::deque<v1::MediaEvent> queue_ ABSL_GUARDED_BY(mutex_);
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
-  bool finished_ ABSL_GUARDED_BY(mutex_) = false;
+  bool ended_ ABSL_GUARDED_BY(mutex_) = false;
+  bool done_seen_ ABSL_GUARDED_BY(mutex_) = false;
 };
+
+template <typename Request, typename Response>
+void Await(v1::Media::AsyncService* api, grpc::ServerCompletionQueue* cq,
+           typename UnaryCall<Request, Response>::RequestMethod method,
+           MediaService* service,
+           typename UnaryCall<Request, Response>::Handler handler,
+           int waiting) {
+  for (int i = 0; i < waiting; ++i) {
+    new UnaryCall<Request, Response>(api, cq, method, service, handler);
+  }
+}
 
 }  // namespace
 
@@ -71,9 +184,73 @@ MediaService::MediaService(std::vector<std::unique_ptr<relay::Worker>>* workers,
                            relay::PortAllocator* ports, relay::EventHub* events)
     : workers_(workers), ports_(ports), events_(events) {}
 
+MediaService::~MediaService() {
+  StopPosting();
+  StopQueue();
+}
+
+void MediaService::Configure(grpc::ServerBuilder* builder) {
+  builder->RegisterService(&service_);
+  health_.Configure(builder);
+  queue_ = builder->AddCompletionQueue();
+}
+
+void MediaService::Start() {
+  using Api = v1::Media::AsyncService;
+  grpc::ServerCompletionQueue* cq = queue_.get();
+  // A few calls of the per-call kinds waiting, so a burst does not wait for
+  // the next request to be posted.
+  Await<v1::OfferRequest, v1::SdpResponse>(&service_, cq, &Api::RequestOffer,
+                                           this, &MediaService::Offer, 4);
+  Await<v1::AnswerRequest, v1::SdpResponse>(&service_, cq, &Api::RequestAnswer,
+                                            this, &MediaService::Answer, 4);
+  Await<v1::DeleteRequest, v1::DeleteResponse>(
+      &service_, cq, &Api::RequestDelete, this, &MediaService::Delete, 4);
+  Await<v1::OfferRequest, v1::SdpResponse>(&service_, cq, &Api::RequestUpdate,
+                                           this, &MediaService::Update, 2);
+  Await<v1::QueryRequest, v1::QueryResponse>(&service_, cq, &Api::RequestQuery,
+                                             this, &MediaService::Query, 2);
+  Await<v1::GetLoadRequest, v1::Load>(&service_, cq, &Api::RequestGetLoad, this,
+                                      &MediaService::GetLoad, 1);
+  Await<v1::DrainRequest, v1::DrainResponse>(&service_, cq, &Api::RequestDrain,
+                                             this, &MediaService::Drain, 1);
+  new EventStream(&service_, cq, events_);
+  health_.Start(cq);
+  queue_thread_ = std::thread([cq] { PollQueue(cq); });
+}
+
+void MediaService::StopPosting() {
+  absl::MutexLock lock(&posting_mu_);
+  posting_ = false;
+}
+
+void MediaService::StopQueue() {
+  if (queue_ == nullptr) return;
+  queue_->Shutdown();
+  if (queue_thread_.joinable()) {
+    queue_thread_.join();
+  } else {
+    PollQueue(queue_.get());  // never started: drain it here
+  }
+  queue_.reset();
+}
+
 relay::Worker& MediaService::WorkerFor(const std::string& call_id) {
   return *(*workers_)[std::hash<std::string>()(call_id) % workers_->size()];
 }
+
+bool MediaService::PostTo(relay::Worker& worker, std::function<void()> work) {
+  absl::MutexLock lock(&posting_mu_);
+  if (!posting_) return false;
+  worker.Post(std::move(work));
+  return true;
+}
+
+namespace {
+absl::Status Stopping() {
+  return absl::UnavailableError("the media service is stopping");
+}
+}  // namespace
 
 uint32_t MediaService::sessions() const {
   uint32_t total = 0;
@@ -81,71 +258,61 @@ uint32_t MediaService::sessions() const {
   return total;
 }
 
-grpc::ServerUnaryReactor* MediaService::PostOffer(
-    grpc::CallbackServerContext* context, const v1::OfferRequest* request,
-    v1::SdpResponse* response, bool update) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  relay::Worker& worker = WorkerFor(request->call_id());
+void MediaService::PostOffer(UnaryCall<v1::OfferRequest, v1::SdpResponse>* call,
+                             bool update) {
+  relay::Worker& worker = WorkerFor(call->request().call_id());
   const bool draining = draining_;
-  worker.Post([&worker, request, response, reactor, update, draining] {
-    absl::StatusOr<std::string> sdp = worker.Offer(*request, update, draining);
-    if (sdp.ok()) response->set_sdp(*std::move(sdp));
-    reactor->Finish(ToGrpcStatus(sdp.status()));
-  });
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* MediaService::Offer(
-    grpc::CallbackServerContext* context, const v1::OfferRequest* request,
-    v1::SdpResponse* response) {
-  return PostOffer(context, request, response, /*update=*/false);
-}
-
-grpc::ServerUnaryReactor* MediaService::Update(
-    grpc::CallbackServerContext* context, const v1::OfferRequest* request,
-    v1::SdpResponse* response) {
-  return PostOffer(context, request, response, /*update=*/true);
-}
-
-grpc::ServerUnaryReactor* MediaService::Answer(
-    grpc::CallbackServerContext* context, const v1::AnswerRequest* request,
-    v1::SdpResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  relay::Worker& worker = WorkerFor(request->call_id());
-  worker.Post([&worker, request, response, reactor] {
-    absl::StatusOr<std::string> sdp = worker.Answer(*request);
-    if (sdp.ok()) response->set_sdp(*std::move(sdp));
-    reactor->Finish(ToGrpcStatus(sdp.status()));
-  });
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* MediaService::Delete(
-    grpc::CallbackServerContext* context, const v1::DeleteRequest* request,
-    v1::DeleteResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (request->call_id().empty()) {
-    reactor->Finish(
-        ToGrpcStatus(absl::InvalidArgumentError("call_id is required")));
-    return reactor;
+  if (!PostTo(worker, [&worker, call, update, draining] {
+        absl::StatusOr<std::string> sdp =
+            worker.Offer(call->request(), update, draining);
+        if (sdp.ok()) call->response()->set_sdp(*std::move(sdp));
+        call->Finish(sdp.status());
+      })) {
+    call->Finish(Stopping());
   }
-  relay::Worker& worker = WorkerFor(request->call_id());
-  worker.Post([&worker, request, reactor] {
-    worker.Delete(request->call_id());
-    reactor->Finish(grpc::Status::OK);
-  });
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* MediaService::Query(
-    grpc::CallbackServerContext* context, const v1::QueryRequest* request,
-    v1::QueryResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  relay::Worker& worker = WorkerFor(request->call_id());
-  worker.Post([&worker, request, response, reactor] {
-    reactor->Finish(ToGrpcStatus(worker.Query(request->call_id(), response)));
-  });
-  return reactor;
+void MediaService::Offer(UnaryCall<v1::OfferRequest, v1::SdpResponse>* call) {
+  PostOffer(call, /*update=*/false);
+}
+
+void MediaService::Update(UnaryCall<v1::OfferRequest, v1::SdpResponse>* call) {
+  PostOffer(call, /*update=*/true);
+}
+
+void MediaService::Answer(UnaryCall<v1::AnswerRequest, v1::SdpResponse>* call) {
+  relay::Worker& worker = WorkerFor(call->request().call_id());
+  if (!PostTo(worker, [&worker, call] {
+        absl::StatusOr<std::string> sdp = worker.Answer(call->request());
+        if (sdp.ok()) call->response()->set_sdp(*std::move(sdp));
+        call->Finish(sdp.status());
+      })) {
+    call->Finish(Stopping());
+  }
+}
+
+void MediaService::Delete(
+    UnaryCall<v1::DeleteRequest, v1::DeleteResponse>* call) {
+  if (call->request().call_id().empty()) {
+    call->Finish(absl::InvalidArgumentError("call_id is required"));
+    return;
+  }
+  relay::Worker& worker = WorkerFor(call->request().call_id());
+  if (!PostTo(worker, [&worker, call] {
+        worker.Delete(call->request().call_id());
+        call->Finish(absl::OkStatus());
+      })) {
+    call->Finish(Stopping());
+  }
+}
+
+void MediaService::Query(UnaryCall<v1::QueryRequest, v1::QueryResponse>* call) {
+  relay::Worker& worker = WorkerFor(call->request().call_id());
+  if (!PostTo(worker, [&worker, call] {
+        call->Finish(worker.Query(call->request().call_id(), call->response()));
+      })) {
+    call->Finish(Stopping());
+  }
 }
 
 v1::Load MediaService::CurrentLoad() const {
@@ -167,29 +334,15 @@ v1::Load MediaService::CurrentLoad() const {
   return load;
 }
 
-grpc::ServerUnaryReactor* MediaService::GetLoad(
-    grpc::CallbackServerContext* context, const v1::GetLoadRequest* request,
-    v1::Load* response) {
-  *response = CurrentLoad();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+void MediaService::GetLoad(UnaryCall<v1::GetLoadRequest, v1::Load>* call) {
+  *call->response() = CurrentLoad();
+  call->Finish(absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* MediaService::Drain(
-    grpc::CallbackServerContext* context, const v1::DrainRequest* request,
-    v1::DrainResponse* response) {
+void MediaService::Drain(UnaryCall<v1::DrainRequest, v1::DrainResponse>* call) {
   StartDraining();
   TL_LOG(kInfo, "draining: new sessions are refused");
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
-}
-
-grpc::ServerWriteReactor<v1::MediaEvent>* MediaService::WatchEvents(
-    grpc::CallbackServerContext* context,
-    const v1::WatchEventsRequest* request) {
-  return new EventStream(events_);
+  call->Finish(absl::OkStatus());
 }
 
 absl::StatusOr<std::unique_ptr<MediaApp>> MediaApp::Create(
@@ -228,7 +381,11 @@ absl::Status MediaApp::ApplyTopology(
   return absl::OkStatus();
 }
 
-void MediaApp::ServerStopped() { StopWorkers(); }
+void MediaApp::ServerStopped() {
+  service_->StopPosting();
+  StopWorkers();
+  service_->StopQueue();
+}
 
 void MediaApp::FillLoad(v1::NodeLoad* load) {
   const v1::Load now = service_->CurrentLoad();

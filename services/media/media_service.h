@@ -2,11 +2,13 @@
 // ServiceApp the shared runtime drives.
 //
 // Each call is owned by one worker, chosen by a hash of its call id, so
-// every request for a call lands on the same thread. Handlers run on gRPC's
-// callback threads and never touch a session: they post the work to the
-// owning worker and return; the worker finishes the RPC when it has run it
-// (Finish does not block). GetLoad reads the workers' atomic counters;
-// WatchEvents streams what the EventHub publishes.
+// every request for a call lands on the same thread. The API is served on
+// one gRPC completion queue with one thread (queue_api.h says why): it reads
+// each request, posts the work to the owning worker and goes on; the worker
+// runs it and finishes the RPC (Finish does not block, and its completion
+// comes back to the queue thread). The queue thread never touches a
+// session. GetLoad reads the workers' atomic counters; WatchEvents streams
+// what the EventHub publishes.
 #ifndef TRUNKLINE_SERVICES_MEDIA_MEDIA_SERVICE_H_
 #define TRUNKLINE_SERVICES_MEDIA_MEDIA_SERVICE_H_
 
@@ -15,7 +17,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "grpcpp/server_builder.h"
+#include "services/common/queue_api.h"
 #include "services/common/service_runtime.h"
 #include "services/media/relay/event_hub.h"
 #include "services/media/relay/port_allocator.h"
@@ -24,6 +30,9 @@
 #include "trunkline/v1/media.grpc.pb.h"
 
 namespace trunkline::media {
+
+template <typename Request, typename Response>
+class UnaryCall;
 
 // What main.cc reads from the media flags.
 struct MediaConfig {
@@ -37,35 +46,22 @@ struct MediaConfig {
   absl::Duration drain_timeout = absl::Minutes(10);
 };
 
-class MediaService final : public v1::Media::CallbackService {
+class MediaService {
  public:
   MediaService(std::vector<std::unique_ptr<relay::Worker>>* workers,
                relay::PortAllocator* ports, relay::EventHub* events);
+  ~MediaService();
 
-  grpc::ServerUnaryReactor* Offer(grpc::CallbackServerContext* context,
-                                  const v1::OfferRequest* request,
-                                  v1::SdpResponse* response) override;
-  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
-                                   const v1::AnswerRequest* request,
-                                   v1::SdpResponse* response) override;
-  grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* context,
-                                   const v1::OfferRequest* request,
-                                   v1::SdpResponse* response) override;
-  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
-                                   const v1::DeleteRequest* request,
-                                   v1::DeleteResponse* response) override;
-  grpc::ServerUnaryReactor* Query(grpc::CallbackServerContext* context,
-                                  const v1::QueryRequest* request,
-                                  v1::QueryResponse* response) override;
-  grpc::ServerUnaryReactor* GetLoad(grpc::CallbackServerContext* context,
-                                    const v1::GetLoadRequest* request,
-                                    v1::Load* response) override;
-  grpc::ServerUnaryReactor* Drain(grpc::CallbackServerContext* context,
-                                  const v1::DrainRequest* request,
-                                  v1::DrainResponse* response) override;
-  grpc::ServerWriteReactor<v1::MediaEvent>* WatchEvents(
-      grpc::CallbackServerContext* context,
-      const v1::WatchEventsRequest* request) override;
+  // Before the server is built: the API, its health check, one queue.
+  void Configure(grpc::ServerBuilder* builder);
+  // Once it runs: the queue's thread.
+  void Start();
+  // Once the server has shut down, in this order: no more work goes to the
+  // workers (a request still read gets UNAVAILABLE); the caller stops the
+  // workers, which runs what was posted, so every RPC is finished; then
+  // StopQueue() drains the queue and joins its thread.
+  void StopPosting();
+  void StopQueue();
 
   void StartDraining() { draining_ = true; }
   bool draining() const { return draining_; }
@@ -73,16 +69,33 @@ class MediaService final : public v1::Media::CallbackService {
   // What GetLoad answers; any thread (the workers' atomic counters).
   v1::Load CurrentLoad() const;
 
+  // The methods, on the queue thread; each finishes `call` (here or on a
+  // worker).
+  void Offer(UnaryCall<v1::OfferRequest, v1::SdpResponse>* call);
+  void Update(UnaryCall<v1::OfferRequest, v1::SdpResponse>* call);
+  void Answer(UnaryCall<v1::AnswerRequest, v1::SdpResponse>* call);
+  void Delete(UnaryCall<v1::DeleteRequest, v1::DeleteResponse>* call);
+  void Query(UnaryCall<v1::QueryRequest, v1::QueryResponse>* call);
+  void GetLoad(UnaryCall<v1::GetLoadRequest, v1::Load>* call);
+  void Drain(UnaryCall<v1::DrainRequest, v1::DrainResponse>* call);
+
  private:
   relay::Worker& WorkerFor(const std::string& call_id);
-  grpc::ServerUnaryReactor* PostOffer(grpc::CallbackServerContext* context,
-                                      const v1::OfferRequest* request,
-                                      v1::SdpResponse* response, bool update);
+  void PostOffer(UnaryCall<v1::OfferRequest, v1::SdpResponse>* call,
+                 bool update);
+  // Runs `work` on the call's worker; false once StopPosting() has run.
+  bool PostTo(relay::Worker& worker, std::function<void()> work);
 
   std::vector<std::unique_ptr<relay::Worker>>* workers_;
   relay::PortAllocator* ports_;
   relay::EventHub* events_;
   std::atomic<bool> draining_{false};
+  v1::Media::AsyncService service_;
+  QueueHealthService health_;
+  std::unique_ptr<grpc::ServerCompletionQueue> queue_;
+  std::thread queue_thread_;
+  absl::Mutex posting_mu_;
+  bool posting_ ABSL_GUARDED_BY(posting_mu_) = true;
 };
 
 class MediaApp final : public ServiceApp {
@@ -93,9 +106,10 @@ class MediaApp final : public ServiceApp {
 
   absl::Status ApplyTopology(
       std::shared_ptr<const LoadedTopology> topology) override;
-  std::vector<grpc::Service*> GrpcServices() override {
-    return {service_.get()};
+  void ConfigureServer(grpc::ServerBuilder* builder) override {
+    service_->Configure(builder);
   }
+  void ServerStarted() override { service_->Start(); }
   void ServerStopped() override;
   void Drain(const std::function<void()>& done) override;
   // Sessions, streams, packets per second and capacity left (GetLoad's).

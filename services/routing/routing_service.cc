@@ -6,8 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/arena.h"
-#include "grpcpp/ext/health_check_service_server_builder_option.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "services/common/error_table.h"
 #include "services/common/metrics.h"
 #include "services/routing/route_engine.h"
@@ -23,15 +21,6 @@ namespace {
 // The first block of each call's arena lives in the call object: a typical
 // request and decision fit in it, so a call costs one allocation.
 constexpr size_t kArenaBlock = 8192;
-
-// One Route or Explain call: requested, decided inline when it arrives,
-// finished, deleted. Its tag is itself.
-class Call {
- public:
-  virtual ~Call() = default;
-  // `ok` as the completion queue reported it.
-  virtual void Proceed(bool ok) = 0;
-};
 
 // The memory of finished calls of one type, reused by the thread that
 // finishes them (a call is made and deleted on its queue's thread): a call
@@ -74,7 +63,7 @@ class Recycled {
 };
 
 template <typename Response>
-class DecisionCall final : public Call,
+class DecisionCall final : public QueueTag,
                            public Recycled<DecisionCall<Response>> {
  public:
   using Request = v1::RouteRequest;
@@ -154,98 +143,7 @@ class DecisionCall final : public Call,
   bool finishing_ = false;
 };
 
-// One grpc.health.v1.Health/Check on the routing queue.
-class HealthCall final : public Call {
- public:
-  using Health = grpc::health::v1::Health;
-  using Response = grpc::health::v1::HealthCheckResponse;
-
-  HealthCall(Health::AsyncService* service, grpc::ServerCompletionQueue* cq,
-             const QueueHealthStatus* status)
-      : service_(service), cq_(cq), status_(status), writer_(&context_) {
-    service_->RequestCheck(&context_, &request_, &writer_, cq_, cq_, this);
-  }
-
-  void Proceed(bool ok) override {
-    if (finishing_ || !ok) {
-      delete this;
-      return;
-    }
-    new HealthCall(service_, cq_, status_);
-    finishing_ = true;
-    Response response;
-    Response::ServingStatus serving;
-    if (!status_->Get(request_.service(), &serving)) {
-      // As gRPC's own health service answers an unknown service.
-      writer_.FinishWithError(
-          grpc::Status(grpc::StatusCode::NOT_FOUND, "service name unknown"),
-          this);
-      return;
-    }
-    response.set_status(serving);
-    writer_.Finish(response, grpc::Status::OK, this);
-  }
-
- private:
-  Health::AsyncService* const service_;
-  grpc::ServerCompletionQueue* const cq_;
-  const QueueHealthStatus* const status_;
-  grpc::ServerContext context_;
-  grpc::health::v1::HealthCheckRequest request_;
-  grpc::ServerAsyncResponseWriter<Response> writer_;
-  bool finishing_ = false;
-};
-
-// Keeps server reflection (a synchronous service: a thread pool polling
-// with the routing thread) off the API port; the admin port serves it.
-class NoReflectionOption final : public grpc::ServerBuilderOption {
- public:
-  void UpdateArguments(grpc::ChannelArguments*) override {}
-  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
-                         plugins) override {
-    plugins->erase(
-        std::remove_if(
-            plugins->begin(), plugins->end(),
-            [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
-              return dynamic_cast<
-                         grpc::reflection::ProtoServerReflectionPlugin*>(
-                         p.get()) != nullptr;
-            }),
-        plugins->end());
-  }
-};
-
 }  // namespace
-
-QueueHealthStatus::QueueHealthStatus() { serving_[""] = true; }
-
-void QueueHealthStatus::SetServingStatus(const std::string& service,
-                                         bool serving) {
-  absl::MutexLock lock(&mu_);
-  serving_[service] = serving && !shut_down_;
-}
-
-void QueueHealthStatus::SetServingStatus(bool serving) {
-  absl::MutexLock lock(&mu_);
-  for (auto& [name, value] : serving_) value = serving && !shut_down_;
-}
-
-void QueueHealthStatus::Shutdown() {
-  absl::MutexLock lock(&mu_);
-  shut_down_ = true;
-  for (auto& [name, value] : serving_) value = false;
-}
-
-bool QueueHealthStatus::Get(
-    const std::string& service,
-    grpc::health::v1::HealthCheckResponse::ServingStatus* status) const {
-  absl::MutexLock lock(&mu_);
-  auto it = serving_.find(service);
-  if (it == serving_.end()) return false;
-  *status = it->second ? grpc::health::v1::HealthCheckResponse::SERVING
-                       : grpc::health::v1::HealthCheckResponse::NOT_SERVING;
-  return true;
-}
 
 RoutingMetrics::RoutingMetrics(prometheus::Registry* registry) {
   auto& decisions = prometheus::BuildCounter()
@@ -297,15 +195,7 @@ AsyncRoutingServer::~AsyncRoutingServer() { Stop(); }
 
 void AsyncRoutingServer::Configure(grpc::ServerBuilder* builder) {
   builder->RegisterService(&service_);
-  builder->RegisterService(&health_service_);
-  // The server owns the status; GrpcServer::SetServing reaches it through
-  // grpc::Server::GetHealthCheckService().
-  auto health = std::make_unique<QueueHealthStatus>();
-  health_ = health.get();
-  builder->SetOption(
-      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(
-          std::move(health)));
-  builder->SetOption(std::make_unique<NoReflectionOption>());
+  health_.Configure(builder);
   for (int i = 0; i < thread_count_; ++i) {
     queues_.push_back(builder->AddCompletionQueue());
   }
@@ -324,15 +214,9 @@ void AsyncRoutingServer::Start() {
     new DecisionCall<v1::RouteExplanation>(
         &service_, cq, &v1::Routing::AsyncService::RequestExplain, store_,
         metrics_);
-    for (int i = 0; i < 2; ++i) new HealthCall(&health_service_, cq, health_);
-    threads_.emplace_back([this, cq] { Poll(cq); });
+    health_.Start(cq);
+    threads_.emplace_back([cq] { PollQueue(cq); });
   }
-}
-
-void AsyncRoutingServer::Poll(grpc::ServerCompletionQueue* cq) {
-  void* tag;
-  bool ok;
-  while (cq->Next(&tag, &ok)) static_cast<Call*>(tag)->Proceed(ok);
 }
 
 void AsyncRoutingServer::Stop() {

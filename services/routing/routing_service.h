@@ -5,12 +5,8 @@
 // one polling thread, and each request is decided on that thread, on an
 // arena of its own. No thread hand-off per call: at tens of thousands of
 // calls per second on two cores the hand-offs (a futex wake and a context
-// switch each), not the decisions, were the cost. gRPC hands the transport's
-// poller role between every thread that waits on a queue of the server, so
-// the API port serves nothing from other threads: its health check is
-// answered on the same queue (not by gRPC's built-in health service, which
-// has threads of its own) and server reflection is on the admin port only
-// (it is a synchronous service, with a thread pool). Each decision takes the
+// switch each), not the decisions, were the cost (queue_api.h says why the
+// port then serves nothing from other threads). Each decision takes the
 // current snapshot (one atomic shared_ptr load) and needs no lock; a reload
 // builds the next snapshot off the request path and swaps it in.
 #ifndef TRUNKLINE_SERVICES_ROUTING_ROUTING_SERVICE_H_
@@ -22,16 +18,13 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "services/common/queue_api.h"
 #include "services/common/service_runtime.h"
 #include "services/routing/routing_snapshot.h"
-#include "trunkline/v1/health_check.grpc.pb.h"
 #include "trunkline/v1/routing.grpc.pb.h"
 
 namespace trunkline::routing {
@@ -78,26 +71,6 @@ class RoutingMetrics {
   std::atomic<uint32_t> in_flight_{0};
 };
 
-// The API port's grpc.health.v1 status, as gRPC's built-in service keeps it:
-// "" (the whole server) is known from the start and SERVING; a named service
-// is known once set; after Shutdown() everything is NOT_SERVING for good.
-// Set from any thread; read by the queue thread answering Check.
-class QueueHealthStatus final : public grpc::HealthCheckServiceInterface {
- public:
-  QueueHealthStatus();
-  void SetServingStatus(const std::string& service, bool serving) override;
-  void SetServingStatus(bool serving) override;
-  void Shutdown() override;
-  // False when `service` is unknown.
-  bool Get(const std::string& service,
-           grpc::health::v1::HealthCheckResponse::ServingStatus* status) const;
-
- private:
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, bool> serving_ ABSL_GUARDED_BY(mu_);
-  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
-};
-
 // Route, Explain and the health check on completion queues polled by
 // `threads` threads (one each).
 class AsyncRoutingServer {
@@ -113,14 +86,11 @@ class AsyncRoutingServer {
   void Stop();
 
  private:
-  void Poll(grpc::ServerCompletionQueue* cq);
-
   const SnapshotStore* store_;
   RoutingMetrics* metrics_;
   const int thread_count_;
   v1::Routing::AsyncService service_;
-  grpc::health::v1::Health::AsyncService health_service_;
-  QueueHealthStatus* health_ = nullptr;  // owned by the server
+  QueueHealthService health_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::thread> threads_;
 };
