@@ -15,11 +15,7 @@ void GrpcCompletionThread::Run() {
   void* tag = nullptr;
   bool ok = false;
   // Next returns false once the queue is shut down and drained.
-  while (queue_.Next(&tag, &ok)) {
-    auto* call = static_cast<Call*>(tag);
-    call->Finished();
-    delete call;
-  }
+  while (queue_.Next(&tag, &ok)) static_cast<Tag*>(tag)->Proceed(ok);
 }
 
 grpc::ChannelArguments GrpcCompletionThread::CallPathArguments() {

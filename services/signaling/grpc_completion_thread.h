@@ -1,6 +1,6 @@
-// One thread that finishes the asynchronous gRPC calls the SIP loop makes on
-// the call path (Route, Offer, Update, Answer, Delete) and posts their results
-// back to the loop.
+// One thread that finishes the asynchronous gRPC calls the SIP loop makes
+// (Route, Offer, Update, Answer, Delete, Query), runs the media event
+// streams, and posts the results back to the loop.
 //
 // gRPC's callback API runs completions on a pool of threads that take turns
 // polling; every call then costs wake-ups and futex hand-offs between them
@@ -19,13 +19,34 @@ namespace trunkline::signaling {
 
 class GrpcCompletionThread {
  public:
-  // A call in flight. Its address is the tag given to gRPC; Finished runs on
-  // the completion thread once gRPC is done with the call, and the call is
-  // deleted right after.
-  class Call {
+  // What the thread runs for each tag gRPC returns.
+  class Tag {
    public:
-    virtual ~Call() = default;
+    virtual ~Tag() = default;
+    virtual void Proceed(bool ok) = 0;
+  };
+  // A unary call in flight. Its address is the tag given to gRPC; Finished
+  // runs on the completion thread once gRPC is done with the call, and the
+  // call is deleted right after.
+  class Call : public Tag {
+   public:
     virtual void Finished() = 0;
+    void Proceed(bool) final {
+      Finished();
+      delete this;
+    }
+  };
+  // A tag that runs one step of an object with several operations in
+  // flight (a stream); the object decides when it goes.
+  template <typename T>
+  class Step final : public Tag {
+   public:
+    Step(T* owner, void (T::*step)(bool)) : owner_(owner), step_(step) {}
+    void Proceed(bool ok) override { (owner_->*step_)(ok); }
+
+   private:
+    T* const owner_;
+    void (T::*const step_)(bool);
   };
 
   GrpcCompletionThread();

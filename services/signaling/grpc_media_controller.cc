@@ -74,8 +74,8 @@ void GrpcMediaController::WatchEvents(EventHandler handler) {
   for (const auto& instance : instances_) {
     instances.push_back({instance->address, instance->stub.get()});
   }
-  watcher_ = std::make_unique<MediaEventWatcher>(std::move(instances), post_,
-                                                 std::move(handler));
+  watcher_ = std::make_unique<MediaEventWatcher>(
+      std::move(instances), post_, std::move(handler), completions_->queue());
 }
 
 void GrpcMediaController::PollLoads() {
@@ -164,7 +164,8 @@ void GrpcMediaController::SdpRpc(int instance, SdpMethod method,
   } else {
     call->reader = target.stub->AsyncAnswer(&call->context, request, cq);
   }
-  call->reader->Finish(&call->response, &call->status, call);
+  call->reader->Finish(&call->response, &call->status,
+                       static_cast<GrpcCompletionThread::Tag*>(call));
 }
 
 void GrpcMediaController::Offer(const std::string& call_id,
@@ -286,7 +287,8 @@ void GrpcMediaController::Delete(const std::string& call_id) {
   request.set_call_id(call_id);
   call->reader = instances_[it->second.instance]->stub->AsyncDelete(
       &call->context, request, completions_->queue());
-  call->reader->Finish(&call->response, &call->status, call);
+  call->reader->Finish(&call->response, &call->status,
+                       static_cast<GrpcCompletionThread::Tag*>(call));
   calls_.erase(it);
 }
 
@@ -298,33 +300,41 @@ void GrpcMediaController::Query(const std::string& call_id, QueryDone done) {
                                           "instance of this signaling node")));
     return;
   }
-  struct Rpc {
+  // The completion thread posts the result to the loop and deletes it.
+  struct QueryCall final : GrpcCompletionThread::Call {
+    void Finished() override {
+      absl::StatusOr<v1::QueryResponse> result =
+          status.ok() ? absl::StatusOr<v1::QueryResponse>(std::move(response))
+                      : absl::StatusOr<v1::QueryResponse>(absl::Status(
+                            FromGrpcStatus(status).code(),
+                            absl::StrCat("media Query at ", address, ": ",
+                                         status.error_message())));
+      post([done = std::move(done), result = std::move(result)] {
+        done(result);
+      });
+    }
     grpc::ClientContext context;
-    v1::QueryRequest request;
     v1::QueryResponse response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::QueryResponse>> reader;
+    std::string address;
+    Poster post;
     QueryDone done;
   };
-  auto* rpc = new Rpc;
-  rpc->request.set_call_id(call_id);
-  rpc->done = std::move(done);
-  rpc->context.set_deadline(
+  Instance& target = *instances_[it->second.instance];
+  auto* call = new QueryCall;
+  call->address = target.address;
+  call->post = post_;
+  call->done = std::move(done);
+  call->context.set_deadline(
       std::chrono::system_clock::now() +
       absl::ToChronoMilliseconds(std::min(timeout_, kQueryTimeout)));
-  Instance& target = *instances_[it->second.instance];
-  target.stub->async()->Query(
-      &rpc->context, &rpc->request, &rpc->response,
-      [post = post_, rpc, address = target.address](const grpc::Status& s) {
-        absl::StatusOr<v1::QueryResponse> result =
-            s.ok() ? absl::StatusOr<v1::QueryResponse>(std::move(rpc->response))
-                   : absl::StatusOr<v1::QueryResponse>(
-                         absl::Status(FromGrpcStatus(s).code(),
-                                      absl::StrCat("media Query at ", address,
-                                                   ": ", s.error_message())));
-        post([done = std::move(rpc->done), result = std::move(result)] {
-          done(result);
-        });
-        delete rpc;
-      });
+  v1::QueryRequest request;
+  request.set_call_id(call_id);
+  call->reader =
+      target.stub->AsyncQuery(&call->context, request, completions_->queue());
+  call->reader->Finish(&call->response, &call->status,
+                       static_cast<GrpcCompletionThread::Tag*>(call));
 }
 
 std::string GrpcMediaController::InstanceOf(const std::string& call_id) const {

@@ -60,7 +60,8 @@ void GrpcRoutingClient::Route(const v1::RouteRequest& request, Done done) {
                              absl::ToChronoMilliseconds(timeout_));
   call->reader =
       stub_->AsyncRoute(&call->context, request, completions_->queue());
-  call->reader->Finish(&call->decision, &call->status, call);
+  call->reader->Finish(&call->decision, &call->status,
+                       static_cast<GrpcCompletionThread::Tag*>(call));
 }
 
 }  // namespace trunkline::signaling

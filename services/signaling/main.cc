@@ -1,5 +1,7 @@
 // The signaling service: the Sofia-SIP B2BUA between the UC side and the
 // trunks.
+#include <cstdlib>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -11,6 +13,12 @@ ABSL_FLAG(std::string, pool, "",
           "Pool of the topology this instance serves (default: the first)");
 
 int main(int argc, char** argv) {
+  // gRPC's default poller (epoll1) lets every thread that waits on any
+  // completion queue (the admin server's, gRPC's callback threads) read the
+  // routing and media channels and hand each result over to the completion
+  // thread: more wake-ups per call. The poll engine polls each queue's own
+  // calls' connections. Before gRPC starts; an operator's own choice wins.
+  setenv("GRPC_POLL_STRATEGY", "poll", /*overwrite=*/0);
   trunkline::BlockServiceSignals();
   absl::SetProgramUsageMessage(
       "Trunkline signaling: the B2BUA for every call.\n"

@@ -4,49 +4,69 @@
 
 #include "grpcpp/client_context.h"
 #include "services/common/log.h"
+#include "services/signaling/grpc_completion_thread.h"
 
 namespace trunkline::signaling {
 
-// One WatchEvents call; deletes itself when gRPC is done with it.
-class MediaEventWatcher::Stream final
-    : public grpc::ClientReadReactor<v1::MediaEvent> {
+// One WatchEvents call on the completion queue: started, read until the
+// stream ends, finished; it deletes itself once its status is in.
+class MediaEventWatcher::Stream final {
  public:
   Stream(MediaEventWatcher* owner, size_t index)
       : owner_(owner), index_(index) {}
-  // Outside the owner's lock: gRPC may report OnDone before this returns.
+  // Outside the owner's lock: the stream may end before this returns.
   void Start() {
-    owner_->instances_[index_].stub->async()->WatchEvents(&context_, &request_,
-                                                          this);
-    StartRead(&event_);
-    StartCall();
+    reader_ = owner_->instances_[index_].stub->PrepareAsyncWatchEvents(
+        &context_, request_, owner_->queue_);
+    reader_->StartCall(&started_);
   }
+  // Any thread.
   void Cancel() { context_.TryCancel(); }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) return;  // OnDone follows with the status
-    owner_->Deliver(event_);
-    StartRead(&event_);
+ private:
+  using Step = GrpcCompletionThread::Step<Stream>;
+
+  void OnStarted(bool ok) {
+    if (!ok) {
+      reader_->Finish(&status_, &finished_);
+      return;
+    }
+    reader_->Read(&event_, &read_);
   }
-  void OnDone(const grpc::Status& status) override {
-    owner_->Ended(index_, status.ok() ? std::string("stream ended")
-                                      : status.error_message());
+  void OnRead(bool ok) {
+    if (!ok) {  // the stream has ended; its status follows
+      reader_->Finish(&status_, &finished_);
+      return;
+    }
+    owner_->Deliver(event_);
+    reader_->Read(&event_, &read_);
+  }
+  void OnFinished(bool) {
+    owner_->Ended(index_, status_.ok() ? std::string("stream ended")
+                                       : status_.error_message());
     delete this;
   }
 
- private:
   MediaEventWatcher* owner_;
   size_t index_;
+  Step started_{this, &Stream::OnStarted};
+  Step read_{this, &Stream::OnRead};
+  Step finished_{this, &Stream::OnFinished};
   grpc::ClientContext context_;
   v1::WatchEventsRequest request_;
   v1::MediaEvent event_;
+  grpc::Status status_;
+  std::unique_ptr<grpc::ClientAsyncReaderInterface<v1::MediaEvent>> reader_;
 };
 
 MediaEventWatcher::MediaEventWatcher(std::vector<Instance> instances,
                                      Poster post, Handler handler,
+                                     grpc::CompletionQueue* queue,
                                      absl::Duration reconnect)
     : instances_(std::move(instances)),
       post_(std::move(post)),
       handler_(std::move(handler)),
+      queue_(queue),
       reconnect_(reconnect),
       streams_(instances_.size(), nullptr) {
   thread_ = std::thread([this] { Run(); });

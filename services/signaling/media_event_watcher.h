@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "grpcpp/completion_queue.h"
 #include "trunkline/v1/media.grpc.pb.h"
 
 namespace trunkline::signaling {
@@ -29,8 +30,10 @@ class MediaEventWatcher {
   };
 
   // Starts watching at once. `handler` runs on the loop, through `post`.
+  // `queue` is drained by a thread that outlives the watcher and runs
+  // GrpcCompletionThread tags.
   MediaEventWatcher(std::vector<Instance> instances, Poster post,
-                    Handler handler,
+                    Handler handler, grpc::CompletionQueue* queue,
                     absl::Duration reconnect = absl::Seconds(1));
   // Cancels the streams and waits until gRPC has let go of them.
   ~MediaEventWatcher();
@@ -47,6 +50,7 @@ class MediaEventWatcher {
   std::vector<Instance> instances_;
   Poster post_;
   Handler handler_;
+  grpc::CompletionQueue* queue_;
   absl::Duration reconnect_;
   mutable absl::Mutex mu_;
   std::vector<Stream*> streams_ ABSL_GUARDED_BY(mu_);

@@ -10,6 +10,7 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "services/signaling/grpc_completion_thread.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -70,6 +71,7 @@ TEST(MediaEventWatcherTest, DeliversEventsReopensEndedStreamsAndStopsClean) {
   absl::Mutex mu;
   std::vector<std::string> seen;
   int posted = 0;
+  GrpcCompletionThread completions;
   auto watcher = std::make_unique<MediaEventWatcher>(
       std::vector<MediaEventWatcher::Instance>{
           {"127.0.0.1:" + std::to_string(port), stub.get()}},
@@ -84,7 +86,7 @@ TEST(MediaEventWatcherTest, DeliversEventsReopensEndedStreamsAndStopsClean) {
         absl::MutexLock lock(&mu);
         seen.push_back(e.call_id());
       },
-      absl::Milliseconds(50));
+      completions.queue(), absl::Milliseconds(50));
 
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   for (;;) {
