@@ -920,6 +920,19 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     plan.media = anchored_ ? b2bua_->media_ : nullptr;
     plan.side = from;
     plan.target = *std::move(target);
+    if (std::optional<SipResponse> refused = ResolveReplaces(&plan)) {
+      txn->Respond(*refused);
+      return;
+    }
+    if (plan.target.user.empty() && !plan.direct) {
+      txn->Respond(Failure(
+          400, "Bad Request",
+          SipReason(400, absl::StrCat("Refer-To URI has no user part to "
+                                      "route on, and its Replaces names no "
+                                      "call of this node: ",
+                                      plan.target.uri))));
+      return;
+    }
     plan.sdp_sent = [this](MediaLeg to, const std::string& sdp) {
       sdp_sent_[Index(to)] = sdp;
     };
@@ -972,6 +985,78 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     transfer_ = std::make_unique<Transfer>(b2bua_->stack_, b2bua_->routing_,
                                            this, std::move(plan));
     transfer_->Start();
+  }
+
+  // An attended transfer between two calls of ours: Refer-To's Replaces
+  // names the transferor's dialog with us in the other (consultation) call,
+  // which the target cannot match, since topology hiding gave it a dialog of
+  // its own with us. Replaces then names the target's dialog with us
+  // instead, and the INVITE goes to the target through the candidate of that
+  // call, without routing; the target replaces that call (RFC 3891) and
+  // hangs it up. A Replaces naming no dialog of ours passes as received.
+  // The response refusing the REFER, or nothing.
+  std::optional<SipResponse> ResolveReplaces(Transfer::Plan* plan) {
+    std::optional<ReplacesValue> replaces =
+        ParseReplaces(plan->target.replaces);
+    if (!replaces) return std::nullopt;
+    for (const auto& [id, other] : b2bua_->calls_) {
+      std::optional<MediaLeg> side = other->SideNamedBy(*replaces);
+      if (!side) continue;
+      if (other.get() == this) {
+        return Failure(400, "Bad Request",
+                       SipReason(400,
+                                 "Replaces names the call being "
+                                 "transferred"));
+      }
+      if (*side == MediaLeg::kCallee) {
+        // The transferor answered that call: its far party called in, and
+        // reaching back to a caller through its trunk is not done yet.
+        return Failure(
+            501, "Not Implemented",
+            SipReason(501,
+                      "Replaces names a call this node received; "
+                      "attended transfer to its caller is not "
+                      "supported (send the REFER in passthrough mode "
+                      "or transfer blind)"));
+      }
+      const v1::Candidate* reach = other->FarCandidate();
+      DialogLeg* far = other->LegOn(MediaLeg::kCallee);
+      if (reach == nullptr || far == nullptr) {
+        return Failure(
+            480, "Temporarily Unavailable",
+            SipReason(480, "the call that Replaces names is not answered"));
+      }
+      plan->target.replaces =
+          ReplacesFor(far->dialog_id(), replaces->early_only);
+      plan->direct = *reach;
+      TL_LOG(kInfo, "attended transfer between two calls of ours")
+          .With("call_id", request_.call_id)
+          .With("replaced_call_id", other->call_id())
+          .With("trunk", reach->trunk());
+      return std::nullopt;
+    }
+    return std::nullopt;
+  }
+  // Which of our legs of this answered call `replaces` names, as the party
+  // on that leg sees its dialog with us.
+  std::optional<MediaLeg> SideNamedBy(const ReplacesValue& replaces) {
+    if (state_ != State::kAnswered) return std::nullopt;
+    for (MediaLeg side : {MediaLeg::kCaller, MediaLeg::kCallee}) {
+      const DialogLeg* leg = LegOn(side);
+      if (leg == nullptr) continue;
+      // The peer's Replaces: its to-tag is our tag, its from-tag its own.
+      const DialogId ours = leg->dialog_id();
+      if (Names(replaces, ours)) return side;
+    }
+    return std::nullopt;
+  }
+  // The candidate that reaches the callee side now (a transfer's, or the
+  // call's own); null before an answer.
+  const v1::Candidate* FarCandidate() const {
+    if (const auto& moved = moved_[Index(MediaLeg::kCallee)]) {
+      return moved->candidate();
+    }
+    return current_candidate_ >= 0 ? &candidate() : nullptr;
   }
 
   // Transfer::Host

@@ -105,14 +105,15 @@ class B2buaTest : public ::testing::Test {
   // An INVITE from the first UC front end to the pool listener.
   FakeServerLeg* Invite(const std::string& source = "127.0.0.11",
                         uint32_t port = 5060,
-                        const std::string& body = "v=0\r\n") {
+                        const std::string& body = "v=0\r\n",
+                        const std::string& call_id = "abc@fe") {
     IncomingRequest r;
     r.method = "INVITE";
     r.request_uri = "sip:0871234567@127.0.0.1:5060";
     r.request_uri_user = "0871234567";
     r.from_uri = "sip:+35315551234@contoso.example";
     r.from_user = "+35315551234";
-    r.call_id = "abc@fe";
+    r.call_id = call_id;
     if (!body.empty()) r.content_type = "application/sdp";
     r.body = body;
     r.source.remote_address = source;
@@ -403,6 +404,94 @@ TEST_F(TransferTest, CallerTransfersTheCalleeToANumberRoutingChooses) {
   EXPECT_EQ(callee_->byes, 1);
   stack_.RunPosted();
   EXPECT_EQ(b2bua_.active_calls(), 0u);
+}
+
+// Attended transfer between two calls of ours: the UC user has the Dublin
+// gateway on hold (this call) and has consulted a Cork number in a second
+// call; it REFERs Dublin to that call's dialog. The INVITE goes to Cork
+// through the second call's candidate, without routing, and its Replaces
+// names Cork's dialog with us, which is what Cork can match.
+class AttendedTransferTest : public TransferTest {
+ protected:
+  void SetUp() override {
+    TransferTest::SetUp();
+    caller_->ids = {"abc@fe", "tl-1", "uc-1"};
+    callee_->ids.local_tag = "tl-1b";
+    callee_->ids.remote_tag = "dub-1";
+    consult_caller_ = Invite("127.0.0.11", 5060, "v=0\r\n", "consult@fe");
+    consult_caller_->ids = {"consult@fe", "tl-2", "uc-2"};
+    cork_ = Gateway("pstn-cork", "127.0.0.22");
+    cork_.set_called_number("0218881234");
+    Route({cork_});
+    consult_callee_ = stack_.sent.back();
+    consult_callee_->ids.local_tag = "tl-2b";
+    consult_callee_->ids.remote_tag = "cork-2";
+    consult_callee_->observer->OnResponse(Resp(200, "v=0 cork"));
+    consult_caller_->observer->OnAck("", "");
+  }
+  FakeServerLeg* consult_caller_ = nullptr;
+  FakeClientLeg* consult_callee_ = nullptr;
+  v1::Candidate cork_;
+};
+
+TEST_F(AttendedTransferTest, ReplacesNamingOurDialogGoesToItsFarParty) {
+  const size_t routed = routing_.requests.size();
+  // The UC side's Refer-To is the Cork party as it knows it: our Contact
+  // (no user part), with its own dialog with us in Replaces.
+  EXPECT_EQ(Refer({{"Refer-To",
+                    "<sip:192.0.2.1:5060?Replaces=consult%40fe%3Bto-tag%3D"
+                    "tl-2%3Bfrom-tag%3Duc-2>"}})
+                .code,
+            202);
+  EXPECT_EQ(routing_.requests.size(), routed) << "no routing: the far leg";
+  FakeClientLeg* leg = stack_.sent.back();
+  ASSERT_NE(leg, consult_callee_);
+  EXPECT_EQ(leg->invite.next_hop_host, "127.0.0.22");
+  EXPECT_THAT(leg->invite.request_uri, HasSubstr("sip:0218881234@"));
+  EXPECT_EQ(leg->invite.body, "");
+  EXPECT_THAT(
+      leg->invite.headers,
+      ::testing::IsSupersetOf(
+          {std::make_pair(
+               std::string("Replaces"),
+               consult_callee_->id + ";to-tag=cork-2;from-tag=tl-2b"),
+           std::make_pair(std::string("Require"), std::string("replaces"))}));
+  // Cork takes it: the transferee is re-INVITEd with Cork's offer.
+  leg->observer->OnResponse(Resp(200, "v=0 cork again"));
+  ASSERT_EQ(callee_->dialog.requests.size(), 1u);
+  EXPECT_EQ(callee_->dialog.requests[0]->request.body, "v=0 cork again");
+  callee_->dialog.requests[0]->Answer(200, "v=0 dub answer");
+  EXPECT_EQ(leg->ack_body, "v=0 dub answer");
+  // Cork hangs up the replaced call: it ends on the UC side too, and the
+  // transferred call goes on.
+  consult_callee_->observer->OnBye();
+  EXPECT_EQ(consult_caller_->byes.size(), 1u);
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 1u);
+}
+
+TEST_F(AttendedTransferTest, ReplacesThatCannotBeCarriedOutIsRefused) {
+  // Naming our dialog with Cork, as Cork would: the UC user would be the
+  // callee of that call, and reaching back to a caller is not done.
+  SipResponse refused =
+      Refer({{"Refer-To", "<sip:192.0.2.1?Replaces=" + consult_callee_->id +
+                              "%3Bto-tag%3Dtl-2b%3Bfrom-tag%3Dcork-2>"}});
+  EXPECT_EQ(refused.code, 501);
+  EXPECT_THAT(refused.Header("Reason"), HasSubstr("attended transfer"));
+  // The call being transferred itself.
+  refused = Refer({{"Refer-To",
+                    "<sip:192.0.2.1?Replaces=abc%40fe%3Bto-tag%3Dtl-1%3B"
+                    "from-tag%3Duc-1>"}});
+  EXPECT_EQ(refused.code, 400);
+  // Wrong tags name nothing of ours; without a user part there is nothing
+  // to route either.
+  refused = Refer({{"Refer-To",
+                    "<sip:192.0.2.1?Replaces=consult%40fe%3Bto-tag%3Dtl-2%3B"
+                    "from-tag%3Dsomeone-else>"}});
+  EXPECT_EQ(refused.code, 400);
+  EXPECT_THAT(refused.Header("Reason"), HasSubstr("no user part"));
+  EXPECT_EQ(stack_.sent.back(), consult_callee_) << "no INVITE went out";
+  EXPECT_EQ(b2bua_.active_calls(), 2u);
 }
 
 TEST_F(TransferTest, TransferorThatStaysIsSentBye) {

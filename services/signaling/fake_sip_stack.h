@@ -75,6 +75,8 @@ struct FakeServerLeg : ServerLeg {
     if (destroyed) *destroyed = true;
   }
   void SetObserver(ServerLegObserver* o) override { observer = o; }
+  DialogId dialog_id() const override { return ids; }
+  DialogId ids;
   void Respond(const SipResponse& r) override {
     responses.push_back(r);
     if (sink) sink->push_back(r);
@@ -113,6 +115,12 @@ struct FakeClientLeg : ClientLeg {
     return dialog.Send(request, std::move(on_final));
   }
   std::string call_id() const override { return id; }
+  DialogId dialog_id() const override {
+    DialogId d = ids;
+    d.call_id = id;
+    return d;
+  }
+  DialogId ids;  // the tags (the Call-ID is `id`)
   FakeDialog dialog;
 };
 

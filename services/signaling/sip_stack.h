@@ -174,12 +174,23 @@ class ServerLegObserver {
                                std::unique_ptr<ServerTransaction> transaction);
 };
 
+// A dialog as one side of it knows it (RFC 3261 12): the Call-ID, that
+// side's own tag and the other side's.
+struct DialogId {
+  std::string call_id;
+  std::string local_tag;
+  std::string remote_tag;
+};
+
 // What either leg of an answered call can do within its dialog: what the
 // relay of in-dialog requests and a transfer need, whichever side the leg
 // started from.
 class DialogLeg {
  public:
   virtual ~DialogLeg() = default;
+  // The leg's dialog as we know it; empty parts until they exist (the
+  // remote tag comes with the answer).
+  virtual DialogId dialog_id() const = 0;
   // Ends a confirmed dialog. `reason`: a Reason header value, or "".
   virtual void SendBye(const std::string& reason) = 0;
   // Sends a request within the confirmed dialog; `on_final` runs once on

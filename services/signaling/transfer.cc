@@ -125,16 +125,24 @@ absl::StatusOr<ReferTarget> ParseReferTo(const HeaderList& headers) {
     uri = uri.substr(0, q);
   }
   target.uri = std::string(uri);
+  for (absl::string_view h : absl::StrSplit(uri_headers, '&')) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(h, absl::MaxSplits('=', 1));
+    if (absl::EqualsIgnoreCase(kv.first, "Replaces")) {
+      target.replaces = Unescape(kv.second);
+    }
+  }
   const std::string lower = absl::AsciiStrToLower(uri);
   absl::string_view rest;
+  std::string missing;  // why there is no user part
   if (absl::StartsWith(lower, "sip:") || absl::StartsWith(lower, "sips:")) {
     rest = uri.substr(uri.find(':') + 1);
     size_t at = rest.find('@');
     if (at == absl::string_view::npos || at == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Refer-To URI has no user part to route on: ", target.uri));
+      missing = "Refer-To URI has no user part to route on: ";
+    } else {
+      target.user = std::string(rest.substr(0, std::min(at, rest.find(';'))));
     }
-    target.user = std::string(rest.substr(0, std::min(at, rest.find(';'))));
   } else if (absl::StartsWith(lower, "tel:")) {
     rest = uri.substr(4);
     target.user = std::string(rest.substr(0, rest.find(';')));
@@ -143,18 +151,50 @@ absl::StatusOr<ReferTarget> ParseReferTo(const HeaderList& headers) {
         absl::StrCat("Refer-To is not a sip, sips or tel URI: ", *value));
   }
   target.user = Unescape(target.user);
-  if (target.user.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Refer-To URI has an empty user part: ", target.uri));
+  if (target.user.empty() && missing.empty()) {
+    missing = "Refer-To URI has an empty user part: ";
   }
-  for (absl::string_view h : absl::StrSplit(uri_headers, '&')) {
-    std::pair<absl::string_view, absl::string_view> kv =
-        absl::StrSplit(h, absl::MaxSplits('=', 1));
-    if (absl::EqualsIgnoreCase(kv.first, "Replaces")) {
-      target.replaces = Unescape(kv.second);
-    }
+  if (!missing.empty() && target.replaces.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(missing, target.uri));
   }
   return target;
+}
+
+std::optional<ReplacesValue> ParseReplaces(absl::string_view value) {
+  ReplacesValue r;
+  std::vector<absl::string_view> parts = absl::StrSplit(value, ';');
+  r.call_id = std::string(absl::StripAsciiWhitespace(parts[0]));
+  for (size_t i = 1; i < parts.size(); ++i) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(parts[i], absl::MaxSplits('=', 1));
+    const absl::string_view name = absl::StripAsciiWhitespace(kv.first);
+    const std::string v(absl::StripAsciiWhitespace(kv.second));
+    if (absl::EqualsIgnoreCase(name, "to-tag")) {
+      r.to_tag = v;
+    } else if (absl::EqualsIgnoreCase(name, "from-tag")) {
+      r.from_tag = v;
+    } else if (absl::EqualsIgnoreCase(name, "early-only")) {
+      r.early_only = true;
+    }
+  }
+  if (r.call_id.empty() || r.to_tag.empty() || r.from_tag.empty()) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+bool Names(const ReplacesValue& replaces, const DialogId& dialog) {
+  // Call-IDs compare exactly, tags case-insensitively (RFC 3261 19.3).
+  return !dialog.call_id.empty() && replaces.call_id == dialog.call_id &&
+         absl::EqualsIgnoreCase(replaces.to_tag, dialog.local_tag) &&
+         absl::EqualsIgnoreCase(replaces.from_tag, dialog.remote_tag);
+}
+
+std::string ReplacesFor(const DialogId& dialog, bool early_only) {
+  // At the peer, its own tag is our remote one.
+  return absl::StrCat(dialog.call_id, ";to-tag=", dialog.remote_tag,
+                      ";from-tag=", dialog.local_tag,
+                      early_only ? ";early-only" : "");
 }
 
 Transfer::Transfer(SipStack* stack, RoutingClient* routing, Host* host,
@@ -183,6 +223,12 @@ void Transfer::Start() {
       .With("target", plan_.target.uri)
       .With("from", plan_.side == MediaLeg::kCaller ? "caller" : "callee");
   Notify(100, "Trying", /*final=*/false);
+  if (plan_.direct) {
+    v1::RouteDecision decision;
+    *decision.add_candidates() = *plan_.direct;
+    OnRouted(std::move(decision));
+    return;
+  }
   routing_->Route(plan_.route, Guard(&Transfer::OnRouted));
 }
 

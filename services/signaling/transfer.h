@@ -12,7 +12,10 @@
 // the final status, unless it asked for no subscription (RFC 4488).
 //
 // Refer-To's embedded Replaces (an attended transfer) is passed on as the
-// INVITE's Replaces header, and Referred-By as received.
+// INVITE's Replaces header, and Referred-By as received. When the Replaces
+// names a dialog of ours (both calls go through this node), the caller of
+// the plan has translated it to the far leg of that call and named the
+// candidate that reaches it (Plan::direct): no routing then.
 //
 // Loop thread only, like the call that owns it.
 #ifndef TRUNKLINE_SERVICES_SIGNALING_TRANSFER_H_
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "services/signaling/media_controller.h"
 #include "services/signaling/routing_client.h"
 #include "services/signaling/sip_stack.h"
@@ -39,9 +43,28 @@ struct ReferTarget {
   std::string user;  // e.g. "+35318881234"; the number routing gets
   std::string replaces;
 };
-// INVALID_ARGUMENT naming what is wrong: no Refer-To, more than one, or not a
-// sip, sips or tel URI with a user part.
+// INVALID_ARGUMENT naming what is wrong: no Refer-To, more than one, not a
+// sip, sips or tel URI, or without a user part (allowed with a Replaces: an
+// attended transfer's target is the transferor's peer's Contact, which
+// may have none).
 absl::StatusOr<ReferTarget> ParseReferTo(const HeaderList& headers);
+
+// A Replaces header's value (RFC 3891 6.1). Its tags are from the point of
+// view of the UA that is to match it: to-tag is that UA's own tag of the
+// dialog, from-tag its peer's.
+struct ReplacesValue {
+  std::string call_id;
+  std::string to_tag;
+  std::string from_tag;
+  bool early_only = false;
+};
+// Empty when the value lacks a Call-ID or either tag.
+std::optional<ReplacesValue> ParseReplaces(absl::string_view value);
+// Whether `replaces` names `dialog`, as the side that knows it so sees it.
+bool Names(const ReplacesValue& replaces, const DialogId& dialog);
+// The Replaces that the peer of `dialog` (our leg) matches against its end
+// of it.
+std::string ReplacesFor(const DialogId& dialog, bool early_only);
 
 class Transfer final : public ClientLegObserver {
  public:
@@ -81,6 +104,9 @@ class Transfer final : public ClientLegObserver {
     // Asks routing where the target is: origin, caller (the transferee's
     // number) and callee (the target's user part).
     v1::RouteRequest route;
+    // Set instead when the target is the far party of another call of
+    // ours (a Replaces naming it): the INVITE goes through this candidate.
+    std::optional<v1::Candidate> direct;
     // Told of each session description sent to a leg (the session refresh
     // repeats the last one).
     std::function<void(MediaLeg to, const std::string& sdp)> sdp_sent;

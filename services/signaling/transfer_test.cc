@@ -64,5 +64,36 @@ TEST(ParseReferToTest, RefusesWhatCannotBeRouted) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// An attended transfer's target is the peer's Contact, which may have no
+// user part: with a Replaces, the B2BUA decides whether it can be reached.
+TEST(ParseReferToTest, NoUserPartIsKeptWithReplaces) {
+  absl::StatusOr<ReferTarget> t =
+      Parse("<sip:192.0.2.1:5060?Replaces=x%40y%3Bto-tag%3D1%3Bfrom-tag%3D2>");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->user, "");
+  EXPECT_EQ(t->replaces, "x@y;to-tag=1;from-tag=2");
+}
+
+TEST(ReplacesTest, ParsesMatchesAndTranslates) {
+  std::optional<ReplacesValue> r =
+      ParseReplaces("a@b ; from-tag=F ;to-tag=T;early-only");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->call_id, "a@b");
+  EXPECT_EQ(r->to_tag, "T");
+  EXPECT_EQ(r->from_tag, "F");
+  EXPECT_TRUE(r->early_only);
+  EXPECT_FALSE(ParseReplaces("a@b;to-tag=T").has_value()) << "no from-tag";
+  EXPECT_FALSE(ParseReplaces(";to-tag=T;from-tag=F").has_value());
+  // Its to-tag is the matching side's own tag (tags compare without case).
+  EXPECT_TRUE(Names(*r, DialogId{"a@b", "t", "F"}));
+  EXPECT_FALSE(Names(*r, DialogId{"a@b", "F", "T"}));
+  EXPECT_FALSE(Names(*r, DialogId{"A@b", "T", "F"})) << "Call-ID is exact";
+  // What the peer of our leg matches: its own tag is our remote one.
+  EXPECT_EQ(ReplacesFor(DialogId{"c@d", "ours", "theirs"}, false),
+            "c@d;to-tag=theirs;from-tag=ours");
+  EXPECT_EQ(ReplacesFor(DialogId{"c@d", "ours", "theirs"}, true),
+            "c@d;to-tag=theirs;from-tag=ours;early-only");
+}
+
 }  // namespace
 }  // namespace trunkline::signaling

@@ -796,6 +796,17 @@ int DispatchDialogRequest(Leg* leg, nta_incoming_t* irq, const sip_t* sip,
 }
 
 // The caller's leg.
+// A leg's dialog identifiers (nta keeps the tags; the Call-ID is ours).
+DialogId IdOf(const nta_leg_t* leg, const std::string& call_id) {
+  DialogId id;
+  id.call_id = call_id;
+  if (leg != nullptr) {
+    id.local_tag = Str(nta_leg_get_tag(leg));
+    id.remote_tag = Str(nta_leg_get_rtag(leg));
+  }
+  return id;
+}
+
 class SofiaServerLeg final : public ServerLeg {
   template <typename Leg>
   friend int DispatchDialogRequest(Leg*, nta_incoming_t*, const sip_t*,
@@ -805,6 +816,7 @@ class SofiaServerLeg final : public ServerLeg {
   SofiaServerLeg(SofiaSipStack::Impl* stack, nta_incoming_t* irq,
                  const sip_t* sip, std::string contact, tport_t* tp)
       : stack_(stack), irq_(irq), tp_(tp), contact_(std::move(contact)) {
+    if (sip->sip_call_id != nullptr) call_id_ = Str(sip->sip_call_id->i_id);
     // RFC 3262: the caller requires or supports reliable provisionals.
     must_100rel_ =
         sip->sip_require && sip_has_feature(sip->sip_require, "100rel");
@@ -835,6 +847,7 @@ class SofiaServerLeg final : public ServerLeg {
     if (leg_ != nullptr && !bye_sent_) nta_leg_destroy(leg_);
   }
 
+  DialogId dialog_id() const override { return IdOf(leg_, call_id_); }
   void SetObserver(ServerLegObserver* observer) override {
     observer_ = observer;
   }
@@ -935,6 +948,7 @@ class SofiaServerLeg final : public ServerLeg {
   bool must_100rel_ = false;
   bool can_100rel_ = false;
   nta_leg_t* leg_ = nullptr;
+  std::string call_id_;
   std::string contact_;
   ServerLegObserver* observer_ = nullptr;
   bool bye_sent_ = false;
@@ -1053,6 +1067,7 @@ class SofiaClientLeg final : public ClientLeg {
   }
 
   std::string call_id() const override { return call_id_; }
+  DialogId dialog_id() const override { return IdOf(leg_, call_id_); }
 
  private:
   static int OnResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
