@@ -5,9 +5,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "services/common/service_runtime.h"
 #include "services/common/signals.h"
 #include "services/media/media_service.h"
+#include "services/media/srtp/srtp_session.h"
 
 ABSL_FLAG(uint32_t, rtp_port_min, 30000,
           "Lowest UDP port of the media range (RTP on even ports, RTCP on the "
@@ -33,6 +35,10 @@ ABSL_FLAG(int, worker_realtime_priority, 0,
           "(at the cost of smaller batches, so more CPU per packet, when "
           "the relay shares its cores); 0: the default policy. Needs "
           "CAP_SYS_NICE (falls back with a warning).");
+ABSL_FLAG(std::string, srtp_crypto, "openssl",
+          "AES-CM and HMAC-SHA1 under libsrtp: openssl (libcrypto; no "
+          "allocation per packet) or libsrtp (libsrtp2's own, as the "
+          "distribution builds it: NSS in Debian).");
 ABSL_FLAG(uint32_t, drain_timeout_seconds, 600,
           "On SIGTERM, wait at most this long for the calls to end.");
 
@@ -40,6 +46,17 @@ namespace {
 
 absl::StatusOr<std::unique_ptr<trunkline::ServiceApp>> CreateMediaApp(
     const trunkline::ServiceContext& context) {
+  const std::string crypto = absl::GetFlag(FLAGS_srtp_crypto);
+  if (crypto != "openssl" && crypto != "libsrtp") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--srtp_crypto=", crypto, ": give openssl or libsrtp"));
+  }
+  if (absl::Status s = trunkline::media::srtp::InitSrtpLibrary(
+          crypto == "openssl" ? trunkline::media::srtp::SrtpCrypto::kOpenSsl
+                              : trunkline::media::srtp::SrtpCrypto::kLibsrtp);
+      !s.ok()) {
+    return s;
+  }
   trunkline::media::MediaConfig config;
   config.rtp_port_min = absl::GetFlag(FLAGS_rtp_port_min);
   config.rtp_port_max = absl::GetFlag(FLAGS_rtp_port_max);

@@ -10,6 +10,7 @@
 #   IDLE_STREAMS streams allocated (Offer + Answer, no packets) to measure
 #                resident memory per idle stream [2000]
 #   WORKERS      worker threads of each relay [1]
+#   SRTP_CRYPTO  our relay's --srtp_crypto (openssl or libsrtp) [openssl]
 #   RT_PRIORITY  SCHED_FIFO priority of both relays' workers in the paced
 #                runs (ours: --worker_realtime_priority, rtpengine:
 #                --scheduling=fifo --priority) [10; 0: default scheduling]
@@ -51,7 +52,8 @@ start_media() {
     --admin_address=127.0.0.1:0 --metrics_address=127.0.0.1:0 --workers="${WORKERS:-1}" \
     --rtp_bind_address=127.0.0.1 --advertised_address=127.0.0.1 --rtp_port_min=20000 \
     --rtp_port_max=32767 --port_quarantine_seconds=0 --rtp_timeout_seconds=0 \
-    --worker_realtime_priority="$rt" --log_level=warning 2>>"$out/media.log" 9>&- & media_pid=$!
+    --worker_realtime_priority="$rt" --srtp_crypto="${SRTP_CRYPTO:-openssl}" \
+    --log_level=warning 2>>"$out/media.log" 9>&- & media_pid=$!
   pids+=($media_pid)
 }
 

@@ -271,7 +271,14 @@ uint64_t ResidentKib(int pid) {
 // stream of the run, used round robin, so libsrtp's state is as far from
 // the cache as in the relay; packets are protected in runs of `batch` per
 // context, as a relay that drains one socket at a time does.
-double LibsrtpProtectCpuUs(int contexts, int batch) {
+// `crypto`: libsrtp's own AES and HMAC (Debian's: over NSS), the issue's
+// reference, or the relay's (over OpenSSL, media/srtp/openssl_crypto.h).
+double LibsrtpProtectCpuUs(int contexts, int batch,
+                           media::srtp::SrtpCrypto crypto) {
+  if (!media::srtp::InitSrtpLibrary().ok() ||
+      !media::srtp::UseSrtpCrypto(crypto).ok()) {
+    return 0;
+  }
   std::vector<std::unique_ptr<media::srtp::OutboundSrtp>> outbound;
   for (int i = 0; i < contexts; ++i) {
     auto key = media::srtp::GenerateMasterKey(
@@ -296,6 +303,8 @@ double LibsrtpProtectCpuUs(int contexts, int batch) {
     (void)outbound[c]->ProtectRtp(absl::MakeSpan(buffer), 12 + 160);
   }
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &after);
+  // rtpload's own streams use the relay's default.
+  (void)media::srtp::UseSrtpCrypto(media::srtp::SrtpCrypto::kOpenSsl);
   const double ns = double(after.tv_sec - before.tv_sec) * 1e9 +
                     double(after.tv_nsec - before.tv_nsec);
   return ns / 1000.0 / packets;
@@ -369,10 +378,15 @@ int Run() {
   if (absl::GetFlag(FLAGS_idle_streams) > 0) {
     return RunIdle(target, absl::GetFlag(FLAGS_idle_streams), srtp);
   }
+  const int protect_batch =
+      pps > 0 ? 1 : std::max(1, absl::GetFlag(FLAGS_window) / count);
   const double libsrtp_us =
-      srtp ? LibsrtpProtectCpuUs(
-                 count,
-                 pps > 0 ? 1 : std::max(1, absl::GetFlag(FLAGS_window) / count))
+      srtp ? LibsrtpProtectCpuUs(count, protect_batch,
+                                 media::srtp::SrtpCrypto::kLibsrtp)
+           : 0;
+  const double openssl_us =
+      srtp ? LibsrtpProtectCpuUs(count, protect_batch,
+                                 media::srtp::SrtpCrypto::kOpenSsl)
            : 0;
   std::vector<Stream> streams(count);
   for (int i = 0; i < count; ++i) {
@@ -550,7 +564,10 @@ int Run() {
       received_measured == 0 || cpu_end == 0
           ? 0.0
           : cpu_seconds * 1e6 / double(received_measured));
-  if (srtp) std::printf(" libsrtp_protect_cpu_us=%.3f", libsrtp_us);
+  if (srtp) {
+    std::printf(" libsrtp_protect_cpu_us=%.3f openssl_protect_cpu_us=%.3f",
+                libsrtp_us, openssl_us);
+  }
   std::printf("\n");
   // Free the relay's ports for the next run.
   DeleteAll(target, count);

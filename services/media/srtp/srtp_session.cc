@@ -100,15 +100,18 @@ void SetPolicy(Suite suite, srtp_policy_t& policy) {
 
 }  // namespace
 
-absl::Status InitSrtpLibrary() {
+absl::Status InitSrtpLibrary(SrtpCrypto crypto) {
   static std::once_flag once;
-  static srtp_err_status_t result = srtp_err_status_ok;
-  std::call_once(once, [] { result = srtp_init(); });
-  if (result != srtp_err_status_ok) {
-    return absl::InternalError(
-        absl::StrCat("srtp_init failed with error ", static_cast<int>(result)));
-  }
-  return absl::OkStatus();
+  static absl::Status* result = nullptr;
+  std::call_once(once, [crypto] {
+    const srtp_err_status_t init = srtp_init();
+    result = new absl::Status(
+        init == srtp_err_status_ok
+            ? UseSrtpCrypto(crypto)
+            : absl::InternalError(absl::StrCat("srtp_init failed with error ",
+                                               static_cast<int>(init))));
+  });
+  return *result;
 }
 
 namespace internal {

@@ -35,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "services/media/srtp/openssl_crypto.h"
 #include "services/media/srtp/sdes.h"
 
 namespace trunkline::media::srtp {
@@ -42,9 +43,11 @@ namespace trunkline::media::srtp {
 // libsrtp's replay window, in packets (RFC 3711 §3.3.2 asks for >= 64).
 inline constexpr uint64_t kReplayWindow = 128;
 
-// Initialises libsrtp once per process; any thread may call it any number of
-// times. Create() calls it, so callers need not.
-absl::Status InitSrtpLibrary();
+// Initialises libsrtp once per process, with `crypto`'s AES-CM and HMAC-SHA1
+// (openssl_crypto.h) for every context made from then on; any thread may
+// call it any number of times (the first call's choice stands). Create()
+// calls it with the default, so callers need not.
+absl::Status InitSrtpLibrary(SrtpCrypto crypto = SrtpCrypto::kOpenSsl);
 
 namespace internal {
 class SrtpContext;  // owns the libsrtp session
