@@ -35,6 +35,14 @@ ABSL_FLAG(int, worker_realtime_priority, 0,
           "(at the cost of smaller batches, so more CPU per packet, when "
           "the relay shares its cores); 0: the default policy. Needs "
           "CAP_SYS_NICE (falls back with a warning).");
+ABSL_FLAG(uint32_t, rx_coalesce_us, 200,
+          "Interrupt moderation: a worker relaying at least "
+          "--rx_coalesce_min_pps packets per second waits this long after "
+          "each turn before it looks for packets again, so one wake-up "
+          "carries many packets (more streams per core, at most this much "
+          "added delay); 0: wake for every packet.");
+ABSL_FLAG(uint32_t, rx_coalesce_min_pps, 10000,
+          "Per worker: below this rate --rx_coalesce_us does not apply.");
 ABSL_FLAG(std::string, srtp_crypto, "openssl",
           "AES-CM and HMAC-SHA1 under libsrtp: openssl (libcrypto; no "
           "allocation per packet) or libsrtp (libsrtp2's own, as the "
@@ -68,6 +76,8 @@ absl::StatusOr<std::unique_ptr<trunkline::ServiceApp>> CreateMediaApp(
   config.worker.rtp_timeout_seconds = absl::GetFlag(FLAGS_rtp_timeout_seconds);
   config.worker.realtime_priority =
       absl::GetFlag(FLAGS_worker_realtime_priority);
+  config.worker.coalesce_us = absl::GetFlag(FLAGS_rx_coalesce_us);
+  config.worker.coalesce_min_pps = absl::GetFlag(FLAGS_rx_coalesce_min_pps);
   config.drain_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_drain_timeout_seconds));
   absl::StatusOr<std::unique_ptr<trunkline::media::MediaApp>> app =

@@ -53,6 +53,7 @@ start_media() {
     --rtp_bind_address=127.0.0.1 --advertised_address=127.0.0.1 --rtp_port_min=20000 \
     --rtp_port_max=32767 --port_quarantine_seconds=0 --rtp_timeout_seconds=0 \
     --worker_realtime_priority="$rt" --srtp_crypto="${SRTP_CRYPTO:-openssl}" \
+    ${RX_COALESCE_US:+--rx_coalesce_us=$RX_COALESCE_US} \
     --log_level=warning 2>>"$out/media.log" 9>&- & media_pid=$!
   pids+=($media_pid)
 }

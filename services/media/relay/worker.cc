@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,7 +131,19 @@ void Worker::Start() {
             .With("error", std::strerror(error));
       }
     }
-    while (running_.load(std::memory_order_relaxed)) RunOnce(100);
+    if (options_.coalesce_us > 0) {
+      // The default 50 us of timer slack would stretch every wait.
+      prctl(PR_SET_TIMERSLACK, 1000UL);
+    }
+    while (running_.load(std::memory_order_relaxed)) {
+      RunOnce(100);
+      if (options_.coalesce_us > 0 &&
+          packets_per_second_.load(std::memory_order_relaxed) >=
+              double(options_.coalesce_min_pps)) {
+        const timespec wait{0, long(options_.coalesce_us) * 1000L};
+        nanosleep(&wait, nullptr);
+      }
+    }
     // Work posted after Stop() still runs, so no RPC is left unanswered.
     RunOnce(0);
   });

@@ -57,6 +57,16 @@ struct WorkerOptions {
   // 5.2 -> 8.4 us flat out beside the load tool), hence off by default.
   // Needs CAP_SYS_NICE; without it the worker logs why and runs as before.
   int realtime_priority = 0;
+  // Interrupt moderation, as a NIC's rx-usecs or NAPI does it: a worker
+  // that relayed at least `coalesce_min_pps` packets per second over the
+  // last tick waits `coalesce_us` after each turn before it looks for
+  // packets again, so that one wake-up carries many packets instead of one
+  // (paced audio arrives one packet at a time, and on a VM each wake-up
+  // costs several times what relaying the packet does). Below the rate it
+  // wakes for every packet, so a lightly loaded relay adds no delay.
+  // coalesce_us 0 disables.
+  uint32_t coalesce_us = 0;
+  uint32_t coalesce_min_pps = 0;
 };
 
 class Worker final : private PacketObserver {

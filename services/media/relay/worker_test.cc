@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -209,6 +210,37 @@ TEST_F(WorkerTest, SrtpToRtpBothWaysByteForByte) {
   EXPECT_EQ(query.streams(1).packets(), 3u);
   EXPECT_GT(query.streams(0).mos(), 4.0);
   EXPECT_EQ(query.streams(0).packets_lost(), 0u);
+}
+
+// Interrupt moderation on (from the first packet: no rate threshold): the
+// worker's own thread waits between turns, and a burst sent meanwhile is
+// relayed in order, every packet, byte for byte, both ways.
+TEST_F(WorkerTest, CoalescedWakeUpsRelayEveryPacketOfABurst) {
+  WorkerOptions options;
+  options.bind_address = "127.0.0.1";
+  options.advertised_address = "127.0.0.1";
+  options.rtp_timeout_seconds = 0;
+  options.coalesce_us = 2000;
+  options.coalesce_min_pps = 0;
+  worker_.reset();
+  worker_ = *Worker::Create(0, options, ports_.get(), &hub_, nullptr);
+  Establish(/*b_srtp=*/false);
+  worker_->Start();
+  for (auto [from, port, to] :
+       {std::make_tuple(a_.get(), relay_a_port_, b_.get()),
+        std::make_tuple(b_.get(), relay_b_port_, a_.get())}) {
+    std::vector<std::vector<uint8_t>> sent;
+    for (int i = 0; i < 20; ++i) {
+      std::vector<uint8_t> payload(160, uint8_t(i));
+      sent.push_back(from->SendRtp(port, 0, payload));
+    }
+    for (int i = 0; i < 20; ++i) {
+      auto got = to->Receive(2000);
+      ASSERT_TRUE(got.has_value()) << "packet " << i << " of the burst";
+      EXPECT_EQ(got->data, sent[i]) << "packet " << i;
+    }
+  }
+  worker_->Stop();
 }
 
 TEST_F(WorkerTest, SrtpToSrtpWithDifferentKeysEachSide) {
