@@ -175,6 +175,14 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   }
 
   void Start() {
+    if (!request_.replaces.empty()) {
+      StartReplacing();
+      return;
+    }
+    Route(request_.request_uri_user);
+  }
+
+  void Route(const std::string& callee) {
     v1::RouteRequest req;
     req.set_call_id(request_.call_id);
     if (origin_.uc_side()) {
@@ -185,7 +193,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
     req.set_caller(request_.pai_user.empty() ? request_.from_user
                                              : request_.pai_user);
-    req.set_callee(request_.request_uri_user);
+    req.set_callee(callee);
     AddTrunkStates(req);
     B2bua* b2bua = b2bua_;
     const uint64_t id = id_;
@@ -196,6 +204,55 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
           if (it != b2bua->calls_.end())
             it->second->OnRouted(std::move(decision));
         });
+  }
+
+  // An INVITE with Replaces (RFC 3891) from a peer that takes over its
+  // side of a call of ours, as in an attended transfer or a call pickup on
+  // a PBX: the dialog it names is its peer's dialog with us, unknown on
+  // the other side of the call. The new call goes to that call's far party
+  // with Replaces naming the far party's own dialog with us; the far party
+  // replaces that call and hangs it up, which ends the named leg too.
+  // When the named leg is that call's caller, its far party is reached
+  // through that call's candidate (no routing); when it is the callee, the
+  // far party is that call's caller, routed again by its number.
+  void StartReplacing() {
+    std::optional<ReplacesValue> replaces = ParseReplaces(request_.replaces);
+    if (!replaces) {
+      FailWith(400, "Bad Request",
+               SipReason(400,
+                         "Replaces without a Call-ID, to-tag and "
+                         "from-tag (RFC 3891 6.1)"));
+      return;
+    }
+    for (const auto& [id, other] : b2bua_->calls_) {
+      if (other.get() == this) continue;
+      std::optional<MediaLeg> side = other->SideNamedBy(*replaces);
+      if (!side) continue;
+      DialogLeg* far = other->LegOn(OtherSide(*side));
+      if (far == nullptr) break;
+      replaces_out_ = ReplacesFor(far->dialog_id(), replaces->early_only);
+      TL_LOG(kInfo, "INVITE with Replaces naming a call of ours")
+          .With("call_id", request_.call_id)
+          .With("replaced_call_id", other->call_id());
+      if (*side == MediaLeg::kCaller) {
+        const v1::Candidate* reach = other->FarCandidate();
+        if (reach == nullptr) break;
+        v1::RouteDecision decision;
+        decision.set_to_uc_side(other->decision_.to_uc_side());
+        *decision.add_candidates() = *reach;
+        OnRouted(std::move(decision));
+      } else {
+        Route(other->CallerNumber());
+      }
+      return;
+    }
+    // RFC 3891 3: no match (or not answered), 481.
+    FailWith(481, "Call/Transaction Does Not Exist",
+             SipReason(481, "Replaces names no answered call of this node"));
+  }
+  // The caller's number as routing got it.
+  std::string CallerNumber() const {
+    return request_.pai_user.empty() ? request_.from_user : request_.pai_user;
   }
 
   // The pool, and the trunks that are down or full, for routing.
@@ -490,6 +547,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     attempts_.push_back(std::move(attempt));
     OutgoingInvite invite = BuildInvite(request_, c, body);
     invite.max_early_dialogs = c.limits().max_early_dialogs();
+    if (!replaces_out_.empty()) {
+      invite.headers.emplace_back("Replaces", replaces_out_);
+      invite.headers.emplace_back("Require", "replaces");
+    }
     // Reliable provisionals per leg (RFC 3262): offered to the callee when
     // the caller can take them, so early media is not lost on either leg.
     const bool caller_100rel =
@@ -1219,6 +1280,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   bool anchored_ = false;
   // The current candidate is anchored and the caller's INVITE had no SDP.
   bool delayed_offer_ = false;
+  // The Replaces our INVITE carries (StartReplacing), "" for none.
+  std::string replaces_out_;
   // The candidate counted in trunkline_signaling_active_calls.
   bool counting_trunk_ = false;
   std::string counted_trunk_;
@@ -1335,8 +1398,9 @@ SipResponse B2bua::OnRequest(const IncomingRequest& request) {
     SipResponse r = Response(200, "OK");
     r.headers = {{"Allow", kAllow},
                  {"Accept", "application/sdp"},
-                 // RFC 4028 session timers, RFC 3262 reliable provisionals.
-                 {"Supported", "timer, 100rel"}};
+                 // RFC 4028 session timers, RFC 3262 reliable
+                 // provisionals, RFC 3891 Replaces.
+                 {"Supported", "timer, 100rel, replaces"}};
     return r;
   }
   if (request.method == "BYE" || request.method == "CANCEL" ||
@@ -1374,7 +1438,8 @@ std::optional<SipResponse> B2bua::Refuse(const IncomingRequest& request) const {
   std::vector<std::string> unsupported;
   for (const std::string& tag : request.require) {
     if (!absl::EqualsIgnoreCase(tag, "timer") &&
-        !absl::EqualsIgnoreCase(tag, "100rel")) {
+        !absl::EqualsIgnoreCase(tag, "100rel") &&
+        !absl::EqualsIgnoreCase(tag, "replaces")) {
       unsupported.push_back(tag);
     }
   }

@@ -771,6 +771,109 @@ TEST_F(B2buaTest, SessionTimerFromATrunkBelowOurMinSeGets422) {
   EXPECT_TRUE(stack_.sent.empty());
 }
 
+// An INVITE with Replaces (RFC 3891) from a PBX that takes over its side of
+// a call of ours. The call: the Dublin gateway (caller) to a UC user.
+class IncomingReplacesTest : public B2buaTest {
+ protected:
+  void SetUp() override {
+    B2buaTest::SetUp();
+    gw_ = InviteFrom("127.0.0.21", "in@gw", "");
+    gw_->ids = {"in@gw", "tl-a", "gw-a"};
+    uc_ = Gateway("", "127.0.0.11");
+    uc_.set_called_number("+35315551234");
+    v1::RouteDecision d;
+    d.set_to_uc_side(true);
+    *d.add_candidates() = uc_;
+    ASSERT_FALSE(routing_.pending.empty());
+    routing_.pending.back()(d);
+    routing_.pending.clear();
+    user_ = stack_.sent.back();
+    user_->ids.local_tag = "tl-b";
+    user_->ids.remote_tag = "uc-b";
+    user_->observer->OnResponse(Resp(200, "v=0 uc"));
+    gw_->observer->OnAck("", "");
+  }
+  FakeServerLeg* InviteFrom(const std::string& source,
+                            const std::string& call_id,
+                            const std::string& replaces) {
+    IncomingRequest r;
+    r.method = "INVITE";
+    r.request_uri = "sip:127.0.0.1:5160";
+    r.from_uri = "sip:0871234567@127.0.0.21";
+    r.from_user = "0871234567";
+    r.call_id = call_id;
+    r.content_type = "application/sdp";
+    r.body = "v=0 pbx";
+    r.replaces = replaces;
+    if (!replaces.empty()) r.require = {"replaces"};
+    r.source.remote_address = source;
+    r.source.local_port = 5160;
+    auto leg = std::make_unique<FakeServerLeg>();
+    FakeServerLeg* raw = leg.get();
+    b2bua_.OnInvite(r, std::move(leg));
+    return raw;
+  }
+  FakeServerLeg* gw_ = nullptr;
+  FakeClientLeg* user_ = nullptr;
+  v1::Candidate uc_;
+};
+
+TEST_F(IncomingReplacesTest, NamingTheCallersDialogGoesToItsFarParty) {
+  const size_t routed = routing_.requests.size();
+  FakeServerLeg* pbx =
+      InviteFrom("127.0.0.21", "new@gw", "in@gw;to-tag=tl-a;from-tag=gw-a");
+  EXPECT_EQ(routing_.requests.size(), routed) << "no routing: the far party";
+  FakeClientLeg* out = stack_.sent.back();
+  ASSERT_NE(out, user_);
+  const std::vector<v1::CallSummary> calls = b2bua_.ListCalls({});
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].direction(), v1::CALL_DIRECTION_INBOUND)
+      << "towards the UC side, as the call it replaces";
+  EXPECT_EQ(out->invite.next_hop_host, "127.0.0.11");
+  EXPECT_EQ(out->invite.body, "v=0 pbx");
+  EXPECT_THAT(
+      out->invite.headers,
+      ::testing::IsSupersetOf(
+          {std::make_pair(std::string("Replaces"),
+                          user_->id + ";to-tag=uc-b;from-tag=tl-b"),
+           std::make_pair(std::string("Require"), std::string("replaces"))}));
+  // The user takes it and hangs up the replaced call: the old call ends on
+  // the gateway's side too, and the new one is answered.
+  out->observer->OnResponse(Resp(200, "v=0 uc again"));
+  EXPECT_EQ(pbx->responses.back().code, 200);
+  user_->observer->OnBye();
+  EXPECT_EQ(gw_->byes.size(), 1u);
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 1u);
+}
+
+TEST_F(IncomingReplacesTest, NamingTheCalleesDialogRoutesToItsCaller) {
+  // As the user's side would name its dialog with us.
+  InviteFrom("127.0.0.11", "new@uc", user_->id + ";to-tag=tl-b;from-tag=uc-b");
+  ASSERT_FALSE(routing_.requests.empty());
+  EXPECT_EQ(routing_.requests.back().callee(), "0871234567")
+      << "the replaced call's caller, routed again";
+  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
+  Route({dub});
+  FakeClientLeg* out = stack_.sent.back();
+  EXPECT_THAT(out->invite.headers,
+              ::testing::Contains(std::make_pair(
+                  std::string("Replaces"),
+                  std::string("in@gw;to-tag=gw-a;from-tag=tl-a"))));
+}
+
+TEST_F(IncomingReplacesTest, NamingNothingOfOursOrMalformedIsRefused) {
+  FakeServerLeg* none =
+      InviteFrom("127.0.0.21", "x@gw", "in@gw;to-tag=tl-a;from-tag=other");
+  ASSERT_FALSE(none->responses.empty());
+  EXPECT_EQ(none->responses.back().code, 481);
+  FakeServerLeg* bad = InviteFrom("127.0.0.21", "y@gw", "in@gw;to-tag=tl-a");
+  EXPECT_EQ(bad->responses.back().code, 400);
+  EXPECT_THAT(bad->responses.back().Header("Reason"), HasSubstr("from-tag"));
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 1u);
+}
+
 TEST_F(B2buaTest, FailsOverOn503ToTheNextCandidate) {
   FakeServerLeg* leg = Invite();
   Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("itsp", "127.0.0.41")});

@@ -64,6 +64,8 @@ struct IncomingRequest {
   std::vector<std::string> supported;
   std::string session_expires;
   std::string min_se;
+  // RFC 3891 Replaces as received ("" when absent).
+  std::string replaces;
   TransportInfo source;
 };
 

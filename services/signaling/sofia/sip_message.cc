@@ -86,6 +86,8 @@ IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip) {
     if (absl::EqualsIgnoreCase(name, "History-Info") ||
         absl::EqualsIgnoreCase(name, "Diversion")) {
       r.call_history.emplace_back(name, Str(u->un_value));
+    } else if (absl::EqualsIgnoreCase(name, "Replaces")) {
+      r.replaces = Str(u->un_value);
     }
   }
   // Every Require header's option tags (the list may span headers).
@@ -102,6 +104,9 @@ IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip) {
   if (sip->sip_session_expires) {
     r.session_expires = RenderedValue(
         home, reinterpret_cast<const sip_header_t*>(sip->sip_session_expires));
+  }
+  if (const sip_replaces_t* rp = sip_replaces(sip)) {
+    r.replaces = RenderedValue(home, reinterpret_cast<const sip_header_t*>(rp));
   }
   if (sip->sip_min_se) {
     r.min_se = RenderedValue(

@@ -1,0 +1,102 @@
+#!/bin/bash
+# An incoming INVITE with Replaces (RFC 3891) naming a call of ours, end to
+# end on loopback: the real routing, media and signaling binaries with the
+# example topology (OPTIONS keepalive off), media anchored.
+# The Dublin gateway (sipp, 127.0.0.21) calls UC number 1234; the UC front
+# end (sipp, 127.0.0.11) answers. Another line of the gateway (a second
+# sipp on another port) sends INVITE with Replaces naming its first call's
+# dialog with us, as a PBX does after an attended transfer or a pickup.
+# Trunkline finds that call and INVITEs its far party (the UC user) through
+# that call's candidate, with Replaces naming the UC user's own dialog with
+# us; the UC user takes the new call and hangs up the replaced one, which
+# then ends on the gateway's first line too. Every process this script
+# starts is stopped by its PID.
+#
+#   sipp_replaces_e2e.sh ROUTING_BIN MEDIA_BIN SIGNALING_BIN SOURCE_DIR
+set -u
+ROUTING=$1 MEDIA=$2 SIGNALING=$3 SRC=$4
+. "$SRC/tests/signaling/e2e_lib.sh"
+/usr/bin/python3 "$SRC/tests/signaling/derive_topology.py" \
+  "$SRC/deploy/examples/topology.yaml" "$DIR/topology.yaml"
+start_stack
+
+sipp_run uc 127.0.0.11 uas_uc_replaced.xml -m 2 & UC=$!
+bound 127.0.0.11
+printf 'SEQUENTIAL\n1234;\n' > "$DIR/first.csv"
+sipp_run first 127.0.0.21 uac_gw_held.xml -inf "$DIR/first.csv" 127.0.0.1:5160 & FIRST=$!
+
+# The first call's dialog as the gateway knows it, once answered (RFC 3891:
+# to-tag is ours, from-tag the gateway's).
+dialog_of() {  # message_log -> "call-id to-tag from-tag" of the first 200 to INVITE
+  /usr/bin/python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+for block in re.split(r"\n-{20,}[^\n]*\n", text):
+    if "SIP/2.0 200" in block and re.search(r"CSeq: *1 INVITE", block):
+        cid = re.search(r"^Call-ID: *(\S+)", block, re.M).group(1)
+        to = re.search(r"^To:.*;tag=([^;\s>]+)", block, re.M).group(1)
+        frm = re.search(r"^From:.*;tag=([^;\s>]+)", block, re.M).group(1)
+        print(cid, to, frm)
+        break
+PY
+}
+first=""
+for _ in $(seq 100); do
+  [ -f "$DIR/first.msg" ] && first=$(dialog_of "$DIR/first.msg")
+  [ -n "$first" ] && break
+  sleep 0.1
+done
+if [ -z "$first" ]; then
+  fail "the gateway's first call was not answered (see $DIR/first.err, $DIR/uc.err)"
+  echo "$PASSED passed, $FAILED failed"; exit 1
+fi
+read -r f_cid f_to f_from <<<"$first"
+pass "first call answered by the UC side (Call-ID $f_cid)"
+printf 'SEQUENTIAL\n1234;%s;%s;%s;\n' "$f_cid" "$f_to" "$f_from" > "$DIR/second.csv"
+
+if sipp_run second 127.0.0.21 uac_gw_replaces.xml -inf "$DIR/second.csv" -p 5064 127.0.0.1:5160; then
+  pass "gateway's second line: INVITE with Replaces answered, then hung up"
+else fail "second line scenario (see $DIR/second.err)"; tail -20 "$DIR/second.err" 2>/dev/null; fi
+if wait "$FIRST"; then
+  pass "gateway's first line: ended by BYE once the UC user hung up the replaced call"
+else fail "first line scenario (see $DIR/first.err)"; tail -20 "$DIR/first.err" 2>/dev/null; fi
+if wait "$UC"; then
+  pass "UC side: first call answered, then the INVITE with Replaces, the replaced call hung up"
+else fail "UC side scenario (see $DIR/uc.err)"; tail -20 "$DIR/uc.err" 2>/dev/null; fi
+
+# The UC side's second INVITE names its own dialog of the first call.
+/usr/bin/python3 - "$DIR/uc.msg" > "$DIR/replaces.check" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+blocks = re.split(r"\n-{20,}[^\n]*\n", text)
+invites = [b for b in blocks if re.search(r"^INVITE sip:", b, re.M)]
+oks = [b for b in blocks if "SIP/2.0 200" in b and re.search(r"CSeq: *\d+ INVITE", b)]
+if len(invites) < 2 or not oks:
+    print("missing: %d INVITEs, %d 200s" % (len(invites), len(oks))); sys.exit(1)
+first, second = invites[0], invites[1]
+cid = re.search(r"^Call-ID: *(\S+)", first, re.M).group(1)
+ours = re.search(r"^From:.*;tag=([^;\s>]+)", first, re.M).group(1)
+theirs = re.search(r"^To:.*;tag=([^;\s>]+)", oks[0], re.M).group(1)
+want = "%s;to-tag=%s;from-tag=%s" % (cid, theirs, ours)
+got = re.search(r"^Replaces: *(\S+)", second, re.M)
+print("want", want, "got", got.group(1) if got else None)
+ok = got is not None and got.group(1) == want
+ok = ok and re.search(r"^Require: *replaces", second, re.M | re.I) is not None
+sys.exit(0 if ok else 1)
+PY
+if [ $? = 0 ]; then
+  pass "the UC side's INVITE carries Replaces naming its own dialog with us, Require: replaces"
+else fail "Replaces towards the UC side: $(cat "$DIR/replaces.check")"; fi
+grep -q "$f_cid" "$DIR/uc.msg" && fail "the gateway's Call-ID reached the UC side" \
+  || pass "nothing of the gateway's dialog reached the UC side"
+grep -qE '127\.0\.0\.21[^0-9]' "$DIR/uc.msg" && fail "the gateway's address reached the UC side" \
+  || pass "nothing of the gateway's network reached the UC side"
+
+metrics=$(metrics_of "$SIGNALING_METRICS")
+m='trunkline_signaling_active_calls{direction="inbound",trunk="uc-side"} 0'
+if grep -qF "$m" <<<"$metrics" && ! grep -q 'active_calls{direction="inter_trunk"' <<<"$metrics"; then
+  pass "metric $m (both calls counted inbound, both ended)"
+else fail "metric $m"; grep active_calls <<<"$metrics"; fi
+kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
