@@ -127,6 +127,7 @@ int RunService(absl::string_view service, const ServiceAddresses& defaults,
     });
     stop.WaitForNotification();
   }
+  (*app)->ServerStopping();
   (*api)->Shutdown(kShutdownGrace);
   (*app)->ServerStopped();
   (*admin)->Shutdown(absl::ZeroDuration());

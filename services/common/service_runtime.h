@@ -44,6 +44,9 @@ class ServiceApp {
   // and join their threads once it has stopped.
   virtual void ConfigureServer(grpc::ServerBuilder* builder) {}
   virtual void ServerStarted() {}
+  // Just before the API server shuts down (it waits a grace period for
+  // calls in flight): end what would otherwise hold it, such as streams.
+  virtual void ServerStopping() {}
   virtual void ServerStopped() {}
   // Services served on --admin_address besides the node Admin service (the
   // signaling service's call and trunk administration). They must check

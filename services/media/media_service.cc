@@ -76,8 +76,10 @@ namespace {
 // One WatchEvents stream. Events queue here (the hub calls Deliver on a
 // worker with its lock held) and are written one at a time, as gRPC's flow
 // control allows; writes complete on the queue thread. The stream ends when
-// the client goes away or the server shuts down (the done notification);
-// the object goes once that has come and no write is outstanding.
+// the client goes away, or when the service stops (Close: finished with
+// OK after the write in progress, so the server's shutdown need not wait
+// out its grace for it); the object goes once the done notification has
+// come and neither a write nor the finish is outstanding.
 class EventStream final : public relay::EventWatcher {
  public:
   EventStream(v1::Media::AsyncService* api, grpc::ServerCompletionQueue* cq,
@@ -96,6 +98,12 @@ class EventStream final : public relay::EventWatcher {
     if (queue_.size() >= kMaxQueued) queue_.pop_front();
     queue_.push_back(event);
     if (!writing_) WriteNext();
+  }
+  void Close() override {
+    absl::MutexLock lock(&mutex_);
+    if (ended_) return;
+    ended_ = true;
+    if (!writing_) StartFinish();
   }
 
  private:
@@ -128,11 +136,33 @@ class EventStream final : public relay::EventWatcher {
       writing_ = false;
       if (ok && !queue_.empty()) queue_.pop_front();
       // A failed write: the call is broken, done follows.
-      if (!ok) ended_ = true;
+      if (!ok) {
+        broken_ = true;
+        ended_ = true;
+      }
       if (!ended_ && !queue_.empty()) WriteNext();
-      gone = done_seen_ && !writing_;
+      if (ended_ && !broken_ && !writing_ && !done_seen_) StartFinish();
+      gone = Gone();
     }
     if (gone) delete this;
+  }
+  void OnFinished(bool) {
+    bool gone;
+    {
+      absl::MutexLock lock(&mutex_);
+      finishing_ = false;
+      gone = Gone();
+    }
+    if (gone) delete this;
+  }
+  void StartFinish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    if (finish_started_) return;
+    finish_started_ = true;
+    finishing_ = true;
+    writer_.Finish(grpc::Status::OK, &finished_);
+  }
+  bool Gone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return done_seen_ && !writing_ && !finishing_;
   }
   void OnDone(bool) {
     // No Deliver after this returns.
@@ -142,7 +172,7 @@ class EventStream final : public relay::EventWatcher {
       absl::MutexLock lock(&mutex_);
       ended_ = true;
       done_seen_ = true;
-      gone = !writing_;
+      gone = Gone();
     }
     if (gone) delete this;
   }
@@ -157,6 +187,7 @@ class EventStream final : public relay::EventWatcher {
   Step started_{this, &EventStream::OnStarted};
   Step written_{this, &EventStream::OnWritten};
   Step done_{this, &EventStream::OnDone};
+  Step finished_{this, &EventStream::OnFinished};
   grpc::ServerContext context_;
   v1::WatchEventsRequest request_;
   grpc::ServerAsyncWriter<v1::MediaEvent> writer_;
@@ -165,6 +196,10 @@ class EventStream final : public relay::EventWatcher {
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
   bool ended_ ABSL_GUARDED_BY(mutex_) = false;
   bool done_seen_ ABSL_GUARDED_BY(mutex_) = false;
+  // A write failed: the call is broken, no finish.
+  bool broken_ ABSL_GUARDED_BY(mutex_) = false;
+  bool finish_started_ ABSL_GUARDED_BY(mutex_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 template <typename Request, typename Response>

@@ -62,6 +62,9 @@ class MediaService {
   // StopQueue() drains the queue and joins its thread.
   void StopPosting();
   void StopQueue();
+  // Before the server shuts down: ends the event streams (clients see OK
+  // and reconnect elsewhere), so the shutdown does not wait for them.
+  void CloseStreams() { events_->CloseAll(); }
 
   void StartDraining() { draining_ = true; }
   bool draining() const { return draining_; }
@@ -110,6 +113,7 @@ class MediaApp final : public ServiceApp {
     service_->Configure(builder);
   }
   void ServerStarted() override { service_->Start(); }
+  void ServerStopping() override { service_->CloseStreams(); }
   void ServerStopped() override;
   void Drain(const std::function<void()>& done) override;
   // Sessions, streams, packets per second and capacity left (GetLoad's).

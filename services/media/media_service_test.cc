@@ -180,11 +180,15 @@ TEST_F(MediaServiceTest, ServesCallsEventsLoadAndHealthOnItsQueue) {
     EXPECT_EQ(response.status(),
               grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   }
-  // The open stream ends with the server.
-  server_->Shutdown(absl::ZeroDuration());
+  // The service stops: the open stream ends with OK, and the server's
+  // shutdown does not wait out its grace for it.
+  service_->CloseStreams();
   v1::MediaEvent event;
   EXPECT_FALSE(readers[1]->Read(&event));
-  readers[1]->Finish();
+  EXPECT_TRUE(readers[1]->Finish().ok());
+  const absl::Time stopping = absl::Now();
+  server_->Shutdown(absl::Seconds(5));
+  EXPECT_LT(absl::Now() - stopping, absl::Seconds(2));
   while (hub_.watchers() > 0 && absl::Now() < deadline + absl::Seconds(5)) {
     absl::SleepFor(absl::Milliseconds(5));
   }

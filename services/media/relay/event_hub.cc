@@ -20,6 +20,11 @@ void EventHub::Publish(const v1::MediaEvent& event) {
   for (EventWatcher* watcher : watchers_) watcher->Deliver(event);
 }
 
+void EventHub::CloseAll() {
+  absl::MutexLock lock(&mutex_);
+  for (EventWatcher* watcher : watchers_) watcher->Close();
+}
+
 size_t EventHub::watchers() const {
   absl::MutexLock lock(&mutex_);
   return watchers_.size();

@@ -20,6 +20,8 @@ class EventWatcher {
   // Called on the publishing thread with the hub's lock held: queue and
   // return, never block.
   virtual void Deliver(const v1::MediaEvent& event) = 0;
+  // The service is stopping: end the stream (same rules as Deliver).
+  virtual void Close() {}
 };
 
 class EventHub {
@@ -27,6 +29,8 @@ class EventHub {
   void Add(EventWatcher* watcher);
   void Remove(EventWatcher* watcher);
   void Publish(const v1::MediaEvent& event);
+  // Closes every watcher (they leave through Remove as they end).
+  void CloseAll();
   size_t watchers() const;
 
  private:
