@@ -1053,8 +1053,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // which the target cannot match, since topology hiding gave it a dialog of
   // its own with us. Replaces then names the target's dialog with us
   // instead, and the INVITE goes to the target through the candidate of that
-  // call, without routing; the target replaces that call (RFC 3891) and
-  // hangs it up. A Replaces naming no dialog of ours passes as received.
+  // call, without routing (the transferor placed that call), or by routing
+  // that call's caller's number (the transferor answered it); the target
+  // replaces that call (RFC 3891) and hangs it up. A Replaces naming no
+  // dialog of ours passes as received.
   // The response refusing the REFER, or nothing.
   std::optional<SipResponse> ResolveReplaces(Transfer::Plan* plan) {
     std::optional<ReplacesValue> replaces =
@@ -1071,14 +1073,16 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       }
       if (*side == MediaLeg::kCallee) {
         // The transferor answered that call: its far party called in, and
-        // reaching back to a caller through its trunk is not done yet.
-        return Failure(
-            501, "Not Implemented",
-            SipReason(501,
-                      "Replaces names a call this node received; "
-                      "attended transfer to its caller is not "
-                      "supported (send the REFER in passthrough mode "
-                      "or transfer blind)"));
+        // is reached by routing its number again, as the transferor's
+        // side would call it.
+        DialogLeg* caller = other->LegOn(MediaLeg::kCaller);
+        plan->target.replaces =
+            ReplacesFor(caller->dialog_id(), replaces->early_only);
+        plan->target.user = other->CallerNumber();
+        TL_LOG(kInfo, "attended transfer to the caller of a call of ours")
+            .With("call_id", request_.call_id)
+            .With("replaced_call_id", other->call_id());
+        return std::nullopt;
       }
       const v1::Candidate* reach = other->FarCandidate();
       DialogLeg* far = other->LegOn(MediaLeg::kCallee);

@@ -470,18 +470,31 @@ TEST_F(AttendedTransferTest, ReplacesNamingOurDialogGoesToItsFarParty) {
   EXPECT_EQ(b2bua_.active_calls(), 1u);
 }
 
-TEST_F(AttendedTransferTest, ReplacesThatCannotBeCarriedOutIsRefused) {
-  // Naming our dialog with Cork, as Cork would: the UC user would be the
-  // callee of that call, and reaching back to a caller is not done.
-  SipResponse refused =
+// A Replaces naming the callee's leg of a call (as when the transferor
+// answered the consultation call; here the consultation call's callee leg
+// stands in for it): the far party is that call's caller, reached by
+// routing its number again.
+TEST_F(AttendedTransferTest, ReplacesNamingACallWeReceivedRoutesToItsCaller) {
+  SipResponse accepted =
       Refer({{"Refer-To", "<sip:192.0.2.1?Replaces=" + consult_callee_->id +
                               "%3Bto-tag%3Dtl-2b%3Bfrom-tag%3Dcork-2>"}});
-  EXPECT_EQ(refused.code, 501);
-  EXPECT_THAT(refused.Header("Reason"), HasSubstr("attended transfer"));
+  EXPECT_EQ(accepted.code, 202);
+  ASSERT_FALSE(routing_.requests.empty());
+  EXPECT_EQ(routing_.requests.back().callee(), "+35315551234")
+      << "the consultation call's caller";
+  Route({Gateway("pstn-dub", "127.0.0.21")});
+  EXPECT_THAT(stack_.sent.back()->invite.headers,
+              ::testing::Contains(std::make_pair(
+                  std::string("Replaces"),
+                  std::string("consult@fe;to-tag=uc-2;from-tag=tl-2"))));
+}
+
+TEST_F(AttendedTransferTest, ReplacesThatCannotBeCarriedOutIsRefused) {
   // The call being transferred itself.
-  refused = Refer({{"Refer-To",
-                    "<sip:192.0.2.1?Replaces=abc%40fe%3Bto-tag%3Dtl-1%3B"
-                    "from-tag%3Duc-1>"}});
+  SipResponse refused =
+      Refer({{"Refer-To",
+              "<sip:192.0.2.1?Replaces=abc%40fe%3Bto-tag%3Dtl-1%3B"
+              "from-tag%3Duc-1>"}});
   EXPECT_EQ(refused.code, 400);
   // Wrong tags name nothing of ours; without a user part there is nothing
   // to route either.
