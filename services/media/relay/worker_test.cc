@@ -27,7 +27,7 @@ using testing::RtpPeer;
 constexpr char k80[] = "AES_CM_128_HMAC_SHA1_80";
 
 struct PeerSdpOptions {
-  std::string key_params;  // empty: plain RTP/AVP
+  std::string key_params = "";  // empty: plain RTP/AVP
   std::string suite = k80;
   std::string direction = "sendrecv";
   uint16_t port = 0;  // 0: the peer's own
@@ -530,10 +530,10 @@ TEST_F(WorkerTest, TelephoneEventsPassThroughAndAreReportedOnce) {
   Establish(false);
   // Digit 5, end bit set, duration 800: the end packet is sent three times
   // with the same timestamp (RFC 4733 §2.5.1.4).
-  const std::vector<uint8_t> end_packet = {5, 0x80 | 10, 0x03, 0x20};
-  std::vector<uint8_t> raw = {0x80, 101, 0,    1,    0,    0,
-                              0x10, 0,   0xB0, 0xB0, 0xB0, 0xB0};
-  raw.insert(raw.end(), end_packet.begin(), end_packet.end());
+  // The RTP header (payload type 101), then the event: digit 5, the end
+  // bit and volume 10, duration 800.
+  std::vector<uint8_t> raw = {0x80, 101,  0,    1,    0, 0,    0x10, 0,
+                              0xB0, 0xB0, 0xB0, 0xB0, 5, 0x8A, 0x03, 0x20};
   for (int i = 0; i < 3; ++i) {
     raw[3] = uint8_t(1 + i);  // sequence advances, timestamp does not
     b_->SendRaw(relay_b_port_, raw);
