@@ -82,9 +82,11 @@ namespace {
 // come and neither a write nor the finish is outstanding.
 class EventStream final : public relay::EventWatcher {
  public:
+  // `closing`: the service is stopping; a stream that starts then ends at
+  // once.
   EventStream(v1::Media::AsyncService* api, grpc::ServerCompletionQueue* cq,
-              relay::EventHub* hub)
-      : api_(api), cq_(cq), hub_(hub), writer_(&context_) {
+              relay::EventHub* hub, const std::atomic<bool>* closing)
+      : api_(api), cq_(cq), hub_(hub), closing_(closing), writer_(&context_) {
     // Only delivered once the call has started (gRPC issue 10136).
     context_.AsyncNotifyWhenDone(&done_);
     api_->RequestWatchEvents(&context_, &request_, &writer_, cq_, cq_,
@@ -94,8 +96,11 @@ class EventStream final : public relay::EventWatcher {
   void Deliver(const v1::MediaEvent& event) override {
     absl::MutexLock lock(&mutex_);
     if (ended_) return;
-    // A client that does not read loses the oldest events, not our memory.
-    if (queue_.size() >= kMaxQueued) queue_.pop_front();
+    // A client that does not read loses the oldest events, not our memory
+    // (the one being written stays: its completion pops it).
+    if (queue_.size() >= kMaxQueued) {
+      queue_.erase(queue_.begin() + (writing_ ? 1 : 0));
+    }
     queue_.push_back(event);
     if (!writing_) WriteNext();
   }
@@ -126,8 +131,9 @@ class EventStream final : public relay::EventWatcher {
       delete this;
       return;
     }
-    new EventStream(api_, cq_, hub_);
+    new EventStream(api_, cq_, hub_, closing_);
     hub_->Add(this);
+    if (closing_->load()) Close();
   }
   void OnWritten(bool ok) {
     bool gone;
@@ -184,6 +190,7 @@ class EventStream final : public relay::EventWatcher {
   v1::Media::AsyncService* const api_;
   grpc::ServerCompletionQueue* const cq_;
   relay::EventHub* const hub_;
+  const std::atomic<bool>* const closing_;
   Step started_{this, &EventStream::OnStarted};
   Step written_{this, &EventStream::OnWritten};
   Step done_{this, &EventStream::OnDone};
@@ -249,7 +256,7 @@ void MediaService::Start() {
                                       &MediaService::GetLoad, 1);
   Await<v1::DrainRequest, v1::DrainResponse>(&service_, cq, &Api::RequestDrain,
                                              this, &MediaService::Drain, 1);
-  new EventStream(&service_, cq, events_);
+  new EventStream(&service_, cq, events_, &closing_streams_);
   health_.Start(cq);
   queue_thread_ = std::thread([cq] { PollQueue(cq); });
 }

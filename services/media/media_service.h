@@ -64,7 +64,10 @@ class MediaService {
   void StopQueue();
   // Before the server shuts down: ends the event streams (clients see OK
   // and reconnect elsewhere), so the shutdown does not wait for them.
-  void CloseStreams() { events_->CloseAll(); }
+  void CloseStreams() {
+    closing_streams_ = true;
+    events_->CloseAll();
+  }
 
   void StartDraining() { draining_ = true; }
   bool draining() const { return draining_; }
@@ -93,6 +96,7 @@ class MediaService {
   relay::PortAllocator* ports_;
   relay::EventHub* events_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> closing_streams_{false};
   v1::Media::AsyncService service_;
   QueueHealthService health_;
   std::unique_ptr<grpc::ServerCompletionQueue> queue_;

@@ -186,6 +186,14 @@ TEST_F(MediaServiceTest, ServesCallsEventsLoadAndHealthOnItsQueue) {
   v1::MediaEvent event;
   EXPECT_FALSE(readers[1]->Read(&event));
   EXPECT_TRUE(readers[1]->Finish().ok());
+  {
+    // One that opens meanwhile ends at once too.
+    grpc::ClientContext late;
+    late.set_deadline(Soon());
+    auto reader = stub_->WatchEvents(&late, {});
+    EXPECT_FALSE(reader->Read(&event));
+    EXPECT_TRUE(reader->Finish().ok());
+  }
   const absl::Time stopping = absl::Now();
   server_->Shutdown(absl::Seconds(5));
   EXPECT_LT(absl::Now() - stopping, absl::Seconds(2));
