@@ -1,6 +1,6 @@
 #!/bin/bash
 # RFC 4475's torture messages against the real signaling binary on loopback
-# (see rfc4475_torture.py). The topology is the e2e's, derived from
+# (see rfc4475_torture.py), over UDP, then over TCP. The topology is the e2e's, derived from
 # deploy/examples/topology.yaml; 127.0.0.11 is a UC next hop there, so every
 # message comes from a trusted source. Routing is not running: INVITEs that
 # are processed end in 503 (routing unavailable), which counts as handled.
@@ -52,5 +52,9 @@ if [ -n "$TRUNKCTL" ]; then
   sleep 0.5
 fi
 /usr/bin/python3 "$SRC/tests/signaling/rfc4475_torture.py" "$CORPUS" 127.0.0.1 5060 127.0.0.11 || FAILED=1
+# The same messages again, each over a TCP connection of its own (the
+# listener takes UDP and TCP): framing by Content-Length, and the
+# connection's end, must leave the service serving just the same.
+/usr/bin/python3 "$SRC/tests/signaling/rfc4475_torture.py" "$CORPUS" 127.0.0.1 5060 127.0.0.11 tcp || FAILED=1
 if ! kill -0 "$SIG" 2>/dev/null; then echo "FAIL: signaling died"; FAILED=1; fi
 exit $FAILED
