@@ -120,12 +120,16 @@ bool ServiceProcess::Start(const std::string& binary,
 bool ServiceProcess::WaitReady(int seconds) const {
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  // Both ports: the runtime opens the admin port after the API port, and a
+  // call made between the two would find nothing listening there.
+  auto listening = [](int port) {
+    const int fd = Connect(port);
+    if (fd < 0) return false;
+    close(fd);
+    return true;
+  };
   while (std::chrono::steady_clock::now() < deadline) {
-    int fd = Connect(grpc_port_);
-    if (fd >= 0) {
-      close(fd);
-      return true;
-    }
+    if (listening(grpc_port_) && listening(admin_port_)) return true;
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) return false;  // died
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

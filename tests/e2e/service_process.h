@@ -26,7 +26,7 @@ class ServiceProcess {
   bool Start(const std::string& binary, const std::string& topology,
              const std::string& log_file,
              const std::vector<std::string>& extra_flags = {});
-  // Waits until the gRPC port accepts connections (bounded).
+  // Waits until the gRPC and admin ports accept connections (bounded).
   bool WaitReady(int seconds = 10) const;
   void Signal(int sig) const;
   // Waits for exit (bounded); returns the exit code or -1.

@@ -64,6 +64,19 @@ bound() {
   echo "no sipp bound $1:5060 yet"
 }
 
+# answered_dialog LOG: waits (bounded) until a sipp message log shows the
+# 200 to its first INVITE; prints "CALL-ID TO-TAG FROM-TAG" (nothing if it
+# never came).
+answered_dialog() {
+  local dialog=""
+  for _ in $(seq 100); do
+    [ -f "$1" ] && dialog=$(/usr/bin/python3 "$SRC/tests/signaling/replaces_check.py" dialog "$1")
+    [ -n "$dialog" ] && break
+    sleep 0.1
+  done
+  echo "$dialog"
+}
+
 # metrics_of PORT: a service's /metrics text.
 metrics_of() {
   /usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$1/metrics').read().decode())"

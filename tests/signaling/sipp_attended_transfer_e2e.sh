@@ -32,25 +32,7 @@ sipp_run consult 127.0.0.11 uac_consult.xml -inf "$DIR/consult.csv" -p 5064 \
 
 # The consultation call's dialog as the UC side knows it, once answered:
 # Replaces with our tag as to-tag and the UC side's as from-tag (RFC 3891).
-dialog_of() {  # message_log -> "call-id to-tag from-tag" of the first 200 to INVITE
-  /usr/bin/python3 - "$1" <<'PY'
-import re, sys
-text = open(sys.argv[1], errors="replace").read()
-for block in re.split(r"\n-{20,}[^\n]*\n", text):
-    if "SIP/2.0 200" in block and re.search(r"CSeq: *1 INVITE", block):
-        cid = re.search(r"^Call-ID: *(\S+)", block, re.M).group(1)
-        to = re.search(r"^To:.*;tag=([^;\s>]+)", block, re.M).group(1)
-        frm = re.search(r"^From:.*;tag=([^;\s>]+)", block, re.M).group(1)
-        print(cid, to, frm)
-        break
-PY
-}
-consult=""
-for _ in $(seq 100); do
-  [ -f "$DIR/consult.msg" ] && consult=$(dialog_of "$DIR/consult.msg")
-  [ -n "$consult" ] && break
-  sleep 0.1
-done
+consult=$(answered_dialog "$DIR/consult.msg")
 if [ -z "$consult" ]; then
   fail "the consultation call was not answered (see $DIR/consult.err)"
   echo "$PASSED passed, $FAILED failed"; exit 1
@@ -75,27 +57,8 @@ if wait "$DUB"; then
 else fail "Dublin scenario (see $DIR/dub.err)"; tail -20 "$DIR/dub.err" 2>/dev/null; fi
 
 # London's second INVITE names London's own dialog of the first call.
-/usr/bin/python3 - "$DIR/lon.msg" > "$DIR/replaces.check" <<'PY'
-import re, sys
-text = open(sys.argv[1], errors="replace").read()
-blocks = re.split(r"\n-{20,}[^\n]*\n", text)
-invites = [b for b in blocks if re.search(r"^INVITE sip:", b, re.M)]
-oks = [b for b in blocks if "SIP/2.0 200" in b and re.search(r"CSeq: *\d+ INVITE", b)]
-if len(invites) < 2 or not oks:
-    print("missing: %d INVITEs, %d 200s" % (len(invites), len(oks))); sys.exit(1)
-first, second = invites[0], invites[1]
-cid = re.search(r"^Call-ID: *(\S+)", first, re.M).group(1)
-ours = re.search(r"^From:.*;tag=([^;\s>]+)", first, re.M).group(1)
-theirs = re.search(r"^To:.*;tag=([^;\s>]+)", oks[0], re.M).group(1)
-want = "%s;to-tag=%s;from-tag=%s" % (cid, theirs, ours)
-got = re.search(r"^Replaces: *(\S+)", second, re.M)
-print("want", want, "got", got.group(1) if got else None)
-ok = got is not None and got.group(1) == want
-ok = ok and re.search(r"^Require: *replaces", second, re.M | re.I) is not None
-ok = ok and re.search(r"^Content-Length: *0", second, re.M) is not None
-ok = ok and re.search(r"^Referred-By: *<sip:\+35315551234@contoso.example>", second, re.M) is not None
-sys.exit(0 if ok else 1)
-PY
+/usr/bin/python3 "$SRC/tests/signaling/replaces_check.py" names-first "$DIR/lon.msg" \
+  --no-sdp --header "Referred-By: <sip:+35315551234@contoso.example>" > "$DIR/replaces.check"
 if [ $? = 0 ]; then
   pass "London's INVITE carries Replaces naming its own dialog with us, Require: replaces, Referred-By, no SDP"
 else fail "Replaces towards London: $(cat "$DIR/replaces.check")"; fi

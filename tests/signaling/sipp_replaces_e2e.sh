@@ -27,25 +27,7 @@ sipp_run first 127.0.0.21 uac_gw_held.xml -inf "$DIR/first.csv" 127.0.0.1:5160 &
 
 # The first call's dialog as the gateway knows it, once answered (RFC 3891:
 # to-tag is ours, from-tag the gateway's).
-dialog_of() {  # message_log -> "call-id to-tag from-tag" of the first 200 to INVITE
-  /usr/bin/python3 - "$1" <<'PY'
-import re, sys
-text = open(sys.argv[1], errors="replace").read()
-for block in re.split(r"\n-{20,}[^\n]*\n", text):
-    if "SIP/2.0 200" in block and re.search(r"CSeq: *1 INVITE", block):
-        cid = re.search(r"^Call-ID: *(\S+)", block, re.M).group(1)
-        to = re.search(r"^To:.*;tag=([^;\s>]+)", block, re.M).group(1)
-        frm = re.search(r"^From:.*;tag=([^;\s>]+)", block, re.M).group(1)
-        print(cid, to, frm)
-        break
-PY
-}
-first=""
-for _ in $(seq 100); do
-  [ -f "$DIR/first.msg" ] && first=$(dialog_of "$DIR/first.msg")
-  [ -n "$first" ] && break
-  sleep 0.1
-done
+first=$(answered_dialog "$DIR/first.msg")
 if [ -z "$first" ]; then
   fail "the gateway's first call was not answered (see $DIR/first.err, $DIR/uc.err)"
   echo "$PASSED passed, $FAILED failed"; exit 1
@@ -65,25 +47,7 @@ if wait "$UC"; then
 else fail "UC side scenario (see $DIR/uc.err)"; tail -20 "$DIR/uc.err" 2>/dev/null; fi
 
 # The UC side's second INVITE names its own dialog of the first call.
-/usr/bin/python3 - "$DIR/uc.msg" > "$DIR/replaces.check" <<'PY'
-import re, sys
-text = open(sys.argv[1], errors="replace").read()
-blocks = re.split(r"\n-{20,}[^\n]*\n", text)
-invites = [b for b in blocks if re.search(r"^INVITE sip:", b, re.M)]
-oks = [b for b in blocks if "SIP/2.0 200" in b and re.search(r"CSeq: *\d+ INVITE", b)]
-if len(invites) < 2 or not oks:
-    print("missing: %d INVITEs, %d 200s" % (len(invites), len(oks))); sys.exit(1)
-first, second = invites[0], invites[1]
-cid = re.search(r"^Call-ID: *(\S+)", first, re.M).group(1)
-ours = re.search(r"^From:.*;tag=([^;\s>]+)", first, re.M).group(1)
-theirs = re.search(r"^To:.*;tag=([^;\s>]+)", oks[0], re.M).group(1)
-want = "%s;to-tag=%s;from-tag=%s" % (cid, theirs, ours)
-got = re.search(r"^Replaces: *(\S+)", second, re.M)
-print("want", want, "got", got.group(1) if got else None)
-ok = got is not None and got.group(1) == want
-ok = ok and re.search(r"^Require: *replaces", second, re.M | re.I) is not None
-sys.exit(0 if ok else 1)
-PY
+/usr/bin/python3 "$SRC/tests/signaling/replaces_check.py" names-first "$DIR/uc.msg" > "$DIR/replaces.check"
 if [ $? = 0 ]; then
   pass "the UC side's INVITE carries Replaces naming its own dialog with us, Require: replaces"
 else fail "Replaces towards the UC side: $(cat "$DIR/replaces.check")"; fi
