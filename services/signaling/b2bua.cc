@@ -224,31 +224,29 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
                          "from-tag (RFC 3891 6.1)"));
       return;
     }
-    for (const auto& [id, other] : b2bua_->calls_) {
-      if (other.get() == this) continue;
-      std::optional<MediaLeg> side = other->SideNamedBy(*replaces);
-      if (!side) continue;
-      DialogLeg* far = other->LegOn(OtherSide(*side));
-      if (far == nullptr) break;
-      replaces_out_ = ReplacesFor(far->dialog_id(), replaces->early_only);
-      TL_LOG(kInfo, "INVITE with Replaces naming a call of ours")
-          .With("call_id", request_.call_id)
-          .With("replaced_call_id", other->call_id());
-      if (*side == MediaLeg::kCaller) {
-        const v1::Candidate* reach = other->FarCandidate();
-        if (reach == nullptr) break;
-        v1::RouteDecision decision;
-        decision.set_to_uc_side(other->decision_.to_uc_side());
-        *decision.add_candidates() = *reach;
-        OnRouted(std::move(decision));
-      } else {
-        Route(other->CallerNumber());
-      }
+    // This call is not answered, so it never names itself.
+    auto [other, side] = CallNamedBy(*replaces);
+    DialogLeg* far = other ? other->LegOn(OtherSide(side)) : nullptr;
+    const v1::Candidate* reach =
+        far && side == MediaLeg::kCaller ? other->FarCandidate() : nullptr;
+    if (far == nullptr || (side == MediaLeg::kCaller && reach == nullptr)) {
+      // RFC 3891 3: no match (or not answered), 481.
+      FailWith(481, "Call/Transaction Does Not Exist",
+               SipReason(481, "Replaces names no answered call of this node"));
       return;
     }
-    // RFC 3891 3: no match (or not answered), 481.
-    FailWith(481, "Call/Transaction Does Not Exist",
-             SipReason(481, "Replaces names no answered call of this node"));
+    replaces_out_ = ReplacesFor(far->dialog_id(), replaces->early_only);
+    TL_LOG(kInfo, "INVITE with Replaces naming a call of ours")
+        .With("call_id", request_.call_id)
+        .With("replaced_call_id", other->call_id());
+    if (side == MediaLeg::kCallee) {
+      Route(other->CallerNumber());
+      return;
+    }
+    v1::RouteDecision decision;
+    decision.set_to_uc_side(other->decision_.to_uc_side());
+    *decision.add_candidates() = *reach;
+    OnRouted(std::move(decision));
   }
   // The caller's number as routing got it.
   std::string CallerNumber() const {
@@ -1062,45 +1060,50 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     std::optional<ReplacesValue> replaces =
         ParseReplaces(plan->target.replaces);
     if (!replaces) return std::nullopt;
-    for (const auto& [id, other] : b2bua_->calls_) {
-      std::optional<MediaLeg> side = other->SideNamedBy(*replaces);
-      if (!side) continue;
-      if (other.get() == this) {
-        return Failure(400, "Bad Request",
-                       SipReason(400,
-                                 "Replaces names the call being "
-                                 "transferred"));
-      }
-      if (*side == MediaLeg::kCallee) {
-        // The transferor answered that call: its far party called in, and
-        // is reached by routing its number again, as the transferor's
-        // side would call it.
-        DialogLeg* caller = other->LegOn(MediaLeg::kCaller);
-        plan->target.replaces =
-            ReplacesFor(caller->dialog_id(), replaces->early_only);
-        plan->target.user = other->CallerNumber();
-        TL_LOG(kInfo, "attended transfer to the caller of a call of ours")
-            .With("call_id", request_.call_id)
-            .With("replaced_call_id", other->call_id());
-        return std::nullopt;
-      }
-      const v1::Candidate* reach = other->FarCandidate();
-      DialogLeg* far = other->LegOn(MediaLeg::kCallee);
-      if (reach == nullptr || far == nullptr) {
-        return Failure(
-            480, "Temporarily Unavailable",
-            SipReason(480, "the call that Replaces names is not answered"));
-      }
+    auto [other, side] = CallNamedBy(*replaces);
+    if (other == nullptr) return std::nullopt;
+    if (other == this) {
+      return Failure(
+          400, "Bad Request",
+          SipReason(400, "Replaces names the call being transferred"));
+    }
+    if (side == MediaLeg::kCallee) {
+      // The transferor answered that call: its far party called in, and
+      // is reached by routing its number again, as the transferor's side
+      // would call it.
+      DialogLeg* caller = other->LegOn(MediaLeg::kCaller);
       plan->target.replaces =
-          ReplacesFor(far->dialog_id(), replaces->early_only);
-      plan->direct = *reach;
-      TL_LOG(kInfo, "attended transfer between two calls of ours")
+          ReplacesFor(caller->dialog_id(), replaces->early_only);
+      plan->target.user = other->CallerNumber();
+      TL_LOG(kInfo, "attended transfer to the caller of a call of ours")
           .With("call_id", request_.call_id)
-          .With("replaced_call_id", other->call_id())
-          .With("trunk", reach->trunk());
+          .With("replaced_call_id", other->call_id());
       return std::nullopt;
     }
+    const v1::Candidate* reach = other->FarCandidate();
+    DialogLeg* far = other->LegOn(MediaLeg::kCallee);
+    if (reach == nullptr || far == nullptr) {
+      return Failure(
+          480, "Temporarily Unavailable",
+          SipReason(480, "the call that Replaces names is not answered"));
+    }
+    plan->target.replaces = ReplacesFor(far->dialog_id(), replaces->early_only);
+    plan->direct = *reach;
+    TL_LOG(kInfo, "attended transfer between two calls of ours")
+        .With("call_id", request_.call_id)
+        .With("replaced_call_id", other->call_id())
+        .With("trunk", reach->trunk());
     return std::nullopt;
+  }
+  // The answered call of ours (this one included) with the leg whose
+  // dialog `replaces` names, and that leg's side; null when none.
+  std::pair<Call*, MediaLeg> CallNamedBy(const ReplacesValue& replaces) {
+    for (const auto& [id, call] : b2bua_->calls_) {
+      if (std::optional<MediaLeg> side = call->SideNamedBy(replaces)) {
+        return {call.get(), *side};
+      }
+    }
+    return {nullptr, MediaLeg::kCaller};
   }
   // Which of our legs of this answered call `replaces` names, as the party
   // on that leg sees its dialog with us.

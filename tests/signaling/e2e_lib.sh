@@ -64,6 +64,13 @@ bound() {
   echo "no sipp bound $1:5060 yet"
 }
 
+# judge NAME STATUS WHAT: a sipp peer's scenario as one check: WHAT passed
+# (STATUS 0), or NAME's scenario failed, with the end of its error log.
+judge() {
+  if [ "$2" = 0 ]; then pass "$3"
+  else fail "$1 scenario (see $DIR/$1.err)"; tail -20 "$DIR/$1.err" 2>/dev/null; fi
+}
+
 # answered_dialog LOG: waits (bounded) until a sipp message log shows the
 # 200 to its first INVITE; prints "CALL-ID TO-TAG FROM-TAG" (nothing if it
 # never came).

@@ -43,18 +43,14 @@ replaces=$(/usr/bin/python3 -c 'import sys, urllib.parse as u; print(u.quote(sys
   "$c_cid;to-tag=$c_to;from-tag=$c_from")
 printf 'SEQUENTIAL\n0871234567;sip:127.0.0.1:5060?Replaces=%s;\n' "$replaces" > "$DIR/numbers.csv"
 
-if sipp_run uc 127.0.0.11 uac_attended_transfer.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
-  pass "transferor: REFER with Replaces answered 202, NOTIFYs 100 and 200 (terminated), then hung up"
-else fail "transferor scenario (see $DIR/uc.err)"; tail -20 "$DIR/uc.err" 2>/dev/null; fi
-if wait "$CONSULT"; then
-  pass "consultation call ended on the UC side once London hung up the replaced call"
-else fail "consultation scenario (see $DIR/consult.err)"; tail -20 "$DIR/consult.err" 2>/dev/null; fi
-if wait "$LON"; then
-  pass "London: consultation call, then the INVITE with Replaces answered with an offer, BYE at the end"
-else fail "London scenario (see $DIR/lon.err)"; tail -20 "$DIR/lon.err" 2>/dev/null; fi
-if wait "$DUB"; then
-  pass "Dublin: re-INVITE with the relay's offer made from London's, then hung up"
-else fail "Dublin scenario (see $DIR/dub.err)"; tail -20 "$DIR/dub.err" 2>/dev/null; fi
+sipp_run uc 127.0.0.11 uac_attended_transfer.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060
+judge uc $? "transferor: REFER with Replaces answered 202, NOTIFYs 100 and 200 (terminated), then hung up"
+wait "$CONSULT"
+judge consult $? "consultation call ended on the UC side once London hung up the replaced call"
+wait "$LON"
+judge lon $? "London: consultation call, then the INVITE with Replaces answered with an offer, BYE at the end"
+wait "$DUB"
+judge dub $? "Dublin: re-INVITE with the relay's offer made from London's, then hung up"
 
 # London's second INVITE names London's own dialog of the first call.
 /usr/bin/python3 "$SRC/tests/signaling/replaces_check.py" names-first "$DIR/lon.msg" \

@@ -36,15 +36,12 @@ read -r f_cid f_to f_from <<<"$first"
 pass "first call answered by the UC side (Call-ID $f_cid)"
 printf 'SEQUENTIAL\n1234;%s;%s;%s;\n' "$f_cid" "$f_to" "$f_from" > "$DIR/second.csv"
 
-if sipp_run second 127.0.0.21 uac_gw_replaces.xml -inf "$DIR/second.csv" -p 5064 127.0.0.1:5160; then
-  pass "gateway's second line: INVITE with Replaces answered, then hung up"
-else fail "second line scenario (see $DIR/second.err)"; tail -20 "$DIR/second.err" 2>/dev/null; fi
-if wait "$FIRST"; then
-  pass "gateway's first line: ended by BYE once the UC user hung up the replaced call"
-else fail "first line scenario (see $DIR/first.err)"; tail -20 "$DIR/first.err" 2>/dev/null; fi
-if wait "$UC"; then
-  pass "UC side: first call answered, then the INVITE with Replaces, the replaced call hung up"
-else fail "UC side scenario (see $DIR/uc.err)"; tail -20 "$DIR/uc.err" 2>/dev/null; fi
+sipp_run second 127.0.0.21 uac_gw_replaces.xml -inf "$DIR/second.csv" -p 5064 127.0.0.1:5160
+judge second $? "gateway's second line: INVITE with Replaces answered, then hung up"
+wait "$FIRST"
+judge first $? "gateway's first line: ended by BYE once the UC user hung up the replaced call"
+wait "$UC"
+judge uc $? "UC side: first call answered, then the INVITE with Replaces, the replaced call hung up"
 
 # The UC side's second INVITE names its own dialog of the first call.
 /usr/bin/python3 "$SRC/tests/signaling/replaces_check.py" names-first "$DIR/uc.msg" > "$DIR/replaces.check"

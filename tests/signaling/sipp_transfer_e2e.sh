@@ -24,15 +24,12 @@ sipp_run dub 127.0.0.21 uas_transferee.xml & DUB=$!
 sipp_run lon 127.0.0.22 uas_transfer_target.xml & LON=$!
 bound 127.0.0.21
 bound 127.0.0.22
-if sipp_run uc 127.0.0.11 uac_transfer.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
-  pass "caller: REFER answered 202, NOTIFYs with 100, 180 and 200 (terminated), then hung up"
-else fail "caller scenario (see $DIR/uc.err)"; tail -20 "$DIR/uc.err" 2>/dev/null; fi
-if wait "$LON"; then
-  pass "target: INVITE without SDP with Referred-By, its offer answered in the ACK, BYE at the end"
-else fail "target scenario (see $DIR/lon.err)"; tail -20 "$DIR/lon.err" 2>/dev/null; fi
-if wait "$DUB"; then
-  pass "transferee: re-INVITE with the relay's offer answered, then hung up on the target"
-else fail "transferee scenario (see $DIR/dub.err)"; tail -20 "$DIR/dub.err" 2>/dev/null; fi
+sipp_run uc 127.0.0.11 uac_transfer.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060
+judge uc $? "caller: REFER answered 202, NOTIFYs with 100, 180 and 200 (terminated), then hung up"
+wait "$LON"
+judge lon $? "target: INVITE without SDP with Referred-By, its offer answered in the ACK, BYE at the end"
+wait "$DUB"
+judge dub $? "transferee: re-INVITE with the relay's offer answered, then hung up on the target"
 
 # Topology hiding across the transfer: neither gateway sees the other's
 # address, nor the caller's.

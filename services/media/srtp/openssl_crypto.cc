@@ -127,20 +127,19 @@ const srtp_cipher_type_t kIcm256 = {
     nullptr,  SRTP_AES_ICM_256,
 };
 // What is registered: ours, with the known-answer tests of libsrtp's own.
+template <typename Type>
+Type WithKnownAnswers(Type ours, const Type& libsrtps) {
+  ours.test_data = libsrtps.test_data;
+  return ours;
+}
 const srtp_cipher_type_t& Icm128() {
-  static const srtp_cipher_type_t type = [] {
-    srtp_cipher_type_t t = kIcm128;
-    t.test_data = srtp_aes_icm_128.test_data;
-    return t;
-  }();
+  static const srtp_cipher_type_t type =
+      WithKnownAnswers(kIcm128, srtp_aes_icm_128);
   return type;
 }
 const srtp_cipher_type_t& Icm256() {
-  static const srtp_cipher_type_t type = [] {
-    srtp_cipher_type_t t = kIcm256;
-    t.test_data = srtp_aes_icm_256.test_data;
-    return t;
-  }();
+  static const srtp_cipher_type_t type =
+      WithKnownAnswers(kIcm256, srtp_aes_icm_256);
   return type;
 }
 
@@ -248,11 +247,7 @@ const srtp_auth_type_t kHmac = {
 };
 
 const srtp_auth_type_t& Hmac() {
-  static const srtp_auth_type_t type = [] {
-    srtp_auth_type_t t = kHmac;
-    t.test_data = srtp_hmac.test_data;
-    return t;
-  }();
+  static const srtp_auth_type_t type = WithKnownAnswers(kHmac, srtp_hmac);
   return type;
 }
 
