@@ -551,14 +551,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
     // Reliable provisionals per leg (RFC 3262): offered to the callee when
     // the caller can take them, so early media is not lost on either leg.
-    const bool caller_100rel =
-        std::find(request_.supported.begin(), request_.supported.end(),
-                  "100rel") != request_.supported.end() ||
-        std::find_if(request_.require.begin(), request_.require.end(),
-                     [](const std::string& t) {
-                       return absl::EqualsIgnoreCase(t, "100rel");
-                     }) != request_.require.end();
-    if (caller_100rel) invite.headers.emplace_back("Supported", "100rel");
+    if (CallerTakes100rel()) invite.headers.emplace_back("Supported", "100rel");
     // RFC 4028 towards a trunk that wants it (a call from a trunk keeps the
     // timer on its own leg, set up in OnRouted).
     if (!inbound_timer_) session_timer_.reset();
@@ -841,6 +834,18 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     session_tick_.reset();
   }
 
+  // The caller's INVITE supports or requires RFC 3262's reliable
+  // provisionals.
+  bool CallerTakes100rel() const {
+    auto is_100rel = [](const std::string& t) {
+      return absl::EqualsIgnoreCase(t, "100rel");
+    };
+    return std::any_of(request_.supported.begin(), request_.supported.end(),
+                       is_100rel) ||
+           std::any_of(request_.require.begin(), request_.require.end(),
+                       is_100rel);
+  }
+
   // 18x and 2xx to the caller: the callee's SDP (through media when
   // anchored), never its Contact or Record-Route.
   void Relay(const SipResponse& r) {
@@ -848,10 +853,45 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (r.code >= 200 && r.code < 300 && inbound_timer_ && session_timer_) {
       up.headers = session_timer_->AnswerHeaders();
     }
+    if (delayed_offer_ && early_offer_ != EarlyOffer::kNone) {
+      // Offer and answer were made in a reliable 18x and its PRACK (RFC
+      // 3262): the caller has the relay's SDP already, and a 2xx or 18x
+      // after that carries none on either leg.
+      server_->Respond(up);
+      return;
+    }
     if (delayed_offer_ && !r.body.empty()) {
+      if (r.code < 200 && r.offer_awaits_prack && !CallerTakes100rel()) {
+        // A callee that sends reliably though we did not offer 100rel: the
+        // caller cannot answer early, so its PRACK goes without an answer
+        // and the 2xx decides.
+        if (Attempt* a = current()) a->leg->Prack("", "");
+        server_->Respond(up);
+        return;
+      }
+      if (r.code < 200 && r.offer_awaits_prack) {
+        // The callee's offer in a reliable 18x: the caller, which supports
+        // 100rel (else the callee was not offered it), gets the relay's
+        // offer in a reliable 18x and answers in its PRACK; the callee's
+        // PRACK carries the relay's answer (OnPrack).
+        early_offer_ = EarlyOffer::kAwaitingAnswer;
+        anchored_ = true;
+        B2bua* b2bua = b2bua_;
+        const uint64_t id = id_;
+        b2bua_->media_->OfferFromCallee(
+            request_.call_id, candidate(), r.body,
+            [b2bua, id, up](absl::StatusOr<std::string> sdp) mutable {
+              auto it = b2bua->calls_.find(id);
+              if (it != b2bua->calls_.end()) {
+                it->second->OnEarlyOffer(std::move(up), std::move(sdp));
+              }
+            });
+        return;
+      }
       if (r.code < 200) {
-        // The callee's early offer: the relay has no session to anchor it
-        // before the 2xx, so the caller hears ringing, not early media.
+        // An offer in an unreliable 18x is only a preview of the 2xx's
+        // (RFC 3261 13.2.1 lets no offer/answer complete there): the caller
+        // hears ringing, and the 2xx's offer is anchored.
         server_->Respond(up);
         return;
       }
@@ -888,6 +928,77 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
             it->second->OnMediaAnswer(std::move(up), std::move(sdp));
           }
         });
+  }
+
+  // The relay's offer for the caller, made from the callee's offer in a
+  // reliable 18x.
+  void OnEarlyOffer(SipResponse up, absl::StatusOr<std::string> sdp) {
+    if (state_ == State::kDone) return;
+    Attempt* a = current();
+    if (sdp.ok() && a != nullptr) {
+      up.body = *std::move(sdp);
+      up.content_type = "application/sdp";
+      sdp_sent_[0] = up.body;
+      server_->Respond(up);
+      return;
+    }
+    // No relay for the callee's early offer: its PRACK goes without an
+    // answer and the call carries on as ringing; the 2xx decides.
+    TL_LOG(kWarning, "media offer from the callee's 18x failed")
+        .With("call_id", request_.call_id)
+        .With("error", sdp.status().message());
+    early_offer_ = EarlyOffer::kNone;
+    anchored_ = false;
+    if (a != nullptr) a->leg->Prack("", "");
+    server_->Respond(up);
+  }
+
+  // ServerLegObserver: the caller's PRACK of our reliable 18x.
+  void OnPrack(const std::string& content_type,
+               const std::string& body) override {
+    if (early_offer_ != EarlyOffer::kAwaitingAnswer || state_ == State::kDone) {
+      return;
+    }
+    early_offer_ = EarlyOffer::kAnswered;
+    Attempt* a = current();
+    if (a == nullptr) return;
+    if (body.empty()) {
+      // RFC 3262 5 wants the answer here; without one the callee's PRACK
+      // has none either, and the callee decides what that means.
+      a->leg->Prack("", "");
+      return;
+    }
+    B2bua* b2bua = b2bua_;
+    const uint64_t id = id_;
+    b2bua_->media_->Answer(request_.call_id, MediaLeg::kCaller, body,
+                           [b2bua, id](absl::StatusOr<std::string> sdp) {
+                             auto it = b2bua->calls_.find(id);
+                             if (it != b2bua->calls_.end()) {
+                               it->second->OnEarlyAnswer(std::move(sdp));
+                             }
+                           });
+    (void)content_type;
+  }
+
+  // The relay's answer for the callee, made from the caller's in its PRACK.
+  void OnEarlyAnswer(absl::StatusOr<std::string> sdp) {
+    Attempt* a = current();
+    if (state_ == State::kDone || a == nullptr) return;
+    if (sdp.ok()) {
+      sdp_sent_[1] = *sdp;
+      a->leg->Prack("application/sdp", *sdp);
+      return;
+    }
+    TL_LOG(kWarning, "media answer to the callee's early offer failed")
+        .With("call_id", request_.call_id)
+        .With("error", sdp.status().message());
+    a->leg->Prack("", "");
+    const std::string reason =
+        SipReason(500, absl::StrCat("media: ", sdp.status().message()));
+    a->leg->Cancel();
+    server_->Respond(Failure(500, "Server Internal Error", reason));
+    b2bua_->metrics_->CallFailed(trunk(), direction_, 500);
+    Finish();
   }
 
   void OnMediaAnswer(SipResponse up, absl::StatusOr<std::string> sdp) {
@@ -1287,6 +1398,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   bool anchored_ = false;
   // The current candidate is anchored and the caller's INVITE had no SDP.
   bool delayed_offer_ = false;
+  // A delayed offer's offer/answer made early, in a reliable 18x and its
+  // PRACK (RFC 3262), rather than in the 2xx and ACK.
+  enum class EarlyOffer { kNone, kAwaitingAnswer, kAnswered };
+  EarlyOffer early_offer_ = EarlyOffer::kNone;
   // The Replaces our INVITE carries (StartReplacing), "" for none.
   std::string replaces_out_;
   // The candidate counted in trunkline_signaling_active_calls.

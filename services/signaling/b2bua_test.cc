@@ -12,6 +12,7 @@
 namespace trunkline::signaling {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::FakeClientLeg;
 using testing::FakeServerLeg;
 using testing::FakeSipStack;
@@ -116,6 +117,7 @@ class B2buaTest : public ::testing::Test {
     r.call_id = call_id;
     if (!body.empty()) r.content_type = "application/sdp";
     r.body = body;
+    r.supported = supported_;
     r.source.remote_address = source;
     r.source.local_port = port;
     auto leg = std::make_unique<FakeServerLeg>();
@@ -141,6 +143,8 @@ class B2buaTest : public ::testing::Test {
   FakeMedia media_;
   B2bua b2bua_{&stack_, &routing_, &media_, &metrics_};
   bool server_destroyed_ = false;
+  // The option tags of Supported in the caller's INVITEs.
+  std::vector<std::string> supported_;
 };
 
 TEST_F(B2buaTest, UntrustedSourceGets403) {
@@ -226,6 +230,98 @@ TEST_F(B2buaTest, DelayedOfferIsAnchoredFromTheCalleesOffer) {
   out->observer->OnBye();
   stack_.RunPosted();
   EXPECT_EQ(media_.log.back(), "delete");
+}
+
+// RFC 3262: the callee's offer in a reliable 18x is answered in its PRACK,
+// with the relay's answer made from the caller's answer in the caller's
+// PRACK of our reliable 18x; the 2xx and the ACKs then carry no SDP.
+TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
+  supported_ = {"100rel"};
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+  c.mutable_media()->set_anchor(true);
+  Route({c});
+  FakeClientLeg* out = stack_.sent[0];
+  SipResponse early = Resp(183, "v=0 early offer");
+  early.offer_awaits_prack = true;
+  out->observer->OnResponse(early);
+  ASSERT_EQ(leg->responses.back().code, 183);
+  EXPECT_EQ(leg->responses.back().body, "relay:v=0 early offer");
+  EXPECT_TRUE(out->pracks.empty()) << "the PRACK waits for the answer";
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  EXPECT_THAT(out->pracks, ElementsAre("relay:v=0 caller answer"));
+  // A later 18x and the 2xx repeat the callee's SDP: not a new offer.
+  out->observer->OnResponse(Resp(180, "v=0 early offer"));
+  EXPECT_EQ(leg->responses.back().body, "");
+  out->observer->OnResponse(Resp(200, "v=0 early offer"));
+  ASSERT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "");
+  leg->observer->OnAck("", "");
+  EXPECT_EQ(out->acks, 1);
+  EXPECT_EQ(out->ack_body, "");
+  EXPECT_THAT(media_.log, ElementsAre("offer from callee: v=0 early offer",
+                                      "answer from caller: v=0 caller answer"));
+  // A PRACK that comes again changes nothing.
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  EXPECT_EQ(out->pracks.size(), 1u);
+}
+
+TEST_F(B2buaTest, EarlyOfferThatMediaRefusesIsPrackedWithoutAnAnswer) {
+  supported_ = {"100rel"};
+  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+  c.mutable_media()->set_anchor(true);
+  Route({c});
+  FakeClientLeg* out = stack_.sent[0];
+  SipResponse early = Resp(183, "v=0 early offer");
+  early.offer_awaits_prack = true;
+  out->observer->OnResponse(early);
+  // The caller hears ringing; the callee's PRACK goes, and the 2xx's SDP
+  // decides (here media refuses that too: 500 with the reason).
+  ASSERT_EQ(leg->responses.back().code, 183);
+  EXPECT_EQ(leg->responses.back().body, "");
+  EXPECT_THAT(out->pracks, ElementsAre(""));
+  out->observer->OnResponse(Resp(200, "v=0 callee offer"));
+  ASSERT_EQ(leg->responses.back().code, 500);
+}
+
+TEST_F(B2buaTest, EarlyOfferToACallerWithout100relIsPrackedWithoutAnswer) {
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+  c.mutable_media()->set_anchor(true);
+  Route({c});
+  FakeClientLeg* out = stack_.sent[0];
+  for (const auto& [name, value] : out->invite.headers) {
+    EXPECT_FALSE(name == "Supported" && value == "100rel");
+  }
+  SipResponse early = Resp(183, "v=0 early offer");
+  early.offer_awaits_prack = true;
+  out->observer->OnResponse(early);
+  EXPECT_THAT(out->pracks, ElementsAre(""));
+  EXPECT_EQ(leg->responses.back().body, "");
+  out->observer->OnResponse(Resp(200, "v=0 callee offer"));
+  EXPECT_EQ(leg->responses.back().body, "relay:v=0 callee offer");
+}
+
+TEST_F(B2buaTest, CallerAnswerThatMediaRefusesCancelsTheCalleeAndFails500) {
+  supported_ = {"100rel"};
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+  c.mutable_media()->set_anchor(true);
+  Route({c});
+  FakeClientLeg* out = stack_.sent[0];
+  SipResponse early = Resp(183, "v=0 early offer");
+  early.offer_awaits_prack = true;
+  out->observer->OnResponse(early);
+  media_.anchors = false;
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  EXPECT_THAT(out->pracks, ElementsAre(""));
+  EXPECT_EQ(out->cancels, 1);
+  ASSERT_EQ(leg->responses.back().code, 500);
+  EXPECT_THAT(leg->responses.back().Header("Reason"), HasSubstr("media"));
 }
 
 TEST_F(B2buaTest, DelayedOfferThatMediaRefusesEndsTheCalleeAndFails500) {

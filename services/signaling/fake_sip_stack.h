@@ -108,6 +108,10 @@ struct FakeClientLeg : ClientLeg {
     ack_body = body;
   }
   std::string ack_body;  // the last ACK's
+  void Prack(const std::string&, const std::string& body) override {
+    pracks.push_back(body);
+  }
+  std::vector<std::string> pracks;  // the bodies of held-back PRACKs sent
   void SendBye(const std::string&) override { ++byes; }
   std::unique_ptr<DialogTransaction> SendRequest(
       const DialogRequest& request,

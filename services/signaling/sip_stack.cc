@@ -34,6 +34,8 @@ void ServerLegObserver::OnDialogRequest(
   transaction->Respond(NotImplemented());
 }
 
+void ServerLegObserver::OnPrack(const std::string&, const std::string&) {}
+
 void ClientLegObserver::OnAck(const std::string&, const std::string&) {}
 
 void ClientLegObserver::OnDialogRequest(

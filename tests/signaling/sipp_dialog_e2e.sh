@@ -18,7 +18,8 @@
 #   reliable 183 with the relay's SDP, which the caller PRACKs; then 200.
 # - Lost ACK: the gateway sends its 200 again after our ACK and gets it again.
 # - Delayed offer: an INVITE without SDP, the gateway's offer in its 200
-#   anchored, the caller's answer in its ACK.
+#   anchored, the caller's answer in its ACK; and the gateway's offer in a
+#   reliable 183, answered in the PRACKs of both legs.
 # - Forking: two forks of the Dublin gateway ring, the second answers:
 #   Trunkline ACKs and BYEs the one that answered; with maxEarlyDialogs 1
 #   the caller hears only the first fork's ringing.
@@ -123,6 +124,12 @@ n=$(grep -c '^ACK sip:' "$DIR/gwlostack.msg" 2>/dev/null || true)
 gateway_call delayed uas_delayed_offer.xml uac_delayed_offer.xml \
   "delayed offer, the relay's SRTP offer in the 200, our answer in the ACK" \
   "INVITE without SDP, the relay's RTP answer in the ACK"
+# The same, with the gateway's offer in a reliable 183 (RFC 3262): the
+# caller gets the relay's offer reliably and answers in its PRACK; the
+# gateway's PRACK carries the relay's answer; the 200s carry no SDP.
+gateway_call early uas_early_offer.xml uac_early_offer.xml \
+  "delayed offer, the relay's SRTP offer in a reliable 183, our answer in the PRACK, a 200 without SDP" \
+  "INVITE without SDP, its offer in a reliable 183, the relay's RTP answer in the PRACK"
 
 # Topology hiding within the call: no address of the caller's network in
 # anything the gateway received, and none of the gateway's at the caller.
@@ -182,13 +189,13 @@ for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
 done
 media=$(metrics_of "$MEDIA_METRICS")
 # The media service saw every offer/answer: the hold, resume and gateway
-# re-INVITEs through Update, and one Offer per candidate tried by the seven
-# anchored calls (the delayed offer's from the callee). The international call's trunks share a priority and are
+# re-INVITEs through Update, and one Offer per candidate tried by the eight
+# anchored calls (the delayed offers' from the callee). The international call's trunks share a priority and are
 # ordered by a hash of its Call-ID: when gw-dub (no sipp by then) comes
 # first, its transport failure moves the call on with one more Offer.
 failovers=$(awk '/^trunkline_signaling_failovers_total\{/ {n += $2} END {printf "%d", n}' <<<"$metrics")
 for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
-          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((7 + failovers))"; do
+          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((8 + failovers))"; do
   grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; grep -E 'failovers_total' <<<"$metrics"; }
 done
 kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"

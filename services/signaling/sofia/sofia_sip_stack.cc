@@ -838,6 +838,7 @@ class SofiaServerLeg final : public ServerLeg {
   }
   ~SofiaServerLeg() override {
     if (irq_ != nullptr) {
+      DropReliables();
       if (nta_incoming_status(irq_) < 200) {
         nta_incoming_treply(irq_, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
       }
@@ -863,17 +864,18 @@ class SofiaServerLeg final : public ServerLeg {
       const std::string headers = Headers(r.headers);
       const char* phrase =
           r.phrase.empty() ? sip_status_phrase(r.code) : r.phrase.c_str();
-      if (nta_reliable_treply(
-              irq_, nullptr, nullptr, r.code, phrase ? phrase : "Unknown",
-              TAG_IF(!contact_.empty(), SIPTAG_CONTACT_STR(contact_.c_str())),
-              TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
-              TAG_IF(!r.body.empty(),
-                     SIPTAG_CONTENT_TYPE_STR(r.content_type.c_str())),
-              TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())),
-              TAG_END()) != nullptr ||
-          must_100rel_) {
-        return;
-      }
+      nta_reliable_t* rel = nta_reliable_treply(
+          irq_, &SofiaServerLeg::OnPrack,
+          reinterpret_cast<nta_reliable_magic_t*>(this), r.code,
+          phrase ? phrase : "Unknown",
+          TAG_IF(!contact_.empty(), SIPTAG_CONTACT_STR(contact_.c_str())),
+          TAG_IF(!headers.empty(), SIPTAG_HEADER_STR(headers.c_str())),
+          TAG_IF(!r.body.empty(),
+                 SIPTAG_CONTENT_TYPE_STR(r.content_type.c_str())),
+          TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())),
+          TAG_END());
+      if (rel != nullptr) reliables_.push_back(rel);
+      if (rel != nullptr || must_100rel_) return;
     }
     Reply(irq_, r, dialog && !contact_.empty() ? contact_.c_str() : nullptr);
   }
@@ -915,9 +917,30 @@ class SofiaServerLeg final : public ServerLeg {
   // long as the call. nta keeps what it needs for retransmissions.
   void ReleaseInvite() {
     if (irq_ == nullptr || nta_incoming_status(irq_) < 200) return;
+    DropReliables();
     nta_incoming_bind(irq_, nullptr, nullptr);
     nta_incoming_destroy(irq_);
     irq_ = nullptr;
+  }
+
+  // The caller's PRACK of one of our reliable provisionals; nta answers it
+  // with the status returned. nta also calls this without a PRACK (no
+  // `prack`) when it gives up on the response.
+  static int OnPrack(nta_reliable_magic_t* magic, nta_reliable_t*,
+                     nta_incoming_t* prack, const sip_t* sip) {
+    if (prack == nullptr || sip == nullptr) return 200;
+    auto* self = reinterpret_cast<SofiaServerLeg*>(magic);
+    if (self->observer_) {
+      self->observer_->OnPrack(ContentTypeOf(sip), PayloadOf(sip));
+    }
+    return 200;
+  }
+
+  // Our reliable provisionals point at this leg: they stop doing so
+  // before the leg or the INVITE's transaction (which holds them) goes.
+  void DropReliables() {
+    for (nta_reliable_t* rel : reliables_) nta_reliable_destroy(rel);
+    reliables_.clear();
   }
 
   static int OnRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* irq,
@@ -947,6 +970,7 @@ class SofiaServerLeg final : public ServerLeg {
   tport_t* tp_;
   bool must_100rel_ = false;
   bool can_100rel_ = false;
+  std::vector<nta_reliable_t*> reliables_;
   nta_leg_t* leg_ = nullptr;
   std::string call_id_;
   std::string contact_;
@@ -1069,7 +1093,38 @@ class SofiaClientLeg final : public ClientLeg {
   std::string call_id() const override { return call_id_; }
   DialogId dialog_id() const override { return IdOf(leg_, call_id_); }
 
+  void Prack(const std::string& content_type,
+             const std::string& body) override {
+    if (held_rseq_ == 0 || final_) return;
+    SendPrack(held_rseq_, held_cseq_, content_type, body);
+    held_rseq_ = 0;
+  }
+
  private:
+  // RFC 3262 on this leg: we acknowledge the callee's reliable provisional
+  // ourselves (the caller's leg has its own, see SofiaServerLeg::Respond).
+  // nta_outgoing_prack() wants a transaction tagged per fork; a PRACK
+  // within the early dialog does the same: RAck names the response.
+  void SendPrack(uint32_t rseq, uint32_t cseq, const std::string& content_type,
+                 const std::string& body) {
+    sip_rack_t rack[1];
+    sip_rack_init(rack);
+    rack->ra_response = rseq;
+    rack->ra_cseq = cseq;
+    rack->ra_method = sip_method_invite;
+    rack->ra_method_name = "INVITE";
+    nta_outgoing_t* prack = nta_outgoing_tcreate(
+        leg_, &DestroyWhenFinal, nullptr, nullptr, SIP_METHOD_PRACK, nullptr,
+        SIPTAG_RACK(rack), TAG_IF(tp_ != nullptr, NTATAG_TPORT(tp_)),
+        TAG_IF(!body.empty(), SIPTAG_CONTENT_TYPE_STR(content_type.c_str())),
+        TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())), TAG_END());
+    if (prack == nullptr) {
+      TL_LOG(kWarning, "cannot PRACK a reliable provisional")
+          .With("call_id", call_id_)
+          .With("rseq", rseq);
+    }
+  }
+
   static int OnResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
                         const sip_t* sip) {
     auto* self = reinterpret_cast<SofiaClientLeg*>(magic);
@@ -1103,24 +1158,19 @@ class SofiaClientLeg final : public ClientLeg {
       // SofiaServerLeg::Respond).
       nta_leg_client_reroute(self->leg_, sip->sip_record_route,
                              sip->sip_contact, 1);
-      // nta_outgoing_prack() wants a transaction tagged per fork; a PRACK
-      // within the early dialog does the same: RAck names the response.
-      sip_rack_t rack[1];
-      sip_rack_init(rack);
-      rack->ra_response = sip->sip_rseq->rs_response;
-      rack->ra_cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
-      rack->ra_method = sip_method_invite;
-      rack->ra_method_name = "INVITE";
       // Retransmissions of this response (same RSeq) are dropped by nta.
-      nta_outgoing_setrseq(orq, rack->ra_response);
-      nta_outgoing_t* prack = nta_outgoing_tcreate(
-          self->leg_, &DestroyWhenFinal, nullptr, nullptr, SIP_METHOD_PRACK,
-          nullptr, SIPTAG_RACK(rack),
-          TAG_IF(self->tp_ != nullptr, NTATAG_TPORT(self->tp_)), TAG_END());
-      if (prack == nullptr) {
-        TL_LOG(kWarning, "cannot PRACK a reliable provisional")
-            .With("call_id", self->call_id_)
-            .With("code", r.code);
+      nta_outgoing_setrseq(orq, sip->sip_rseq->rs_response);
+      const uint32_t cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
+      if (!r.body.empty() && self->invite_.body.empty() &&
+          !self->early_offer_seen_) {
+        // The callee's offer (our INVITE had none): its PRACK must carry
+        // the answer, which the B2BUA gets from the caller (Prack()).
+        self->early_offer_seen_ = true;
+        self->held_rseq_ = sip->sip_rseq->rs_response;
+        self->held_cseq_ = cseq;
+        r.offer_awaits_prack = true;
+      } else {
+        self->SendPrack(sip->sip_rseq->rs_response, cseq, "", "");
       }
     }
     if (r.code >= 200 && r.code < 300 && sip) {
@@ -1220,6 +1270,11 @@ class SofiaClientLeg final : public ClientLeg {
   bool acked_ = false;
   std::string ack_content_type_;
   std::string ack_body_;
+  // The callee's offer came in a reliable provisional; until Prack(), the
+  // RSeq and CSeq its PRACK names (0: no PRACK held back).
+  bool early_offer_seen_ = false;
+  uint32_t held_rseq_ = 0;
+  uint32_t held_cseq_ = 0;
 };
 
 }  // namespace
