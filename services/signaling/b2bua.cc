@@ -544,6 +544,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     Attempt* a = attempt.get();
     attempts_.push_back(std::move(attempt));
     OutgoingInvite invite = BuildInvite(request_, c, body);
+    if (invite.transport == v1::TRANSPORT_TLS && b2bua_->peers_) {
+      invite.tls_name = b2bua_->peers_->TlsNameOf(c.next_hop().gateway());
+    }
     invite.max_early_dialogs = c.limits().max_early_dialogs();
     if (!replaces_out_.empty()) {
       invite.headers.emplace_back("Replaces", replaces_out_);

@@ -204,6 +204,23 @@ TEST_F(B2buaTest, CallCompletesAndByeEndsBothLegs) {
   EXPECT_EQ(b2bua_.CallsOnTrunk("pstn-dub"), 0);
 }
 
+// Over TLS the INVITE names what the gateway's certificate must carry (its
+// FQDN in the topology) beside the address it goes to.
+TEST_F(B2buaTest, TlsCandidateCarriesTheNameItsCertificateMustHave) {
+  Invite();
+  v1::Candidate tls = Gateway("dub", "127.0.0.21");
+  tls.mutable_next_hop()->set_transport(v1::TRANSPORT_TLS);
+  v1::Candidate udp = Gateway("lon", "127.0.0.22");
+  udp.mutable_failover()->add_failover_response_codes(500);
+  Route({tls, udp});
+  ASSERT_EQ(stack_.sent.size(), 1u);
+  EXPECT_EQ(stack_.sent[0]->invite.next_hop_host, "127.0.0.21");
+  EXPECT_EQ(stack_.sent[0]->invite.tls_name, "gw-dub.contoso.example");
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  EXPECT_EQ(stack_.sent[1]->invite.tls_name, "") << "not over TLS";
+}
+
 TEST_F(B2buaTest, DelayedOfferIsAnchoredFromTheCalleesOffer) {
   media_.anchors = true;
   FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");

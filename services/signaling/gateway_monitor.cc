@@ -103,6 +103,7 @@ void GatewayMonitor::Probe(const std::string& trunk) {
   r.contact = absl::StrCat("<sip:", UriHost(t.advertised), ":", t.local_port,
                            TransportParam(t.transport), ">");
   r.next_hop_host = t.host;
+  r.tls_name = t.tls_name;
   r.next_hop_port = t.port;
   r.transport = t.transport;
   r.local_port = t.local_port;

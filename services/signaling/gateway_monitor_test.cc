@@ -57,6 +57,16 @@ TEST_F(GatewayMonitorTest, ProbesAtOnceFromTheTrunksSocket) {
   EXPECT_EQ(stack_.requests.size(), 2u);
 }
 
+TEST_F(GatewayMonitorTest, TlsProbeNamesWhatTheCertificateMustCarry) {
+  TrunkInfo t = Trunk("pstn-tls");
+  t.transport = v1::TRANSPORT_TLS;
+  t.tls_name = "gw.example";
+  monitor_.SetTrunks({t});
+  ASSERT_EQ(stack_.requests.size(), 1u);
+  EXPECT_EQ(stack_.requests[0]->request.tls_name, "gw.example");
+  EXPECT_EQ(stack_.requests[0]->request.next_hop_host, "127.0.0.21");
+}
+
 TEST_F(GatewayMonitorTest, DownAfterThresholdMissesUpOnAnyAnswer) {
   monitor_.SetTrunks({Trunk("pstn-dub", 5, 2)});
   EXPECT_THAT(monitor_.DownTrunks(), IsEmpty());

@@ -149,10 +149,12 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
           t != v1::TRANSPORT_TLS) {
         continue;
       }
-      ListenSpec spec{
-          l.address(),
-          l.advertised_address().empty() ? l.address() : l.advertised_address(),
-          port, static_cast<v1::Transport>(t)};
+      ListenSpec spec;
+      spec.address = l.address();
+      spec.advertised =
+          l.advertised_address().empty() ? l.address() : l.advertised_address();
+      spec.port = port;
+      spec.transport = static_cast<v1::Transport>(t);
       if (t == v1::TRANSPORT_TLS) {
         spec.tls = tls;
         if (tls.verify_incoming && tls.ca_file.empty()) {
@@ -219,6 +221,7 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
     }
     e.tls_identity_required =
         g.tls().require_client_certificate() && !e.tls_names.empty();
+    dir->tls_names_[g.name()] = e.tls_names.empty() ? "" : e.tls_names[0];
     for (const std::string& s : sources) {
       absl::StatusOr<AddressRange> r = AddressRange::Parse(s);
       if (!r.ok()) {
@@ -268,6 +271,10 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
                        listener->name(), "\" of pool \"", pool->name(),
                        "\" does not serve tls: add tls to its transports, with "
                        "tls.certificateFile and tls.privateKeyFile"));
+    }
+    if (info.transport == v1::TRANSPORT_TLS) {
+      info.tls_name =
+          !g->tls().peer_name().empty() ? g->tls().peer_name() : g->fqdn();
     }
     info.local_port = port;
     info.advertised = listener->advertised_address().empty()
@@ -345,6 +352,11 @@ std::optional<PeerMatch> PeerDirectory::Match(
   }
   if (loose != nullptr) return loose->peer;
   return std::nullopt;
+}
+
+std::string PeerDirectory::TlsNameOf(const std::string& gateway) const {
+  auto it = tls_names_.find(gateway);
+  return it == tls_names_.end() ? "" : it->second;
 }
 
 std::vector<std::string> PeerDirectory::TrunkNames() const {

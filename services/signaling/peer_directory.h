@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "services/signaling/credential_store.h"
 #include "services/signaling/sip_stack.h"
@@ -85,6 +86,8 @@ struct TrunkInfo {
   uint32_t register_expires_seconds = 3600;
   // Digest credentials answering its challenges (a Credential.name).
   std::string credentials;
+  // Over TLS: the name its certificate must carry (TlsNameOf).
+  std::string tls_name;
   bool operator==(const TrunkInfo& o) const {
     return name == o.name && gateway == o.gateway && host == o.host &&
            port == o.port && transport == o.transport &&
@@ -95,7 +98,7 @@ struct TrunkInfo {
            registration == o.registration && registrar_uri == o.registrar_uri &&
            aor == o.aor &&
            register_expires_seconds == o.register_expires_seconds &&
-           credentials == o.credentials;
+           credentials == o.credentials && tls_name == o.tls_name;
   }
 };
 
@@ -138,6 +141,10 @@ class PeerDirectory {
   // a gateway that requires a client certificate is trusted over TLS only
   // by them.
   std::optional<PeerMatch> Match(const TransportInfo& source) const;
+  // The name gateway `gateway`'s certificate must carry when we connect to
+  // it over TLS: its `tls.peerName`, else its FQDN; "" when it has neither
+  // (its address is checked then) or is not a peer of this pool.
+  std::string TlsNameOf(const std::string& gateway) const;
   // Trunk names of this pool.
   std::vector<std::string> TrunkNames() const;
   // This pool's trunks, in topology order.
@@ -161,6 +168,7 @@ class PeerDirectory {
   std::vector<ListenSpec> specs_;
   std::vector<Entry> entries_;
   std::vector<TrunkInfo> trunks_;
+  absl::flat_hash_map<std::string, std::string> tls_names_;  // by gateway
   CredentialStore credentials_;
   std::vector<std::string> problems_;
 };

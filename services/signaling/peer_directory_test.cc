@@ -227,6 +227,24 @@ TEST(PeerDirectoryTlsTest, TlsSocketsCarryTheirFiles) {
   const TrunkInfo& info = (*dir)->trunks()[0];
   EXPECT_EQ(info.transport, v1::TRANSPORT_TLS);
   EXPECT_EQ(info.port, 5061u) << "TLS gateways default to 5061";
+  // What the gateway's certificate must name when we connect to it: its
+  // FQDN, as its address is where we connect.
+  EXPECT_EQ(info.tls_name, "gw.example");
+  EXPECT_EQ((*dir)->TlsNameOf("gw"), "gw.example");
+  EXPECT_EQ((*dir)->TlsNameOf("fe"), "fe.example");
+  EXPECT_EQ((*dir)->TlsNameOf("gw6"), "") << "no name: its address is checked";
+  EXPECT_EQ((*dir)->trunks()[1].tls_name, "") << "not a TLS trunk";
+}
+
+TEST(PeerDirectoryTlsTest, PeerNameOverridesTheFqdnForTheCertificate) {
+  v1::Topology t = TlsTopology();
+  for (v1::Gateway& g : *t.mutable_gateways()) {
+    if (g.name() == "gw") g.mutable_tls()->set_peer_name("sbc.carrier.example");
+  }
+  auto dir = PeerDirectory::Create(t, "");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_EQ((*dir)->trunks()[0].tls_name, "sbc.carrier.example");
+  EXPECT_EQ((*dir)->TlsNameOf("gw"), "sbc.carrier.example");
 }
 
 TEST(PeerDirectoryTlsTest, TrustOverTlsByAddressOrCertificateName) {

@@ -100,6 +100,9 @@ struct OutgoingInvite {
   uint32_t next_hop_port = 5060;
   v1::Transport transport = v1::TRANSPORT_UDP;
   uint32_t local_port = 0;
+  // TLS: the name the next hop's certificate must carry (its peer name or
+  // FQDN) when `next_hop_host` is its address; "": `next_hop_host` itself.
+  std::string tls_name;
   HeaderList headers;  // P-Asserted-Identity, Privacy, History-Info, ...
   std::string content_type;
   std::string body;
@@ -124,6 +127,7 @@ struct OutgoingRequest {
   uint32_t next_hop_port = 5060;
   v1::Transport transport = v1::TRANSPORT_UDP;
   uint32_t local_port = 0;
+  std::string tls_name;  // as OutgoingInvite's
   HeaderList headers;
 };
 

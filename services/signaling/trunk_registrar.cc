@@ -179,6 +179,7 @@ void TrunkRegistrar::Register(Entry& e, const HeaderList& authorization) {
   r.to = r.from;
   r.contact = e.contact;
   r.next_hop_host = t.host;
+  r.tls_name = t.tls_name;
   r.next_hop_port = t.port;
   r.transport = t.transport;
   r.local_port = t.local_port;

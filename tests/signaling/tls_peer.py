@@ -186,6 +186,16 @@ def cmd_uas(args):
     except socket.timeout:
         fail(f'no TLS connection within {args.wait}s')
     raw.settimeout(TIMEOUT)
+    if args.refused:
+        # Our certificate does not name what signaling meant to reach: it
+        # must end the connection after the handshake, sending nothing.
+        try:
+            tls = ctx.wrap_socket(raw, server_side=True)
+            msg = Stream(tls).recv()
+        except (ssl.SSLError, ConnectionError, OSError) as e:
+            print(f'signaling connected and left without a request: {e}')
+            return
+        fail(f'signaling sent a request to the wrong name: {msg.splitlines()[0]}')
     try:
         tls = ctx.wrap_socket(raw, server_side=True)
     except ssl.SSLError as e:
@@ -259,6 +269,8 @@ def main():
     u.add_argument('--ready', required=True)
     u.add_argument('--via-port', type=int, required=True)
     u.add_argument('--wait', type=float, default=20)
+    u.add_argument('--refused', action='store_true',
+                   help='expect signaling to drop the connection unused')
     args = p.parse_args()
     {'options': cmd_options, 'call': cmd_call, 'uas': cmd_uas}[args.cmd](args)
 

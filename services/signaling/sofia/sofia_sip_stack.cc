@@ -83,11 +83,28 @@ v1::Transport TransportOf(const std::string& proto) {
 }
 
 // What a TLS socket checks of its peers' certificates (TPTLS_VERIFY_*).
+// Connections it opens check the chain and that the certificate names the
+// host we meant (Sofia compares the host of the next hop's URL, see
+// NextHopUrl, with the certificate's DNS and IP subjectAltNames and CN).
 unsigned TlsVerifyPolicy(const TlsSpec& tls) {
   unsigned policy = 0;
   if (tls.verify_incoming) policy |= TPTLS_VERIFY_INCOMING;
-  if (tls.verify_outgoing) policy |= TPTLS_VERIFY_OUTGOING;
+  if (tls.verify_outgoing) policy |= TPTLS_VERIFY_SUBJECTS_OUT;
   return policy;
+}
+
+// Where a request goes: the next hop's URL, for nta to resolve and
+// connect to. Over TLS with a name to check that differs from the address,
+// the host is that name (what Sofia checks the certificate against) and
+// maddr the address connected to.
+std::string NextHopUrl(const std::string& host, uint32_t port,
+                       v1::Transport transport, const std::string& tls_name) {
+  if (transport == v1::TRANSPORT_TLS && !tls_name.empty() && tls_name != host) {
+    return absl::StrCat("sip:", tls_name, ":", port,
+                        ";transport=tls;maddr=", UriHost(host));
+  }
+  return absl::StrCat("sip:", UriHost(host), ":", port,
+                      ";transport=", ProtoName(transport));
 }
 
 // The names in the certificate of the peer that sent `msg` (CN and DNS
@@ -1202,9 +1219,8 @@ class SofiaClientLeg final : public ClientLeg {
   // The INVITE (again, with `extra` headers for a retry).
   nta_outgoing_t* SendInvite(const HeaderList& extra) {
     const OutgoingInvite& inv = invite_;
-    const std::string route =
-        absl::StrCat("sip:", UriHost(inv.next_hop_host), ":", inv.next_hop_port,
-                     ";transport=", ProtoName(inv.transport));
+    const std::string route = NextHopUrl(inv.next_hop_host, inv.next_hop_port,
+                                         inv.transport, inv.tls_name);
     // Extra headers replace those of the same name (a 422's larger
     // Session-Expires, a newer Authorization) or are added; they stay for
     // later retries.
@@ -1313,9 +1329,8 @@ class SofiaRequest final : public ClientTransaction {
                            SIPTAG_TO_STR(req.to.c_str()), TAG_END());
     if (leg_ == nullptr) return;
     nta_leg_tag(leg_, nullptr);
-    const std::string route =
-        absl::StrCat("sip:", UriHost(req.next_hop_host), ":", req.next_hop_port,
-                     ";transport=", ProtoName(req.transport));
+    const std::string route = NextHopUrl(req.next_hop_host, req.next_hop_port,
+                                         req.transport, req.tls_name);
     const std::string headers = Headers(req.headers);
     tport_t* tp = stack->FindTport(req.local_port, req.transport);
     const sip_method_t method = sip_method_code(req.method.c_str());
