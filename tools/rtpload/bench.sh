@@ -6,7 +6,8 @@
 # Environment (defaults in brackets):
 #   STREAMS      streams of the CPU-per-packet and latency runs [200]
 #   MAX_STEPS    stream counts the paced (50 pps) search steps through, up to
-#                the first that misses p99 < 20 ms or loss < 1 % [250 ... 3000]
+#                the first that misses p99 < 20 ms or loss < 1 % twice in a
+#                row [250 ... 3000]
 #   IDLE_STREAMS streams allocated (Offer + Answer, no packets) to measure
 #                resident memory per idle stream [2000]
 #   WORKERS      worker threads of each relay [1]
@@ -151,10 +152,17 @@ search() {  # target mode-flag relay-args...
   local target=$1 srtp=$2; shift 2
   local best=0 line
   for n in ${MAX_STEPS:-250 500 1000 1500 2000 2500 3000}; do
-    restart "$target"
-    line=$(run --target="$target" "$@" --streams="$n" --pps=50 --srtp="$srtp" --relay_pid="$pid")
-    echo "$line"
-    p99_ok "$line" || break
+    # A step that misses runs once more on a fresh relay (both relays
+    # alike): one stall of this shared VM in a 4 s run must not end the
+    # search for either.
+    local ok=0 try
+    for try in 1 2; do
+      restart "$target"
+      line=$(run --target="$target" "$@" --streams="$n" --pps=50 --srtp="$srtp" --relay_pid="$pid")
+      echo "$line"
+      if p99_ok "$line"; then ok=1; break; fi
+    done
+    [ $ok = 1 ] || break
     best=$n
   done
   echo "max_streams target=$target mode=$([ "$srtp" = true ] && echo rtp_to_srtp || echo rtp_to_rtp) streams=$best criterion=p99<20ms,loss<1%"

@@ -3,6 +3,13 @@
 // packets relayed per second, loss, and the latency the relay added (p50,
 // p99), plus the relay's CPU per packet when --relay_pid is given.
 //
+// Latency runs from the sender's clock, read just before each sendto, to
+// the kernel's receive timestamp of the relayed packet at our receiving
+// socket (SO_TIMESTAMPNS): what the relay adds, without the time this
+// tool's own receiver thread waits for a core on a shared machine. That
+// wait is reported apart, as delivered_p99_us (send to the receiver
+// thread reading the packet).
+//
 // Targets, all on loopback:
 //   --target=trunkline   allocates each call on our media service (gRPC
 //                        Offer/Answer at --media)
@@ -18,6 +25,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +65,11 @@ ABSL_FLAG(int, pps, 50,
           "packets per second per stream; 0: flat out, with at most "
           "--window packets in flight (so queues stay bounded)");
 ABSL_FLAG(int, window, 512, "packets in flight when flat out");
+ABSL_FLAG(int, send_tick_us, 100,
+          "paced: the sender wakes this often and sends every packet due by "
+          "then (each stamped as it goes), rather than spinning between "
+          "packets a few microseconds apart, which took a whole core of "
+          "this 2-core machine from the relays; 0: spin");
 ABSL_FLAG(double, seconds, 10, "measurement duration");
 ABSL_FLAG(bool, srtp, false, "the receiving side speaks SRTP");
 ABSL_FLAG(int, relay_pid, 0, "the relay's PID, for its CPU per packet");
@@ -72,6 +85,26 @@ int64_t NowNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// The send stamp in each packet is on the clock of SO_TIMESTAMPNS.
+int64_t WallNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// The kernel's receive time of one message, or 0 without one.
+int64_t ReceiveStampNs(const msghdr& header) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&header), c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec ts;
+      std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+      return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    }
+  }
+  return 0;
 }
 
 int Bind(uint16_t port, uint16_t* bound) {
@@ -424,8 +457,14 @@ int Run() {
   std::atomic<bool> stop{false};
   std::atomic<bool> measuring{false};
   std::vector<uint32_t> latencies_us;
+  std::vector<uint32_t> delivered_us;
   latencies_us.reserve(
       size_t(std::min(2e7, count * std::max(pps, 1000) * (seconds + 2))));
+  delivered_us.reserve(latencies_us.capacity());
+  for (const Stream& s : streams) {
+    const int on = 1;
+    setsockopt(s.receiver_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+  }
   std::atomic<uint64_t> received_total{0};
   std::thread receiver([&] {
     const int epoll_fd = epoll_create1(0);
@@ -437,6 +476,8 @@ int Run() {
     }
     constexpr int kBatch = 32;
     static uint8_t buffers[kBatch][2048];
+    alignas(
+        cmsghdr) static uint8_t controls[kBatch][CMSG_SPACE(sizeof(timespec))];
     iovec iov[kBatch];
     mmsghdr msgs[kBatch];
     for (int i = 0; i < kBatch; ++i) {
@@ -444,15 +485,19 @@ int Run() {
       std::memset(&msgs[i], 0, sizeof(msgs[i]));
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = controls[i];
     }
     epoll_event events[64];
     while (!stop) {
       const int n = epoll_wait(epoll_fd, events, 64, 50);
       for (int e = 0; e < n; ++e) {
         Stream& s = streams[events[e].data.u32];
+        for (int i = 0; i < kBatch; ++i) {
+          msgs[i].msg_hdr.msg_controllen = sizeof(controls[i]);
+        }
         const int got =
             recvmmsg(s.receiver_fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
-        const int64_t now = NowNs();
+        const int64_t now = WallNs();
         for (int i = 0; i < got; ++i) {
           size_t length = msgs[i].msg_len;
           if (s.receive_key) {
@@ -467,7 +512,11 @@ int Run() {
           ++s.received;
           ++received_total;
           if (measuring && latencies_us.size() < latencies_us.capacity()) {
+            int64_t arrived_ns = ReceiveStampNs(msgs[i].msg_hdr);
+            if (arrived_ns == 0) arrived_ns = now;
             latencies_us.push_back(
+                uint32_t(std::max<int64_t>(0, arrived_ns - sent_ns) / 1000));
+            delivered_us.push_back(
                 uint32_t(std::max<int64_t>(0, now - sent_ns) / 1000));
           }
         }
@@ -482,6 +531,10 @@ int Run() {
   const int64_t measure_start = start + int64_t(warmup * 1e9);
   const int64_t end = measure_start + int64_t(seconds * 1e9);
   const int window = absl::GetFlag(FLAGS_window);
+  const int64_t send_tick_ns =
+      int64_t(absl::GetFlag(FLAGS_send_tick_us)) * 1000;
+  // The default 50 us of timer slack would stretch every tick.
+  if (send_tick_ns > 0) prctl(PR_SET_TIMERSLACK, 1000UL);
   const int64_t interval_ns =
       pps > 0 ? int64_t(1e9 / (double(pps) * count)) : 0;
   uint8_t packet[12 + 160] = {0x80, 0};
@@ -509,7 +562,10 @@ int Run() {
       continue;  // flat out, but never more than the window in flight
     }
     if (interval_ns > 0 && now < next) {
-      if (next - now > 200000) {
+      if (send_tick_ns > 0) {
+        timespec ts{0, long(std::max(send_tick_ns, next - now))};
+        nanosleep(&ts, nullptr);
+      } else if (next - now > 200000) {
         timespec ts{0, long(next - now - 100000)};
         nanosleep(&ts, nullptr);
       }
@@ -525,8 +581,8 @@ int Run() {
     const uint32_t ts = htonl(s.timestamp), ssrc = htonl(uint32_t(index + 1));
     std::memcpy(packet + 4, &ts, 4);
     std::memcpy(packet + 8, &ssrc, 4);
-    now = NowNs();
-    std::memcpy(packet + 12, &now, sizeof(now));
+    const int64_t stamp = WallNs();
+    std::memcpy(packet + 12, &stamp, sizeof(stamp));
     if (sendto(s.sender_fd, packet, sizeof(packet), 0,
                reinterpret_cast<sockaddr*>(&s.relay), sizeof(s.relay)) > 0) {
       ++s.sent;
@@ -546,21 +602,24 @@ int Run() {
   for (const Stream& s : streams)
     lost += s.sent > s.received ? s.sent - s.received : 0;
   std::sort(latencies_us.begin(), latencies_us.end());
-  auto percentile = [&](double p) -> uint32_t {
-    if (latencies_us.empty()) return 0;
-    return latencies_us[std::min(latencies_us.size() - 1,
-                                 size_t(p * double(latencies_us.size())))];
+  std::sort(delivered_us.begin(), delivered_us.end());
+  auto percentile = [](const std::vector<uint32_t>& sorted,
+                       double p) -> uint32_t {
+    if (sorted.empty()) return 0;
+    return sorted[std::min(sorted.size() - 1,
+                           size_t(p * double(sorted.size())))];
   };
   const double cpu_seconds =
       double(cpu_end - cpu_start) / double(sysconf(_SC_CLK_TCK));
   std::printf(
       "target=%s mode=%s streams=%d pps_per_stream=%d sent_pps=%.0f "
       "relayed_pps=%.0f loss=%.4f%% latency_p50_us=%u latency_p99_us=%u "
-      "relay_cpu_us_per_packet=%.3f",
+      "delivered_p99_us=%u relay_cpu_us_per_packet=%.3f",
       target.c_str(), srtp ? "rtp_to_srtp" : "rtp_to_rtp", count, pps,
       double(sent_measured) / seconds, double(received_measured) / seconds,
       sent_total == 0 ? 0.0 : 100.0 * double(lost) / double(sent_total),
-      percentile(0.5), percentile(0.99),
+      percentile(latencies_us, 0.5), percentile(latencies_us, 0.99),
+      percentile(delivered_us, 0.99),
       received_measured == 0 || cpu_end == 0
           ? 0.0
           : cpu_seconds * 1e6 / double(received_measured));
