@@ -36,13 +36,15 @@ ABSL_FLAG(int, worker_realtime_priority, 0,
           "the relay shares its cores); 0: the default policy. Needs "
           "CAP_SYS_NICE (falls back with a warning).");
 ABSL_FLAG(uint32_t, rx_coalesce_us, 200,
-          "Interrupt moderation: a worker relaying at least "
-          "--rx_coalesce_min_pps packets per second waits this long after "
+          "Interrupt moderation: a worker whose thread is busy at least "
+          "--rx_coalesce_busy_percent of the time waits this long after "
           "each turn before it looks for packets again, so one wake-up "
           "carries many packets (more streams per core, at most this much "
           "added delay); 0: wake for every packet.");
-ABSL_FLAG(uint32_t, rx_coalesce_min_pps, 10000,
-          "Per worker: below this rate --rx_coalesce_us does not apply.");
+ABSL_FLAG(uint32_t, rx_coalesce_busy_percent, 60,
+          "Per worker: --rx_coalesce_us applies from this share of its "
+          "thread's time spent running (sampled every 250 ms) until it "
+          "falls below half of it; 0: always.");
 ABSL_FLAG(std::string, srtp_crypto, "openssl",
           "AES-CM and HMAC-SHA1 under libsrtp: openssl (libcrypto; no "
           "allocation per packet) or libsrtp (libsrtp2's own, as the "
@@ -77,7 +79,8 @@ absl::StatusOr<std::unique_ptr<trunkline::ServiceApp>> CreateMediaApp(
   config.worker.realtime_priority =
       absl::GetFlag(FLAGS_worker_realtime_priority);
   config.worker.coalesce_us = absl::GetFlag(FLAGS_rx_coalesce_us);
-  config.worker.coalesce_min_pps = absl::GetFlag(FLAGS_rx_coalesce_min_pps);
+  config.worker.coalesce_busy_percent =
+      absl::GetFlag(FLAGS_rx_coalesce_busy_percent);
   config.drain_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_drain_timeout_seconds));
   absl::StatusOr<std::unique_ptr<trunkline::media::MediaApp>> app =

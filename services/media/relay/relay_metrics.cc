@@ -57,6 +57,18 @@ RelayMetrics::RelayMetrics(prometheus::Registry& registry) {
                     .Register(registry);
   port_pairs_in_use = &ports.Add({{"state", "in_use"}});
   port_pairs_total = &ports.Add({{"state", "total"}});
+  worker_busy = &prometheus::BuildGauge()
+                     .Name("trunkline_media_worker_busy_ratio")
+                     .Help("Share of the last 250 ms each worker thread ran.")
+                     .Register(registry);
+  worker_moderated =
+      &prometheus::BuildGauge()
+           .Name("trunkline_media_worker_moderated")
+           .Help(
+               "1 while the worker moderates its wake-ups (busy at least "
+               "--rx_coalesce_busy_percent), adding up to --rx_coalesce_us "
+               "of latency; 0 otherwise.")
+           .Register(registry);
   jitter = &prometheus::BuildHistogram()
                 .Name("trunkline_media_stream_jitter_milliseconds")
                 .Help("RFC 3550 jitter of each stream and leg at its end.")

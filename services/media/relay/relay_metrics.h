@@ -31,6 +31,10 @@ struct RelayMetrics {
   prometheus::Gauge* streams;
   prometheus::Gauge* port_pairs_in_use;
   prometheus::Gauge* port_pairs_total;
+  // Per worker (label "worker"; each worker adds its own): the share of the
+  // last 250 ms its thread ran, and whether it moderates its wake-ups.
+  prometheus::Family<prometheus::Gauge>* worker_busy;
+  prometheus::Family<prometheus::Gauge>* worker_moderated;
   // Observed once per stream and leg when the session ends.
   prometheus::Histogram* jitter;
   prometheus::Histogram* loss;

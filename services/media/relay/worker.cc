@@ -89,7 +89,13 @@ Worker::Worker(int index, WorkerOptions options, PortAllocator* ports,
       ports_(ports),
       events_(events),
       metrics_(metrics),
-      buffers_(std::make_unique<Buffers>()) {
+      buffers_(std::make_unique<Buffers>()),
+      moderation_(options_.coalesce_busy_percent) {
+  if (metrics_ != nullptr) {
+    const std::string worker = absl::StrCat(index_);
+    busy_gauge_ = &metrics_->worker_busy->Add({{"worker", worker}});
+    moderated_gauge_ = &metrics_->worker_moderated->Add({{"worker", worker}});
+  }
   Buffers& b = *buffers_;
   for (size_t i = 0; i < kBatch; ++i) {
     b.recv_iov[i] = {b.data[i], kMaxDatagram};
@@ -136,10 +142,13 @@ void Worker::Start() {
       prctl(PR_SET_TIMERSLACK, 1000UL);
     }
     while (running_.load(std::memory_order_relaxed)) {
-      RunOnce(100);
-      if (options_.coalesce_us > 0 &&
-          packets_per_second_.load(std::memory_order_relaxed) >=
-              double(options_.coalesce_min_pps)) {
+      // Moderated, the worker waits only once it has drained what was
+      // ready (fewer events than it asks for), as NAPI polls until its
+      // queue is empty: waiting after every full batch would cap it at
+      // kMaxEvents sockets per wait, whatever the load.
+      const int events = RunOnce(100);
+      if (options_.coalesce_us > 0 && moderation_.active() &&
+          events < kMaxEvents) {
         const timespec wait{0, long(options_.coalesce_us) * 1000L};
         nanosleep(&wait, nullptr);
       }
@@ -166,9 +175,9 @@ void Worker::Post(std::function<void()> work) {
   (void)!write(wake_fd_, &one, sizeof(one));
 }
 
-void Worker::RunOnce(int timeout_ms) {
-  epoll_event events[64];
-  const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+int Worker::RunOnce(int timeout_ms) {
+  epoll_event events[kMaxEvents];
+  const int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
   bool woken = false;
   for (int i = 0; i < n; ++i) {
     const uint64_t tag = events[i].data.u64;
@@ -195,6 +204,7 @@ void Worker::RunOnce(int timeout_ms) {
     Tick(now);
     next_tick_ns_ = now + kTickNs;
   }
+  return n;
 }
 
 void Worker::ReadSocket(StreamEnd& end, bool rtcp_socket) {
@@ -352,6 +362,13 @@ void Worker::Tick(int64_t now_ns) {
   }
   relayed_at_last_rate_ = relayed_total_;
   last_rate_ns_ = now_ns;
+  timespec cpu;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  moderation_.Sample(now_ns, int64_t(cpu.tv_sec) * 1000000000 + cpu.tv_nsec);
+  if (busy_gauge_ != nullptr) {
+    busy_gauge_->Set(moderation_.busy());
+    moderated_gauge_->Set(moderation_.active() && options_.coalesce_us > 0);
+  }
   if (index_ == 0 && metrics_ != nullptr) {
     metrics_->port_pairs_in_use->Set(
         double(ports_->total_pairs() - ports_->free_pairs()));

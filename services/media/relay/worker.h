@@ -34,6 +34,7 @@
 #include "services/media/relay/port_allocator.h"
 #include "services/media/relay/relay_metrics.h"
 #include "services/media/relay/session.h"
+#include "services/media/relay/wakeup_moderation.h"
 #include "trunkline/v1/media.pb.h"
 
 namespace trunkline::media::relay {
@@ -57,16 +58,14 @@ struct WorkerOptions {
   // 5.2 -> 8.4 us flat out beside the load tool), hence off by default.
   // Needs CAP_SYS_NICE; without it the worker logs why and runs as before.
   int realtime_priority = 0;
-  // Interrupt moderation, as a NIC's rx-usecs or NAPI does it: a worker
-  // that relayed at least `coalesce_min_pps` packets per second over the
-  // last tick waits `coalesce_us` after each turn before it looks for
-  // packets again, so that one wake-up carries many packets instead of one
-  // (paced audio arrives one packet at a time, and on a VM each wake-up
-  // costs several times what relaying the packet does). Below the rate it
-  // wakes for every packet, so a lightly loaded relay adds no delay.
-  // coalesce_us 0 disables.
+  // Interrupt moderation (wakeup_moderation.h): while its thread is busy at
+  // least `coalesce_busy_percent` of the time (until it falls below half of
+  // that), a worker waits `coalesce_us` after each turn before it looks for
+  // packets again, so that one wake-up carries many packets instead of one.
+  // Less busy, it wakes for every packet and adds no delay. coalesce_us 0
+  // disables; coalesce_busy_percent 0 moderates always.
   uint32_t coalesce_us = 0;
-  uint32_t coalesce_min_pps = 0;
+  uint32_t coalesce_busy_percent = 60;
 };
 
 class Worker final : private PacketObserver {
@@ -88,7 +87,9 @@ class Worker final : private PacketObserver {
   // Runs `work` on the worker's thread, after the packets at hand.
   void Post(std::function<void()> work);
   // One loop iteration: waits up to `timeout_ms` for packets or posted work.
-  void RunOnce(int timeout_ms);
+  // Returns the socket events it handled (kMaxEvents: maybe more ready).
+  int RunOnce(int timeout_ms);
+  static constexpr int kMaxEvents = 256;
 
   // Control operations: on the worker's thread only. They return the SDP
   // for the other leg, or why not.
@@ -191,6 +192,10 @@ class Worker final : private PacketObserver {
   std::atomic<uint32_t> sessions_count_{0};
   std::atomic<uint32_t> streams_count_{0};
   std::atomic<double> packets_per_second_{0};
+  // Worker thread only (sampled on Tick).
+  WakeupModeration moderation_;
+  prometheus::Gauge* busy_gauge_ = nullptr;
+  prometheus::Gauge* moderated_gauge_ = nullptr;
 };
 
 }  // namespace trunkline::media::relay

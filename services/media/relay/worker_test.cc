@@ -212,7 +212,7 @@ TEST_F(WorkerTest, SrtpToRtpBothWaysByteForByte) {
   EXPECT_EQ(query.streams(0).packets_lost(), 0u);
 }
 
-// Interrupt moderation on (from the first packet: no rate threshold): the
+// Interrupt moderation on (from the first packet: no busy threshold): the
 // worker's own thread waits between turns, and a burst sent meanwhile is
 // relayed in order, every packet, byte for byte, both ways.
 TEST_F(WorkerTest, CoalescedWakeUpsRelayEveryPacketOfABurst) {
@@ -221,7 +221,7 @@ TEST_F(WorkerTest, CoalescedWakeUpsRelayEveryPacketOfABurst) {
   options.advertised_address = "127.0.0.1";
   options.rtp_timeout_seconds = 0;
   options.coalesce_us = 2000;
-  options.coalesce_min_pps = 0;
+  options.coalesce_busy_percent = 0;
   worker_.reset();
   worker_ = *Worker::Create(0, options, ports_.get(), &hub_, nullptr);
   Establish(/*b_srtp=*/false);
