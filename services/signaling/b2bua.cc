@@ -266,6 +266,19 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
   }
 
+  // A media result for this call, delivered only if the call still exists
+  // when it comes (the caller may have hung up meanwhile).
+  MediaController::SdpDone ForThisCall(
+      std::function<void(Call*, absl::StatusOr<std::string>)> then) {
+    B2bua* b2bua = b2bua_;
+    const uint64_t id = id_;
+    return
+        [b2bua, id, then = std::move(then)](absl::StatusOr<std::string> sdp) {
+          auto it = b2bua->calls_.find(id);
+          if (it != b2bua->calls_.end()) then(it->second.get(), std::move(sdp));
+        };
+  }
+
   // ServerLegObserver
   void OnCancel() override {
     if (state_ == State::kAnswered || state_ == State::kDone) return;
@@ -283,15 +296,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (delayed_offer_ && anchored_ && !body.empty()) {
       // The caller's answer to the relay's offer: the callee gets the
       // relay's answer in our ACK.
-      B2bua* b2bua = b2bua_;
-      const uint64_t id = id_;
       b2bua_->media_->Answer(request_.call_id, MediaLeg::kCaller, body,
-                             [b2bua, id](absl::StatusOr<std::string> sdp) {
-                               auto it = b2bua->calls_.find(id);
-                               if (it != b2bua->calls_.end()) {
-                                 it->second->OnDelayedAnswer(std::move(sdp));
-                               }
-                             });
+                             ForThisCall([](Call* call, auto sdp) {
+                               call->OnDelayedAnswer(std::move(sdp));
+                             }));
       return;
     }
     if (!body.empty()) sdp_sent_[1] = body;
@@ -504,16 +512,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // answer in its ACK (OnAck).
       delayed_offer_ = c.media().anchor() && request_.body.empty();
       if (c.media().anchor() && !delayed_offer_) {
-        B2bua* b2bua = b2bua_;
-        const uint64_t id = id_;
-        b2bua_->media_->Offer(
-            request_.call_id, c, request_.body,
-            [b2bua, id, index](absl::StatusOr<std::string> sdp) {
-              auto it = b2bua->calls_.find(id);
-              if (it != b2bua->calls_.end()) {
-                it->second->OnOffered(index, std::move(sdp));
-              }
-            });
+        b2bua_->media_->Offer(request_.call_id, c, request_.body,
+                              ForThisCall([index](Call* call, auto sdp) {
+                                call->OnOffered(index, std::move(sdp));
+                              }));
         return;
       }
       Send(request_.body);
@@ -879,16 +881,11 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         // PRACK carries the relay's answer (OnPrack).
         early_offer_ = EarlyOffer::kAwaitingAnswer;
         anchored_ = true;
-        B2bua* b2bua = b2bua_;
-        const uint64_t id = id_;
-        b2bua_->media_->OfferFromCallee(
-            request_.call_id, candidate(), r.body,
-            [b2bua, id, up](absl::StatusOr<std::string> sdp) mutable {
-              auto it = b2bua->calls_.find(id);
-              if (it != b2bua->calls_.end()) {
-                it->second->OnEarlyOffer(std::move(up), std::move(sdp));
-              }
-            });
+        b2bua_->media_->OfferFromCallee(request_.call_id, candidate(), r.body,
+                                        ForThisCall([up](Call* call, auto sdp) {
+                                          call->OnEarlyOffer(up,
+                                                             std::move(sdp));
+                                        }));
         return;
       }
       if (r.code < 200) {
@@ -900,16 +897,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       }
       // The callee's offer (anchored_ is set): the caller gets the relay's
       // offer and answers in its ACK.
-      B2bua* b2bua = b2bua_;
-      const uint64_t id = id_;
-      b2bua_->media_->OfferFromCallee(
-          request_.call_id, candidate(), r.body,
-          [b2bua, id, up](absl::StatusOr<std::string> sdp) mutable {
-            auto it = b2bua->calls_.find(id);
-            if (it != b2bua->calls_.end()) {
-              it->second->OnMediaAnswer(std::move(up), std::move(sdp));
-            }
-          });
+      b2bua_->media_->OfferFromCallee(request_.call_id, candidate(), r.body,
+                                      ForThisCall([up](Call* call, auto sdp) {
+                                        call->OnMediaAnswer(up, std::move(sdp));
+                                      }));
       return;
     }
     if (r.body.empty() || !anchored_) {
@@ -921,16 +912,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
     // Anchored: the caller gets the relay's answer (its address, our SRTP
     // keys), made from the callee's by media Answer.
-    B2bua* b2bua = b2bua_;
-    const uint64_t id = id_;
-    b2bua_->media_->Answer(
-        request_.call_id, MediaLeg::kCallee, r.body,
-        [b2bua, id, up](absl::StatusOr<std::string> sdp) mutable {
-          auto it = b2bua->calls_.find(id);
-          if (it != b2bua->calls_.end()) {
-            it->second->OnMediaAnswer(std::move(up), std::move(sdp));
-          }
-        });
+    b2bua_->media_->Answer(request_.call_id, MediaLeg::kCallee, r.body,
+                           ForThisCall([up](Call* call, auto sdp) {
+                             call->OnMediaAnswer(up, std::move(sdp));
+                           }));
   }
 
   // The relay's offer for the caller, made from the callee's offer in a
@@ -957,7 +942,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   }
 
   // ServerLegObserver: the caller's PRACK of our reliable 18x.
-  void OnPrack(const std::string& content_type,
+  void OnPrack(const std::string& /*content_type*/,
                const std::string& body) override {
     if (early_offer_ != EarlyOffer::kAwaitingAnswer || state_ == State::kDone) {
       return;
@@ -971,16 +956,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       a->leg->Prack("", "");
       return;
     }
-    B2bua* b2bua = b2bua_;
-    const uint64_t id = id_;
     b2bua_->media_->Answer(request_.call_id, MediaLeg::kCaller, body,
-                           [b2bua, id](absl::StatusOr<std::string> sdp) {
-                             auto it = b2bua->calls_.find(id);
-                             if (it != b2bua->calls_.end()) {
-                               it->second->OnEarlyAnswer(std::move(sdp));
-                             }
-                           });
-    (void)content_type;
+                           ForThisCall([](Call* call, auto sdp) {
+                             call->OnEarlyAnswer(std::move(sdp));
+                           }));
   }
 
   // The relay's answer for the callee, made from the caller's in its PRACK.

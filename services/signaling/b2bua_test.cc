@@ -127,6 +127,22 @@ class B2buaTest : public ::testing::Test {
     return raw;
   }
 
+  // A delayed offer (INVITE without SDP) from the front end, anchored
+  // towards the Dublin gateway: the caller's leg and the callee's.
+  std::pair<FakeServerLeg*, FakeClientLeg*> AnchoredDelayedOffer() {
+    FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+    v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+    c.mutable_media()->set_anchor(true);
+    Route({c});
+    return {leg, stack_.sent.at(0)};
+  }
+  // The callee's offer in a reliable 183.
+  static void EarlyOffer(FakeClientLeg* out) {
+    SipResponse early = Resp(183, "v=0 early offer");
+    early.offer_awaits_prack = true;
+    out->observer->OnResponse(early);
+  }
+
   void Route(std::vector<v1::Candidate> candidates) {
     v1::RouteDecision d;
     for (auto& c : candidates) *d.add_candidates() = c;
@@ -255,14 +271,8 @@ TEST_F(B2buaTest, DelayedOfferIsAnchoredFromTheCalleesOffer) {
 TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
   supported_ = {"100rel"};
   media_.anchors = true;
-  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
-  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
-  c.mutable_media()->set_anchor(true);
-  Route({c});
-  FakeClientLeg* out = stack_.sent[0];
-  SipResponse early = Resp(183, "v=0 early offer");
-  early.offer_awaits_prack = true;
-  out->observer->OnResponse(early);
+  auto [leg, out] = AnchoredDelayedOffer();
+  EarlyOffer(out);
   ASSERT_EQ(leg->responses.back().code, 183);
   EXPECT_EQ(leg->responses.back().body, "relay:v=0 early offer");
   EXPECT_TRUE(out->pracks.empty()) << "the PRACK waits for the answer";
@@ -286,14 +296,8 @@ TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
 
 TEST_F(B2buaTest, EarlyOfferThatMediaRefusesIsPrackedWithoutAnAnswer) {
   supported_ = {"100rel"};
-  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
-  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
-  c.mutable_media()->set_anchor(true);
-  Route({c});
-  FakeClientLeg* out = stack_.sent[0];
-  SipResponse early = Resp(183, "v=0 early offer");
-  early.offer_awaits_prack = true;
-  out->observer->OnResponse(early);
+  auto [leg, out] = AnchoredDelayedOffer();
+  EarlyOffer(out);
   // The caller hears ringing; the callee's PRACK goes, and the 2xx's SDP
   // decides (here media refuses that too: 500 with the reason).
   ASSERT_EQ(leg->responses.back().code, 183);
@@ -305,17 +309,11 @@ TEST_F(B2buaTest, EarlyOfferThatMediaRefusesIsPrackedWithoutAnAnswer) {
 
 TEST_F(B2buaTest, EarlyOfferToACallerWithout100relIsPrackedWithoutAnswer) {
   media_.anchors = true;
-  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
-  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
-  c.mutable_media()->set_anchor(true);
-  Route({c});
-  FakeClientLeg* out = stack_.sent[0];
+  auto [leg, out] = AnchoredDelayedOffer();
   for (const auto& [name, value] : out->invite.headers) {
     EXPECT_FALSE(name == "Supported" && value == "100rel");
   }
-  SipResponse early = Resp(183, "v=0 early offer");
-  early.offer_awaits_prack = true;
-  out->observer->OnResponse(early);
+  EarlyOffer(out);
   EXPECT_THAT(out->pracks, ElementsAre(""));
   EXPECT_EQ(leg->responses.back().body, "");
   out->observer->OnResponse(Resp(200, "v=0 callee offer"));
@@ -325,14 +323,8 @@ TEST_F(B2buaTest, EarlyOfferToACallerWithout100relIsPrackedWithoutAnswer) {
 TEST_F(B2buaTest, CallerAnswerThatMediaRefusesCancelsTheCalleeAndFails500) {
   supported_ = {"100rel"};
   media_.anchors = true;
-  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
-  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
-  c.mutable_media()->set_anchor(true);
-  Route({c});
-  FakeClientLeg* out = stack_.sent[0];
-  SipResponse early = Resp(183, "v=0 early offer");
-  early.offer_awaits_prack = true;
-  out->observer->OnResponse(early);
+  auto [leg, out] = AnchoredDelayedOffer();
+  EarlyOffer(out);
   media_.anchors = false;
   leg->observer->OnPrack("application/sdp", "v=0 caller answer");
   EXPECT_THAT(out->pracks, ElementsAre(""));
