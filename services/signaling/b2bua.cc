@@ -1302,10 +1302,14 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         if (reason.empty()) {
           reason = SipReason(
               last_failure_.code,
-              absl::StrCat(
-                  last_failure_.local ? "no answer from " : "answered by ",
-                  c.next_hop().gateway(), ": ", last_failure_.code, " ",
-                  last_failure_.phrase));
+              absl::StrCat(!last_failure_.local ? "answered by "
+                           : last_failure_.code == 408
+                               ? "no answer from "
+                               // The connection failed, was refused or was
+                               // closed (a TLS certificate refused).
+                               : "cannot reach ",
+                           c.next_hop().gateway(), ": ", last_failure_.code,
+                           " ", last_failure_.phrase));
         }
       } else {
         reason = last_failure_.Header("Reason");

@@ -209,15 +209,15 @@ else echo "FAIL: tls_call_out"; cat "$DIR/tls_call_out-uas.out"; FAILED=$((FAILE
 
 # The same call when the gateway's certificate (from the trusted CA) names
 # another host than gw.test: signaling must drop the connection after the
-# handshake without sending the INVITE. Sofia-SIP does not fail the request
-# queued on that connection, so the candidate times out (here the trunk's
-# 10 s fast failover) and the caller gets 408 with the Reason.
+# handshake without sending the INVITE; closing it fails the request that
+# waited for it (TPTAG_SDWN_ERROR), so the caller gets 503 at once with a
+# Reason saying the gateway could not be reached.
 rm -f "$DIR/uas.ready"
 $PEER uas --listen 127.0.0.22 --port 15071 $TLS --cert "$DIR/other.pem" --key "$DIR/other.key" \
   --expect-peer sig.test --via-port 15161 --ready "$DIR/uas.ready" --refused \
   >"$DIR/tls_wrong_name-uas.out" 2>&1 & UAS=$!
 for _ in $(seq 50); do [ -e "$DIR/uas.ready" ] && break; sleep 0.1; done
-sipp_run tls_wrong_name-uac 127.0.0.11 0 uac_expect_408.xml -inf "$(numbers 5552000002)" 127.0.0.1:15060
+sipp_run tls_wrong_name-uac 127.0.0.11 0 uac_expect_503.xml -inf "$(numbers 5552000002)" 127.0.0.1:15060
 uac=$?
 if wait $UAS && [ $uac = 0 ]; then
   echo "PASS: tls_wrong_name ($(tail -1 "$DIR/tls_wrong_name-uas.out"); the caller got $(grep -o 'SIP/2.0 [0-9]*' "$DIR/tls_wrong_name-uac.msg" 2>/dev/null | tail -1))"; PASSED=$((PASSED+1))

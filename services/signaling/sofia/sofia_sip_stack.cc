@@ -335,6 +335,11 @@ class SofiaSipStack::Impl {
               TAG_IF(tls, TPTAG_CERTIFICATE(tls ? tls_dir->path().c_str()
                                                 : nullptr)),
               TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TlsVerifyPolicy(s.tls))),
+              // A connection that closes (the peer hung up, or its TLS
+              // certificate was refused) fails the requests waiting on it
+              // at once, so the call fails over now rather than at its
+              // timeout.
+              TPTAG_SDWN_ERROR(1),
               TAG_IF(tls, TPTAG_TLS_VERIFY_DATE(1)), TAG_END()) < 0) {
         return absl::UnavailableError(absl::StrCat(
             "cannot listen on ", s.address, ":", s.port, "/",
