@@ -196,6 +196,13 @@ sleep 0.5
 check tls_call_in $PEER call 127.0.0.1 15061 --bind 127.0.0.11 $TLS --number 5551000001
 if wait $UAS; then echo "PASS: tls_call_in reached the UDP gateway"; PASSED=$((PASSED+1))
 else echo "FAIL: tls_call_in: the gateway's sipp failed (see $DIR/tls_call_in-uas.*)"; FAILED=$((FAILED+1)); fi
+# The same with a sips: Request-URI: our 200's Contact must be a SIPS URI
+# (RFC 3261 12.1.1), and the ACK and BYE sent to it reach the call.
+sipp_run tls_call_in_sips-uas 127.0.0.21 15070 uas_answer.xml & UAS=$!
+sleep 0.5
+check tls_call_in_sips $PEER call 127.0.0.1 15061 --bind 127.0.0.11 $TLS --number 5551000002 --sips
+if wait $UAS; then echo "PASS: tls_call_in_sips reached the UDP gateway"; PASSED=$((PASSED+1))
+else echo "FAIL: tls_call_in_sips: the gateway's sipp failed (see $DIR/tls_call_in_sips-uas.*)"; FAILED=$((FAILED+1)); fi
 
 rm -f "$DIR/uas.ready"
 $PEER uas --listen 127.0.0.22 --port 15071 $TLS --cert "$DIR/gw.pem" --key "$DIR/gw.key" \

@@ -144,7 +144,10 @@ def cmd_call(args):
     s = Stream(tls)
     local, lport = tls.getsockname()[:2]
     cid = f'c{lport}'
-    ruri = f'sip:{args.number}@{host_of(args.host)}:{args.port};transport=tls'
+    if args.sips:
+        ruri = f'sips:{args.number}@{host_of(args.host)}:{args.port}'
+    else:
+        ruri = f'sip:{args.number}@{host_of(args.host)}:{args.port};transport=tls'
     s.send(request('INVITE', ruri, local, lport, cid, 1, body=sdp(local)))
     seen = []
     while True:
@@ -155,8 +158,14 @@ def cmd_call(args):
             break
     if code != 200:
         fail(f'INVITE got {code} (responses {seen})')
-    if not re.search(r';transport=tls', header(msg, 'Contact') or header(msg, 'm'), re.I):
-        fail(f'200 Contact is not on TLS: {header(msg, "Contact")}')
+    contact_value = header(msg, 'Contact') or header(msg, 'm')
+    if args.sips:
+        # RFC 3261 12.1.1: a dialog asked for with a SIPS URI gets a SIPS
+        # Contact.
+        if not re.search(r'<sips:', contact_value, re.I):
+            fail(f'200 Contact is not a SIPS URI: {contact_value}')
+    elif not re.search(r';transport=tls', contact_value, re.I):
+        fail(f'200 Contact is not on TLS: {contact_value}')
     if not header(msg, 'Via').upper().startswith('SIP/2.0/TLS'):
         fail(f'200 Via is not ours: {header(msg, "Via")}')
     to_tag = re.search(r'tag=([^;>\s]+)', header(msg, 'To')).group(1)
@@ -167,7 +176,7 @@ def cmd_call(args):
     msg = s.recv()
     if status(msg) != 200:
         fail(f'BYE got: {msg.splitlines()[0]}')
-    print(f'call over {tls.version()}: responses {seen}, BYE 200')
+    print(f'call over {tls.version()}: responses {seen}, Contact {contact}, BYE 200')
 
 
 def cmd_uas(args):
@@ -259,6 +268,8 @@ def main():
             c.add_argument('--expect', required=True)
         else:
             c.add_argument('--number', required=True)
+            c.add_argument('--sips', action='store_true',
+                           help='a sips: Request-URI; expect a sips: Contact')
     u = sub.add_parser('uas')
     u.add_argument('--listen', required=True)
     u.add_argument('--port', type=int, required=True)

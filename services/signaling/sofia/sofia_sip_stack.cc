@@ -339,8 +339,8 @@ class SofiaSipStack::Impl {
               // certificate was refused) fails the requests waiting on it
               // at once, so the call fails over now rather than at its
               // timeout.
-              TPTAG_SDWN_ERROR(1),
-              TAG_IF(tls, TPTAG_TLS_VERIFY_DATE(1)), TAG_END()) < 0) {
+              TPTAG_SDWN_ERROR(1), TAG_IF(tls, TPTAG_TLS_VERIFY_DATE(1)),
+              TAG_END()) < 0) {
         return absl::UnavailableError(absl::StrCat(
             "cannot listen on ", s.address, ":", s.port, "/",
             ProtoName(s.transport), " (", url,
@@ -368,10 +368,15 @@ class SofiaSipStack::Impl {
     return nullptr;
   }
 
-  // Our Contact on the socket at `port`.
-  std::string ContactFor(uint32_t port, v1::Transport transport) {
+  // Our Contact on the socket at `port`; a SIPS URI (TLS implied) when
+  // `sips` and the socket is TLS.
+  std::string ContactFor(uint32_t port, v1::Transport transport,
+                         bool sips = false) {
     for (const ListenSpec& s : specs_) {
       if (s.port == port && s.transport == transport) {
+        if (sips && transport == v1::TRANSPORT_TLS) {
+          return absl::StrCat("<sips:", UriHost(s.advertised), ":", port, ">");
+        }
         return absl::StrCat(
             "<sip:", UriHost(s.advertised), ":", port,
             transport == v1::TRANSPORT_UDP
@@ -1399,8 +1404,16 @@ int SofiaSipStack::Impl::OnDefaultRequest(nta_leg_magic_t* magic, nta_leg_t*,
       // A re-INVITE for a dialog we do not know.
       return 481;
     }
-    std::string contact =
-        self->ContactFor(request.source.local_port, request.source.transport);
+    // RFC 3261 12.1.1: a dialog asked for with a SIPS URI (the
+    // Request-URI, else the top Record-Route, else the Contact) gets a SIPS
+    // Contact from us.
+    const url_t* target = sip->sip_record_route ? sip->sip_record_route->r_url
+                          : sip->sip_contact    ? sip->sip_contact->m_url
+                                                : nullptr;
+    const bool sips = sip->sip_request->rq_url->url_type == url_sips ||
+                      (target != nullptr && target->url_type == url_sips);
+    std::string contact = self->ContactFor(request.source.local_port,
+                                           request.source.transport, sips);
     tport_t* tp =
         self->FindTport(request.source.local_port, request.source.transport);
     self->handler_->OnInvite(
