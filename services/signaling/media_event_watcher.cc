@@ -13,7 +13,14 @@ namespace trunkline::signaling {
 class MediaEventWatcher::Stream final {
  public:
   Stream(MediaEventWatcher* owner, size_t index)
-      : owner_(owner), index_(index) {}
+      : owner_(owner), index_(index) {
+    // The stream waits for an instance that is down or not up yet rather
+    // than failing at once, and while it waits, its channel's connection
+    // attempts are polled with this queue: with gRPC's poll engine nothing
+    // else drives a channel that has no call pending, and an instance that
+    // came up was then found only by chance, seconds later.
+    context_.set_wait_for_ready(true);
+  }
   // Outside the owner's lock: the stream may end before this returns.
   void Start() {
     reader_ = owner_->instances_[index_].stub->PrepareAsyncWatchEvents(
