@@ -21,12 +21,17 @@ struct RouteCall final : GrpcCompletionThread::Call {
   GrpcRoutingClient::Poster post;
 
   void Finished() override {
+    // No answer within the deadline, whether routing is slow or gone (the
+    // call waited for it), is routing being unavailable: 503, not 504.
+    const absl::StatusCode code =
+        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+            ? absl::StatusCode::kUnavailable
+            : FromGrpcStatus(status).code();
     absl::StatusOr<v1::RouteDecision> result =
-        status.ok()
-            ? absl::StatusOr<v1::RouteDecision>(std::move(decision))
-            : absl::StatusOr<v1::RouteDecision>(absl::Status(
-                  FromGrpcStatus(status).code(),
-                  absl::StrCat("routing service: ", status.error_message())));
+        status.ok() ? absl::StatusOr<v1::RouteDecision>(std::move(decision))
+                    : absl::StatusOr<v1::RouteDecision>(absl::Status(
+                          code, absl::StrCat("routing service: ",
+                                             status.error_message())));
     post([done = std::move(done), result = std::move(result)]() {
       done(result);
     });
@@ -58,6 +63,12 @@ void GrpcRoutingClient::Route(const v1::RouteRequest& request, Done done) {
   call->post = post_;
   call->context.set_deadline(std::chrono::system_clock::now() +
                              absl::ToChronoMilliseconds(timeout_));
+  // A routing service that is restarting is waited for, up to the
+  // deadline, rather than failing the call at once; and under gRPC's poll
+  // engine a waiting call is what drives the channel's reconnection (a
+  // channel with no call pending is not polled, so calls failed fast for
+  // seconds after routing was back).
+  call->context.set_wait_for_ready(true);
   call->reader =
       stub_->AsyncRoute(&call->context, request, completions_->queue());
   call->reader->Finish(&call->decision, &call->status,

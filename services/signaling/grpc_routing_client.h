@@ -20,7 +20,8 @@ class GrpcRoutingClient final : public RoutingClient {
  public:
   using Poster = std::function<void(std::function<void()>)>;
   // `post` hands a closure to the SIP loop. `timeout` bounds each RPC: a slow
-  // or absent routing service fails the call with 503, it does not hang it.
+  // or absent routing service fails the call with 503 once it has passed
+  // (a restarting one is waited for within it); it does not hang the call.
   // `latency`, when set, measures every call
   // (trunkline_signaling_grpc_client_duration_seconds). `completions`: the
   // thread that finishes the RPCs (shared with the media client); null: one

@@ -240,6 +240,20 @@ if [ -n "$TRUNKCTL" ]; then
   if grep -qE "$re" <<<"$metrics"; then echo "PASS: metric $re"; PASSED=$((PASSED+1));
   else echo "FAIL: metric $re"; FAILED=$((FAILED+1)); fi
 fi
+# Routing restarts on the same address: while it is gone a call gets 503
+# with the routing service's Reason (once the Route's 2 s deadline passed);
+# a call placed half a second after it serves again is routed (the Route
+# waits for the channel, and its waiting drives the reconnection).
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null
+if sipp_run routing_gone-uac 127.0.0.11 uac_expect_503.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060 &&
+   grep -q 'text="routing service' "$DIR/routing_gone-uac.msg"; then
+  echo "PASS: routing gone: 503 with the routing service's Reason"; PASSED=$((PASSED+1))
+else echo "FAIL: routing gone (see $DIR/routing_gone-uac.*)"; FAILED=$((FAILED+1)); fi
+"$ROUTING" --topology="$DIR/topology.yaml" --grpc_address=127.0.0.1:$RG \
+  --admin_address=127.0.0.1:$RA --metrics_address=127.0.0.1:$RM 2>"$DIR/routing-again.log" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q 'msg=serving' "$DIR/routing-again.log" && break; sleep 0.1; done
+run_case routing_back 127.0.0.11 uac_call.xml 127.0.0.41:uas_answer.xml
 kill -0 "$SIG2" 2>/dev/null || { echo "FAIL: signaling died"; FAILED=$((FAILED+1)); }
 echo "sipp e2e: $PASSED passed, $FAILED failed"
 [ $FAILED = 0 ]
