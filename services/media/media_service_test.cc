@@ -135,7 +135,7 @@ TEST_F(MediaServiceTest, ServesCallsEventsLoadAndHealthOnItsQueue) {
   grpc::ClientContext watch[2];
   std::unique_ptr<grpc::ClientReader<v1::MediaEvent>> readers[2];
   for (int i = 0; i < 2; ++i) {
-    readers[i] = stub_->WatchEvents(&watch[i], {});
+    readers[i] = stub_->WatchEvents(&watch[i], v1::WatchEventsRequest());
   }
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (hub_.watchers() < 2 && absl::Now() < deadline) {
@@ -190,7 +190,7 @@ TEST_F(MediaServiceTest, ServesCallsEventsLoadAndHealthOnItsQueue) {
     // One that opens meanwhile ends at once too.
     grpc::ClientContext late;
     late.set_deadline(Soon());
-    auto reader = stub_->WatchEvents(&late, {});
+    auto reader = stub_->WatchEvents(&late, v1::WatchEventsRequest());
     EXPECT_FALSE(reader->Read(&event));
     EXPECT_TRUE(reader->Finish().ok());
   }

@@ -191,8 +191,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     } else {
       req.mutable_origin()->set_trunk(origin_.trunk);
     }
-    req.set_caller(request_.pai_user.empty() ? request_.from_user
-                                             : request_.pai_user);
+    req.set_caller(CallerNumber());
     req.set_callee(callee);
     AddTrunkStates(req);
     B2bua* b2bua = b2bua_;
@@ -511,6 +510,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // callee's offer in its 2xx is anchored then (Relay), the caller's
       // answer in its ACK (OnAck).
       delayed_offer_ = c.media().anchor() && request_.body.empty();
+      early_offer_ = EarlyOffer::kNone;  // each candidate makes its own
       if (c.media().anchor() && !delayed_offer_) {
         b2bua_->media_->Offer(request_.call_id, c, request_.body,
                               ForThisCall([index](Call* call, auto sdp) {
@@ -858,7 +858,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (r.code >= 200 && r.code < 300 && inbound_timer_ && session_timer_) {
       up.headers = session_timer_->AnswerHeaders();
     }
-    if (delayed_offer_ && early_offer_ != EarlyOffer::kNone) {
+    if (early_offer_ != EarlyOffer::kNone) {
       // Offer and answer were made in a reliable 18x and its PRACK (RFC
       // 3262): the caller has the relay's SDP already, and a 2xx or 18x
       // after that carries none on either leg.
@@ -881,11 +881,11 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         // PRACK carries the relay's answer (OnPrack).
         early_offer_ = EarlyOffer::kAwaitingAnswer;
         anchored_ = true;
-        b2bua_->media_->OfferFromCallee(request_.call_id, candidate(), r.body,
-                                        ForThisCall([up](Call* call, auto sdp) {
-                                          call->OnEarlyOffer(up,
-                                                             std::move(sdp));
-                                        }));
+        b2bua_->media_->OfferFromCallee(
+            request_.call_id, candidate(), r.body,
+            ForThisCall([up, index = current_candidate_](Call* call, auto sdp) {
+              call->OnEarlyOffer(index, up, std::move(sdp));
+            }));
         return;
       }
       if (r.code < 200) {
@@ -920,8 +920,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
 
   // The relay's offer for the caller, made from the callee's offer in a
   // reliable 18x.
-  void OnEarlyOffer(SipResponse up, absl::StatusOr<std::string> sdp) {
-    if (state_ == State::kDone) return;
+  void OnEarlyOffer(int index, SipResponse up,
+                    absl::StatusOr<std::string> sdp) {
+    // Stale once the call moved on to another candidate or ended.
+    if (state_ == State::kDone || index != current_candidate_) return;
     Attempt* a = current();
     if (sdp.ok() && a != nullptr) {
       up.body = *std::move(sdp);
@@ -956,16 +958,19 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       a->leg->Prack("", "");
       return;
     }
-    b2bua_->media_->Answer(request_.call_id, MediaLeg::kCaller, body,
-                           ForThisCall([](Call* call, auto sdp) {
-                             call->OnEarlyAnswer(std::move(sdp));
-                           }));
+    b2bua_->media_->Answer(
+        request_.call_id, MediaLeg::kCaller, body,
+        ForThisCall([index = current_candidate_](Call* call, auto sdp) {
+          call->OnEarlyAnswer(index, std::move(sdp));
+        }));
   }
 
   // The relay's answer for the callee, made from the caller's in its PRACK.
-  void OnEarlyAnswer(absl::StatusOr<std::string> sdp) {
+  void OnEarlyAnswer(int index, absl::StatusOr<std::string> sdp) {
     Attempt* a = current();
-    if (state_ == State::kDone || a == nullptr) return;
+    if (state_ == State::kDone || a == nullptr || index != current_candidate_) {
+      return;
+    }
     if (sdp.ok()) {
       sdp_sent_[1] = *sdp;
       a->leg->Prack("application/sdp", *sdp);

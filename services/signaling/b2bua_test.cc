@@ -294,6 +294,31 @@ TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
   EXPECT_EQ(out->pracks.size(), 1u);
 }
 
+// The early offer/answer belongs to its candidate: after a failover the
+// next candidate's offer in its 2xx is anchored and relayed, not taken for
+// one already answered.
+TEST_F(B2buaTest, FailoverAfterAnEarlyOfferRelaysTheNextCandidatesOffer) {
+  supported_ = {"100rel"};
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
+  dub.mutable_media()->set_anchor(true);
+  v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
+  lon.mutable_media()->set_anchor(true);
+  Route({dub, lon});
+  EarlyOffer(stack_.sent.at(0));
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u) << "failed over";
+  FakeClientLeg* next = stack_.sent[1];
+  EXPECT_EQ(next->invite.body, "") << "still a delayed offer";
+  next->observer->OnResponse(Resp(200, "v=0 lon offer"));
+  ASSERT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "relay:v=0 lon offer");
+  leg->observer->OnAck("application/sdp", "v=0 caller again");
+  EXPECT_EQ(next->ack_body, "relay:v=0 caller again");
+}
+
 TEST_F(B2buaTest, EarlyOfferThatMediaRefusesIsPrackedWithoutAnAnswer) {
   supported_ = {"100rel"};
   auto [leg, out] = AnchoredDelayedOffer();

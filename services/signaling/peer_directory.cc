@@ -22,6 +22,12 @@ int ParseAddress(const std::string& text, unsigned char* out) {
   return 0;
 }
 
+// The name a gateway's TLS certificate carries, both ways: its
+// `tls.peerName`, else its FQDN; "" when it has neither.
+std::string CertificateName(const v1::Gateway& g) {
+  return !g.tls().peer_name().empty() ? g.tls().peer_name() : g.fqdn();
+}
+
 const v1::Gateway* FindGateway(const v1::Topology& t, const std::string& n) {
   for (const v1::Gateway& g : t.gateways()) {
     if (g.name() == n) return &g;
@@ -214,14 +220,11 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
     std::vector<std::string> sources(g.trusted_sources().begin(),
                                      g.trusted_sources().end());
     if (!g.address().empty()) sources.push_back(g.address());
-    if (!g.tls().peer_name().empty()) {
-      e.tls_names.push_back(g.tls().peer_name());
-    } else if (!g.fqdn().empty()) {
-      e.tls_names.push_back(g.fqdn());
-    }
+    const std::string name = CertificateName(g);
+    if (!name.empty()) e.tls_names.push_back(name);
     e.tls_identity_required =
         g.tls().require_client_certificate() && !e.tls_names.empty();
-    dir->tls_names_[g.name()] = e.tls_names.empty() ? "" : e.tls_names[0];
+    dir->tls_names_[g.name()] = name;
     for (const std::string& s : sources) {
       absl::StatusOr<AddressRange> r = AddressRange::Parse(s);
       if (!r.ok()) {
@@ -272,10 +275,8 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
                        "\" does not serve tls: add tls to its transports, with "
                        "tls.certificateFile and tls.privateKeyFile"));
     }
-    if (info.transport == v1::TRANSPORT_TLS) {
-      info.tls_name =
-          !g->tls().peer_name().empty() ? g->tls().peer_name() : g->fqdn();
-    }
+    if (info.transport == v1::TRANSPORT_TLS)
+      info.tls_name = CertificateName(*g);
     info.local_port = port;
     info.advertised = listener->advertised_address().empty()
                           ? listener->address()
