@@ -509,10 +509,28 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // An INVITE without SDP (a delayed offer) goes on without one; the
       // callee's offer in its 2xx is anchored then (Relay), the caller's
       // answer in its ACK (OnAck).
+      if (anchored_ && !c.media().anchor()) {
+        // From an anchored candidate to one that bypasses media: the relay's
+        // session has no use now, and the next SDP is not the relay's.
+        b2bua_->media_->Delete(request_.call_id);
+        anchored_ = false;
+      }
       delayed_offer_ = c.media().anchor() && request_.body.empty();
       early_offer_ = EarlyOffer::kNone;  // each candidate makes its own
+      // The caller answered an earlier candidate's offer in its PRACK (RFC
+      // 3262): its offer/answer is over, so an anchored candidate now is
+      // offered what the caller answered, through the same relay (its
+      // caller side keeps its ports and keys), and the caller is sent no
+      // second offer (Relay).
+      const std::string& offer =
+          c.media().anchor() && !caller_early_answer_.empty()
+              ? caller_early_answer_
+              : request_.body;
+      if (c.media().anchor() && !caller_early_answer_.empty()) {
+        delayed_offer_ = false;
+      }
       if (c.media().anchor() && !delayed_offer_) {
-        b2bua_->media_->Offer(request_.call_id, c, request_.body,
+        b2bua_->media_->Offer(request_.call_id, c, offer,
                               ForThisCall([index](Call* call, auto sdp) {
                                 call->OnOffered(index, std::move(sdp));
                               }));
@@ -865,6 +883,24 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       server_->Respond(up);
       return;
     }
+    if (!caller_early_answer_.empty() && anchored_) {
+      // A candidate after one whose early offer the caller answered: its
+      // answer sets up the relay's side towards it, and the caller, whose
+      // offer/answer is over, gets the response without SDP.
+      if (r.body.empty()) {
+        server_->Respond(up);
+        return;
+      }
+      b2bua_->media_->Answer(request_.call_id, MediaLeg::kCallee, r.body,
+                             ForThisCall([up](Call* call, auto sdp) {
+                               if (!sdp.ok()) {
+                                 call->OnMediaAnswer(up, std::move(sdp));
+                               } else if (call->state_ != State::kDone) {
+                                 call->server_->Respond(up);
+                               }
+                             }));
+      return;
+    }
     if (delayed_offer_ && !r.body.empty()) {
       if (r.code < 200 && r.offer_awaits_prack && !CallerTakes100rel()) {
         // A callee that sends reliably though we did not offer 100rel: the
@@ -960,18 +996,21 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
     b2bua_->media_->Answer(
         request_.call_id, MediaLeg::kCaller, body,
-        ForThisCall([index = current_candidate_](Call* call, auto sdp) {
-          call->OnEarlyAnswer(index, std::move(sdp));
+        ForThisCall([index = current_candidate_, body](Call* call, auto sdp) {
+          call->OnEarlyAnswer(index, body, std::move(sdp));
         }));
   }
 
-  // The relay's answer for the callee, made from the caller's in its PRACK.
-  void OnEarlyAnswer(int index, absl::StatusOr<std::string> sdp) {
+  // The relay's answer for the callee, made from the caller's
+  // (`caller_answer`) in its PRACK.
+  void OnEarlyAnswer(int index, const std::string& caller_answer,
+                     absl::StatusOr<std::string> sdp) {
     Attempt* a = current();
     if (state_ == State::kDone || a == nullptr || index != current_candidate_) {
       return;
     }
     if (sdp.ok()) {
+      caller_early_answer_ = caller_answer;
       sdp_sent_[1] = *sdp;
       a->leg->Prack("application/sdp", *sdp);
       return;
@@ -1393,6 +1432,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // PRACK (RFC 3262), rather than in the 2xx and ACK.
   enum class EarlyOffer { kNone, kAwaitingAnswer, kAnswered };
   EarlyOffer early_offer_ = EarlyOffer::kNone;
+  // The caller's answer in its PRACK to a candidate's early offer, once the
+  // relay took it: the caller's offer/answer is over, for every later
+  // candidate too.
+  std::string caller_early_answer_;
   // The Replaces our INVITE carries (StartReplacing), "" for none.
   std::string replaces_out_;
   // The candidate counted in trunkline_signaling_active_calls.

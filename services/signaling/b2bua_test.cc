@@ -30,9 +30,12 @@ class FakeRouting : public RoutingClient {
 
 class FakeMedia : public MediaController {
  public:
+  // With `anchors`, the caller's offer comes back rewritten too.
   void Offer(const std::string&, const v1::Candidate&, const std::string& sdp,
              SdpDone done) override {
-    done(absl::UnavailableError("no media instance configured"));
+    if (!anchors) return done(absl::UnavailableError("no media instance"));
+    log.push_back("offer from caller: " + sdp);
+    done("relay:" + sdp);
   }
   void Update(const std::string&, MediaLeg, const std::string&,
               SdpDone done) override {
@@ -294,10 +297,11 @@ TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
   EXPECT_EQ(out->pracks.size(), 1u);
 }
 
-// The early offer/answer belongs to its candidate: after a failover the
-// next candidate's offer in its 2xx is anchored and relayed, not taken for
-// one already answered.
-TEST_F(B2buaTest, FailoverAfterAnEarlyOfferRelaysTheNextCandidatesOffer) {
+// The early offer/answer belongs to its candidate, but the caller's
+// offer/answer is over once it answered in its PRACK: after a failover the
+// next candidate is offered what the caller answered (through the relay),
+// and the caller gets no second offer.
+TEST_F(B2buaTest, FailoverAfterAnEarlyOfferOffersTheCallersAnswer) {
   supported_ = {"100rel"};
   media_.anchors = true;
   FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
@@ -311,12 +315,66 @@ TEST_F(B2buaTest, FailoverAfterAnEarlyOfferRelaysTheNextCandidatesOffer) {
   stack_.sent[0]->observer->OnResponse(Resp(503));
   ASSERT_EQ(stack_.sent.size(), 2u) << "failed over";
   FakeClientLeg* next = stack_.sent[1];
+  EXPECT_EQ(next->invite.body, "relay:v=0 caller answer");
+  next->observer->OnResponse(Resp(183, "v=0 lon answer"));
+  ASSERT_EQ(leg->responses.back().code, 183);
+  EXPECT_EQ(leg->responses.back().body, "") << "no second offer or answer";
+  next->observer->OnResponse(Resp(200, "v=0 lon answer"));
+  ASSERT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "");
+  leg->observer->OnAck("", "");
+  EXPECT_EQ(next->acks, 1);
+  EXPECT_EQ(next->ack_body, "") << "the callee answered in its 2xx";
+  EXPECT_THAT(media_.log, ElementsAre("offer from callee: v=0 early offer",
+                                      "answer from caller: v=0 caller answer",
+                                      "offer from caller: v=0 caller answer",
+                                      "answer from callee: v=0 lon answer",
+                                      "answer from callee: v=0 lon answer"));
+}
+
+// Before the caller answered, a failover still finds the caller's
+// offer/answer open: the next candidate makes its own offer (a delayed
+// offer again), and the caller gets the relay's offer in the 2xx.
+TEST_F(B2buaTest, FailoverBeforeTheCallerAnsweredTheEarlyOfferStaysDelayed) {
+  supported_ = {"100rel"};
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
+  dub.mutable_media()->set_anchor(true);
+  v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
+  lon.mutable_media()->set_anchor(true);
+  Route({dub, lon});
+  stack_.sent.at(0)->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  FakeClientLeg* next = stack_.sent[1];
   EXPECT_EQ(next->invite.body, "") << "still a delayed offer";
   next->observer->OnResponse(Resp(200, "v=0 lon offer"));
   ASSERT_EQ(leg->responses.back().code, 200);
   EXPECT_EQ(leg->responses.back().body, "relay:v=0 lon offer");
   leg->observer->OnAck("application/sdp", "v=0 caller again");
   EXPECT_EQ(next->ack_body, "relay:v=0 caller again");
+}
+
+// From an anchored candidate to one that bypasses media: the relay's
+// session is deleted and the next candidate's answer reaches the caller as
+// it is.
+TEST_F(B2buaTest, FailoverFromAnchoredToBypassDropsTheRelay) {
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite();
+  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
+  dub.mutable_media()->set_anchor(true);
+  v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
+  Route({dub, lon});
+  ASSERT_EQ(stack_.sent.size(), 1u);
+  EXPECT_EQ(stack_.sent[0]->invite.body, "relay:v=0\r\n");
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  EXPECT_EQ(stack_.sent[1]->invite.body, "v=0\r\n") << "the caller's own";
+  stack_.sent[1]->observer->OnResponse(Resp(200, "v=0 lon answer"));
+  ASSERT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "v=0 lon answer");
+  EXPECT_THAT(media_.log,
+              ElementsAre("offer from caller: v=0\r\n", "delete"));
 }
 
 TEST_F(B2buaTest, EarlyOfferThatMediaRefusesIsPrackedWithoutAnAnswer) {

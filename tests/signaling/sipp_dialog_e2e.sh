@@ -164,6 +164,22 @@ else fail "UC side international call (see $DIR/intl.err)"; tail -20 "$DIR/intl.
 if wait "$ITSP"; then pass "ITSP: our answer to its 401 verified (digest MD5, qop=auth)"
 else fail "ITSP digest scenario (see $DIR/itsp.err)"; tail -20 "$DIR/itsp.err" 2>/dev/null; fi
 
+# Failover after the caller answered an early offer: the Dublin gateway
+# offers in a reliable 183, gets the relay's answer in the PRACK, then fails
+# with 503; the call moves on to the ITSP (0871234567: pstn-dub, then itsp),
+# which is offered what the caller answered (through the same relay), and
+# the caller's 200 carries no second offer.
+sipp_run gwfail 127.0.0.21 uas_early_offer_503.xml & GWFAIL=$!
+sipp_run itspnext 127.0.0.41 uas_digest.xml -inf "$DIR/password.csv" & ITSPNEXT=$!
+bound 127.0.0.21; bound 127.0.0.41
+if sipp_run ucfail 127.0.0.11 uac_early_offer.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
+  pass "UC side: early offer answered in the PRACK, then a 200 from the next candidate without a second offer"
+else fail "UC side early-offer failover (see $DIR/ucfail.err)"; tail -20 "$DIR/ucfail.err" 2>/dev/null; fi
+if wait "$GWFAIL"; then pass "gateway: answered in the PRACK, then failed the call with 503"
+else fail "gateway early-offer 503 (see $DIR/gwfail.err)"; tail -20 "$DIR/gwfail.err" 2>/dev/null; fi
+if wait "$ITSPNEXT"; then pass "next candidate (ITSP): an INVITE with the relay's offer, answered in its 200"
+else fail "ITSP after failover (see $DIR/itspnext.err)"; tail -20 "$DIR/itspnext.err" 2>/dev/null; fi
+
 # Media timeout: +442071234567 goes to gw-lon (127.0.0.22) first.
 printf 'SEQUENTIAL\n+442071234567;\n' > "$DIR/london.csv"
 sipp_run gwlon 127.0.0.22 uas_silent_answer.xml & GWLON=$!
@@ -179,23 +195,23 @@ if wait "$LONGCALL" && wait "$PBX"; then
 else fail "session timer call (see $DIR/pbx.err, $DIR/longcall.err)"; tail -20 "$DIR/pbx.err" "$DIR/longcall.err" 2>/dev/null; fi
 
 metrics=$(metrics_of "$SIGNALING_METRICS")
-# Challenges answered: the REGISTER's, its refresh's and the INVITE's.
+# Challenges answered: the REGISTER's, its refresh's and two INVITEs'.
 for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
          'trunkline_signaling_in_dialog_requests_total{method="INFO"} 1' \
-         'trunkline_signaling_auth_challenges_total{result="answered",trunk="itsp"} 3' \
+         'trunkline_signaling_auth_challenges_total{result="answered",trunk="itsp"} 4' \
          'trunkline_signaling_trunk_registered{trunk="itsp"} 1' \
          'trunkline_signaling_media_timeouts_total{kind="rtp",trunk="pstn-lon"} 1'; do
   grep -qF "$m" <<<"$metrics" && pass "metric $m" || fail "metric $m"
 done
 media=$(metrics_of "$MEDIA_METRICS")
 # The media service saw every offer/answer: the hold, resume and gateway
-# re-INVITEs through Update, and one Offer per candidate tried by the eight
+# re-INVITEs through Update, and one Offer per candidate tried by the nine
 # anchored calls (the delayed offers' from the callee). The international call's trunks share a priority and are
 # ordered by a hash of its Call-ID: when gw-dub (no sipp by then) comes
 # first, its transport failure moves the call on with one more Offer.
 failovers=$(awk '/^trunkline_signaling_failovers_total\{/ {n += $2} END {printf "%d", n}' <<<"$metrics")
 for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
-          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((8 + failovers))"; do
+          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((9 + failovers))"; do
   grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; grep -E 'failovers_total' <<<"$metrics"; }
 done
 kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"
