@@ -373,8 +373,7 @@ TEST_F(B2buaTest, FailoverFromAnchoredToBypassDropsTheRelay) {
   stack_.sent[1]->observer->OnResponse(Resp(200, "v=0 lon answer"));
   ASSERT_EQ(leg->responses.back().code, 200);
   EXPECT_EQ(leg->responses.back().body, "v=0 lon answer");
-  EXPECT_THAT(media_.log,
-              ElementsAre("offer from caller: v=0\r\n", "delete"));
+  EXPECT_THAT(media_.log, ElementsAre("offer from caller: v=0\r\n", "delete"));
 }
 
 TEST_F(B2buaTest, EarlyOfferThatMediaRefusesIsPrackedWithoutAnAnswer) {
