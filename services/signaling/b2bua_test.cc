@@ -139,6 +139,19 @@ class B2buaTest : public ::testing::Test {
     Route({c});
     return {leg, stack_.sent.at(0)};
   }
+  // A delayed offer from a caller that supports 100rel, routed to two
+  // anchored gateways: pstn-dub, then pstn-lon.
+  FakeServerLeg* DelayedOfferToTwoAnchoredGateways() {
+    supported_ = {"100rel"};
+    media_.anchors = true;
+    FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+    v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
+    dub.mutable_media()->set_anchor(true);
+    v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
+    lon.mutable_media()->set_anchor(true);
+    Route({dub, lon});
+    return leg;
+  }
   // The callee's offer in a reliable 183.
   static void EarlyOffer(FakeClientLeg* out) {
     SipResponse early = Resp(183, "v=0 early offer");
@@ -302,14 +315,7 @@ TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
 // next candidate is offered what the caller answered (through the relay),
 // and the caller gets no second offer.
 TEST_F(B2buaTest, FailoverAfterAnEarlyOfferOffersTheCallersAnswer) {
-  supported_ = {"100rel"};
-  media_.anchors = true;
-  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
-  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
-  dub.mutable_media()->set_anchor(true);
-  v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
-  lon.mutable_media()->set_anchor(true);
-  Route({dub, lon});
+  FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
   EarlyOffer(stack_.sent.at(0));
   leg->observer->OnPrack("application/sdp", "v=0 caller answer");
   stack_.sent[0]->observer->OnResponse(Resp(503));
@@ -336,15 +342,9 @@ TEST_F(B2buaTest, FailoverAfterAnEarlyOfferOffersTheCallersAnswer) {
 // offer/answer open: the next candidate makes its own offer (a delayed
 // offer again), and the caller gets the relay's offer in the 2xx.
 TEST_F(B2buaTest, FailoverBeforeTheCallerAnsweredTheEarlyOfferStaysDelayed) {
-  supported_ = {"100rel"};
-  media_.anchors = true;
-  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
-  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
-  dub.mutable_media()->set_anchor(true);
-  v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
-  lon.mutable_media()->set_anchor(true);
-  Route({dub, lon});
-  stack_.sent.at(0)->observer->OnResponse(Resp(503));
+  FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
+  EarlyOffer(stack_.sent.at(0));  // the caller has not PRACKed it yet
+  stack_.sent[0]->observer->OnResponse(Resp(503));
   ASSERT_EQ(stack_.sent.size(), 2u);
   FakeClientLeg* next = stack_.sent[1];
   EXPECT_EQ(next->invite.body, "") << "still a delayed offer";
