@@ -650,6 +650,9 @@ class Decider {
     hop->set_host(gw.address().empty() ? gw.fqdn() : gw.address());
     hop->set_port(remote_port);
     hop->set_transport(transport);
+    if (transport == v1::TRANSPORT_TLS && gw.tls().sips_uri()) {
+      hop->set_sips(true);
+    }
     if (pool) hop->set_pool(pool->name());
     if (listener) {
       hop->set_listener(listener->name());

@@ -131,6 +131,30 @@ policyAssignments:
   EXPECT_EQ(normalized("sip:other@x", "p1"), "+3555");
 }
 
+// A gateway that takes sips: URIs: its TLS trunk's candidate says so; a
+// trunk to it over TCP would be refused by the loader, a plain gateway's
+// TLS trunk does not.
+TEST_F(RouteEngineTest, SipsUrisForGatewaysThatTakeThem) {
+  auto s = FromText(R"(
+sites: [{name: hq}]
+pools: [{name: p1, site: hq, listeners: [{name: lan, address: 127.0.0.1}]}]
+gateways:
+  - {name: gw, kind: pstn_gateway, address: 127.0.0.9, transport: tls, tls: {sipsUri: true}}
+  - {name: gw2, kind: pstn_gateway, address: 127.0.0.10, transport: tls}
+trunks: [{name: t, pool: p1, gateway: gw}, {name: t2, pool: p1, gateway: gw2}]
+trunkConfigurations: [{name: global, srtpMode: optional}]
+pstnUsages: [{name: U}]
+voiceRoutes: [{name: r, numberPattern: '^\+.*$', pstnUsages: [U], trunks: [{trunk: t}, {trunk: t2, priority: 1}]}]
+voicePolicies: [{name: global, pstnUsages: [U]}]
+)");
+  v1::RouteDecision d;
+  ASSERT_TRUE(Decide(*s, User("sip:a@x", "+15550001", "+15550002"), &d).ok());
+  ASSERT_EQ(d.candidates_size(), 2);
+  EXPECT_EQ(d.candidates(0).next_hop().transport(), v1::TRANSPORT_TLS);
+  EXPECT_TRUE(d.candidates(0).next_hop().sips());
+  EXPECT_FALSE(d.candidates(1).next_hop().sips());
+}
+
 TEST_F(RouteEngineTest, FirstMatchingNormalizationRuleWins) {
   v1::RouteExplanation e;
   v1::RouteDecision d =

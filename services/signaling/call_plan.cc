@@ -49,16 +49,21 @@ OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
   const std::string gw = UriHost(hop.host());
   const uint32_t port = hop.port() ? hop.port() : 5060;
   const std::string local = UriHost(hop.advertised_address());
-  out.request_uri = absl::StrCat("sip:", c.called_number(), "@", gw, ":", port,
-                                 TransportParam(hop.transport()));
-  out.to = absl::StrCat("<sip:", c.called_number(), "@", gw, ">");
+  // A sips: URI says TLS by itself (RFC 5630 deprecates ;transport=tls
+  // with it).
+  const std::string scheme = hop.sips() ? "sips:" : "sip:";
+  const std::string transport =
+      hop.sips() ? "" : TransportParam(hop.transport());
+  out.request_uri =
+      absl::StrCat(scheme, c.called_number(), "@", gw, ":", port, transport);
+  out.to = absl::StrCat("<", scheme, c.called_number(), "@", gw, ">");
   const bool anonymous =
       c.headers().anonymous() || c.calling_number() == "anonymous";
   if (anonymous) {
     out.from = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
     out.headers.emplace_back("Privacy", "id");
   } else {
-    out.from = absl::StrCat("<sip:", c.calling_number(), "@", local, ">");
+    out.from = absl::StrCat("<", scheme, c.calling_number(), "@", local, ">");
   }
   if (c.headers().forward_p_asserted_identity()) {
     // With Privacy: id the trusted peer still learns who calls; without a
@@ -74,8 +79,8 @@ OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
   if (c.headers().forward_call_history()) {
     for (const auto& h : in.call_history) out.headers.push_back(h);
   }
-  out.contact = absl::StrCat("<sip:", local, ":", hop.local_port(),
-                             TransportParam(hop.transport()), ">");
+  out.contact =
+      absl::StrCat("<", scheme, local, ":", hop.local_port(), transport, ">");
   out.next_hop_host = hop.host();
   out.next_hop_port = port;
   out.transport = hop.transport() == v1::TRANSPORT_UNSPECIFIED

@@ -34,6 +34,24 @@ TEST(CallPlanTest, TranslatedNumbersAtTheGateway) {
   EXPECT_TRUE(out.headers.empty());  // no PAI, no history unless allowed
 }
 
+// A gateway that takes sips: URIs gets them in every URI we make, without
+// ;transport=tls (the scheme says TLS).
+TEST(CallPlanTest, SipsUrisForAGatewayThatTakesThem) {
+  IncomingRequest in;
+  v1::Candidate c = Dublin();
+  c.mutable_next_hop()->set_port(5061);
+  c.mutable_next_hop()->set_transport(v1::TRANSPORT_TLS);
+  EXPECT_EQ(BuildInvite(in, c, "").request_uri,
+            "sip:0871234567@127.0.0.21:5061;transport=tls");
+  c.mutable_next_hop()->set_sips(true);
+  OutgoingInvite out = BuildInvite(in, c, "");
+  EXPECT_EQ(out.request_uri, "sips:0871234567@127.0.0.21:5061");
+  EXPECT_EQ(out.to, "<sips:0871234567@127.0.0.21>");
+  EXPECT_EQ(out.from, "<sips:015551234@127.0.0.1>");
+  EXPECT_EQ(out.contact, "<sips:127.0.0.1:5160>");
+  EXPECT_EQ(out.transport, v1::TRANSPORT_TLS);
+}
+
 TEST(CallPlanTest, HeadersOnlyWhenThePlanAllows) {
   IncomingRequest in;
   in.call_history = {{"History-Info", "<sip:1@x>;index=1"}};

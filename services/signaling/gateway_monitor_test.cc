@@ -67,6 +67,19 @@ TEST_F(GatewayMonitorTest, TlsProbeNamesWhatTheCertificateMustCarry) {
   EXPECT_EQ(stack_.requests[0]->request.next_hop_host, "127.0.0.21");
 }
 
+TEST_F(GatewayMonitorTest, SipsProbeToAGatewayThatTakesSipsUris) {
+  TrunkInfo t = Trunk("pstn-tls");
+  t.transport = v1::TRANSPORT_TLS;
+  t.sips = true;
+  monitor_.SetTrunks({t});
+  ASSERT_EQ(stack_.requests.size(), 1u);
+  const OutgoingRequest& r = stack_.requests[0]->request;
+  EXPECT_EQ(r.request_uri, "sips:127.0.0.21:5060");
+  EXPECT_EQ(r.from, "<sips:trunkline@127.0.0.1>");
+  EXPECT_EQ(r.contact, "<sips:127.0.0.1:5160>");
+  EXPECT_EQ(r.transport, v1::TRANSPORT_TLS);
+}
+
 TEST_F(GatewayMonitorTest, DownAfterThresholdMissesUpOnAnyAnswer) {
   monitor_.SetTrunks({Trunk("pstn-dub", 5, 2)});
   EXPECT_THAT(monitor_.DownTrunks(), IsEmpty());

@@ -275,8 +275,10 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
                        "\" does not serve tls: add tls to its transports, with "
                        "tls.certificateFile and tls.privateKeyFile"));
     }
-    if (info.transport == v1::TRANSPORT_TLS)
+    if (info.transport == v1::TRANSPORT_TLS) {
       info.tls_name = CertificateName(*g);
+      info.sips = g->tls().sips_uri();
+    }
     info.local_port = port;
     info.advertised = listener->advertised_address().empty()
                           ? listener->address()

@@ -88,6 +88,8 @@ struct TrunkInfo {
   std::string credentials;
   // Over TLS: the name its certificate must carry (TlsNameOf).
   std::string tls_name;
+  // Over TLS to a gateway with tls.sipsUri: our requests carry sips: URIs.
+  bool sips = false;
   bool operator==(const TrunkInfo& o) const {
     return name == o.name && gateway == o.gateway && host == o.host &&
            port == o.port && transport == o.transport &&

@@ -88,10 +88,19 @@ gateways:
     site: hq
     tls: {caFile: $DIR/ca.pem, requireClientCertificate: true}
   - {name: gw6, kind: ip_pbx, address: '::1', port: 15072, site: hq}
+  - name: gwsips
+    kind: pstn_gateway
+    address: 127.0.0.23
+    fqdn: gw.test
+    port: 15073
+    transport: tls
+    site: hq
+    tls: {caFile: $DIR/ca.pem, sipsUri: true}
 trunks:
   - {name: pstn, pool: pool, listener: udp4, gateway: gw, localPort: 15160}
   - {name: pstn-tls, pool: pool, listener: tls4, gateway: gwtls, localPort: 15161}
   - {name: pbx6, pool: pool, listener: v6, gateway: gw6, localPort: 15162}
+  - {name: pstn-sips, pool: pool, listener: tls4, gateway: gwsips, localPort: 15164}
 trunkConfigurations:
   - name: global
     srtpMode: optional
@@ -102,6 +111,7 @@ voiceRoutes:
   - {name: udp, numberPattern: '^\+1555100\d{4}$', pstnUsages: [Local], trunks: [{trunk: pstn}]}
   - {name: tls, numberPattern: '^\+1555200\d{4}$', pstnUsages: [Local], trunks: [{trunk: pstn-tls}]}
   - {name: v6, numberPattern: '^\+1555300\d{4}$', pstnUsages: [Local], trunks: [{trunk: pbx6}]}
+  - {name: sips, numberPattern: '^\+1555400\d{4}$', pstnUsages: [Local], trunks: [{trunk: pstn-sips}]}
 voicePolicies: [{name: global, pstnUsages: [Local]}]
 dialPlans:
   - name: global
@@ -213,6 +223,19 @@ sipp_run tls_call_out-uac 127.0.0.11 0 uac_call.xml -inf "$(numbers 5552000001)"
 wait $UAS || ok=0
 if [ $ok = 1 ]; then echo "PASS: tls_call_out ($(tail -1 "$DIR/tls_call_out-uas.out"))"; PASSED=$((PASSED+1))
 else echo "FAIL: tls_call_out"; cat "$DIR/tls_call_out-uas.out"; FAILED=$((FAILED+1)); fi
+
+# A gateway that takes sips: URIs (tls.sipsUri): the INVITE's Request-URI,
+# To, From and Contact are sips: URIs, and the ACK and BYE reach the
+# gateway's sips: Contact.
+rm -f "$DIR/uas.ready"
+$PEER uas --listen 127.0.0.23 --port 15073 $TLS --cert "$DIR/gw.pem" --key "$DIR/gw.key" \
+  --expect-peer sig.test --via-port 15164 --sips --ready "$DIR/uas.ready" >"$DIR/tls_call_sips-uas.out" 2>&1 & UAS=$!
+for _ in $(seq 50); do [ -e "$DIR/uas.ready" ] && break; sleep 0.1; done
+ok=1
+sipp_run tls_call_sips-uac 127.0.0.11 0 uac_call.xml -inf "$(numbers 5554000001)" 127.0.0.1:15060 || ok=0
+wait $UAS || ok=0
+if [ $ok = 1 ]; then echo "PASS: tls_call_sips ($(tail -1 "$DIR/tls_call_sips-uas.out"))"; PASSED=$((PASSED+1))
+else echo "FAIL: tls_call_sips"; cat "$DIR/tls_call_sips-uas.out"; FAILED=$((FAILED+1)); fi
 
 # The same call when the gateway's certificate (from the trusted CA) names
 # another host than gw.test: signaling must drop the connection after the

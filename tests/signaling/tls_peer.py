@@ -218,10 +218,23 @@ def cmd_uas(args):
     inv = s.recv()
     if not inv.startswith('INVITE '):
         fail(f'expected INVITE, got {inv.splitlines()[0]}')
+    if args.sips:
+        # A gateway that takes sips: URIs: the scheme says TLS by itself.
+        uris = {
+            'Request-URI': inv.splitlines()[0].split(' ')[1],
+            'To': header(inv, 'To'), 'From': header(inv, 'From'),
+            'Contact': header(inv, 'Contact'),
+        }
+        tls_checks = {f'{what} is sips:': re.search(r'(^|<)sips:', uri) is not None
+                      for what, uri in uris.items()}
+    else:
+        tls_checks = {
+            'Contact on TLS': ';transport=tls' in header(inv, 'Contact').lower(),
+            'Request-URI on TLS': ';transport=tls' in inv.splitlines()[0].lower(),
+        }
     checks = {
         'Via on TLS': header(inv, 'Via').upper().startswith('SIP/2.0/TLS'),
-        'Contact on TLS': ';transport=tls' in header(inv, 'Contact').lower(),
-        'Request-URI on TLS': ';transport=tls' in inv.splitlines()[0].lower(),
+        **tls_checks,
         f'Via from the trunk\'s port {args.via_port}':
             f':{args.via_port};' in header(inv, 'Via') + ';',
     }
@@ -233,7 +246,8 @@ def cmd_uas(args):
     to = header(inv, 'To') + ';tag=gw1'
     common = (f'{base}\nTo: {to}\nCall-ID: {header(inv, "Call-ID")}\n'
               f'CSeq: {header(inv, "CSeq")}\n'
-              f'Contact: <sip:gw@{host_of(local)}:{args.port};transport=tls>\n')
+              + (f'Contact: <sips:gw@{host_of(local)}:{args.port}>\n' if args.sips else
+                 f'Contact: <sip:gw@{host_of(local)}:{args.port};transport=tls>\n'))
     s.send(f'SIP/2.0 100 Trying\n{common}Content-Length: 0\n\n')
     body = sdp(local)
     s.send(f'SIP/2.0 200 OK\n{common}Content-Type: application/sdp\n'
@@ -280,6 +294,8 @@ def main():
     u.add_argument('--ready', required=True)
     u.add_argument('--via-port', type=int, required=True)
     u.add_argument('--wait', type=float, default=20)
+    u.add_argument('--sips', action='store_true',
+                   help='expect sips: URIs (and answer with a sips: Contact)')
     u.add_argument('--refused', action='store_true',
                    help='expect signaling to drop the connection unused')
     args = p.parse_args()

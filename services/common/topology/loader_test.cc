@@ -108,6 +108,9 @@ const BrokenCase kBroken[] = {
     {"session_timer_min_se",
      "26: trunk configuration \"global\": sessionTimer.minSeSeconds 30 is "
      "below 90, the least RFC 4028 allows"},
+    {"sips_uri_without_tls",
+     "25: trunk \"trunk\": gateway \"gw\" takes sips: URIs (tls.sipsUri), "
+     "which need transport tls"},
     {"tls_without_certificate",
      "10: pool \"pool\" listener \"lan\": TLS needs tls.certificateFile and "
      "tls.privateKeyFile"},

@@ -246,6 +246,10 @@ class Validator {
                            " is not an IPv4 or IPv6 address"));
       }
       Port(gw.port(), path + ".port", owner, "port");
+      if (gw.tls().sips_uri() && gw.transport() != v1::TRANSPORT_TLS) {
+        Error(path + ".tls.sips_uri",
+              absl::StrCat(owner, ": tls.sipsUri needs transport tls"));
+      }
       Site(gw.site(), path + ".site", owner);
       for (int k = 0; k < gw.trusted_sources_size(); ++k) {
         std::string source = gw.trusted_sources(k);
@@ -411,6 +415,14 @@ class Validator {
         Error(path + ".listener",
               absl::StrCat(owner, ": pool ", Quote(pool->name()),
                            " has no listener ", Quote(trunk.listener())));
+      }
+      if (gw && gw->tls().sips_uri() &&
+          trunk.transport() != v1::TRANSPORT_UNSPECIFIED &&
+          trunk.transport() != v1::TRANSPORT_TLS) {
+        Error(path + ".transport",
+              absl::StrCat(owner, ": gateway ", Quote(gw->name()),
+                           " takes sips: URIs (tls.sipsUri), which need "
+                           "transport tls"));
       }
       if (gw && gw->kind() == v1::GATEWAY_KIND_UC_FRONT_END) {
         Error(
