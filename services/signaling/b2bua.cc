@@ -494,6 +494,21 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // Moves to the next candidate, or fails the call when none is left.
   void TryNext() {
     ReleaseTrunk();
+    if (early_offer_ == EarlyOffer::kAwaitingAnswer &&
+        next_candidate_ < decision_.candidates_size()) {
+      // The candidate that failed offered in a reliable 18x and the caller
+      // owes its answer (its PRACK); no 2xx may reach the caller before
+      // that PRACK anyway (RFC 3262 3). The next candidate waits for it, a
+      // few seconds at most, to be offered what the caller answers (OnPrack).
+      failover_after_prack_ =
+          b2bua_->stack_->StartTimer(kFailoverPrackWait, [this] {
+            failover_after_prack_.reset();
+            if (state_ != State::kTrying) return;
+            early_offer_ = EarlyOffer::kNone;  // no PRACK: a delayed offer
+            TryNext();
+          });
+      return;
+    }
     while (next_candidate_ < decision_.candidates_size()) {
       const int index = next_candidate_++;
       const v1::Candidate& c = decision_.candidates(index);
@@ -961,6 +976,14 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     // Stale once the call moved on to another candidate or ended.
     if (state_ == State::kDone || index != current_candidate_) return;
     Attempt* a = current();
+    if (a == nullptr && failover_after_prack_) {
+      // The candidate failed before its offer reached the caller, who owes
+      // nothing then: on to the next candidate now.
+      failover_after_prack_.reset();
+      early_offer_ = EarlyOffer::kNone;
+      TryNext();
+      return;
+    }
     if (sdp.ok() && a != nullptr) {
       up.body = *std::move(sdp);
       up.content_type = "application/sdp";
@@ -986,6 +1009,22 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       return;
     }
     early_offer_ = EarlyOffer::kAnswered;
+    if (failover_after_prack_) {
+      // The candidate that offered is gone (TryNext): the caller's answer
+      // sets up the relay's side towards the caller, and the next
+      // candidate is offered it.
+      failover_after_prack_.reset();
+      if (body.empty()) {
+        early_offer_ = EarlyOffer::kNone;
+        TryNext();
+        return;
+      }
+      b2bua_->media_->Answer(request_.call_id, MediaLeg::kCaller, body,
+                             ForThisCall([body](Call* call, auto sdp) {
+                               call->FailOverAfterAnswer(body, sdp.ok());
+                             }));
+      return;
+    }
     Attempt* a = current();
     if (a == nullptr) return;
     if (body.empty()) {
@@ -999,6 +1038,15 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         ForThisCall([index = current_candidate_, body](Call* call, auto sdp) {
           call->OnEarlyAnswer(index, body, std::move(sdp));
         }));
+  }
+
+  // The caller's answer (`taken`: the relay took it) to the early offer of
+  // a candidate that failed meanwhile: on to the next candidate.
+  void FailOverAfterAnswer(const std::string& caller_answer, bool taken) {
+    if (state_ != State::kTrying) return;
+    if (taken) caller_early_answer_ = caller_answer;
+    early_offer_ = EarlyOffer::kNone;
+    TryNext();
   }
 
   // The relay's answer for the callee, made from the caller's
@@ -1389,6 +1437,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       if (transferor_bye_[i]) ByeTransferor(i);
     }
     fast_failover_.reset();
+    failover_after_prack_.reset();
     ReleaseTrunk();
     if (anchored_) b2bua_->media_->Delete(request_.call_id);
     b2bua_->Finished(id_);
@@ -1407,6 +1456,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   int current_candidate_ = -1;
   std::vector<std::unique_ptr<Attempt>> attempts_;
   std::unique_ptr<Timer> fast_failover_;
+  // A failover waiting for the caller's PRACK (TryNext).
+  std::unique_ptr<Timer> failover_after_prack_;
+  static constexpr absl::Duration kFailoverPrackWait = absl::Seconds(4);
   // Requests within the dialogs once the call is answered.
   std::unique_ptr<DialogRelay> relay_;
   // RFC 4028 on the trunk's leg (the callee's for calls to a trunk, the

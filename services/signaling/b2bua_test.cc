@@ -338,21 +338,48 @@ TEST_F(B2buaTest, FailoverAfterAnEarlyOfferOffersTheCallersAnswer) {
                                       "answer from callee: v=0 lon answer"));
 }
 
-// Before the caller answered, a failover still finds the caller's
-// offer/answer open: the next candidate makes its own offer (a delayed
-// offer again), and the caller gets the relay's offer in the 2xx.
-TEST_F(B2buaTest, FailoverBeforeTheCallerAnsweredTheEarlyOfferStaysDelayed) {
+// A failover before the caller's PRACK waits for it (no 2xx may reach the
+// caller before it, RFC 3262 3): the next candidate is offered what the
+// caller answers.
+TEST_F(B2buaTest, FailoverBeforeTheCallersPrackWaitsForItsAnswer) {
   FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
-  EarlyOffer(stack_.sent.at(0));  // the caller has not PRACKed it yet
+  EarlyOffer(stack_.sent.at(0));
   stack_.sent[0]->observer->OnResponse(Resp(503));
+  EXPECT_EQ(stack_.sent.size(), 1u) << "the next candidate waits";
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  EXPECT_EQ(stack_.sent[1]->invite.body, "relay:v=0 caller answer");
+  EXPECT_TRUE(stack_.sent[0]->pracks.empty()) << "the failed callee gets none";
+  stack_.sent[1]->observer->OnResponse(Resp(200, "v=0 lon answer"));
+  ASSERT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "");
+}
+
+// A caller that never PRACKs holds the failover up for a few seconds only;
+// then the next candidate gets a delayed offer.
+TEST_F(B2buaTest, FailoverWithoutTheCallersPrackGoesOnAsADelayedOffer) {
+  FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
+  EarlyOffer(stack_.sent.at(0));
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  stack_.Advance(absl::Seconds(3));
+  EXPECT_EQ(stack_.sent.size(), 1u);
+  stack_.Advance(absl::Seconds(2));
   ASSERT_EQ(stack_.sent.size(), 2u);
   FakeClientLeg* next = stack_.sent[1];
-  EXPECT_EQ(next->invite.body, "") << "still a delayed offer";
+  EXPECT_EQ(next->invite.body, "") << "a delayed offer";
   next->observer->OnResponse(Resp(200, "v=0 lon offer"));
   ASSERT_EQ(leg->responses.back().code, 200);
   EXPECT_EQ(leg->responses.back().body, "relay:v=0 lon offer");
-  leg->observer->OnAck("application/sdp", "v=0 caller again");
-  EXPECT_EQ(next->ack_body, "relay:v=0 caller again");
+}
+
+// A caller that ends the call while the failover waits: nothing more goes.
+TEST_F(B2buaTest, CancelWhileTheFailoverWaitsForThePrack) {
+  FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
+  EarlyOffer(stack_.sent.at(0));
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  leg->observer->OnCancel();
+  stack_.Advance(absl::Seconds(5));
+  EXPECT_EQ(stack_.sent.size(), 1u);
 }
 
 // From an anchored candidate to one that bypasses media: the relay's
