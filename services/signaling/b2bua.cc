@@ -494,18 +494,21 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // Moves to the next candidate, or fails the call when none is left.
   void TryNext() {
     ReleaseTrunk();
-    if (early_offer_ == EarlyOffer::kAwaitingAnswer &&
+    if ((early_offer_ == EarlyOffer::kAwaitingAnswer ||
+         caller_answer_in_flight_) &&
         next_candidate_ < decision_.candidates_size()) {
-      // The candidate that failed offered in a reliable 18x and the caller
-      // owes its answer (its PRACK); no 2xx may reach the caller before
-      // that PRACK anyway (RFC 3262 3). The next candidate waits for it, a
-      // few seconds at most, to be offered what the caller answers (OnPrack).
+      // The candidate that failed offered in a reliable 18x, and the
+      // caller's answer (its PRACK) is owed or on its way to the relay. No
+      // 2xx may reach the caller before that PRACK (RFC 3262 3; Sofia holds
+      // it back), so the next candidate waits for the answer, a few seconds
+      // at most, to be offered it (OnEarlyAnswer).
       failover_after_prack_ =
           b2bua_->stack_->StartTimer(kFailoverPrackWait, [this] {
             failover_after_prack_.reset();
             if (state_ != State::kTrying) return;
-            early_offer_ = EarlyOffer::kNone;  // no PRACK: a delayed offer
-            TryNext();
+            // No answer: no other candidate's 2xx could reach the caller.
+            // A final error may go before the PRACK (RFC 3262 3).
+            FailFinally();
           });
       return;
     }
@@ -524,27 +527,29 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // An INVITE without SDP (a delayed offer) goes on without one; the
       // callee's offer in its 2xx is anchored then (Relay), the caller's
       // answer in its ACK (OnAck).
-      if (anchored_ && !c.media().anchor()) {
-        // From an anchored candidate to one that bypasses media: the relay's
-        // session has no use now, and the next SDP is not the relay's.
+      // Once the caller has SDP from the relay (an 18x's), later candidates
+      // go through the relay too, whatever their plan: the caller keeps
+      // sending to the relay's ports (bypass is allowed, never required).
+      const bool anchor = c.media().anchor() || relay_sdp_to_caller_;
+      if (anchored_ && !anchor) {
+        // From an anchored candidate to one that bypasses media, with
+        // nothing of the relay's at the caller: the relay's session has no
+        // use now, and the next SDP is not the relay's.
         b2bua_->media_->Delete(request_.call_id);
         anchored_ = false;
       }
-      delayed_offer_ = c.media().anchor() && request_.body.empty();
+      delayed_offer_ = anchor && request_.body.empty();
       early_offer_ = EarlyOffer::kNone;  // each candidate makes its own
       // The caller answered an earlier candidate's offer in its PRACK (RFC
       // 3262): its offer/answer is over, so an anchored candidate now is
       // offered what the caller answered, through the same relay (its
       // caller side keeps its ports and keys), and the caller is sent no
       // second offer (Relay).
-      const std::string& offer =
-          c.media().anchor() && !caller_early_answer_.empty()
-              ? caller_early_answer_
-              : request_.body;
-      if (c.media().anchor() && !caller_early_answer_.empty()) {
-        delayed_offer_ = false;
-      }
-      if (c.media().anchor() && !delayed_offer_) {
+      const std::string& offer = anchor && !caller_early_answer_.empty()
+                                     ? caller_early_answer_
+                                     : request_.body;
+      if (anchor && !caller_early_answer_.empty()) delayed_offer_ = false;
+      if (anchor && !delayed_offer_) {
         b2bua_->media_->Offer(request_.call_id, c, offer,
                               ForThisCall([index](Call* call, auto sdp) {
                                 call->OnOffered(index, std::move(sdp));
@@ -781,6 +786,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       for (auto& attempt : attempts_) attempt->candidate = 0;
     }
     std::string().swap(request_.body);
+    std::string().swap(caller_early_answer_);
     HeaderList().swap(request_.call_history);
   }
 
@@ -988,6 +994,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       up.body = *std::move(sdp);
       up.content_type = "application/sdp";
       sdp_sent_[0] = up.body;
+      relay_sdp_to_caller_ = true;
       server_->Respond(up);
       return;
     }
@@ -1008,31 +1015,14 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (early_offer_ != EarlyOffer::kAwaitingAnswer || state_ == State::kDone) {
       return;
     }
-    early_offer_ = EarlyOffer::kAnswered;
-    if (failover_after_prack_) {
-      // The candidate that offered is gone (TryNext): the caller's answer
-      // sets up the relay's side towards the caller, and the next
-      // candidate is offered it.
-      failover_after_prack_.reset();
-      if (body.empty()) {
-        early_offer_ = EarlyOffer::kNone;
-        TryNext();
-        return;
-      }
-      b2bua_->media_->Answer(request_.call_id, MediaLeg::kCaller, body,
-                             ForThisCall([body](Call* call, auto sdp) {
-                               call->FailOverAfterAnswer(body, sdp.ok());
-                             }));
-      return;
-    }
-    Attempt* a = current();
-    if (a == nullptr) return;
     if (body.empty()) {
-      // RFC 3262 5 wants the answer here; without one the callee's PRACK
-      // has none either, and the callee decides what that means.
-      a->leg->Prack("", "");
+      // The PRACK of a reliable 18x with an offer carries the answer (RFC
+      // 3262 5): one without SDP acknowledges another reliable response
+      // (a 180 before the offer), and the answer is still to come.
       return;
     }
+    early_offer_ = EarlyOffer::kAnswered;
+    caller_answer_in_flight_ = true;
     b2bua_->media_->Answer(
         request_.call_id, MediaLeg::kCaller, body,
         ForThisCall([index = current_candidate_, body](Call* call, auto sdp) {
@@ -1040,25 +1030,32 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         }));
   }
 
-  // The caller's answer (`taken`: the relay took it) to the early offer of
-  // a candidate that failed meanwhile: on to the next candidate.
-  void FailOverAfterAnswer(const std::string& caller_answer, bool taken) {
-    if (state_ != State::kTrying) return;
-    if (taken) caller_early_answer_ = caller_answer;
-    early_offer_ = EarlyOffer::kNone;
-    TryNext();
-  }
-
   // The relay's answer for the callee, made from the caller's
   // (`caller_answer`) in its PRACK.
   void OnEarlyAnswer(int index, const std::string& caller_answer,
                      absl::StatusOr<std::string> sdp) {
-    Attempt* a = current();
-    if (state_ == State::kDone || a == nullptr || index != current_candidate_) {
+    caller_answer_in_flight_ = false;
+    if (state_ == State::kDone) return;
+    if (sdp.ok()) caller_early_answer_ = caller_answer;
+    if (failover_after_prack_) {
+      // The candidate that offered failed meanwhile (TryNext waits): the
+      // next one is offered the caller's answer; without a relay for it,
+      // no other candidate can answer the caller either.
+      failover_after_prack_.reset();
+      if (!sdp.ok()) {
+        TL_LOG(kWarning, "media answer to the caller's early answer failed")
+            .With("call_id", request_.call_id)
+            .With("error", sdp.status().message());
+        FailFinally();
+        return;
+      }
+      early_offer_ = EarlyOffer::kNone;
+      TryNext();
       return;
     }
+    Attempt* a = current();
+    if (a == nullptr || index != current_candidate_) return;
     if (sdp.ok()) {
-      caller_early_answer_ = caller_answer;
       sdp_sent_[1] = *sdp;
       a->leg->Prack("application/sdp", *sdp);
       return;
@@ -1081,6 +1078,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       up.body = *std::move(sdp);
       up.content_type = "application/sdp";
       if (up.code >= 200) sdp_sent_[0] = up.body;
+      relay_sdp_to_caller_ = true;
       server_->Respond(up);
       return;
     }
@@ -1488,6 +1486,11 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // relay took it: the caller's offer/answer is over, for every later
   // candidate too.
   std::string caller_early_answer_;
+  // The caller's answer in its PRACK is with media (OnEarlyAnswer).
+  bool caller_answer_in_flight_ = false;
+  // The caller has had SDP made by the relay (in an 18x): later candidates
+  // are anchored too.
+  bool relay_sdp_to_caller_ = false;
   // The Replaces our INVITE carries (StartReplacing), "" for none.
   std::string replaces_out_;
   // The candidate counted in trunkline_signaling_active_calls.

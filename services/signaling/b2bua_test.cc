@@ -1,5 +1,6 @@
 #include "services/signaling/b2bua.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,14 +50,22 @@ class FakeMedia : public MediaController {
     if (!anchors) return done(absl::UnavailableError("none"));
     done("relay:" + sdp);
   }
+  // With `hold_answers`, an answer's result waits in `held` (an RPC still
+  // on its way).
   void Answer(const std::string&, MediaLeg from, const std::string& sdp,
               SdpDone done) override {
     log.push_back(absl::StrCat("answer from ",
                                from == MediaLeg::kCaller ? "caller" : "callee",
                                ": ", sdp));
     if (!anchors) return done(absl::UnavailableError("none"));
+    if (hold_answers) {
+      held.push_back([done, sdp] { done("relay:" + sdp); });
+      return;
+    }
     done("relay:" + sdp);
   }
+  bool hold_answers = false;
+  std::vector<std::function<void()>> held;
   void Delete(const std::string&) override { log.push_back("delete"); }
   void Query(const std::string&, QueryDone done) override {
     done(absl::UnavailableError("none"));
@@ -355,21 +364,70 @@ TEST_F(B2buaTest, FailoverBeforeTheCallersPrackWaitsForItsAnswer) {
   EXPECT_EQ(leg->responses.back().body, "");
 }
 
-// A caller that never PRACKs holds the failover up for a few seconds only;
-// then the next candidate gets a delayed offer.
-TEST_F(B2buaTest, FailoverWithoutTheCallersPrackGoesOnAsADelayedOffer) {
+// A caller that never PRACKs: Sofia would hold any 2xx back until it does
+// (RFC 3262 3), so after a few seconds the call fails with the candidate's
+// failure instead of trying a next candidate that could not answer it.
+TEST_F(B2buaTest, FailoverWithoutTheCallersPrackFailsTheCall) {
   FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
   EarlyOffer(stack_.sent.at(0));
   stack_.sent[0]->observer->OnResponse(Resp(503));
   stack_.Advance(absl::Seconds(3));
   EXPECT_EQ(stack_.sent.size(), 1u);
+  EXPECT_EQ(leg->responses.back().code, 183);
   stack_.Advance(absl::Seconds(2));
+  EXPECT_EQ(stack_.sent.size(), 1u) << "no next candidate";
+  EXPECT_EQ(leg->responses.back().code, 503);
+}
+
+// A PRACK without SDP while our 18x's offer waits for its answer
+// acknowledges another reliable response: the answer is still to come.
+TEST_F(B2buaTest, PrackWithoutSdpDoesNotAnswerTheEarlyOffer) {
+  supported_ = {"100rel"};
+  media_.anchors = true;
+  auto [leg, out] = AnchoredDelayedOffer();
+  EarlyOffer(out);
+  leg->observer->OnPrack("", "");
+  EXPECT_TRUE(out->pracks.empty());
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  EXPECT_THAT(out->pracks, ElementsAre("relay:v=0 caller answer"));
+}
+
+// The candidate fails while the caller's answer is on its way through
+// media: the failover waits for it, and the next candidate is offered it.
+TEST_F(B2buaTest, FailoverWhileTheCallersAnswerIsWithMedia) {
+  FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
+  EarlyOffer(stack_.sent.at(0));
+  media_.hold_answers = true;
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  EXPECT_EQ(stack_.sent.size(), 1u);
+  ASSERT_EQ(media_.held.size(), 1u);
+  media_.hold_answers = false;
+  media_.held[0]();
   ASSERT_EQ(stack_.sent.size(), 2u);
-  FakeClientLeg* next = stack_.sent[1];
-  EXPECT_EQ(next->invite.body, "") << "a delayed offer";
-  next->observer->OnResponse(Resp(200, "v=0 lon offer"));
-  ASSERT_EQ(leg->responses.back().code, 200);
-  EXPECT_EQ(leg->responses.back().body, "relay:v=0 lon offer");
+  EXPECT_EQ(stack_.sent[1]->invite.body, "relay:v=0 caller answer");
+  EXPECT_TRUE(stack_.sent[0]->pracks.empty());
+}
+
+// Once the caller has the relay's SDP (here its answer in a 183), a later
+// candidate whose plan bypasses media is anchored all the same: the caller
+// keeps sending to the relay.
+TEST_F(B2buaTest, BypassCandidateAfterRelaySdpReachedTheCallerIsAnchored) {
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite();
+  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
+  dub.mutable_media()->set_anchor(true);
+  v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
+  Route({dub, lon});
+  stack_.sent.at(0)->observer->OnResponse(Resp(183, "v=0 dub answer"));
+  ASSERT_EQ(leg->responses.back().code, 183);
+  EXPECT_EQ(leg->responses.back().body, "relay:v=0 dub answer");
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  EXPECT_EQ(stack_.sent[1]->invite.body, "relay:v=0\r\n");
+  stack_.sent[1]->observer->OnResponse(Resp(200, "v=0 lon answer"));
+  EXPECT_EQ(leg->responses.back().body, "relay:v=0 lon answer");
+  EXPECT_THAT(media_.log, ::testing::Not(::testing::Contains("delete")));
 }
 
 // A caller that ends the call while the failover waits: nothing more goes.

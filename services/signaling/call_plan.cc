@@ -60,7 +60,8 @@ OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
   const bool anonymous =
       c.headers().anonymous() || c.calling_number() == "anonymous";
   if (anonymous) {
-    out.from = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
+    out.from =
+        absl::StrCat("\"Anonymous\" <", scheme, "anonymous@anonymous.invalid>");
     out.headers.emplace_back("Privacy", "id");
   } else {
     out.from = absl::StrCat("<", scheme, c.calling_number(), "@", local, ">");
@@ -72,8 +73,9 @@ OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
         anonymous ? (in.pai_user.empty() ? in.from_user : in.pai_user)
                   : c.calling_number();
     if (!number.empty() && number != "anonymous") {
-      out.headers.emplace_back("P-Asserted-Identity",
-                               absl::StrCat("<sip:", number, "@", local, ">"));
+      out.headers.emplace_back(
+          "P-Asserted-Identity",
+          absl::StrCat("<", scheme, number, "@", local, ">"));
     }
   }
   if (c.headers().forward_call_history()) {

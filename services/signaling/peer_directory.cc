@@ -296,9 +296,10 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
       info.max_concurrent_calls = c.max_concurrent_calls();
       const v1::RegistrationSettings& reg = c.registration();
       info.registration = reg.enabled();
-      info.registrar_uri = reg.registrar_uri().empty()
-                               ? absl::StrCat("sip:", UriHost(info.host))
-                               : reg.registrar_uri();
+      info.registrar_uri =
+          reg.registrar_uri().empty()
+              ? absl::StrCat(info.sips ? "sips:" : "sip:", UriHost(info.host))
+              : reg.registrar_uri();
       info.aor = reg.aor();
       if (reg.expires_seconds() > 0) {
         info.register_expires_seconds = reg.expires_seconds();

@@ -100,7 +100,8 @@ struct TrunkInfo {
            registration == o.registration && registrar_uri == o.registrar_uri &&
            aor == o.aor &&
            register_expires_seconds == o.register_expires_seconds &&
-           credentials == o.credentials && tls_name == o.tls_name;
+           credentials == o.credentials && tls_name == o.tls_name &&
+           sips == o.sips;
   }
 };
 
