@@ -50,6 +50,13 @@ TEST(CallPlanTest, SipsUrisForAGatewayThatTakesThem) {
   EXPECT_EQ(out.from, "<sips:015551234@127.0.0.1>");
   EXPECT_EQ(out.contact, "<sips:127.0.0.1:5160>");
   EXPECT_EQ(out.transport, v1::TRANSPORT_TLS);
+  c.mutable_headers()->set_anonymous(true);
+  c.mutable_headers()->set_forward_p_asserted_identity(true);
+  in.from_user = "+35315551234";
+  out = BuildInvite(in, c, "");
+  EXPECT_EQ(out.from, "\"Anonymous\" <sips:anonymous@anonymous.invalid>");
+  EXPECT_THAT(out.headers, Contains(Pair("P-Asserted-Identity",
+                                         "<sips:+35315551234@127.0.0.1>")));
 }
 
 TEST(CallPlanTest, HeadersOnlyWhenThePlanAllows) {

@@ -247,6 +247,28 @@ TEST(PeerDirectoryTlsTest, PeerNameOverridesTheFqdnForTheCertificate) {
   EXPECT_EQ((*dir)->TlsNameOf("gw"), "sbc.carrier.example");
 }
 
+TEST(PeerDirectoryTlsTest, SipsUriGatewaysTrunksSaySoAndRegisterWithSips) {
+  v1::Topology t = TlsTopology();
+  for (v1::Gateway& g : *t.mutable_gateways()) {
+    if (g.name() == "gw") g.mutable_tls()->set_sips_uri(true);
+  }
+  for (v1::TrunkConfiguration& c : *t.mutable_trunk_configurations()) {
+    c.mutable_registration()->set_enabled(true);
+    c.mutable_registration()->set_aor("sips:+15550001000@gw.example");
+  }
+  auto dir = PeerDirectory::Create(t, "");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const TrunkInfo& info = (*dir)->trunks()[0];
+  EXPECT_TRUE(info.sips);
+  EXPECT_EQ(info.registrar_uri, "sips:127.0.0.21");
+  EXPECT_FALSE((*dir)->trunks()[1].sips) << "not a TLS trunk";
+  // A reload that only turns sipsUri off is a change of the trunk (its
+  // keepalive and registration start again).
+  TrunkInfo without = info;
+  without.sips = false;
+  EXPECT_FALSE(info == without);
+}
+
 TEST(PeerDirectoryTlsTest, TrustOverTlsByAddressOrCertificateName) {
   auto dir = PeerDirectory::Create(TlsTopology(), "");
   ASSERT_TRUE(dir.ok()) << dir.status();
