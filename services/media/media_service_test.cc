@@ -131,11 +131,13 @@ TEST_F(MediaServiceTest, ServesCallsEventsLoadAndHealthOnItsQueue) {
   }
   EXPECT_EQ(service_->sessions(), 0u);
 
-  // Two streams, each gets every event published after it opened.
+  // Two streams, each gets every event published after it opened. The
+  // request has no fields: a stream is every event of the instance.
+  const v1::WatchEventsRequest every_event;
   grpc::ClientContext watch[2];
   std::unique_ptr<grpc::ClientReader<v1::MediaEvent>> readers[2];
   for (int i = 0; i < 2; ++i) {
-    readers[i] = stub_->WatchEvents(&watch[i], v1::WatchEventsRequest());
+    readers[i] = stub_->WatchEvents(&watch[i], every_event);
   }
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (hub_.watchers() < 2 && absl::Now() < deadline) {
@@ -190,7 +192,7 @@ TEST_F(MediaServiceTest, ServesCallsEventsLoadAndHealthOnItsQueue) {
     // One that opens meanwhile ends at once too.
     grpc::ClientContext late;
     late.set_deadline(Soon());
-    auto reader = stub_->WatchEvents(&late, v1::WatchEventsRequest());
+    auto reader = stub_->WatchEvents(&late, every_event);
     EXPECT_FALSE(reader->Read(&event));
     EXPECT_TRUE(reader->Finish().ok());
   }

@@ -538,8 +538,6 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         b2bua_->media_->Delete(request_.call_id);
         anchored_ = false;
       }
-      delayed_offer_ = anchor && request_.body.empty();
-      early_offer_ = EarlyOffer::kNone;  // each candidate makes its own
       // The caller answered an earlier candidate's offer in its PRACK (RFC
       // 3262): its offer/answer is over, so an anchored candidate now is
       // offered what the caller answered, through the same relay (its
@@ -548,7 +546,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       const std::string& offer = anchor && !caller_early_answer_.empty()
                                      ? caller_early_answer_
                                      : request_.body;
-      if (anchor && !caller_early_answer_.empty()) delayed_offer_ = false;
+      delayed_offer_ = anchor && offer.empty();
+      early_offer_ = EarlyOffer::kNone;  // each candidate makes its own
       if (anchor && !delayed_offer_) {
         b2bua_->media_->Offer(request_.call_id, c, offer,
                               ForThisCall([index](Call* call, auto sdp) {

@@ -161,6 +161,17 @@ class B2buaTest : public ::testing::Test {
     Route({dub, lon});
     return leg;
   }
+  // An INVITE with SDP routed to an anchored gateway (pstn-dub), then one
+  // whose plan bypasses media (pstn-lon).
+  FakeServerLeg* OfferToAnchoredThenBypassGateway() {
+    media_.anchors = true;
+    FakeServerLeg* leg = Invite();
+    v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
+    dub.mutable_media()->set_anchor(true);
+    v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
+    Route({dub, lon});
+    return leg;
+  }
   // The callee's offer in a reliable 183.
   static void EarlyOffer(FakeClientLeg* out) {
     SipResponse early = Resp(183, "v=0 early offer");
@@ -413,12 +424,7 @@ TEST_F(B2buaTest, FailoverWhileTheCallersAnswerIsWithMedia) {
 // candidate whose plan bypasses media is anchored all the same: the caller
 // keeps sending to the relay.
 TEST_F(B2buaTest, BypassCandidateAfterRelaySdpReachedTheCallerIsAnchored) {
-  media_.anchors = true;
-  FakeServerLeg* leg = Invite();
-  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
-  dub.mutable_media()->set_anchor(true);
-  v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
-  Route({dub, lon});
+  FakeServerLeg* leg = OfferToAnchoredThenBypassGateway();
   stack_.sent.at(0)->observer->OnResponse(Resp(183, "v=0 dub answer"));
   ASSERT_EQ(leg->responses.back().code, 183);
   EXPECT_EQ(leg->responses.back().body, "relay:v=0 dub answer");
@@ -444,12 +450,7 @@ TEST_F(B2buaTest, CancelWhileTheFailoverWaitsForThePrack) {
 // session is deleted and the next candidate's answer reaches the caller as
 // it is.
 TEST_F(B2buaTest, FailoverFromAnchoredToBypassDropsTheRelay) {
-  media_.anchors = true;
-  FakeServerLeg* leg = Invite();
-  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
-  dub.mutable_media()->set_anchor(true);
-  v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
-  Route({dub, lon});
+  FakeServerLeg* leg = OfferToAnchoredThenBypassGateway();
   ASSERT_EQ(stack_.sent.size(), 1u);
   EXPECT_EQ(stack_.sent[0]->invite.body, "relay:v=0\r\n");
   stack_.sent[0]->observer->OnResponse(Resp(503));

@@ -42,6 +42,14 @@ std::string UriHost(const std::string& host) {
   return absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host;
 }
 
+std::string UriScheme(bool sips) { return sips ? "sips:" : "sip:"; }
+
+std::string OurContact(const std::string& host, uint32_t port,
+                       v1::Transport transport, bool sips) {
+  return absl::StrCat("<", UriScheme(sips), UriHost(host), ":", port,
+                      sips ? "" : TransportParam(transport), ">");
+}
+
 OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
                            const std::string& body) {
   const v1::NextHop& hop = c.next_hop();
@@ -49,13 +57,10 @@ OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
   const std::string gw = UriHost(hop.host());
   const uint32_t port = hop.port() ? hop.port() : 5060;
   const std::string local = UriHost(hop.advertised_address());
-  // A sips: URI says TLS by itself (RFC 5630 deprecates ;transport=tls
-  // with it).
-  const std::string scheme = hop.sips() ? "sips:" : "sip:";
-  const std::string transport =
-      hop.sips() ? "" : TransportParam(hop.transport());
+  const std::string scheme = UriScheme(hop.sips());
   out.request_uri =
-      absl::StrCat(scheme, c.called_number(), "@", gw, ":", port, transport);
+      absl::StrCat(scheme, c.called_number(), "@", gw, ":", port,
+                   hop.sips() ? "" : TransportParam(hop.transport()));
   out.to = absl::StrCat("<", scheme, c.called_number(), "@", gw, ">");
   const bool anonymous =
       c.headers().anonymous() || c.calling_number() == "anonymous";
@@ -81,8 +86,8 @@ OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
   if (c.headers().forward_call_history()) {
     for (const auto& h : in.call_history) out.headers.push_back(h);
   }
-  out.contact =
-      absl::StrCat("<", scheme, local, ":", hop.local_port(), transport, ">");
+  out.contact = OurContact(hop.advertised_address(), hop.local_port(),
+                           hop.transport(), hop.sips());
   out.next_hop_host = hop.host();
   out.next_hop_port = port;
   out.transport = hop.transport() == v1::TRANSPORT_UNSPECIFIED

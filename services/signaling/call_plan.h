@@ -40,6 +40,16 @@ std::string UriHost(const std::string& host);
 // ";transport=tls".
 std::string TransportParam(v1::Transport transport);
 
+// The scheme of the URIs we make towards a peer: "sips:" for one that takes
+// sips: URIs (its gateway's tls.sipsUri), else "sip:".
+std::string UriScheme(bool sips);
+
+// Our Contact towards a peer, from our `host` and `port`:
+// <sip:host:port;transport=...>, or <sips:host:port> (a sips: URI says TLS
+// by itself; RFC 5630 deprecates ;transport=tls with it).
+std::string OurContact(const std::string& host, uint32_t port,
+                       v1::Transport transport, bool sips);
+
 }  // namespace trunkline::signaling
 
 #endif  // TRUNKLINE_SERVICES_SIGNALING_CALL_PLAN_H_

@@ -97,14 +97,11 @@ void GatewayMonitor::Probe(const std::string& trunk) {
   const TrunkInfo& t = e.state.info;
   OutgoingRequest r;
   r.method = "OPTIONS";
-  // A sips: URI says TLS by itself (no ;transport=tls with it).
-  const std::string scheme = t.sips ? "sips:" : "sip:";
+  const std::string scheme = UriScheme(t.sips);
   r.request_uri = absl::StrCat(scheme, UriHost(t.host), ":", t.port);
   r.to = absl::StrCat("<", r.request_uri, ">");
   r.from = absl::StrCat("<", scheme, "trunkline@", UriHost(t.advertised), ">");
-  r.contact =
-      absl::StrCat("<", scheme, UriHost(t.advertised), ":", t.local_port,
-                   t.sips ? "" : TransportParam(t.transport), ">");
+  r.contact = OurContact(t.advertised, t.local_port, t.transport, t.sips);
   r.next_hop_host = t.host;
   r.tls_name = t.tls_name;
   r.next_hop_port = t.port;

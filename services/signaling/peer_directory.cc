@@ -298,7 +298,7 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
       info.registration = reg.enabled();
       info.registrar_uri =
           reg.registrar_uri().empty()
-              ? absl::StrCat(info.sips ? "sips:" : "sip:", UriHost(info.host))
+              ? absl::StrCat(UriScheme(info.sips), UriHost(info.host))
               : reg.registrar_uri();
       info.aor = reg.aor();
       if (reg.expires_seconds() > 0) {

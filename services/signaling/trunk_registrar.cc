@@ -91,10 +91,7 @@ void TrunkRegistrar::SetPeers(std::shared_ptr<const PeerDirectory> peers) {
     e->state.info = t;
     e->call_id = absl::StrFormat(
         "%016x-reg@%s", absl::Uniform<uint64_t>(random_), t.advertised);
-    // A sips: URI says TLS by itself (no ;transport=tls with it).
-    e->contact = absl::StrCat(
-        t.sips ? "<sips:" : "<sip:", UriHost(t.advertised), ":", t.local_port,
-        t.sips ? "" : TransportParam(t.transport), ">");
+    e->contact = OurContact(t.advertised, t.local_port, t.transport, t.sips);
     Entry& ref = *e;
     next[t.name] = std::move(e);
     metrics_->TrunkRegistered(t.name, false);

@@ -214,28 +214,27 @@ check tls_call_in_sips $PEER call 127.0.0.1 15061 --bind 127.0.0.11 $TLS --numbe
 if wait $UAS; then echo "PASS: tls_call_in_sips reached the UDP gateway"; PASSED=$((PASSED+1))
 else echo "FAIL: tls_call_in_sips: the gateway's sipp failed (see $DIR/tls_call_in_sips-uas.*)"; FAILED=$((FAILED+1)); fi
 
-rm -f "$DIR/uas.ready"
-$PEER uas --listen 127.0.0.22 --port 15071 $TLS --cert "$DIR/gw.pem" --key "$DIR/gw.key" \
-  --expect-peer sig.test --via-port 15161 --ready "$DIR/uas.ready" >"$DIR/tls_call_out-uas.out" 2>&1 & UAS=$!
-for _ in $(seq 50); do [ -e "$DIR/uas.ready" ] && break; sleep 0.1; done
-ok=1
-sipp_run tls_call_out-uac 127.0.0.11 0 uac_call.xml -inf "$(numbers 5552000001)" 127.0.0.1:15060 || ok=0
-wait $UAS || ok=0
-if [ $ok = 1 ]; then echo "PASS: tls_call_out ($(tail -1 "$DIR/tls_call_out-uas.out"))"; PASSED=$((PASSED+1))
-else echo "FAIL: tls_call_out"; cat "$DIR/tls_call_out-uas.out"; FAILED=$((FAILED+1)); fi
+# gateway_call NAME ADDRESS PORT VIA_PORT NUMBER [UAS_ARGS...]: the python
+# gateway over TLS (certificate gw.test) at ADDRESS:PORT, expecting our
+# INVITE from the trunk's VIA_PORT; a sipp caller over UDP dials NUMBER.
+gateway_call() {
+  local name=$1 address=$2 port=$3 via_port=$4 number=$5 ok=1; shift 5
+  rm -f "$DIR/uas.ready"
+  $PEER uas --listen "$address" --port "$port" $TLS --cert "$DIR/gw.pem" --key "$DIR/gw.key" \
+    --expect-peer sig.test --via-port "$via_port" --ready "$DIR/uas.ready" "$@" \
+    >"$DIR/$name-uas.out" 2>&1 & UAS=$!
+  for _ in $(seq 50); do [ -e "$DIR/uas.ready" ] && break; sleep 0.1; done
+  sipp_run "$name-uac" 127.0.0.11 0 uac_call.xml -inf "$(numbers "$number")" 127.0.0.1:15060 || ok=0
+  wait $UAS || ok=0
+  if [ $ok = 1 ]; then echo "PASS: $name ($(tail -1 "$DIR/$name-uas.out"))"; PASSED=$((PASSED+1))
+  else echo "FAIL: $name"; cat "$DIR/$name-uas.out"; FAILED=$((FAILED+1)); fi
+}
+gateway_call tls_call_out 127.0.0.22 15071 15161 5552000001
 
 # A gateway that takes sips: URIs (tls.sipsUri): the INVITE's Request-URI,
 # To, From and Contact are sips: URIs, and the ACK and BYE reach the
 # gateway's sips: Contact.
-rm -f "$DIR/uas.ready"
-$PEER uas --listen 127.0.0.23 --port 15073 $TLS --cert "$DIR/gw.pem" --key "$DIR/gw.key" \
-  --expect-peer sig.test --via-port 15164 --sips --ready "$DIR/uas.ready" >"$DIR/tls_call_sips-uas.out" 2>&1 & UAS=$!
-for _ in $(seq 50); do [ -e "$DIR/uas.ready" ] && break; sleep 0.1; done
-ok=1
-sipp_run tls_call_sips-uac 127.0.0.11 0 uac_call.xml -inf "$(numbers 5554000001)" 127.0.0.1:15060 || ok=0
-wait $UAS || ok=0
-if [ $ok = 1 ]; then echo "PASS: tls_call_sips ($(tail -1 "$DIR/tls_call_sips-uas.out"))"; PASSED=$((PASSED+1))
-else echo "FAIL: tls_call_sips"; cat "$DIR/tls_call_sips-uas.out"; FAILED=$((FAILED+1)); fi
+gateway_call tls_call_sips 127.0.0.23 15073 15164 5554000001 --sips
 
 # The same call when the gateway's certificate (from the trusted CA) names
 # another host than gw.test: signaling must drop the connection after the
