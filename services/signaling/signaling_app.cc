@@ -28,10 +28,12 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
   GrpcLatency* latency = app->client_latency_.get();
   SofiaSipStack* stack = app->stack_.get();
   app->completions_ = std::make_shared<GrpcCompletionThread>();
+  SignalingMetrics* metrics = app->metrics_.get();
   app->routing_ = std::make_unique<GrpcRoutingClient>(
       context.flags.routing,
       [stack](std::function<void()> task) { stack->Post(std::move(task)); },
-      options.routing_timeout, latency, app->completions_);
+      options.routing_timeout, latency, app->completions_,
+      [metrics](bool answering) { metrics->RoutingAnswering(answering); });
   if (context.flags.media.empty()) {
     app->media_ = std::make_unique<NoMediaController>(
         "no media instance configured (--media is empty)");

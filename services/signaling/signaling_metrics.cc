@@ -107,7 +107,16 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
       options_rtt_(prometheus::BuildGauge()
                        .Name("trunkline_signaling_options_rtt_seconds")
                        .Help("Last OPTIONS keepalive round trip")
-                       .Register(*registry)) {}
+                       .Register(*registry)),
+      routing_answering_(
+          prometheus::BuildGauge()
+              .Name("trunkline_signaling_routing_answering")
+              .Help("0 while routing does not answer and new calls get 503 "
+                    "at once")
+              .Register(*registry)
+              .Add({})) {
+  routing_answering_.Set(1);
+}
 
 void SignalingMetrics::CallReceived(const std::string& direction) {
   received_.Add({{"direction", direction}}).Increment();
@@ -195,6 +204,10 @@ void SignalingMetrics::AuthChallenge(const std::string& trunk,
 void SignalingMetrics::TrunkRegistered(const std::string& trunk,
                                        bool registered) {
   registered_.Add({{"trunk", trunk}}).Set(registered ? 1 : 0);
+}
+
+void SignalingMetrics::RoutingAnswering(bool answering) {
+  routing_answering_.Set(answering ? 1 : 0);
 }
 
 void SignalingMetrics::MediaTimeout(const std::string& trunk,

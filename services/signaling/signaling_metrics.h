@@ -63,6 +63,9 @@ class SignalingMetrics {
   // and the last round trip (0 before the first answer).
   void GatewayState(const std::string& trunk, const std::string& gateway,
                     bool up, double rtt_seconds);
+  // 0 while new calls are refused at once because routing does not answer
+  // (GrpcRoutingClient); any thread.
+  void RoutingAnswering(bool answering);
 
  private:
   prometheus::Family<prometheus::Counter>& received_;
@@ -84,6 +87,7 @@ class SignalingMetrics {
   prometheus::Family<prometheus::Counter>& session_timer_ended_;
   prometheus::Family<prometheus::Gauge>& gateway_up_;
   prometheus::Family<prometheus::Gauge>& options_rtt_;
+  prometheus::Gauge& routing_answering_;
 };
 
 }  // namespace trunkline::signaling

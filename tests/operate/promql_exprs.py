@@ -48,6 +48,7 @@ CONTRACT = {
     "trunkline_signaling_post_dial_delay_seconds": ("histogram", ["trunk"]),
     "trunkline_signaling_gateway_up": ("gauge", ["trunk", "gateway"]),
     "trunkline_signaling_options_rtt_seconds": ("gauge", ["trunk", "gateway"]),
+    "trunkline_signaling_routing_answering": ("gauge", []),
     "trunkline_signaling_untrusted_requests_total": ("counter", ["method"]),
     "trunkline_media_sessions": ("gauge", []),
     "trunkline_media_streams": ("gauge", []),
