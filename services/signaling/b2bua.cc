@@ -1009,15 +1009,25 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   }
 
   // ServerLegObserver: the caller's PRACK of our reliable 18x.
-  void OnPrack(const std::string& /*content_type*/,
-               const std::string& body) override {
+  void OnPrack(const std::string& /*content_type*/, const std::string& body,
+               bool of_response_with_sdp) override {
     if (early_offer_ != EarlyOffer::kAwaitingAnswer || state_ == State::kDone) {
       return;
     }
+    // A PRACK of a reliable response without SDP (a 180 before the offer)
+    // leaves the answer still to come.
+    if (!of_response_with_sdp) return;
     if (body.empty()) {
-      // The PRACK of a reliable 18x with an offer carries the answer (RFC
-      // 3262 5): one without SDP acknowledges another reliable response
-      // (a 180 before the offer), and the answer is still to come.
+      // The PRACK of a reliable 18x with an offer must carry the answer
+      // (RFC 3262 5): without one no media can flow, and the callee waits
+      // for its own PRACK's answer. The call fails on the next turn of the
+      // loop, after the stack has answered this PRACK.
+      B2bua* b2bua = b2bua_;
+      const uint64_t id = id_;
+      b2bua_->stack_->Post([b2bua, id] {
+        auto it = b2bua->calls_.find(id);
+        if (it != b2bua->calls_.end()) it->second->CallerGaveNoEarlyAnswer();
+      });
       return;
     }
     early_offer_ = EarlyOffer::kAnswered;
@@ -1027,6 +1037,24 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         ForThisCall([index = current_candidate_, body](Call* call, auto sdp) {
           call->OnEarlyAnswer(index, body, std::move(sdp));
         }));
+  }
+
+  void CallerGaveNoEarlyAnswer() {
+    if (early_offer_ != EarlyOffer::kAwaitingAnswer || state_ == State::kDone) {
+      return;
+    }
+    TL_LOG(kWarning, "caller's PRACK of our early offer carried no answer")
+        .With("call_id", request_.call_id);
+    early_offer_ = EarlyOffer::kNone;
+    const std::string reason =
+        SipReason(488,
+                  "the PRACK of the 18x with our offer carried no answer "
+                  "(RFC 3262 5)");
+    failover_after_prack_.reset();  // when the candidate already failed
+    if (Attempt* a = current(); a != nullptr) a->leg->Cancel();
+    server_->Respond(Failure(488, "Not Acceptable Here", reason));
+    b2bua_->metrics_->CallFailed(trunk(), direction_, 488);
+    Finish();
   }
 
   // The relay's answer for the callee, made from the caller's

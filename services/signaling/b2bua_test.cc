@@ -13,11 +13,13 @@
 namespace trunkline::signaling {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using testing::FakeClientLeg;
 using testing::FakeServerLeg;
 using testing::FakeSipStack;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class FakeRouting : public RoutingClient {
  public:
@@ -312,7 +314,7 @@ TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
   ASSERT_EQ(leg->responses.back().code, 183);
   EXPECT_EQ(leg->responses.back().body, "relay:v=0 early offer");
   EXPECT_TRUE(out->pracks.empty()) << "the PRACK waits for the answer";
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
   EXPECT_THAT(out->pracks, ElementsAre("relay:v=0 caller answer"));
   // A later 18x and the 2xx repeat the callee's SDP: not a new offer.
   out->observer->OnResponse(Resp(180, "v=0 early offer"));
@@ -326,7 +328,7 @@ TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
   EXPECT_THAT(media_.log, ElementsAre("offer from callee: v=0 early offer",
                                       "answer from caller: v=0 caller answer"));
   // A PRACK that comes again changes nothing.
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
   EXPECT_EQ(out->pracks.size(), 1u);
 }
 
@@ -337,7 +339,7 @@ TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
 TEST_F(B2buaTest, FailoverAfterAnEarlyOfferOffersTheCallersAnswer) {
   FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
   EarlyOffer(stack_.sent.at(0));
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
   stack_.sent[0]->observer->OnResponse(Resp(503));
   ASSERT_EQ(stack_.sent.size(), 2u) << "failed over";
   FakeClientLeg* next = stack_.sent[1];
@@ -366,7 +368,7 @@ TEST_F(B2buaTest, FailoverBeforeTheCallersPrackWaitsForItsAnswer) {
   EarlyOffer(stack_.sent.at(0));
   stack_.sent[0]->observer->OnResponse(Resp(503));
   EXPECT_EQ(stack_.sent.size(), 1u) << "the next candidate waits";
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
   ASSERT_EQ(stack_.sent.size(), 2u);
   EXPECT_EQ(stack_.sent[1]->invite.body, "relay:v=0 caller answer");
   EXPECT_TRUE(stack_.sent[0]->pracks.empty()) << "the failed callee gets none";
@@ -390,17 +392,38 @@ TEST_F(B2buaTest, FailoverWithoutTheCallersPrackFailsTheCall) {
   EXPECT_EQ(leg->responses.back().code, 503);
 }
 
-// A PRACK without SDP while our 18x's offer waits for its answer
-// acknowledges another reliable response: the answer is still to come.
-TEST_F(B2buaTest, PrackWithoutSdpDoesNotAnswerTheEarlyOffer) {
+// The PRACK of another reliable response (a 180 without SDP) while our
+// 18x's offer waits for its answer: the answer is still to come.
+TEST_F(B2buaTest, PrackOfAnotherResponseDoesNotAnswerTheEarlyOffer) {
   supported_ = {"100rel"};
   media_.anchors = true;
   auto [leg, out] = AnchoredDelayedOffer();
   EarlyOffer(out);
-  leg->observer->OnPrack("", "");
+  leg->observer->OnPrack("", "", /*of_response_with_sdp=*/false);
   EXPECT_TRUE(out->pracks.empty());
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  EXPECT_EQ(out->cancels, 0);
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
   EXPECT_THAT(out->pracks, ElementsAre("relay:v=0 caller answer"));
+}
+
+// The PRACK of the 18x with our offer must carry the answer (RFC 3262 5):
+// without it no media can flow, so the callee is cancelled and the caller
+// gets 488 with a Reason saying why, at once rather than when the callee
+// gives up waiting for its PRACK.
+TEST_F(B2buaTest, PrackOfTheEarlyOfferWithoutAnAnswerFailsTheCall) {
+  supported_ = {"100rel"};
+  media_.anchors = true;
+  auto [leg, out] = AnchoredDelayedOffer();
+  EarlyOffer(out);
+  leg->observer->OnPrack("", "", /*of_response_with_sdp=*/true);
+  stack_.RunFirstPosted();  // after the stack's 200 to the PRACK
+  EXPECT_EQ(out->cancels, 1);
+  EXPECT_TRUE(out->pracks.empty());
+  ASSERT_FALSE(leg->responses.empty());
+  EXPECT_EQ(leg->responses.back().code, 488);
+  EXPECT_THAT(leg->responses.back().Header("Reason"),
+              HasSubstr("carried no answer"));
+  EXPECT_THAT(media_.log, Not(Contains(HasSubstr("answer from caller"))));
 }
 
 // The candidate fails while the caller's answer is on its way through
@@ -409,7 +432,7 @@ TEST_F(B2buaTest, FailoverWhileTheCallersAnswerIsWithMedia) {
   FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
   EarlyOffer(stack_.sent.at(0));
   media_.hold_answers = true;
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
   stack_.sent[0]->observer->OnResponse(Resp(503));
   EXPECT_EQ(stack_.sent.size(), 1u);
   ASSERT_EQ(media_.held.size(), 1u);
@@ -494,7 +517,7 @@ TEST_F(B2buaTest, CallerAnswerThatMediaRefusesCancelsTheCalleeAndFails500) {
   auto [leg, out] = AnchoredDelayedOffer();
   EarlyOffer(out);
   media_.anchors = false;
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer");
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
   EXPECT_THAT(out->pracks, ElementsAre(""));
   EXPECT_EQ(out->cancels, 1);
   ASSERT_EQ(leg->responses.back().code, 500);

@@ -220,6 +220,14 @@ class FakeSipStack : public SipStack {
       t();
     }
   }
+  // Runs the first closure posted (what the call posted for its next turn,
+  // not the clean-up that may follow it).
+  void RunFirstPosted() {
+    if (posted_.empty()) return;
+    auto t = std::move(posted_.front());
+    posted_.pop_front();
+    t();
+  }
   // Fires every armed timer.
   void FireTimers() {
     for (size_t i = 0; i < timers_.size(); ++i) {

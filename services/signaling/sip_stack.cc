@@ -34,7 +34,7 @@ void ServerLegObserver::OnDialogRequest(
   transaction->Respond(NotImplemented());
 }
 
-void ServerLegObserver::OnPrack(const std::string&, const std::string&) {}
+void ServerLegObserver::OnPrack(const std::string&, const std::string&, bool) {}
 
 void ClientLegObserver::OnAck(const std::string&, const std::string&) {}
 

@@ -178,10 +178,12 @@ class ServerLegObserver {
   virtual void OnAck(const std::string& content_type,
                      const std::string& body) = 0;
   virtual void OnBye() = 0;
-  // The caller's PRACK of a reliable provisional we sent with SDP (the
-  // stack answers it 200); its body is the answer when ours was an offer.
-  virtual void OnPrack(const std::string& content_type,
-                       const std::string& body);
+  // The caller's PRACK of one of our reliable provisionals (the stack
+  // answers it 200). `of_response_with_sdp`: the provisional it
+  // acknowledges (its RAck) carried SDP; when that SDP was our offer, the
+  // body is the answer (RFC 3262 5).
+  virtual void OnPrack(const std::string& content_type, const std::string& body,
+                       bool of_response_with_sdp);
   // Any other request within the dialog (re-INVITE, UPDATE, INFO, REFER,
   // NOTIFY, ...). The observer answers it through `transaction`.
   virtual void OnDialogRequest(const DialogRequest& request,

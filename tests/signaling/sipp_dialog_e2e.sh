@@ -180,6 +180,17 @@ else fail "gateway early-offer 503 (see $DIR/gwfail.err)"; tail -20 "$DIR/gwfail
 if wait "$ITSPNEXT"; then pass "next candidate (ITSP): an INVITE with the relay's offer, answered in its 200"
 else fail "ITSP after failover (see $DIR/itspnext.err)"; tail -20 "$DIR/itspnext.err" 2>/dev/null; fi
 
+# A caller that PRACKs the relay's early offer without an answer (against
+# RFC 3262 5): the gateway's INVITE is cancelled and the caller gets 488
+# with a Reason at once (not when the gateway gives up on its PRACK).
+sipp_run gwcancel 127.0.0.21 uas_early_offer_cancelled.xml & GWCANCEL=$!
+bound 127.0.0.21
+if sipp_run noanswer 127.0.0.11 uac_early_offer_no_answer.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
+  pass "UC side: a PRACK of the early offer without an answer gets 488 with a Reason"
+else fail "UC side PRACK without answer (see $DIR/noanswer.err)"; tail -20 "$DIR/noanswer.err" 2>/dev/null; fi
+if wait "$GWCANCEL"; then pass "gateway: its INVITE with an unanswered early offer was cancelled"
+else fail "gateway early offer cancelled (see $DIR/gwcancel.err)"; tail -20 "$DIR/gwcancel.err" 2>/dev/null; fi
+
 # Media timeout: +442071234567 goes to gw-lon (127.0.0.22) first.
 printf 'SEQUENTIAL\n+442071234567;\n' > "$DIR/london.csv"
 sipp_run gwlon 127.0.0.22 uas_silent_answer.xml & GWLON=$!
@@ -205,13 +216,13 @@ for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
 done
 media=$(metrics_of "$MEDIA_METRICS")
 # The media service saw every offer/answer: the hold, resume and gateway
-# re-INVITEs through Update, and one Offer per candidate tried by the nine
+# re-INVITEs through Update, and one Offer per candidate tried by the ten
 # anchored calls (the delayed offers' from the callee). The international call's trunks share a priority and are
 # ordered by a hash of its Call-ID: when gw-dub (no sipp by then) comes
 # first, its transport failure moves the call on with one more Offer.
 failovers=$(awk '/^trunkline_signaling_failovers_total\{/ {n += $2} END {printf "%d", n}' <<<"$metrics")
 for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
-          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((9 + failovers))"; do
+          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((10 + failovers))"; do
   grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; grep -E 'failovers_total' <<<"$metrics"; }
 done
 kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"

@@ -901,7 +901,7 @@ class SofiaServerLeg final : public ServerLeg {
                  SIPTAG_CONTENT_TYPE_STR(r.content_type.c_str())),
           TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())),
           TAG_END());
-      if (rel != nullptr) reliables_.push_back(rel);
+      if (rel != nullptr) reliables_.push_back({rel, !r.body.empty()});
       if (rel != nullptr || must_100rel_) return;
     }
     Reply(irq_, r, dialog && !contact_.empty() ? contact_.c_str() : nullptr);
@@ -953,12 +953,17 @@ class SofiaServerLeg final : public ServerLeg {
   // The caller's PRACK of one of our reliable provisionals; nta answers it
   // with the status returned. nta also calls this without a PRACK (no
   // `prack`) when it gives up on the response.
-  static int OnPrack(nta_reliable_magic_t* magic, nta_reliable_t*,
+  // nta matched the PRACK's RAck to `rel`.
+  static int OnPrack(nta_reliable_magic_t* magic, nta_reliable_t* rel,
                      nta_incoming_t* prack, const sip_t* sip) {
     if (prack == nullptr || sip == nullptr) return 200;
     auto* self = reinterpret_cast<SofiaServerLeg*>(magic);
+    bool with_sdp = false;
+    for (const Reliable& r : self->reliables_) {
+      if (r.response == rel) with_sdp = r.with_sdp;
+    }
     if (self->observer_) {
-      self->observer_->OnPrack(ContentTypeOf(sip), PayloadOf(sip));
+      self->observer_->OnPrack(ContentTypeOf(sip), PayloadOf(sip), with_sdp);
     }
     return 200;
   }
@@ -966,7 +971,7 @@ class SofiaServerLeg final : public ServerLeg {
   // Our reliable provisionals point at this leg: they stop doing so
   // before the leg or the INVITE's transaction (which holds them) goes.
   void DropReliables() {
-    for (nta_reliable_t* rel : reliables_) nta_reliable_destroy(rel);
+    for (const Reliable& r : reliables_) nta_reliable_destroy(r.response);
     reliables_.clear();
   }
 
@@ -997,7 +1002,13 @@ class SofiaServerLeg final : public ServerLeg {
   tport_t* tp_;
   bool must_100rel_ = false;
   bool can_100rel_ = false;
-  std::vector<nta_reliable_t*> reliables_;
+  // Our reliable provisionals still known to nta, and whether each
+  // carried SDP (what a PRACK naming it in its RAck acknowledges).
+  struct Reliable {
+    nta_reliable_t* response;
+    bool with_sdp;
+  };
+  std::vector<Reliable> reliables_;
   nta_leg_t* leg_ = nullptr;
   std::string call_id_;
   std::string contact_;
