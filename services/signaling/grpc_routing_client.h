@@ -6,10 +6,11 @@
 // deadline or unavailable), waiting out the deadline for every new call
 // only piles up calls that will get 503 anyway, and keeps the UC side's
 // INVITEs from failing over to another mediation server for seconds. The
-// client then fails new calls at once with UNAVAILABLE (503 with a Reason)
-// and probes routing's health check on the same channel, one probe at a
-// time, each waiting for the channel (which drives its reconnection); the
-// first SERVING answer lets calls through again.
+// client then fails new calls at once with UNAVAILABLE (503 with a Reason),
+// except one at a time, whose Route is sent as usual (waiting for the
+// channel, which drives its reconnection): the first Route that routing
+// answers lets calls through again. So calls, not a timer, probe routing:
+// no traffic, no probing, and no state to change.
 #ifndef TRUNKLINE_SERVICES_SIGNALING_GRPC_ROUTING_CLIENT_H_
 #define TRUNKLINE_SERVICES_SIGNALING_GRPC_ROUTING_CLIENT_H_
 
@@ -42,13 +43,12 @@ class GrpcRoutingClient final : public RoutingClient {
   // (trunkline_signaling_grpc_client_duration_seconds). `completions`: the
   // thread that finishes the RPCs (shared with the media client); null: one
   // of its own. `answering_changed`, when set, is told when routing stops
-  // and starts answering.
+  // and starts answering; it runs on the completion thread, possibly after
+  // the client is gone, so what it uses must outlive `completions`.
   GrpcRoutingClient(const std::string& address, Poster post,
                     absl::Duration timeout, GrpcLatency* latency = nullptr,
                     std::shared_ptr<GrpcCompletionThread> completions = {},
                     AnsweringChanged answering_changed = nullptr);
-  // Stops probing; a probe in flight ends by its deadline.
-  ~GrpcRoutingClient() override;
   void Route(const v1::RouteRequest& request, Done done) override;
 
   // Whether new calls are failed at once (routing not answering). For

@@ -1,5 +1,7 @@
 #include "services/signaling/grpc_routing_client.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -9,12 +11,19 @@
 namespace trunkline::signaling {
 namespace {
 
-// A routing service that sends every call to one trunk, or answers
-// INVALID_ARGUMENT for a request without a callee.
+// A routing service that sends every call to one trunk, answers
+// INVALID_ARGUMENT for a request without a callee, and with `hang` set
+// answers nothing (a stuck routing service) until the caller gives up.
 class FakeRouting final : public v1::Routing::Service {
  public:
-  grpc::Status Route(grpc::ServerContext*, const v1::RouteRequest* request,
+  grpc::Status Route(grpc::ServerContext* context,
+                     const v1::RouteRequest* request,
                      v1::RouteDecision* decision) override {
+    ++routes;
+    // Bounded: the clients' deadlines are far shorter.
+    for (int i = 0; i < 500 && hang && !context->IsCancelled(); ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
     if (request->callee().empty()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "callee is required");
@@ -22,6 +31,8 @@ class FakeRouting final : public v1::Routing::Service {
     decision->add_candidates()->set_trunk("pstn-dub");
     return grpc::Status::OK;
   }
+  std::atomic<bool> hang{false};
+  std::atomic<int> routes{0};
 };
 
 // Runs posted closures at once: the test thread plays the SIP loop.
@@ -29,72 +40,82 @@ GrpcRoutingClient::Poster Inline() {
   return [](std::function<void()> task) { task(); };
 }
 
-struct Outcome {
-  absl::StatusOr<v1::RouteDecision> decision;
-  absl::Duration took;
+// One Route; Wait() gives its result and how long it took.
+class PendingRoute {
+ public:
+  PendingRoute(GrpcRoutingClient& client, const std::string& callee)
+      : start_(absl::Now()) {
+    v1::RouteRequest request;
+    request.set_call_id("c1");
+    request.set_caller("+35312345678");
+    request.set_callee(callee);
+    client.Route(request, [this](absl::StatusOr<v1::RouteDecision> d) {
+      decision_ = std::move(d);
+      took_ = absl::Now() - start_;
+      done_.Notify();
+    });
+  }
+  const absl::StatusOr<v1::RouteDecision>& Wait() {
+    EXPECT_TRUE(done_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    return decision_;
+  }
+  absl::Duration took() const { return took_; }
+
+ private:
+  const absl::Time start_;
+  absl::Notification done_;
+  absl::StatusOr<v1::RouteDecision> decision_ = absl::UnknownError("none");
+  absl::Duration took_;
 };
 
-Outcome RouteAndWait(GrpcRoutingClient& client, const std::string& callee) {
-  v1::RouteRequest request;
-  request.set_call_id("c1");
-  request.set_caller("+35312345678");
-  request.set_callee(callee);
-  absl::Notification done;
-  Outcome outcome{absl::UnknownError("no answer"), absl::ZeroDuration()};
-  const absl::Time start = absl::Now();
-  client.Route(request, [&](absl::StatusOr<v1::RouteDecision> d) {
-    outcome.decision = std::move(d);
-    outcome.took = absl::Now() - start;
-    done.Notify();
-  });
-  EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  return outcome;
-}
-
-// A port with nothing listening: bound by a server that is then stopped.
-int FreePort() {
+TEST(GrpcRoutingClientTest, FailsFastWhileRoutingDoesNotAnswerTryingOneCall) {
   FakeRouting routing;
   auto server = GrpcServer::Start("127.0.0.1:0", {&routing});
-  EXPECT_TRUE(server.ok());
-  return (*server)->port();
-}
-
-TEST(GrpcRoutingClientTest, FailsFastWhileRoutingIsGoneAndRoutesOnceItIsBack) {
-  const int port = FreePort();
+  ASSERT_TRUE(server.ok());
+  routing.hang = true;
   const absl::Duration timeout = absl::Milliseconds(300);
-  GrpcRoutingClient client(absl::StrCat("127.0.0.1:", port), Inline(), timeout);
+  std::vector<bool> changes;
+  GrpcRoutingClient client(
+      absl::StrCat("127.0.0.1:", (*server)->port()), Inline(), timeout, nullptr,
+      nullptr, [&](bool answering) { changes.push_back(answering); });
 
-  // Each of the first Routes waits out its deadline: routing may be
-  // restarting.
+  // Each of the first Routes waits out its deadline: routing may only be
+  // slow for a moment.
   for (int i = 0; i < GrpcRoutingClient::kFailFastAfter; ++i) {
     EXPECT_FALSE(client.failing_fast());
-    Outcome o = RouteAndWait(client, "+35319876543");
-    EXPECT_EQ(o.decision.status().code(), absl::StatusCode::kUnavailable);
-    EXPECT_GE(o.took, timeout - absl::Milliseconds(50));
+    PendingRoute r(client, "+35319876543");
+    EXPECT_EQ(r.Wait().status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_GE(r.took(), timeout - absl::Milliseconds(50));
   }
   EXPECT_TRUE(client.failing_fast());
+  EXPECT_EQ(changes, std::vector<bool>{false});
 
-  // Then new calls are refused without waiting, saying why.
-  Outcome fast = RouteAndWait(client, "+35319876543");
-  EXPECT_EQ(fast.decision.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(fast.decision.status().message().find("not answering"),
+  // Then one call at a time is tried (and waits); the others are refused
+  // without waiting, saying why.
+  const int sent = routing.routes;
+  PendingRoute trial(client, "+35319876543");
+  PendingRoute refused(client, "+35319876543");
+  EXPECT_EQ(refused.Wait().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(refused.Wait().status().message().find("not answering"),
             std::string::npos)
-      << fast.decision.status();
-  EXPECT_LT(fast.took, timeout / 2);
+      << refused.Wait().status();
+  EXPECT_LT(refused.took(), timeout / 2);
+  EXPECT_EQ(trial.Wait().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(routing.routes, sent + 1) << "the refused call never reached it";
+  EXPECT_TRUE(client.failing_fast());
 
-  // Routing comes back on its address: the health probe sees it and calls
-  // are routed again, without a call having to wait for it.
-  FakeRouting routing;
-  auto server = GrpcServer::Start(absl::StrCat("127.0.0.1:", port), {&routing});
-  ASSERT_TRUE(server.ok()) << server.status();
-  for (int i = 0; i < 100 && client.failing_fast(); ++i) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  // Routing answers again: the next call, tried, is routed, and so are
+  // the ones after it.
+  routing.hang = false;
+  const absl::StatusOr<v1::RouteDecision>& routed =
+      PendingRoute(client, "+35319876543").Wait();
+  ASSERT_TRUE(routed.ok()) << routed.status();
   EXPECT_FALSE(client.failing_fast());
-  Outcome routed = RouteAndWait(client, "+35319876543");
-  ASSERT_TRUE(routed.decision.ok()) << routed.decision.status();
-  ASSERT_EQ(routed.decision->candidates_size(), 1);
-  EXPECT_EQ(routed.decision->candidates(0).trunk(), "pstn-dub");
+  EXPECT_EQ(changes, (std::vector<bool>{false, true}));
+  PendingRoute next(client, "+35319876543");
+  ASSERT_TRUE(next.Wait().ok());
+  ASSERT_EQ(next.Wait()->candidates_size(), 1);
+  EXPECT_EQ(next.Wait()->candidates(0).trunk(), "pstn-dub");
 }
 
 TEST(GrpcRoutingClientTest, RoutingThatAnswersWithAnErrorIsNotFailedFast) {
@@ -104,12 +125,12 @@ TEST(GrpcRoutingClientTest, RoutingThatAnswersWithAnErrorIsNotFailedFast) {
   GrpcRoutingClient client(absl::StrCat("127.0.0.1:", (*server)->port()),
                            Inline(), absl::Seconds(2));
   for (int i = 0; i < GrpcRoutingClient::kFailFastAfter + 1; ++i) {
-    Outcome o = RouteAndWait(client, "");
-    EXPECT_EQ(o.decision.status().code(), absl::StatusCode::kInvalidArgument)
-        << o.decision.status();
+    PendingRoute r(client, "");
+    EXPECT_EQ(r.Wait().status().code(), absl::StatusCode::kInvalidArgument)
+        << r.Wait().status();
   }
   EXPECT_FALSE(client.failing_fast());
-  EXPECT_TRUE(RouteAndWait(client, "+35319876543").decision.ok());
+  EXPECT_TRUE(PendingRoute(client, "+35319876543").Wait().ok());
 }
 
 }  // namespace
