@@ -531,12 +531,14 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // go through the relay too, whatever their plan: the caller keeps
       // sending to the relay's ports (bypass is allowed, never required).
       const bool anchor = c.media().anchor() || relay_sdp_to_caller_;
-      if (anchored_ && !anchor) {
+      if ((anchored_ || media_offered_) && !anchor) {
         // From an anchored candidate to one that bypasses media, with
         // nothing of the relay's at the caller: the relay's session has no
-        // use now, and the next SDP is not the relay's.
+        // use now (left, it would end the call on a media timeout), and the
+        // next SDP is not the relay's.
         b2bua_->media_->Delete(request_.call_id);
         anchored_ = false;
+        media_offered_ = false;
       }
       // The caller answered an earlier candidate's offer in its PRACK (RFC
       // 3262): its offer/answer is over, so an anchored candidate now is
@@ -549,6 +551,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       delayed_offer_ = anchor && offer.empty();
       early_offer_ = EarlyOffer::kNone;  // each candidate makes its own
       if (anchor && !delayed_offer_) {
+        media_offered_ = true;
         b2bua_->media_->Offer(request_.call_id, c, offer,
                               ForThisCall([index](Call* call, auto sdp) {
                                 call->OnOffered(index, std::move(sdp));
@@ -992,6 +995,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (sdp.ok() && a != nullptr) {
       up.body = *std::move(sdp);
       up.content_type = "application/sdp";
+      up.our_offer = true;
       sdp_sent_[0] = up.body;
       relay_sdp_to_caller_ = true;
       server_->Respond(up);
@@ -1010,23 +1014,27 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
 
   // ServerLegObserver: the caller's PRACK of our reliable 18x.
   void OnPrack(const std::string& /*content_type*/, const std::string& body,
-               bool of_response_with_sdp) override {
+               bool of_our_offer) override {
     if (early_offer_ != EarlyOffer::kAwaitingAnswer || state_ == State::kDone) {
       return;
     }
-    // A PRACK of a reliable response without SDP (a 180 before the offer)
+    // The PRACK of another reliable response (a 180 before the offer)
     // leaves the answer still to come.
-    if (!of_response_with_sdp) return;
+    if (!of_our_offer) return;
     if (body.empty()) {
       // The PRACK of a reliable 18x with an offer must carry the answer
       // (RFC 3262 5): without one no media can flow, and the callee waits
       // for its own PRACK's answer. The call fails on the next turn of the
       // loop, after the stack has answered this PRACK.
-      B2bua* b2bua = b2bua_;
+      std::weak_ptr<B2bua*> weak = b2bua_->self_;
       const uint64_t id = id_;
-      b2bua_->stack_->Post([b2bua, id] {
-        auto it = b2bua->calls_.find(id);
-        if (it != b2bua->calls_.end()) it->second->CallerGaveNoEarlyAnswer();
+      b2bua_->stack_->Post([weak, id] {
+        std::shared_ptr<B2bua*> b2bua = weak.lock();
+        if (b2bua == nullptr) return;  // stopping
+        auto it = (*b2bua)->calls_.find(id);
+        if (it != (*b2bua)->calls_.end()) {
+          it->second->CallerGaveNoEarlyAnswer();
+        }
       });
       return;
     }
@@ -1040,7 +1048,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   }
 
   void CallerGaveNoEarlyAnswer() {
-    if (early_offer_ != EarlyOffer::kAwaitingAnswer || state_ == State::kDone) {
+    if (early_offer_ != EarlyOffer::kAwaitingAnswer ||
+        (state_ != State::kTrying && state_ != State::kAnswered)) {
       return;
     }
     TL_LOG(kWarning, "caller's PRACK of our early offer carried no answer")
@@ -1050,7 +1059,20 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         SipReason(488,
                   "the PRACK of the 18x with our offer carried no answer "
                   "(RFC 3262 5)");
-    failover_after_prack_.reset();  // when the candidate already failed
+    if (state_ == State::kAnswered) {
+      // The callee answered before its PRACK (against RFC 3262 3) and our
+      // 200, held back by the stack behind that 18x, went after the PRACK:
+      // both legs are up without media; end them.
+      EndAnswered(reason);
+      return;
+    }
+    if (failover_after_prack_) {
+      // The candidate already failed and the call waited only for this
+      // answer: the caller gets that failure.
+      failover_after_prack_.reset();
+      FailFinally();
+      return;
+    }
     if (Attempt* a = current(); a != nullptr) a->leg->Cancel();
     server_->Respond(Failure(488, "Not Acceptable Here", reason));
     b2bua_->metrics_->CallFailed(trunk(), direction_, 488);
@@ -1464,7 +1486,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     fast_failover_.reset();
     failover_after_prack_.reset();
     ReleaseTrunk();
-    if (anchored_) b2bua_->media_->Delete(request_.call_id);
+    if (anchored_ || media_offered_) b2bua_->media_->Delete(request_.call_id);
     b2bua_->Finished(id_);
   }
 
@@ -1503,6 +1525,12 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   double post_dial_delay_ = 0;
   bool acked_ = false;
   bool anchored_ = false;
+  // An Offer went to media for this call, answered or not (the caller
+  // cancelled first, or its deadline passed while media made the session):
+  // the session may exist, so the call's end deletes it. Media takes the
+  // Delete after the Offer (same channel, same worker), and a Delete of no
+  // session is harmless.
+  bool media_offered_ = false;
   // The current candidate is anchored and the caller's INVITE had no SDP.
   bool delayed_offer_ = false;
   // A delayed offer's offer/answer made early, in a reliable 18x and its

@@ -38,8 +38,15 @@ class FakeMedia : public MediaController {
              SdpDone done) override {
     if (!anchors) return done(absl::UnavailableError("no media instance"));
     log.push_back("offer from caller: " + sdp);
+    if (fail_offers) return done(absl::UnavailableError("deadline exceeded"));
+    if (hold_offers) {  // the RPC still on its way
+      held.push_back([done, sdp] { done("relay:" + sdp); });
+      return;
+    }
     done("relay:" + sdp);
   }
+  bool hold_offers = false;
+  bool fail_offers = false;
   void Update(const std::string&, MediaLeg, const std::string&,
               SdpDone done) override {
     done(absl::UnavailableError("none"));
@@ -399,7 +406,7 @@ TEST_F(B2buaTest, PrackOfAnotherResponseDoesNotAnswerTheEarlyOffer) {
   media_.anchors = true;
   auto [leg, out] = AnchoredDelayedOffer();
   EarlyOffer(out);
-  leg->observer->OnPrack("", "", /*of_response_with_sdp=*/false);
+  leg->observer->OnPrack("", "", /*of_our_offer=*/false);
   EXPECT_TRUE(out->pracks.empty());
   EXPECT_EQ(out->cancels, 0);
   leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
@@ -415,7 +422,12 @@ TEST_F(B2buaTest, PrackOfTheEarlyOfferWithoutAnAnswerFailsTheCall) {
   media_.anchors = true;
   auto [leg, out] = AnchoredDelayedOffer();
   EarlyOffer(out);
-  leg->observer->OnPrack("", "", /*of_response_with_sdp=*/true);
+  ASSERT_EQ(leg->responses.back().code, 183);
+  EXPECT_TRUE(leg->responses.back().our_offer)
+      << "the stack must know which PRACK answers it";
+  leg->observer->OnPrack("", "", /*of_our_offer=*/true);
+  EXPECT_EQ(out->cancels, 0) << "not before the PRACK is answered";
+  EXPECT_EQ(leg->responses.back().code, 183);
   stack_.RunFirstPosted();  // after the stack's 200 to the PRACK
   EXPECT_EQ(out->cancels, 1);
   EXPECT_TRUE(out->pracks.empty());
@@ -424,6 +436,36 @@ TEST_F(B2buaTest, PrackOfTheEarlyOfferWithoutAnAnswerFailsTheCall) {
   EXPECT_THAT(leg->responses.back().Header("Reason"),
               HasSubstr("carried no answer"));
   EXPECT_THAT(media_.log, Not(Contains(HasSubstr("answer from caller"))));
+}
+
+// A callee that answers before we PRACK its early offer (against RFC 3262
+// 3): our 200 to the caller went (after its PRACK), so a PRACK without the
+// answer ends both legs, with the Reason.
+TEST_F(B2buaTest, PrackWithoutAnAnswerAfterTheCalleeAnsweredEndsBothLegs) {
+  supported_ = {"100rel"};
+  media_.anchors = true;
+  auto [leg, out] = AnchoredDelayedOffer();
+  EarlyOffer(out);
+  out->observer->OnResponse(Resp(200));
+  ASSERT_EQ(leg->responses.back().code, 200);
+  leg->observer->OnPrack("", "", /*of_our_offer=*/true);
+  stack_.RunFirstPosted();
+  EXPECT_EQ(out->byes, 1);
+  ASSERT_EQ(leg->byes.size(), 1u);
+  EXPECT_THAT(leg->byes[0], HasSubstr("carried no answer"));
+}
+
+// The candidate already failed and the call waits for the caller's answer
+// to offer the next one: a PRACK without it fails the call with that
+// candidate's failure.
+TEST_F(B2buaTest, PrackWithoutAnAnswerWhileTheFailoverWaitsFailsTheCall) {
+  FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
+  EarlyOffer(stack_.sent.at(0));
+  stack_.sent[0]->observer->OnResponse(Resp(486));
+  leg->observer->OnPrack("", "", /*of_our_offer=*/true);
+  stack_.RunFirstPosted();
+  EXPECT_EQ(stack_.sent.size(), 1u) << "no next candidate";
+  EXPECT_EQ(leg->responses.back().code, 486);
 }
 
 // The candidate fails while the caller's answer is on its way through
@@ -1230,6 +1272,42 @@ TEST_F(B2buaTest, CancelWhileRingingCancelsDownstreamAnd487s) {
   EXPECT_EQ(leg->responses.back().code, 487);
   stack_.RunPosted();
   EXPECT_EQ(b2bua_.active_calls(), 0u);
+}
+
+// The caller cancels while media is making the relay's offer: the session
+// media makes must not outlive the call (only Delete frees it).
+TEST_F(B2buaTest, CancelWhileTheOfferIsWithMediaDeletesTheSession) {
+  media_.anchors = true;
+  media_.hold_offers = true;
+  FakeServerLeg* leg = Invite();
+  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+  c.mutable_media()->set_anchor(true);
+  Route({c});
+  ASSERT_EQ(media_.held.size(), 1u);
+  leg->observer->OnCancel();
+  EXPECT_EQ(leg->responses.back().code, 487);
+  EXPECT_EQ(media_.log.back(), "delete");
+  media_.held[0]();  // the offer's late result changes nothing
+  stack_.RunPosted();
+  EXPECT_TRUE(stack_.sent.empty());
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
+}
+
+// Media's answer to the offer comes after signaling's deadline (the session
+// may have been made): the call moves on to a candidate that bypasses
+// media, and the session is deleted then, not left to end the call on a
+// media timeout.
+TEST_F(B2buaTest, OfferPastItsDeadlineIsDeletedWhenTheCallBypasses) {
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite();
+  (void)leg;
+  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
+  dub.mutable_media()->set_anchor(true);
+  media_.fail_offers = true;
+  Route({dub, Gateway("pstn-lon", "127.0.0.22")});
+  ASSERT_EQ(stack_.sent.size(), 1u);
+  EXPECT_EQ(stack_.sent[0]->invite.next_hop_host, "127.0.0.22");
+  EXPECT_THAT(media_.log, ElementsAre("offer from caller: v=0\r\n", "delete"));
 }
 
 TEST_F(B2buaTest, CancelWhileRoutingIgnoresTheLateDecision) {

@@ -84,6 +84,9 @@ struct SipResponse {
   // INVITE we sent without one: the stack holds back its PRACK, which must
   // carry the answer (RFC 3262 5), until ClientLeg::Prack.
   bool offer_awaits_prack = false;
+  // A reliable provisional we send whose SDP is our offer: the caller's
+  // PRACK of it must carry the answer (ServerLegObserver::OnPrack).
+  bool our_offer = false;
 
   // The first value of header `name` (case-insensitive), or "".
   std::string Header(const std::string& name) const;
@@ -179,11 +182,10 @@ class ServerLegObserver {
                      const std::string& body) = 0;
   virtual void OnBye() = 0;
   // The caller's PRACK of one of our reliable provisionals (the stack
-  // answers it 200). `of_response_with_sdp`: the provisional it
-  // acknowledges (its RAck) carried SDP; when that SDP was our offer, the
-  // body is the answer (RFC 3262 5).
+  // answers it 200). `of_our_offer`: the provisional it acknowledges (its
+  // RAck) was sent with `our_offer`, so the body is the answer (RFC 3262 5).
   virtual void OnPrack(const std::string& content_type, const std::string& body,
-                       bool of_response_with_sdp);
+                       bool of_our_offer);
   // Any other request within the dialog (re-INVITE, UPDATE, INFO, REFER,
   // NOTIFY, ...). The observer answers it through `transaction`.
   virtual void OnDialogRequest(const DialogRequest& request,

@@ -901,7 +901,7 @@ class SofiaServerLeg final : public ServerLeg {
                  SIPTAG_CONTENT_TYPE_STR(r.content_type.c_str())),
           TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())),
           TAG_END());
-      if (rel != nullptr) reliables_.push_back({rel, !r.body.empty()});
+      if (rel != nullptr) reliables_.push_back({rel, r.our_offer});
       if (rel != nullptr || must_100rel_) return;
     }
     Reply(irq_, r, dialog && !contact_.empty() ? contact_.c_str() : nullptr);
@@ -958,12 +958,12 @@ class SofiaServerLeg final : public ServerLeg {
                      nta_incoming_t* prack, const sip_t* sip) {
     if (prack == nullptr || sip == nullptr) return 200;
     auto* self = reinterpret_cast<SofiaServerLeg*>(magic);
-    bool with_sdp = false;
+    bool our_offer = false;
     for (const Reliable& r : self->reliables_) {
-      if (r.response == rel) with_sdp = r.with_sdp;
+      if (r.response == rel) our_offer = r.our_offer;
     }
     if (self->observer_) {
-      self->observer_->OnPrack(ContentTypeOf(sip), PayloadOf(sip), with_sdp);
+      self->observer_->OnPrack(ContentTypeOf(sip), PayloadOf(sip), our_offer);
     }
     return 200;
   }
@@ -1003,10 +1003,11 @@ class SofiaServerLeg final : public ServerLeg {
   bool must_100rel_ = false;
   bool can_100rel_ = false;
   // Our reliable provisionals still known to nta, and whether each
-  // carried SDP (what a PRACK naming it in its RAck acknowledges).
+  // carried the B2BUA's offer (SipResponse::our_offer), which the PRACK
+  // naming it in its RAck must answer.
   struct Reliable {
     nta_reliable_t* response;
-    bool with_sdp;
+    bool our_offer;
   };
   std::vector<Reliable> reliables_;
   nta_leg_t* leg_ = nullptr;
