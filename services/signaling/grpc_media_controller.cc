@@ -271,7 +271,8 @@ void GrpcMediaController::Delete(const std::string& call_id) {
     std::string call_id;
 
     void Finished() override {
-      // Media frees an abandoned session on its RTP timeout anyway.
+      // Nothing else frees the session: media keeps it (and its ports)
+      // until a Delete or a restart, so a failure is worth a warning.
       if (!status.ok()) {
         TL_LOG(kWarning, "media Delete failed")
             .With("call_id", call_id)
