@@ -23,6 +23,27 @@
 namespace trunkline::signaling {
 namespace {
 
+// Answers a request with `headers` added to a 2xx.
+class WithSuccessHeaders final : public ServerTransaction {
+ public:
+  WithSuccessHeaders(std::unique_ptr<ServerTransaction> inner,
+                     HeaderList headers)
+      : inner_(std::move(inner)), headers_(std::move(headers)) {}
+  void Respond(const SipResponse& response) override {
+    if (response.code < 200 || response.code >= 300) {
+      inner_->Respond(response);
+      return;
+    }
+    SipResponse r = response;
+    r.headers.insert(r.headers.end(), headers_.begin(), headers_.end());
+    inner_->Respond(r);
+  }
+
+ private:
+  std::unique_ptr<ServerTransaction> inner_;
+  const HeaderList headers_;
+};
+
 constexpr char kAllow[] =
     "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY";
 
@@ -403,12 +424,15 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
           // A bare refresh is this leg's business: answered here, not
           // relayed (session timers run per leg).
           SipResponse ok = Response(200, "OK");
-          ok.headers = {{"Session-Expires",
-                         absl::StrCat(session_timer_->interval_seconds(),
-                                      ";refresher=uac")}};
+          ok.headers = session_timer_->AnswerHeaders();
           txn->Respond(ok);
           return;
         }
+        // Relayed (an offer in it): the 2xx from the other side carries
+        // this leg's Session-Expires, or the trunk would take the session
+        // as without a timer (RFC 4028 7.2) and stop refreshing.
+        txn = std::make_unique<WithSuccessHeaders>(
+            std::move(txn), session_timer_->AnswerHeaders());
       }
       relay_->OnRequest(from, request, std::move(txn));
       return;

@@ -1094,6 +1094,39 @@ TEST_F(B2buaTest, SessionTimerTrunkRefreshesOrTheCallEnds) {
   EXPECT_EQ(out->byes, 1);
 }
 
+// The trunk refreshes with a re-INVITE carrying SDP: relayed, and the 2xx
+// from the other side goes back with this leg's Session-Expires (and
+// Require: timer, the trunk being the refresher), or the trunk would take
+// the session as without a timer (RFC 4028 7.2) and stop refreshing.
+TEST_F(B2buaTest, SessionTimerTrunksReInviteRefreshGetsSessionExpiresBack) {
+  FakeServerLeg* leg = Invite();
+  Route({WithSessionTimer(Gateway("pstn-dub", "127.0.0.21"), 1800,
+                          v1::SESSION_REFRESHER_NEGOTIATE)});
+  FakeClientLeg* out = stack_.sent[0];
+  SipResponse ok = Resp(200, "v=0 answer");
+  ok.headers = {{"Session-Expires", "120;refresher=uas"}};
+  out->observer->OnResponse(ok);
+  leg->observer->OnAck("", "");
+  stack_.Advance(absl::Seconds(60));
+  auto refresh = std::make_unique<testing::FakeServerTransaction>();
+  auto answers = refresh->responses;
+  out->observer->OnDialogRequest(
+      DialogRequest{"INVITE",
+                    "application/sdp",
+                    "v=0 refresh",
+                    {{"Session-Expires", "120;refresher=uac"}}},
+      std::move(refresh));
+  ASSERT_EQ(leg->dialog.requests.size(), 1u) << "the offer is relayed";
+  leg->dialog.requests[0]->Answer(200, "v=0 caller answer");
+  ASSERT_EQ(answers->size(), 1u);
+  EXPECT_EQ((*answers)[0].code, 200);
+  EXPECT_EQ((*answers)[0].Header("Session-Expires"), "120;refresher=uac");
+  EXPECT_EQ((*answers)[0].Header("Require"), "timer");
+  // The refresh counted: 120 - 32 s after it, not after the 2xx.
+  stack_.Advance(absl::Seconds(87));
+  EXPECT_TRUE(leg->byes.empty());
+}
+
 TEST_F(B2buaTest, SessionTimerFromATrunkBelowOurMinSeGets422) {
   IncomingRequest r;
   r.method = "INVITE";

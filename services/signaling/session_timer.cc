@@ -123,7 +123,9 @@ HeaderList SessionTimer::AnswerHeaders() const {
   HeaderList h = {{"Session-Expires",
                    absl::StrCat(interval_, we_refresh_ ? ";refresher=uas"
                                                        : ";refresher=uac")}};
-  if (peer_supports_) h.emplace_back("Require", "timer");
+  // A peer that refreshes supports timers, and a 2xx naming the UAC the
+  // refresher must require them (RFC 4028 9).
+  if (peer_supports_ || !we_refresh_) h.emplace_back("Require", "timer");
   return h;
 }
 

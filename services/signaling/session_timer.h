@@ -48,8 +48,10 @@ class SessionTimer {
   std::optional<SipResponse> OnInvite(const std::string& session_expires,
                                       const std::string& min_se,
                                       bool peer_supports_timer);
-  // Headers for our 2xx to it: Session-Expires with the refresher, and
-  // Require: timer when the peer supports it.
+  // Headers for our 2xx to it, and to the peer's re-INVITEs and UPDATEs
+  // on the leg (whichever side sent the INVITE): Session-Expires with the
+  // refresher (uac: the peer), and Require: timer when the peer supports
+  // it or refreshes.
   HeaderList AnswerHeaders() const;
 
   // --- once running ---
