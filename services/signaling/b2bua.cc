@@ -545,6 +545,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
             Failure(503, "Service Unavailable",
                     SipReason(503, absl::StrCat("trunk ", c.trunk(),
                                                 " is at its call limit")));
+        // As when routing finds every trunk full (OnRouted).
+        last_failure_.headers.emplace_back("Retry-After", "30");
         CountFailover(c.trunk(), "full");
         continue;
       }
@@ -1479,7 +1481,15 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       }
     }
     b2bua_->metrics_->CallFailed(trunk(), direction_, code);
-    FailWith(code, phrase, reason);
+    SipResponse r = Failure(code, phrase, reason);
+    // A 503's Retry-After (ours for a full trunk, or the gateway's) goes
+    // with it.
+    if (const std::string after = last_failure_.Header("Retry-After");
+        code == 503 && !after.empty()) {
+      r.headers.emplace_back("Retry-After", after);
+    }
+    server_->Respond(r);
+    Finish();
   }
 
   void FailWith(int code, const std::string& phrase,
@@ -1740,6 +1750,13 @@ std::optional<SipResponse> B2bua::Refuse(const IncomingRequest& request) const {
     return r;
   }
   if (request.method != "INVITE") return std::nullopt;
+  // We forward it: a loop through trunks and UC side (a misrouted
+  // inter-trunk route, two nodes routing to each other) ends here rather
+  // than taking calls, trunk slots and media sessions round and round.
+  if (request.max_forwards == 0) {
+    return Failure(483, "Too Many Hops",
+                   SipReason(483, "Max-Forwards reached 0: a routing loop?"));
+  }
   if (!request.body.empty() && !request.content_type.empty() &&
       !absl::EqualsIgnoreCase(request.content_type, "application/sdp")) {
     SipResponse r = Response(415, "Unsupported Media Type");

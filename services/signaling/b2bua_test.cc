@@ -1380,6 +1380,27 @@ TEST_F(B2buaTest, FullTrunkIsReportedToRoutingAndSkipped) {
               ::testing::ElementsAre("pstn-dub"));
 }
 
+// Routing still offers a trunk that is full by the time the call gets to
+// it (two calls routed at once): skipped, and with no other candidate the
+// caller gets 503 with Retry-After and the reason.
+TEST_F(B2buaTest, FullTrunkFoundBySignalingGives503WithRetryAfter) {
+  v1::Candidate limited = Gateway("pstn-dub", "127.0.0.21");
+  limited.mutable_limits()->set_max_concurrent_calls(1);
+  Invite();
+  FakeServerLeg* second = Invite();
+  ASSERT_EQ(routing_.pending.size(), 2u);
+  v1::RouteDecision d;
+  *d.add_candidates() = limited;
+  routing_.pending[0](d);
+  routing_.pending[1](d);
+  EXPECT_EQ(stack_.sent.size(), 1u);
+  ASSERT_FALSE(second->responses.empty());
+  EXPECT_EQ(second->responses.back().code, 503);
+  EXPECT_EQ(second->responses.back().Header("Retry-After"), "30");
+  EXPECT_THAT(second->responses.back().Header("Reason"),
+              HasSubstr("at its call limit"));
+}
+
 TEST_F(B2buaTest, DownAndDisabledTrunksArePassedToRouting) {
   GatewayMonitor monitor(&stack_, &metrics_);
   TrunkInfo dub;
@@ -1551,6 +1572,22 @@ TEST_F(B2buaTest, RefusesWhatRfc3261Section8_2Refuses) {
     return responses;
   };
   const size_t routed = routing_.requests.size();
+  {  // Max-Forwards 0: a loop, 483 (RFC 3261 16.3).
+    IncomingRequest looped;
+    looped.method = "INVITE";
+    looped.request_uri = "sip:0871234567@127.0.0.1";
+    looped.call_id = "looped@fe";
+    looped.max_forwards = 0;
+    looped.source.remote_address = "127.0.0.11";
+    looped.source.local_port = 5060;
+    std::vector<SipResponse> responses;
+    auto leg = std::make_unique<FakeServerLeg>();
+    leg->sink = &responses;
+    b2bua_.OnInvite(looped, std::move(leg));
+    ASSERT_EQ(responses.size(), 1u);
+    EXPECT_EQ(responses[0].code, 483);
+    EXPECT_THAT(responses[0].Header("Reason"), HasSubstr("Max-Forwards"));
+  }
   std::vector<SipResponse> got = invite("application/unknownformat", {}, false);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].code, 415);

@@ -99,6 +99,11 @@ OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
     out.content_type =
         in.content_type.empty() ? "application/sdp" : in.content_type;
   }
+  // One hop less than the caller's, so a loop through us runs out (the
+  // stack's 70 when the caller sent none).
+  if (in.max_forwards > 0) {
+    out.headers.emplace_back("Max-Forwards", absl::StrCat(in.max_forwards - 1));
+  }
   return out;
 }
 

@@ -34,6 +34,15 @@ TEST(CallPlanTest, TranslatedNumbersAtTheGateway) {
   EXPECT_TRUE(out.headers.empty());  // no PAI, no history unless allowed
 }
 
+// Each INVITE we forward has one hop less than the caller's, so a loop
+// through us runs out.
+TEST(CallPlanTest, MaxForwardsOneLessThanTheCallers) {
+  IncomingRequest in;
+  in.max_forwards = 5;
+  EXPECT_THAT(BuildInvite(in, Dublin(), "sdp").headers,
+              Contains(Pair("Max-Forwards", "4")));
+}
+
 // A gateway that takes sips: URIs gets them in every URI we make, without
 // ;transport=tls (the scheme says TLS).
 TEST(CallPlanTest, SipsUrisForAGatewayThatTakesThem) {

@@ -66,6 +66,8 @@ struct IncomingRequest {
   std::string min_se;
   // RFC 3891 Replaces as received ("" when absent).
   std::string replaces;
+  // Max-Forwards as received; -1 when absent.
+  int max_forwards = -1;
   TransportInfo source;
 };
 

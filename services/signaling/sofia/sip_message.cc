@@ -101,6 +101,10 @@ IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip) {
       r.supported.push_back(absl::AsciiStrToLower(*item));
     }
   }
+  if (sip->sip_max_forwards) {
+    r.max_forwards = static_cast<int>(
+        std::min<unsigned long>(sip->sip_max_forwards->mf_count, 255));
+  }
   if (sip->sip_session_expires) {
     r.session_expires = RenderedValue(
         home, reinterpret_cast<const sip_header_t*>(sip->sip_session_expires));
