@@ -213,10 +213,14 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
   }
 
   auto add_peer = [&](const v1::Gateway& g, const std::string& trunk,
-                      uint32_t local_port) -> absl::Status {
+                      uint32_t local_port,
+                      v1::Transport transport) -> absl::Status {
     Entry e;
     e.peer = PeerMatch{trunk, g.name()};
     e.local_port = local_port;
+    e.tls_only =
+        (transport != v1::TRANSPORT_UNSPECIFIED ? transport : g.transport()) ==
+        v1::TRANSPORT_TLS;
     std::vector<std::string> sources(g.trusted_sources().begin(),
                                      g.trusted_sources().end());
     if (!g.address().empty()) sources.push_back(g.address());
@@ -307,13 +311,18 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
       info.credentials = c.credentials();
     }
     dir->trunks_.push_back(std::move(info));
-    if (absl::Status s = add_peer(*g, t.name(), port); !s.ok()) return s;
+    if (absl::Status s = add_peer(*g, t.name(), port, t.transport()); !s.ok()) {
+      return s;
+    }
   }
   for (const v1::UcNextHop& hop : topology.uc_side().next_hops()) {
     if (!hop.pool().empty() && hop.pool() != pool->name()) continue;
     const v1::Gateway* g = FindGateway(topology, hop.gateway());
     if (g == nullptr) continue;
-    if (absl::Status s = add_peer(*g, "", 0); !s.ok()) return s;
+    if (absl::Status s = add_peer(*g, "", 0, v1::TRANSPORT_UNSPECIFIED);
+        !s.ok()) {
+      return s;
+    }
   }
   return dir;
 }
@@ -347,6 +356,9 @@ std::optional<PeerMatch> PeerDirectory::Match(
                                            return SameName(want, presented);
                                          });
                     });
+    // A peer we reach over TLS speaks TLS to us: its address over UDP or
+    // TCP (which anyone on the path can claim with UDP) is no identity.
+    if (e.tls_only && !tls) continue;
     const bool trusted =
         tls && e.tls_identity_required ? by_name : by_address || by_name;
     if (!trusted) continue;

@@ -166,6 +166,9 @@ class PeerDirectory {
     std::vector<std::string> tls_names;
     // Mutual TLS: over TLS, only `tls_names` identify it.
     bool tls_identity_required = false;
+    // Reached over TLS (the trunk's or gateway's transport): trusted over
+    // TLS only.
+    bool tls_only = false;
   };
   std::string pool_;
   std::vector<ListenSpec> specs_;

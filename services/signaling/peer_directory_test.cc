@@ -300,6 +300,18 @@ TEST(PeerDirectoryTlsTest, TrustOverTlsByAddressOrCertificateName) {
   src.tls_names = {"gw.example"};
   ASSERT_TRUE((*dir)->Match(src).has_value());
   EXPECT_EQ((*dir)->Match(src)->trunk, "trunk");
+  // A gateway reached over TLS is not trusted by its address over UDP or
+  // TCP, on any port (a spoofed UDP source would pass for it).
+  for (v1::Transport plain : {v1::TRANSPORT_UDP, v1::TRANSPORT_TCP}) {
+    TransportInfo spoofed;
+    spoofed.transport = plain;
+    spoofed.remote_address = "127.0.0.21";
+    for (uint32_t port : {15161u, 5060u}) {
+      spoofed.local_port = port;
+      EXPECT_FALSE((*dir)->Match(spoofed).has_value())
+          << v1::Transport_Name(plain) << " to port " << port;
+    }
+  }
 
   // IPv6 source addresses.
   EXPECT_EQ((*dir)->Match("::1", 15162).value_or(PeerMatch{}).trunk, "pbx6");

@@ -195,6 +195,12 @@ check trunk_mtls_wrong_name $PEER options 127.0.0.1 15161 --bind 127.0.0.22 $TLS
   --cert "$DIR/other.pem" --key "$DIR/other.key" --expect 403
 check trunk_mtls_no_certificate $PEER options 127.0.0.1 15161 --bind 127.0.0.22 $TLS \
   --expect handshake-failure
+# That gateway is reached over TLS: an INVITE from its address over UDP
+# (which anyone can send with its source address) is refused with 403.
+sipp_run tls_gateway_over_udp 127.0.0.22 0 uac_expect_403.xml \
+  -inf "$(numbers 5550001234)" 127.0.0.1:15060 &&
+  { echo "PASS: tls_gateway_over_udp"; PASSED=$((PASSED+1)); } ||
+  { echo "FAIL: tls_gateway_over_udp (see $DIR/tls_gateway_over_udp.*)"; FAILED=$((FAILED+1)); }
 
 # (3) Calls over TLS. In: the UC front end calls over TLS, the gateway (sipp,
 # UDP) answers. Out: the front end calls over UDP (sipp) a number routed to
