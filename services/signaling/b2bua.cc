@@ -1693,6 +1693,14 @@ SipResponse B2bua::OnRequest(const IncomingRequest& request) {
     metrics_->Refused(request.method, refused->code);
     return *refused;
   }
+  if (request.method == "OPTIONS" && draining_) {
+    // Peers that ping us (a front end, a proxy's dispatcher, a gateway)
+    // take us out of their rotation for new calls.
+    SipResponse r = Failure(503, "Service Unavailable",
+                            SipReason(503, "signaling instance is draining"));
+    r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
   if (request.method == "OPTIONS") {
     metrics_->OptionsAnswered();
     SipResponse r = Response(200, "OK");
@@ -1820,6 +1828,16 @@ absl::StatusOr<v1::CallDetail> B2bua::GetCall(
         absl::StrCat("no call with id \"", call_id, "\" in progress"));
   }
   return call->Detail();
+}
+
+void B2bua::EndAll(const std::string& reason) {
+  // Hangup may end a call at once; the map is changed only on later turns.
+  std::vector<uint64_t> ids;
+  for (const auto& [id, call] : calls_) ids.push_back(id);
+  for (uint64_t id : ids) {
+    if (auto it = calls_.find(id); it != calls_.end())
+      it->second->Hangup(reason);
+  }
 }
 
 absl::Status B2bua::Hangup(const std::string& call_id,

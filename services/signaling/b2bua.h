@@ -78,6 +78,8 @@ class B2bua final : public InviteHandler {
   // NOT_FOUND for a call id that is not in progress.
   absl::StatusOr<v1::CallDetail> GetCall(const std::string& call_id) const;
   absl::Status Hangup(const std::string& call_id, const std::string& reason);
+  // Ends every call as Hangup does (the end of a drain).
+  void EndAll(const std::string& reason);
 
   // A media event (loop thread): an RTP or RTCP timeout ends its call.
   void OnMediaEvent(const v1::MediaEvent& event);

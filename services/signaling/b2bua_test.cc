@@ -1467,10 +1467,45 @@ TEST_F(B2buaTest, AdminHangupBeforeAnswerCancelsAndFails) {
               HasSubstr("operator hangup"));
 }
 
-TEST_F(B2buaTest, DrainingRefusesNewCalls) {
+// Draining: new calls get 503 with Retry-After, and so do OPTIONS (peers
+// that ping us take us out of rotation); the calls up go on until EndAll,
+// which ends them on both legs with the Reason.
+TEST_F(B2buaTest, DrainingRefusesNewCallsAndOptionsThenEndAllEndsTheRest) {
+  FakeServerLeg* up = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21")});
+  stack_.sent[0]->observer->OnResponse(Resp(200, "v=0 answer"));
+  up->observer->OnAck("", "");
   b2bua_.SetDraining(true);
-  Invite();
-  EXPECT_TRUE(routing_.requests.empty());
+  IncomingRequest late;
+  late.method = "INVITE";
+  late.request_uri = "sip:0871234567@127.0.0.1:5060";
+  late.call_id = "late@fe";
+  late.source.remote_address = "127.0.0.11";
+  late.source.local_port = 5060;
+  std::vector<SipResponse> refused;
+  auto late_leg = std::make_unique<FakeServerLeg>();
+  late_leg->sink = &refused;  // the B2BUA drops the leg once it answered
+  b2bua_.OnInvite(late, std::move(late_leg));
+  EXPECT_EQ(routing_.requests.size(), 1u) << "the new call is not routed";
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].code, 503);
+  EXPECT_FALSE(refused[0].Header("Retry-After").empty());
+  IncomingRequest options;
+  options.method = "OPTIONS";
+  options.request_uri = "sip:127.0.0.1:5160";
+  options.source.remote_address = "127.0.0.21";
+  options.source.local_port = 5160;
+  const SipResponse ping = b2bua_.OnRequest(options);
+  EXPECT_EQ(ping.code, 503);
+  EXPECT_FALSE(ping.Header("Retry-After").empty());
+  EXPECT_TRUE(up->byes.empty()) << "the call up goes on";
+  EXPECT_EQ(b2bua_.active_calls(), 1u);
+  b2bua_.EndAll("signaling instance stopping: drain limit reached");
+  ASSERT_EQ(up->byes.size(), 1u);
+  EXPECT_THAT(up->byes[0], HasSubstr("drain limit reached"));
+  EXPECT_EQ(stack_.sent[0]->byes, 1);
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
 }
 
 TEST_F(B2buaTest, TrunkCountersCountAttemptsAnswersAndFailovers) {

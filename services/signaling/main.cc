@@ -1,5 +1,6 @@
 // The signaling service: the Sofia-SIP B2BUA between the UC side and the
 // trunks.
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
@@ -11,6 +12,10 @@
 
 ABSL_FLAG(std::string, pool, "",
           "Pool of the topology this instance serves (default: the first)");
+ABSL_FLAG(int32_t, drain_seconds, 30,
+          "On SIGTERM (or the admin API's DrainNode): new calls get 503 and "
+          "OPTIONS 503, active calls go on for up to this many seconds; "
+          "then those left are ended with BYE and a Reason");
 
 int main(int argc, char** argv) {
   // gRPC's default poller (epoll1) lets every thread that waits on any
@@ -29,6 +34,8 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   trunkline::signaling::SignalingOptions options;
   options.pool = absl::GetFlag(FLAGS_pool);
+  options.drain_limit =
+      absl::Seconds(std::max(0, absl::GetFlag(FLAGS_drain_seconds)));
   return trunkline::RunService(
       "signaling", trunkline::kSignalingDefaults,
       [&options](const trunkline::ServiceContext& context)

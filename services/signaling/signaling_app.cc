@@ -189,12 +189,28 @@ void SignalingApp::FillLoad(v1::NodeLoad* load) {
 void SignalingApp::Drain(const std::function<void()>& done) {
   stack_->RunAndWait([this] { b2bua_->SetDraining(true); });
   drain_thread_ = std::thread([this, done] {
-    const absl::Time deadline = absl::Now() + options_.drain_limit;
-    while (absl::Now() < deadline) {
+    auto active_calls = [this] {
       size_t active = 0;
       stack_->RunAndWait([&] { active = b2bua_->active_calls(); });
-      if (active == 0) break;
+      return active;
+    };
+    const absl::Time deadline = absl::Now() + options_.drain_limit;
+    while (absl::Now() < deadline && active_calls() > 0) {
       absl::SleepFor(absl::Milliseconds(200));
+    }
+    if (const size_t left = active_calls(); left > 0) {
+      // Ended, not dropped: a call destroyed with the process would leave
+      // both peers in a dialog nobody ends (and the trunk billing it).
+      TL_LOG(kWarning, "drain limit reached: ending the calls left")
+          .With("calls", left);
+      stack_->RunAndWait([this] {
+        b2bua_->EndAll("signaling instance stopping: drain limit reached");
+      });
+      // Their BYEs are out; a moment for the last clean-ups.
+      const absl::Time bye_deadline = absl::Now() + absl::Seconds(2);
+      while (absl::Now() < bye_deadline && active_calls() > 0) {
+        absl::SleepFor(absl::Milliseconds(50));
+      }
     }
     done();
   });

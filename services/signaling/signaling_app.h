@@ -27,7 +27,8 @@ struct SignalingOptions {
   // The pool of the topology this instance serves; empty: the first.
   std::string pool;
   absl::Duration routing_timeout = absl::Seconds(2);
-  // How long SIGTERM waits for active calls before stopping anyway.
+  // How long SIGTERM waits for active calls; those left are then ended
+  // (BYE with a Reason) before the service stops.
   absl::Duration drain_limit = absl::Seconds(30);
   // How long stopping waits for the registrars to answer our un-REGISTERs.
   absl::Duration unregister_limit = absl::Seconds(2);

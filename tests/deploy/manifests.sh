@@ -35,6 +35,7 @@ grep -q "loadBalancerIP: 203.0.113.10" "$WORK/contoso-default.yaml" || fail "con
 [ "$(grep -c "hostNetwork: true" "$WORK/contoso-hostnetwork.yaml" || true)" = 2 ] || fail "hostNetwork: signaling and media should both be on hostNetwork"
 [ "$(grep -c "hostNetwork: true" "$WORK/contoso-default.yaml" || true)" = 1 ] || fail "default: only media should be on hostNetwork"
 grep -q "terminationGracePeriodSeconds: 3600" "$WORK/contoso-default.yaml" || fail "signaling's default terminationGracePeriodSeconds is not 3600"
+grep -q -- "--drain_seconds=3580" "$WORK/contoso-default.yaml" || fail "signaling's --drain_seconds is not the grace period less the preStop sleep and 10 s (3580)"
 [ "$(count ServiceMonitor "$WORK/contoso-default.yaml")" = 0 ] || fail "a ServiceMonitor is rendered while monitoring is off"
 [ "$(count ServiceMonitor "$WORK/contoso-monitoring.yaml")" = 1 ] || fail "monitoring.serviceMonitor.enabled renders no ServiceMonitor"
 [ "$(count PrometheusRule "$WORK/contoso-monitoring.yaml")" = 1 ] || fail "monitoring.prometheusRule.enabled renders no PrometheusRule for files/prometheus/alerts.yaml"

@@ -140,7 +140,7 @@ SG=$(free_port) SA=$(free_port) SM=$(free_port)
 "$SIGNALING" --topology="$DIR/keepalive.yaml" --grpc_address=127.0.0.1:$SG \
   --admin_address=127.0.0.1:$SA --metrics_address=127.0.0.1:$SM \
   --routing=127.0.0.1:$RG --media= --admin_token_file="$DIR/admin.token" \
-  2>"$DIR/signaling-keepalive.log" &
+  --drain_seconds=3 2>"$DIR/signaling-keepalive.log" &
 PIDS+=($!); SIG2=$!
 metric() { /usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SM/metrics').read().decode())" 2>/dev/null; }
 down=0
@@ -269,5 +269,27 @@ if metric | grep -qx 'trunkline_signaling_routing_answering 1' &&
   echo "PASS: routing answers again: calls routed, metric back to 1"; PASSED=$((PASSED+1))
 else echo "FAIL: routing answering again not noticed"; FAILED=$((FAILED+1)); fi
 kill -0 "$SIG2" 2>/dev/null || { echo "FAIL: signaling died"; FAILED=$((FAILED+1)); }
+
+# --- SIGTERM drains (--drain_seconds=3): a call that is up goes on, a new
+# call gets 503, and when the limit passes the call left is ended with BYE
+# on both legs and a Reason; then the process exits cleanly.
+sipp_run drain-uas 127.0.0.41 uas_answer.xml & DRAIN_UAS=$!
+sleep 0.5
+sipp_run drain-uac 127.0.0.11 uac_drained.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060 & DRAIN_UAC=$!
+for _ in $(seq 50); do grep -q '^ACK' "$DIR/drain-uas.msg" 2>/dev/null && break; sleep 0.1; done
+kill -TERM "$SIG2"
+sleep 0.5
+if sipp_run drain-new 127.0.0.11 uac_expect_503.xml -p 5064 -inf "$DIR/numbers.csv" 127.0.0.1:5060 &&
+   grep -q 'text="signaling instance is draining' "$DIR/drain-new.msg"; then
+  echo "PASS: draining: a new call gets 503"; PASSED=$((PASSED+1))
+else echo "FAIL: draining: new call (see $DIR/drain-new.*)"; FAILED=$((FAILED+1)); fi
+if wait "$DRAIN_UAC" && wait "$DRAIN_UAS"; then
+  echo "PASS: draining: the call up was ended on both legs at the drain limit, with a Reason"; PASSED=$((PASSED+1))
+else echo "FAIL: draining: the call up (see $DIR/drain-uac.*, $DIR/drain-uas.*)"; FAILED=$((FAILED+1)); fi
+exited=0
+for _ in $(seq 50); do kill -0 "$SIG2" 2>/dev/null || { exited=1; break; }; sleep 0.1; done
+if [ $exited = 1 ] && wait "$SIG2"; then
+  echo "PASS: draining: signaling exited cleanly"; PASSED=$((PASSED+1))
+else echo "FAIL: draining: signaling did not exit cleanly"; FAILED=$((FAILED+1)); fi
 echo "sipp e2e: $PASSED passed, $FAILED failed"
 [ $FAILED = 0 ]
