@@ -104,6 +104,14 @@ v1::Candidate Gateway(const std::string& trunk, const std::string& host,
   return c;
 }
 
+v1::Candidate WithSessionTimer(v1::Candidate c, uint32_t expires,
+                               v1::SessionRefresher refresher) {
+  c.mutable_session_timer()->set_enabled(true);
+  c.mutable_session_timer()->set_session_expires_seconds(expires);
+  c.mutable_session_timer()->set_refresher(refresher);
+  return c;
+}
+
 SipResponse Resp(int code, std::string body = "") {
   SipResponse r;
   r.code = code;
@@ -156,6 +164,19 @@ class B2buaTest : public ::testing::Test {
     c.mutable_media()->set_anchor(true);
     Route({c});
     return {leg, stack_.sent.at(0)};
+  }
+  // A call answered by pstn-dub, whose 2xx makes it the refresher of a
+  // 120 s session timer (RFC 4028).
+  std::pair<FakeServerLeg*, FakeClientLeg*> AnsweredWithTheTrunkRefreshing() {
+    FakeServerLeg* leg = Invite();
+    Route({WithSessionTimer(Gateway("pstn-dub", "127.0.0.21"), 1800,
+                            v1::SESSION_REFRESHER_NEGOTIATE)});
+    FakeClientLeg* out = stack_.sent.at(0);
+    SipResponse ok = Resp(200, "v=0 answer");
+    ok.headers = {{"Session-Expires", "120;refresher=uas"}};
+    out->observer->OnResponse(ok);
+    leg->observer->OnAck("", "");
+    return {leg, out};
   }
   // A delayed offer from a caller that supports 100rel, routed to two
   // anchored gateways: pstn-dub, then pstn-lon.
@@ -981,14 +1002,6 @@ std::string HeaderOf(const HeaderList& headers, const std::string& name) {
   return "";
 }
 
-v1::Candidate WithSessionTimer(v1::Candidate c, uint32_t expires,
-                               v1::SessionRefresher refresher) {
-  c.mutable_session_timer()->set_enabled(true);
-  c.mutable_session_timer()->set_session_expires_seconds(expires);
-  c.mutable_session_timer()->set_refresher(refresher);
-  return c;
-}
-
 TEST_F(B2buaTest, SessionTimerTowardsTheTrunk422ThenWeRefreshWithUpdate) {
   FakeServerLeg* leg = Invite();
   Route({WithSessionTimer(Gateway("itsp", "127.0.0.41"), 90,
@@ -1066,14 +1079,7 @@ TEST_F(B2buaTest, SessionTimerFallsBackToReInviteWhenTheTrunkRefusesUpdate) {
 }
 
 TEST_F(B2buaTest, SessionTimerTrunkRefreshesOrTheCallEnds) {
-  FakeServerLeg* leg = Invite();
-  Route({WithSessionTimer(Gateway("pstn-dub", "127.0.0.21"), 1800,
-                          v1::SESSION_REFRESHER_NEGOTIATE)});
-  FakeClientLeg* out = stack_.sent[0];
-  SipResponse ok = Resp(200, "v=0 answer");
-  ok.headers = {{"Session-Expires", "120;refresher=uas"}};
-  out->observer->OnResponse(ok);
-  leg->observer->OnAck("", "");
+  auto [leg, out] = AnsweredWithTheTrunkRefreshing();
   // The trunk refreshes with a bare UPDATE at 60 s: answered here.
   stack_.Advance(absl::Seconds(60));
   EXPECT_TRUE(out->dialog.requests.empty()) << "the trunk refreshes, not us";
@@ -1099,14 +1105,7 @@ TEST_F(B2buaTest, SessionTimerTrunkRefreshesOrTheCallEnds) {
 // Require: timer, the trunk being the refresher), or the trunk would take
 // the session as without a timer (RFC 4028 7.2) and stop refreshing.
 TEST_F(B2buaTest, SessionTimerTrunksReInviteRefreshGetsSessionExpiresBack) {
-  FakeServerLeg* leg = Invite();
-  Route({WithSessionTimer(Gateway("pstn-dub", "127.0.0.21"), 1800,
-                          v1::SESSION_REFRESHER_NEGOTIATE)});
-  FakeClientLeg* out = stack_.sent[0];
-  SipResponse ok = Resp(200, "v=0 answer");
-  ok.headers = {{"Session-Expires", "120;refresher=uas"}};
-  out->observer->OnResponse(ok);
-  leg->observer->OnAck("", "");
+  auto [leg, out] = AnsweredWithTheTrunkRefreshing();
   stack_.Advance(absl::Seconds(60));
   auto refresh = std::make_unique<testing::FakeServerTransaction>();
   auto answers = refresh->responses;

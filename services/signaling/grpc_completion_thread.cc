@@ -1,6 +1,8 @@
 #include "services/signaling/grpc_completion_thread.h"
 
 #include "grpc/grpc.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 
 namespace trunkline::signaling {
 
@@ -32,6 +34,16 @@ grpc::ChannelArguments GrpcCompletionThread::CallPathArguments() {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   return args;
+}
+
+std::shared_ptr<grpc::Channel> GrpcCompletionThread::CallPathChannel(
+    const std::string& address, GrpcLatency* latency) {
+  return latency != nullptr
+             ? InstrumentedChannel(address, grpc::InsecureChannelCredentials(),
+                                   latency, CallPathArguments())
+             : grpc::CreateCustomChannel(address,
+                                         grpc::InsecureChannelCredentials(),
+                                         CallPathArguments());
 }
 
 }  // namespace trunkline::signaling

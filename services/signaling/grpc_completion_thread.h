@@ -10,10 +10,14 @@
 #ifndef TRUNKLINE_SERVICES_SIGNALING_GRPC_COMPLETION_THREAD_H_
 #define TRUNKLINE_SERVICES_SIGNALING_GRPC_COMPLETION_THREAD_H_
 
+#include <memory>
+#include <string>
 #include <thread>
 
+#include "grpcpp/channel.h"
 #include "grpcpp/completion_queue.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "services/common/grpc_metrics.h"
 
 namespace trunkline::signaling {
 
@@ -62,6 +66,10 @@ class GrpcCompletionThread {
   // retry layer costs allocations on every call), and the minimal filter
   // stack with deadline checking kept on.
   static grpc::ChannelArguments CallPathArguments();
+  // A channel to `address` with those settings, measured by `latency` when
+  // set (insecure: routing and media are on the cluster's network).
+  static std::shared_ptr<grpc::Channel> CallPathChannel(
+      const std::string& address, GrpcLatency* latency);
 
  private:
   void Run();

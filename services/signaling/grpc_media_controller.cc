@@ -47,13 +47,7 @@ GrpcMediaController::GrpcMediaController(
     auto instance = std::make_unique<Instance>();
     instance->address = address;
     instance->stub = v1::Media::NewStub(
-        latency != nullptr
-            ? InstrumentedChannel(address, grpc::InsecureChannelCredentials(),
-                                  latency,
-                                  GrpcCompletionThread::CallPathArguments())
-            : grpc::CreateCustomChannel(
-                  address, grpc::InsecureChannelCredentials(),
-                  GrpcCompletionThread::CallPathArguments()));
+        GrpcCompletionThread::CallPathChannel(address, latency));
     instances_.push_back(std::move(instance));
   }
   poller_ = std::thread([this] {

@@ -100,13 +100,7 @@ GrpcRoutingClient::GrpcRoutingClient(
       post_(std::move(post)) {
   Reachability& r = *reachability_;
   r.stub = v1::Routing::NewStub(
-      latency != nullptr
-          ? InstrumentedChannel(address, grpc::InsecureChannelCredentials(),
-                                latency,
-                                GrpcCompletionThread::CallPathArguments())
-          : grpc::CreateCustomChannel(
-                address, grpc::InsecureChannelCredentials(),
-                GrpcCompletionThread::CallPathArguments()));
+      GrpcCompletionThread::CallPathChannel(address, latency));
   r.timeout = timeout;
   r.address = address;
   r.answering_changed = std::move(answering_changed);
