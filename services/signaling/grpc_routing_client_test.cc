@@ -107,9 +107,8 @@ TEST(GrpcRoutingClientTest, FailsFastWhileRoutingDoesNotAnswerTryingOneCall) {
   // Routing answers again: the next call, tried, is routed, and so are
   // the ones after it.
   routing.hang = false;
-  const absl::StatusOr<v1::RouteDecision>& routed =
-      PendingRoute(client, "+35319876543").Wait();
-  ASSERT_TRUE(routed.ok()) << routed.status();
+  PendingRoute tried(client, "+35319876543");
+  ASSERT_TRUE(tried.Wait().ok()) << tried.Wait().status();
   EXPECT_FALSE(client.failing_fast());
   EXPECT_EQ(changes, (std::vector<bool>{false, true}));
   PendingRoute next(client, "+35319876543");
