@@ -50,6 +50,13 @@ std::string OurContact(const std::string& host, uint32_t port,
                       sips ? "" : TransportParam(transport), ">");
 }
 
+bool CallerWithholdsIdentity(const IncomingRequest& in) {
+  for (const std::string& v : in.privacy) {
+    if (v == "id" || v == "user" || v == "header") return true;
+  }
+  return absl::EqualsIgnoreCase(in.from_user, "anonymous");
+}
+
 OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
                            const std::string& body) {
   const v1::NextHop& hop = c.next_hop();
@@ -62,8 +69,12 @@ OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
       absl::StrCat(scheme, c.called_number(), "@", gw, ":", port,
                    hop.sips() ? "" : TransportParam(hop.transport()));
   out.to = absl::StrCat("<", scheme, c.called_number(), "@", gw, ">");
-  const bool anonymous =
-      c.headers().anonymous() || c.calling_number() == "anonymous";
+  // Withheld by policy (routing's caller-ID suppression) or by the caller:
+  // an anonymous From and Privacy: id; only a trusted peer (forwarded
+  // P-Asserted-Identity) still learns the number.
+  const bool anonymous = c.headers().anonymous() ||
+                         c.calling_number() == "anonymous" ||
+                         CallerWithholdsIdentity(in);
   if (anonymous) {
     out.from =
         absl::StrCat("\"Anonymous\" <", scheme, "anonymous@anonymous.invalid>");
@@ -72,11 +83,13 @@ OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
     out.from = absl::StrCat("<", scheme, c.calling_number(), "@", local, ">");
   }
   if (c.headers().forward_p_asserted_identity()) {
-    // With Privacy: id the trusted peer still learns who calls; without a
-    // number to assert (anonymous routing), we assert the caller as received.
+    // With Privacy: id the trusted peer still learns who calls: the number
+    // routing translated for it, or, replaced by "anonymous" (caller-ID
+    // suppression), the caller's as received.
     const std::string number =
-        anonymous ? (in.pai_user.empty() ? in.from_user : in.pai_user)
-                  : c.calling_number();
+        c.calling_number() != "anonymous"
+            ? c.calling_number()
+            : (in.pai_user.empty() ? in.from_user : in.pai_user);
     if (!number.empty() && number != "anonymous") {
       out.headers.emplace_back(
           "P-Asserted-Identity",

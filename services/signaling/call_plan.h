@@ -25,6 +25,10 @@ OutgoingInvite BuildInvite(const IncomingRequest& caller_request,
 // failover code of the plan, or a timeout or transport error of our own.
 bool IsFailover(const SipResponse& response, const v1::FailoverPlan& plan);
 
+// The caller withholds its identity: Privacy id, user or header (RFC 3323,
+// 3325), or an anonymous From without any.
+bool CallerWithholdsIdentity(const IncomingRequest& in);
+
 // The code to send the caller for the callee's final `code`, after the
 // trunk's response-code translation rules (optionally keyed on the Q.850
 // cause in the response's Reason header).

@@ -64,8 +64,9 @@ TEST(CallPlanTest, SipsUrisForAGatewayThatTakesThem) {
   in.from_user = "+35315551234";
   out = BuildInvite(in, c, "");
   EXPECT_EQ(out.from, "\"Anonymous\" <sips:anonymous@anonymous.invalid>");
+  // The trusted peer is told the number routing made for it.
   EXPECT_THAT(out.headers, Contains(Pair("P-Asserted-Identity",
-                                         "<sips:+35315551234@127.0.0.1>")));
+                                         "<sips:015551234@127.0.0.1>")));
 }
 
 TEST(CallPlanTest, HeadersOnlyWhenThePlanAllows) {
@@ -92,6 +93,38 @@ TEST(CallPlanTest, AnonymousCallerGetsPrivacyId) {
   EXPECT_THAT(out.headers, Contains(Pair("Privacy", "id")));
   EXPECT_THAT(out.headers, Contains(Pair("P-Asserted-Identity",
                                          "<sip:+35315551801@127.0.0.1>")));
+}
+
+// The caller withholds its number (Privacy: id, its real one in P-Asserted-
+// Identity): an untrusted trunk gets an anonymous From and no number at
+// all; a trusted one also gets the translated number asserted.
+TEST(CallPlanTest, CallerPrivacyIsKeptTowardsEveryTrunk) {
+  IncomingRequest in;
+  in.from_user = "anonymous";
+  in.pai_user = "+35315551234";
+  in.privacy = {"id"};
+  v1::Candidate untrusted = Dublin();
+  OutgoingInvite out = BuildInvite(in, untrusted, "");
+  EXPECT_EQ(out.from, "\"Anonymous\" <sip:anonymous@anonymous.invalid>");
+  EXPECT_THAT(out.headers, Contains(Pair("Privacy", "id")));
+  for (const auto& [name, value] : out.headers) {
+    EXPECT_EQ(value.find("5551234"), std::string::npos) << name;
+  }
+  v1::Candidate trusted = Dublin();
+  trusted.mutable_headers()->set_forward_p_asserted_identity(true);
+  out = BuildInvite(in, trusted, "");
+  EXPECT_EQ(out.from, "\"Anonymous\" <sip:anonymous@anonymous.invalid>");
+  EXPECT_THAT(out.headers, Contains(Pair("P-Asserted-Identity",
+                                         "<sip:015551234@127.0.0.1>")));
+  // An anonymous From alone says the same; Privacy: none does not.
+  IncomingRequest from_only;
+  from_only.from_user = "Anonymous";
+  EXPECT_TRUE(CallerWithholdsIdentity(from_only));
+  IncomingRequest none;
+  none.from_user = "+35315551234";
+  none.privacy = {"none"};
+  EXPECT_FALSE(CallerWithholdsIdentity(none));
+  EXPECT_EQ(BuildInvite(none, untrusted, "").from, "<sip:015551234@127.0.0.1>");
 }
 
 TEST(CallPlanTest, FailoverOnPlanCodesAndOwnTimeouts) {

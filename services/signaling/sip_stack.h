@@ -68,6 +68,8 @@ struct IncomingRequest {
   std::string replaces;
   // Max-Forwards as received; -1 when absent.
   int max_forwards = -1;
+  // Privacy values (RFC 3323, 3325), lowercase: "id", "user", "none", ...
+  std::vector<std::string> privacy;
   TransportInfo source;
 };
 

@@ -101,6 +101,11 @@ IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip) {
       r.supported.push_back(absl::AsciiStrToLower(*item));
     }
   }
+  if (sip->sip_privacy) {
+    for (const msg_param_t* v = sip->sip_privacy->priv_values; v && *v; ++v) {
+      r.privacy.push_back(absl::AsciiStrToLower(*v));
+    }
+  }
   if (sip->sip_max_forwards) {
     r.max_forwards = static_cast<int>(
         std::min<unsigned long>(sip->sip_max_forwards->mf_count, 255));

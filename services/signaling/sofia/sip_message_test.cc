@@ -76,6 +76,20 @@ TEST(SipMessageTest, ReadsRequireAndCompactForms) {
   EXPECT_EQ(r->call_id, "seed-4@127.0.0.11");
 }
 
+// A withheld number: anonymous From, the number in P-Asserted-Identity,
+// Privacy values and Max-Forwards as the B2BUA needs them.
+TEST(SipMessageTest, ReadsPrivacyAndMaxForwards) {
+  std::optional<IncomingRequest> r = ParseDatagram(Seed("invite_private.sip"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->from_user, "anonymous");
+  EXPECT_EQ(r->pai_user, "+35319876543");
+  EXPECT_THAT(r->privacy, ElementsAre("id", "user"));
+  EXPECT_EQ(r->max_forwards, 69);
+  r = ParseDatagram(Seed("invite_sdp.sip"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->privacy.empty());
+}
+
 TEST(SipMessageTest, RefusesWhatNtaWouldNotHandOn) {
   EXPECT_FALSE(ParseDatagram(Seed("response.sip")).has_value());
   EXPECT_FALSE(ParseDatagram(Seed("garbage.bin")).has_value());
