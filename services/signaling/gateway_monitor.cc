@@ -124,9 +124,12 @@ void GatewayMonitor::OnFinal(const std::string& trunk,
   // the handle goes with the next probe (a completed one is not a miss).
   std::unique_ptr<ClientTransaction> done = std::move(e.probe);
   stack_->Post([done = std::shared_ptr<ClientTransaction>(std::move(done))] {});
-  if (response.local) {
-    // Our own 408 or 503: timeout or transport error (ICMP unreachable...).
-    Miss(e, absl::StrCat(response.code, " ", response.phrase));
+  if (response.local || response.code == 503) {
+    // Our own 408 or 503: timeout or transport error (ICMP unreachable...);
+    // or the gateway's 503: alive but taking no calls (overloaded, out of
+    // channels, draining), which a dispatcher also takes as down.
+    Miss(e, absl::StrCat(response.code, " ", response.phrase,
+                         response.local ? "" : " (from the gateway)"));
     return;
   }
   e.state.consecutive_misses = 0;

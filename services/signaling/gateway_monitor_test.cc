@@ -109,6 +109,17 @@ TEST_F(GatewayMonitorTest, LocalTimeoutOrTransportErrorIsAMiss) {
   EXPECT_EQ(monitor_.Find("pstn-dub")->consecutive_misses, 0);
 }
 
+// A gateway that answers 503 is alive but takes no calls (out of channels,
+// draining): a miss, like no answer; any other answer brings it back.
+TEST_F(GatewayMonitorTest, A503FromTheGatewayIsAMiss) {
+  monitor_.SetTrunks({Trunk("pstn-dub", 5, 1)});
+  stack_.Answer(0, 503);
+  EXPECT_THAT(monitor_.DownTrunks(), ElementsAre("pstn-dub"));
+  stack_.Advance(absl::Seconds(5));
+  stack_.Answer(1, 200);
+  EXPECT_THAT(monitor_.DownTrunks(), IsEmpty());
+}
+
 TEST_F(GatewayMonitorTest, AnswersResetTheMissCount) {
   monitor_.SetTrunks({Trunk("pstn-dub", 5, 2)});
   stack_.Advance(absl::Seconds(5));  // miss 1
