@@ -385,9 +385,10 @@ class Decider {
       m->set_anchor(
           !(origin_config.enable_bypass() &&
             SrtpCompatible(origin_config.srtp_mode(), hop.srtp_mode())));
+      // The UC leg: RTP silence there ends the call too; RTCP is the
+      // trunk's setting, for the trunk's leg (FillCallerSide).
       m->set_media_timeout_seconds(origin_config.media_timeout_seconds());
-      m->set_rtcp_active_calls(origin_config.rtcp_active_calls());
-      m->set_rtcp_calls_on_hold(origin_config.rtcp_calls_on_hold());
+      FillCallerSide(m);
       FillFailover(DefaultConfiguration(), c);
       c->set_refer_mode(origin_config.refer_mode());
       *c->mutable_session_timer() = origin_config.session_timer();
@@ -632,6 +633,7 @@ class Decider {
     m->set_media_timeout_seconds(config.media_timeout_seconds());
     m->set_rtcp_active_calls(config.rtcp_active_calls());
     m->set_rtcp_calls_on_hold(config.rtcp_calls_on_hold());
+    FillCallerSide(m);
     FillFailover(config, c);
     c->mutable_limits()->set_max_concurrent_calls(
         config.max_concurrent_calls());
@@ -640,6 +642,21 @@ class Decider {
     *c->mutable_session_timer() = config.session_timer();
     // An empty string is the default: setting one would still allocate.
     if (!config.credentials().empty()) c->set_credentials(config.credentials());
+  }
+
+  // For a call from a trunk, its leg's media settings from its trunk
+  // configuration, and the address of its listener towards it.
+  void FillCallerSide(v1::MediaPlan* m) const {
+    if (origin_ == nullptr) return;
+    const v1::TrunkConfiguration& config = *origin_->configuration;
+    m->set_caller_latching(config.enable_rtp_latching());
+    m->set_caller_media_timeout_seconds(config.media_timeout_seconds());
+    m->set_caller_rtcp_active_calls(config.rtcp_active_calls());
+    m->set_caller_rtcp_calls_on_hold(config.rtcp_calls_on_hold());
+    if (origin_->listener != nullptr &&
+        !origin_->listener->advertised_address().empty()) {
+      m->set_caller_advertised_address(origin_->listener->advertised_address());
+    }
   }
 
   static void FillNextHop(const v1::Gateway& gw, const v1::Pool* pool,

@@ -307,6 +307,34 @@ TEST_F(RouteEngineTest, InboundAndInterTrunk) {
   EXPECT_NE(d.reject().reason().find("no PSTN usages"), std::string::npos);
 }
 
+// A call from a trunk: its leg (the caller's) gets its trunk
+// configuration's media settings and its listener's advertised address;
+// the UC leg is not held to the trunk's RTCP settings. A call from the UC
+// side sets none of the caller's.
+TEST_F(RouteEngineTest, CallerLegMediaSettingsComeFromTheOriginTrunk) {
+  v1::RouteDecision d = Decided(Trunk("itsp", "+33142685300", "+35315551234"));
+  ASSERT_TRUE(d.to_uc_side());
+  ASSERT_GT(d.candidates_size(), 0);
+  const v1::MediaPlan& in = d.candidates(0).media();
+  EXPECT_TRUE(in.caller_latching()) << "the itsp configuration latches";
+  EXPECT_EQ(in.caller_advertised_address(), "203.0.113.10");
+  EXPECT_FALSE(in.callee_latching());
+  EXPECT_FALSE(in.rtcp_active_calls());
+  EXPECT_FALSE(in.rtcp_calls_on_hold());
+  // Inter-trunk: both legs are trunks, each with its own settings.
+  d = Decided(Trunk("pbx-lon", "1234", "902071234567"));
+  ASSERT_GT(d.candidates_size(), 0);
+  EXPECT_FALSE(d.candidates(0).media().caller_latching());
+  EXPECT_EQ(d.candidates(0).media().caller_advertised_address(), "127.0.0.1")
+      << "the lan listener's";
+  // From the UC side.
+  d = Decided(User("sip:a@contoso.example", "+35315551234", "+442071234567"));
+  ASSERT_GT(d.candidates_size(), 0);
+  EXPECT_FALSE(d.candidates(0).media().caller_latching());
+  EXPECT_EQ(d.candidates(0).media().caller_media_timeout_seconds(), 0u);
+  EXPECT_EQ(d.candidates(0).media().caller_advertised_address(), "");
+}
+
 TEST_F(RouteEngineTest, ExplainMatchesRoute) {
   v1::RouteRequest r =
       User("sip:a@contoso.example", "+35315551234", "0033142685300");

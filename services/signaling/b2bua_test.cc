@@ -481,12 +481,17 @@ TEST_F(B2buaTest, PrackWithoutAnAnswerAfterTheCalleeAnsweredEndsBothLegs) {
 // candidate's failure.
 TEST_F(B2buaTest, PrackWithoutAnAnswerWhileTheFailoverWaitsFailsTheCall) {
   FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
+  std::vector<SipResponse> got;  // the leg goes with the call
+  leg->sink = &got;
   EarlyOffer(stack_.sent.at(0));
-  stack_.sent[0]->observer->OnResponse(Resp(486));
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  EXPECT_EQ(stack_.sent.size(), 1u) << "the failover waits for the answer";
   leg->observer->OnPrack("", "", /*of_our_offer=*/true);
-  stack_.RunFirstPosted();
+  stack_.RunPosted();
   EXPECT_EQ(stack_.sent.size(), 1u) << "no next candidate";
-  EXPECT_EQ(leg->responses.back().code, 486);
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.back().code, 503);
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
 }
 
 // The candidate fails while the caller's answer is on its way through

@@ -17,8 +17,14 @@ constexpr absl::Duration kLoadPollInterval = absl::Seconds(2);
 v1::SidePlan CallerSide(const v1::Candidate& c) {
   v1::SidePlan side;
   side.set_srtp(c.media().caller_srtp());
-  // The caller side's advertised address is the instance's own default
-  // (--advertised_address): the relay is reached from where callers are.
+  // From a trunk: its leg's settings and its listener's address; from the
+  // UC side, none are set and the instance's own (--advertised_address)
+  // is advertised.
+  side.set_latching(c.media().caller_latching());
+  side.set_advertised_address(c.media().caller_advertised_address());
+  side.set_rtp_timeout_seconds(c.media().caller_media_timeout_seconds());
+  side.set_expect_rtcp(c.media().caller_rtcp_active_calls());
+  side.set_expect_rtcp_on_hold(c.media().caller_rtcp_calls_on_hold());
   return side;
 }
 
@@ -29,6 +35,7 @@ v1::SidePlan CalleeSide(const v1::Candidate& c) {
   side.set_advertised_address(c.next_hop().advertised_address());
   side.set_rtp_timeout_seconds(c.media().media_timeout_seconds());
   side.set_expect_rtcp(c.media().rtcp_active_calls());
+  side.set_expect_rtcp_on_hold(c.media().rtcp_calls_on_hold());
   return side;
 }
 

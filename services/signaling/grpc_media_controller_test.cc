@@ -163,6 +163,44 @@ TEST(GrpcMediaControllerTest, DelayedOfferComesFromTheCalleeWithSidesSwapped) {
   EXPECT_EQ(instance.answers()[0].from_leg(), v1::LEG_CALLER);
 }
 
+// A call from a trunk: the caller's side gets that trunk's settings and
+// its listener's address, the callee's (the UC side) its own; the RTCP
+// expectations are per side, active and on hold.
+TEST(GrpcMediaControllerTest, EachSideGetsItsLegsSettings) {
+  FakeMedia instance(500);
+  auto server = GrpcServer::Start("127.0.0.1:0", {&instance});
+  ASSERT_TRUE(server.ok());
+  GrpcMediaController media({absl::StrCat("127.0.0.1:", (*server)->port())},
+                            Inline(), absl::Seconds(2));
+  for (int i = 0; i < 100 && media.PickInstance() != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  v1::Candidate to_uc;
+  to_uc.mutable_next_hop()->set_advertised_address("10.0.0.5");
+  v1::MediaPlan* plan = to_uc.mutable_media();
+  plan->set_anchor(true);
+  plan->set_caller_latching(true);
+  plan->set_caller_advertised_address("203.0.113.10");
+  plan->set_caller_media_timeout_seconds(45);
+  plan->set_caller_rtcp_active_calls(true);
+  plan->set_caller_rtcp_calls_on_hold(false);
+  plan->set_media_timeout_seconds(60);
+  ASSERT_TRUE(Wait([&](auto done) {
+                media.Offer("call-in", to_uc, "trunk-offer", std::move(done));
+              }).ok());
+  ASSERT_EQ(instance.offers().size(), 1u);
+  const v1::OfferRequest sent = instance.offers()[0];
+  EXPECT_TRUE(sent.from_side().latching());
+  EXPECT_EQ(sent.from_side().advertised_address(), "203.0.113.10");
+  EXPECT_EQ(sent.from_side().rtp_timeout_seconds(), 45u);
+  EXPECT_TRUE(sent.from_side().expect_rtcp());
+  EXPECT_FALSE(sent.from_side().expect_rtcp_on_hold());
+  EXPECT_FALSE(sent.to_side().latching());
+  EXPECT_EQ(sent.to_side().advertised_address(), "10.0.0.5");
+  EXPECT_EQ(sent.to_side().rtp_timeout_seconds(), 60u);
+  EXPECT_FALSE(sent.to_side().expect_rtcp());
+}
+
 TEST(GrpcMediaControllerTest, AnchorsOnTheLeastLoadedInstance) {
   FakeMedia busy(10), idle(500);
   auto busy_server = GrpcServer::Start("127.0.0.1:0", {&busy});

@@ -42,6 +42,7 @@ struct SideState {
   bool latching = false;
   bool strict_source = false;
   bool expect_rtcp = false;
+  bool expect_rtcp_on_hold = false;
   // 0: the instance's --rtp_timeout_seconds.
   uint32_t rtp_timeout_seconds = 0;
   // Our SRTP master keys towards this side (none when it speaks only plain

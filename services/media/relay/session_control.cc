@@ -150,7 +150,7 @@ absl::Status Worker::EnsureStream(Session& session, uint32_t mline) {
   for (size_t i = 0; i < 2; ++i) {
     StreamEnd& end = stream->ends[i];
     end.leg = LegAt(i);
-    end.mline = mline;
+    end.mline = static_cast<uint16_t>(mline);
     end.call_id = &session.call_id;
     absl::Status opened = OpenSockets(end);
     if (!opened.ok()) {
@@ -174,6 +174,7 @@ absl::Status Worker::PrepareSide(Session& session, size_t side,
   state.latching = plan.latching();
   state.strict_source = plan.strict_source();
   state.expect_rtcp = plan.expect_rtcp();
+  state.expect_rtcp_on_hold = plan.expect_rtcp_on_hold();
   state.rtp_timeout_seconds = plan.rtp_timeout_seconds();
   // Our keys towards a side live as long as the session: a re-INVITE that
   // does not rekey keeps both ends' contexts (and their rollover counters).
@@ -436,6 +437,8 @@ absl::Status Worker::ConfigureEnd(
                                 ? side.rtp_timeout_seconds
                                 : options_.rtp_timeout_seconds;
   end.expect_rtcp = side.expect_rtcp;
+  end.expect_rtcp_on_hold = side.expect_rtcp_on_hold;
+  end.sendrecv = direction == sdp::Direction::kSendRecv;
   end.armed_ns = MonotonicNs();
   end.rtp_timeout_reported = false;
   end.rtcp_timeout_reported = false;

@@ -95,7 +95,14 @@ struct SrtpState {
 
 struct StreamEnd {
   v1::Leg leg = v1::LEG_UNSPECIFIED;
-  uint32_t mline = 0;
+  // Index of the m-line (an SDP has a handful; 16 bits leave room for the
+  // two flags below in what was padding).
+  uint16_t mline = 0;
+  // Its direction is sendrecv: a stream with an end that is not is on hold.
+  bool sendrecv = true;
+  // KIND_RTCP_TIMEOUT from this end while the stream is on hold (and
+  // `expect_rtcp` while it is active).
+  bool expect_rtcp_on_hold = false;
   // The call this end belongs to (for events; owned by the Session).
   const std::string* call_id = nullptr;
   StreamEnd* peer = nullptr;

@@ -322,6 +322,10 @@ void Worker::Tick(int64_t now_ns) {
   for (auto& [id, session] : sessions_) {
     for (auto& stream : session->streams) {
       if (stream == nullptr) continue;
+      bool on_hold = false;
+      for (const StreamEnd& end : stream->ends) {
+        on_hold |= end.active && !end.sendrecv;
+      }
       for (StreamEnd& end : stream->ends) {
         if (!end.active) continue;
         const int64_t since_rtp =
@@ -341,7 +345,9 @@ void Worker::Tick(int64_t now_ns) {
         }
         const int64_t since_rtcp =
             now_ns - std::max(end.last_rtcp_ns, end.armed_ns);
-        if (end.expect_rtcp && !end.rtcp_timeout_reported &&
+        const bool expect_rtcp =
+            on_hold ? end.expect_rtcp_on_hold : end.expect_rtcp;
+        if (expect_rtcp && !end.rtcp_timeout_reported &&
             since_rtcp > int64_t(options_.rtcp_timeout_seconds) * 1000000000) {
           end.rtcp_timeout_reported = true;
           v1::MediaEvent e;

@@ -594,6 +594,64 @@ TEST_F(WorkerTest, RtpTimeoutIsReported) {
   EXPECT_TRUE(timeout);
 }
 
+// The trunk's RTCP settings (Lync's RTCPActiveCalls, RTCPCallsOnHold): a
+// gateway that stops RTCP while the call is on hold is not reported then,
+// when only active calls must carry RTCP; once resumed, its silence is.
+TEST_F(WorkerTest, RtcpTimeoutFollowsTheActiveAndOnHoldSettings) {
+  WorkerOptions options;
+  options.bind_address = "127.0.0.1";
+  options.advertised_address = "127.0.0.1";
+  options.rtp_timeout_seconds = 0;
+  options.rtcp_timeout_seconds = 1;
+  worker_.reset();
+  worker_ = *Worker::Create(0, options, ports_.get(), &hub_, nullptr);
+  v1::SidePlan b_plan;
+  b_plan.set_expect_rtcp(true);
+  b_plan.set_expect_rtcp_on_hold(false);
+  auto rtcp_timeouts = [this] {
+    int n = 0;
+    for (const auto& event : watcher_.events) {
+      n += event.kind() == v1::MediaEvent::KIND_RTCP_TIMEOUT &&
+           event.leg() == v1::LEG_CALLEE;
+    }
+    return n;
+  };
+  Establish(false, {}, b_plan);
+  // On hold at once (caller sendonly, callee recvonly): no RTCP from the
+  // gateway for 1.5 s, and none expected.
+  ASSERT_TRUE(worker_
+                  ->Offer(OfferFrom(v1::LEG_CALLER,
+                                    PeerSdp(*a_, {.key_params = a_key_,
+                                                  .direction = "sendonly",
+                                                  .version = 2}),
+                                    "reinvite-hold"),
+                          true, false)
+                  .ok());
+  ASSERT_TRUE(worker_
+                  ->Answer(AnswerFrom(
+                      v1::LEG_CALLEE,
+                      PeerSdp(*b_, {.direction = "recvonly", .version = 2}),
+                      "reinvite-hold"))
+                  .ok());
+  for (int i = 0; i < 15; ++i) worker_->RunOnce(100);
+  EXPECT_EQ(rtcp_timeouts(), 0) << "on hold: RTCP not expected";
+  // Resumed: the gateway's missing RTCP is reported.
+  ASSERT_TRUE(
+      worker_
+          ->Offer(OfferFrom(v1::LEG_CALLER,
+                            PeerSdp(*a_, {.key_params = a_key_, .version = 3}),
+                            "reinvite-resume"),
+                  true, false)
+          .ok());
+  ASSERT_TRUE(
+      worker_
+          ->Answer(AnswerFrom(v1::LEG_CALLEE, PeerSdp(*b_, {.version = 3}),
+                              "reinvite-resume"))
+          .ok());
+  for (int i = 0; i < 15; ++i) worker_->RunOnce(100);
+  EXPECT_EQ(rtcp_timeouts(), 1) << "active: RTCP expected";
+}
+
 TEST_F(WorkerTest, DeleteFreesThePortsIntoQuarantine) {
   const size_t free_before = ports_->free_pairs();
   Establish(false);
