@@ -196,11 +196,38 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   }
 
   void Start() {
+    if (!OccupyOriginTrunk()) return;
     if (!request_.replaces.empty()) {
       StartReplacing();
       return;
     }
     Route(request_.request_uri_user);
+  }
+
+  // A call from a trunk counts against that trunk's maxConcurrentCalls as
+  // a call to it does (a trunk's channels carry both directions): past the
+  // limit, 503 with Retry-After at once. False when refused.
+  bool OccupyOriginTrunk() {
+    if (origin_.uc_side() || origin_.trunk.empty()) return true;
+    uint32_t limit = 0;
+    for (const TrunkInfo& t : b2bua_->peers_->trunks()) {
+      if (t.name == origin_.trunk) limit = t.max_concurrent_calls;
+    }
+    b2bua_->trunk_limits_[origin_.trunk] = limit;
+    if (b2bua_->IsFull(origin_.trunk)) {
+      SipResponse r =
+          Failure(503, "Service Unavailable",
+                  SipReason(503, absl::StrCat("trunk ", origin_.trunk,
+                                              " is at its call limit")));
+      r.headers.emplace_back("Retry-After", "30");
+      b2bua_->metrics_->CallFailed(origin_.trunk, "inbound", 503);
+      server_->Respond(r);
+      Finish();
+      return false;
+    }
+    b2bua_->Occupy(origin_.trunk, limit);
+    origin_occupied_ = origin_.trunk;
+    return true;
   }
 
   void Route(const std::string& callee) {
@@ -1520,6 +1547,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     fast_failover_.reset();
     failover_after_prack_.reset();
     ReleaseTrunk();
+    if (!origin_occupied_.empty()) b2bua_->Release(origin_occupied_);
+    origin_occupied_.clear();
     if (anchored_ || media_offered_) b2bua_->media_->Delete(request_.call_id);
     b2bua_->Finished(id_);
   }
@@ -1554,6 +1583,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // re-INVITE repeats it).
   std::string sdp_sent_[2];
   std::string occupied_;
+  // The trunk the call came from, counted against its limit until the end.
+  std::string origin_occupied_;
   absl::Time sent_at_;
   bool got_provisional_ = false;
   double post_dial_delay_ = 0;

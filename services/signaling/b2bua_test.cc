@@ -1405,6 +1405,44 @@ TEST_F(B2buaTest, FullTrunkFoundBySignalingGives503WithRetryAfter) {
               HasSubstr("at its call limit"));
 }
 
+// Calls from a trunk count against its maxConcurrentCalls (pstn-dub: 30)
+// as calls to it do: the 31st gets 503 with Retry-After before routing is
+// asked; once one ends, the next is taken.
+TEST_F(B2buaTest, CallsFromATrunkCountAgainstItsLimit) {
+  auto inbound = [this](int n, std::vector<SipResponse>* sink) {
+    IncomingRequest r;
+    r.method = "INVITE";
+    r.request_uri = "sip:+35315551234@127.0.0.1:5160";
+    r.request_uri_user = "+35315551234";
+    r.from_uri = "sip:0871234567@127.0.0.21";
+    r.from_user = "0871234567";
+    r.call_id = absl::StrCat("in-", n, "@gw");
+    r.source.remote_address = "127.0.0.21";
+    r.source.local_port = 5160;
+    auto leg = std::make_unique<FakeServerLeg>();
+    FakeServerLeg* raw = leg.get();
+    leg->sink = sink;
+    b2bua_.OnInvite(r, std::move(leg));
+    return raw;
+  };
+  std::vector<FakeServerLeg*> up;
+  for (int i = 0; i < 30; ++i) up.push_back(inbound(i, nullptr));
+  EXPECT_EQ(routing_.requests.size(), 30u);
+  std::vector<SipResponse> refused;
+  inbound(30, &refused);
+  EXPECT_EQ(routing_.requests.size(), 30u) << "refused before routing";
+  ASSERT_FALSE(refused.empty());
+  EXPECT_EQ(refused.back().code, 503);
+  EXPECT_EQ(refused.back().Header("Retry-After"), "30");
+  EXPECT_THAT(refused.back().Header("Reason"),
+              HasSubstr("pstn-dub is at its call limit"));
+  stack_.RunPosted();
+  up[0]->observer->OnCancel();  // one call ends
+  stack_.RunPosted();
+  inbound(31, nullptr);
+  EXPECT_EQ(routing_.requests.size(), 31u);
+}
+
 TEST_F(B2buaTest, DownAndDisabledTrunksArePassedToRouting) {
   GatewayMonitor monitor(&stack_, &metrics_);
   TrunkInfo dub;
