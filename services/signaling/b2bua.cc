@@ -1742,9 +1742,11 @@ SipResponse B2bua::OnRequest(const IncomingRequest& request) {
                  {"Supported", "timer, 100rel, replaces"}};
     return r;
   }
+  // Requests within a dialog that reach us here name none of ours (a
+  // re-INVITE included: new INVITEs go to OnInvite).
   if (request.method == "BYE" || request.method == "CANCEL" ||
       request.method == "INFO" || request.method == "UPDATE" ||
-      request.method == "PRACK") {
+      request.method == "PRACK" || request.method == "INVITE") {
     return Response(481, "Call/Transaction Does Not Exist");
   }
   SipResponse r = Response(405, "Method Not Allowed");

@@ -1609,6 +1609,12 @@ TEST_F(B2buaTest, RefusesWhatRfc3261Section8_2Refuses) {
   r.source.local_port = 5060;
   EXPECT_EQ(b2bua_.OnRequest(r).code, 200);
 
+  // A re-INVITE for no dialog of ours: 481 to a peer, 403 to anyone else.
+  IncomingRequest reinvite = r;
+  reinvite.method = "INVITE";
+  EXPECT_EQ(b2bua_.OnRequest(reinvite).code, 481);
+  reinvite.source.remote_address = "10.9.9.9";
+  EXPECT_EQ(b2bua_.OnRequest(reinvite).code, 403);
   IncomingRequest unknown = r;
   unknown.method = "NEWMETHOD";
   EXPECT_EQ(b2bua_.OnRequest(unknown).code, 501);

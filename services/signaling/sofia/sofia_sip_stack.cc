@@ -1413,8 +1413,11 @@ int SofiaSipStack::Impl::OnDefaultRequest(nta_leg_magic_t* magic, nta_leg_t*,
   IncomingRequest request = self->Describe(irq, sip);
   if (method == sip_method_invite) {
     if (sip->sip_to && sip->sip_to->a_tag) {
-      // A re-INVITE for a dialog we do not know.
-      return 481;
+      // A re-INVITE for a dialog we do not know: 481 to a configured peer,
+      // 403 (counted) to anyone else, as for any other request.
+      Reply(irq, self->handler_->OnRequest(request), nullptr);
+      nta_incoming_destroy(irq);
+      return 0;
     }
     // RFC 3261 12.1.1: a dialog asked for with a SIPS URI (the
     // Request-URI, else the top Record-Route, else the Contact) gets a SIPS
