@@ -119,6 +119,13 @@ absl::StatusOr<std::string> Wait(
   return result;
 }
 
+// Until the controller has the instance's load (its first GetLoad).
+void WaitForLoads(GrpcMediaController& media) {
+  for (int i = 0; i < 100 && media.PickInstance() != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
 v1::Candidate PstnCandidate() {
   v1::Candidate c;
   c.set_trunk("pstn-dub");
@@ -137,9 +144,7 @@ TEST(GrpcMediaControllerTest, DelayedOfferComesFromTheCalleeWithSidesSwapped) {
   ASSERT_TRUE(server.ok());
   GrpcMediaController media({absl::StrCat("127.0.0.1:", (*server)->port())},
                             Inline(), absl::Seconds(2));
-  for (int i = 0; i < 100 && media.PickInstance() != 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  WaitForLoads(media);
   absl::StatusOr<std::string> offer = Wait([&](auto done) {
     media.OfferFromCallee("call-d", PstnCandidate(), "callee-offer",
                           std::move(done));
@@ -172,9 +177,7 @@ TEST(GrpcMediaControllerTest, EachSideGetsItsLegsSettings) {
   ASSERT_TRUE(server.ok());
   GrpcMediaController media({absl::StrCat("127.0.0.1:", (*server)->port())},
                             Inline(), absl::Seconds(2));
-  for (int i = 0; i < 100 && media.PickInstance() != 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  WaitForLoads(media);
   v1::Candidate to_uc;
   to_uc.mutable_next_hop()->set_advertised_address("10.0.0.5");
   v1::MediaPlan* plan = to_uc.mutable_media();

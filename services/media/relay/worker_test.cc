@@ -148,6 +148,28 @@ class WorkerTest : public ::testing::Test {
   }
 
   // A (SRTP, caller) <-> relay <-> B (plain or SRTP, callee).
+  // A re-INVITE from the caller with its SDP's `caller_direction`,
+  // answered by the callee with `callee_direction`; `version` of both.
+  void Reinvite(const std::string& caller_direction,
+                const std::string& callee_direction, int version) {
+    const std::string id = absl::StrCat("reinvite-", version);
+    ASSERT_TRUE(
+        worker_
+            ->Offer(OfferFrom(v1::LEG_CALLER,
+                              PeerSdp(*a_, {.key_params = a_key_,
+                                            .direction = caller_direction,
+                                            .version = version}),
+                              id),
+                    true, false)
+            .ok());
+    ASSERT_TRUE(
+        worker_
+            ->Answer(AnswerFrom(v1::LEG_CALLEE,
+                                PeerSdp(*b_, {.direction = callee_direction,
+                                              .version = version}),
+                                id))
+            .ok());
+  }
   void Establish(bool b_srtp, v1::SidePlan a_plan = {},
                  v1::SidePlan b_plan = {}) {
     a_key_ = *a_->NewSendKey(srtp::Suite::kAesCm128HmacSha1_80);
@@ -619,35 +641,11 @@ TEST_F(WorkerTest, RtcpTimeoutFollowsTheActiveAndOnHoldSettings) {
   Establish(false, {}, b_plan);
   // On hold at once (caller sendonly, callee recvonly): no RTCP from the
   // gateway for 1.5 s, and none expected.
-  ASSERT_TRUE(worker_
-                  ->Offer(OfferFrom(v1::LEG_CALLER,
-                                    PeerSdp(*a_, {.key_params = a_key_,
-                                                  .direction = "sendonly",
-                                                  .version = 2}),
-                                    "reinvite-hold"),
-                          true, false)
-                  .ok());
-  ASSERT_TRUE(worker_
-                  ->Answer(AnswerFrom(
-                      v1::LEG_CALLEE,
-                      PeerSdp(*b_, {.direction = "recvonly", .version = 2}),
-                      "reinvite-hold"))
-                  .ok());
+  Reinvite("sendonly", "recvonly", 2);
   for (int i = 0; i < 15; ++i) worker_->RunOnce(100);
   EXPECT_EQ(rtcp_timeouts(), 0) << "on hold: RTCP not expected";
   // Resumed: the gateway's missing RTCP is reported.
-  ASSERT_TRUE(
-      worker_
-          ->Offer(OfferFrom(v1::LEG_CALLER,
-                            PeerSdp(*a_, {.key_params = a_key_, .version = 3}),
-                            "reinvite-resume"),
-                  true, false)
-          .ok());
-  ASSERT_TRUE(
-      worker_
-          ->Answer(AnswerFrom(v1::LEG_CALLEE, PeerSdp(*b_, {.version = 3}),
-                              "reinvite-resume"))
-          .ok());
+  Reinvite("sendrecv", "sendrecv", 3);
   for (int i = 0; i < 15; ++i) worker_->RunOnce(100);
   EXPECT_EQ(rtcp_timeouts(), 1) << "active: RTCP expected";
 }
