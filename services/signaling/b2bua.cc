@@ -208,11 +208,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // a call to it does (a trunk's channels carry both directions): past the
   // limit, 503 with Retry-After at once. False when refused.
   bool OccupyOriginTrunk() {
-    if (origin_.uc_side() || origin_.trunk.empty()) return true;
-    uint32_t limit = 0;
-    for (const TrunkInfo& t : b2bua_->peers_->trunks()) {
-      if (t.name == origin_.trunk) limit = t.max_concurrent_calls;
-    }
+    if (origin_.uc_side()) return true;
+    const uint32_t limit = origin_.max_concurrent_calls;
     b2bua_->trunk_limits_[origin_.trunk] = limit;
     if (b2bua_->IsFull(origin_.trunk)) {
       SipResponse r =

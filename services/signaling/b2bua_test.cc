@@ -165,6 +165,16 @@ class B2buaTest : public ::testing::Test {
     Route({c});
     return {leg, stack_.sent.at(0)};
   }
+  // The same from a caller that supports 100rel, whose callee offers in a
+  // reliable 183: the caller has the relay's offer and owes the answer.
+  std::pair<FakeServerLeg*, FakeClientLeg*>
+  EarlyOfferAwaitingTheCallersAnswer() {
+    supported_ = {"100rel"};
+    media_.anchors = true;
+    auto legs = AnchoredDelayedOffer();
+    EarlyOffer(legs.second);
+    return legs;
+  }
   // A call answered by pstn-dub, whose 2xx makes it the refresher of a
   // 120 s session timer (RFC 4028).
   std::pair<FakeServerLeg*, FakeClientLeg*> AnsweredWithTheTrunkRefreshing() {
@@ -335,10 +345,7 @@ TEST_F(B2buaTest, DelayedOfferIsAnchoredFromTheCalleesOffer) {
 // with the relay's answer made from the caller's answer in the caller's
 // PRACK of our reliable 18x; the 2xx and the ACKs then carry no SDP.
 TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
-  supported_ = {"100rel"};
-  media_.anchors = true;
-  auto [leg, out] = AnchoredDelayedOffer();
-  EarlyOffer(out);
+  auto [leg, out] = EarlyOfferAwaitingTheCallersAnswer();
   ASSERT_EQ(leg->responses.back().code, 183);
   EXPECT_EQ(leg->responses.back().body, "relay:v=0 early offer");
   EXPECT_TRUE(out->pracks.empty()) << "the PRACK waits for the answer";
@@ -423,10 +430,7 @@ TEST_F(B2buaTest, FailoverWithoutTheCallersPrackFailsTheCall) {
 // The PRACK of another reliable response (a 180 without SDP) while our
 // 18x's offer waits for its answer: the answer is still to come.
 TEST_F(B2buaTest, PrackOfAnotherResponseDoesNotAnswerTheEarlyOffer) {
-  supported_ = {"100rel"};
-  media_.anchors = true;
-  auto [leg, out] = AnchoredDelayedOffer();
-  EarlyOffer(out);
+  auto [leg, out] = EarlyOfferAwaitingTheCallersAnswer();
   leg->observer->OnPrack("", "", /*of_our_offer=*/false);
   EXPECT_TRUE(out->pracks.empty());
   EXPECT_EQ(out->cancels, 0);
@@ -439,10 +443,7 @@ TEST_F(B2buaTest, PrackOfAnotherResponseDoesNotAnswerTheEarlyOffer) {
 // gets 488 with a Reason saying why, at once rather than when the callee
 // gives up waiting for its PRACK.
 TEST_F(B2buaTest, PrackOfTheEarlyOfferWithoutAnAnswerFailsTheCall) {
-  supported_ = {"100rel"};
-  media_.anchors = true;
-  auto [leg, out] = AnchoredDelayedOffer();
-  EarlyOffer(out);
+  auto [leg, out] = EarlyOfferAwaitingTheCallersAnswer();
   ASSERT_EQ(leg->responses.back().code, 183);
   EXPECT_TRUE(leg->responses.back().our_offer)
       << "the stack must know which PRACK answers it";
@@ -463,10 +464,7 @@ TEST_F(B2buaTest, PrackOfTheEarlyOfferWithoutAnAnswerFailsTheCall) {
 // 3): our 200 to the caller went (after its PRACK), so a PRACK without the
 // answer ends both legs, with the Reason.
 TEST_F(B2buaTest, PrackWithoutAnAnswerAfterTheCalleeAnsweredEndsBothLegs) {
-  supported_ = {"100rel"};
-  media_.anchors = true;
-  auto [leg, out] = AnchoredDelayedOffer();
-  EarlyOffer(out);
+  auto [leg, out] = EarlyOfferAwaitingTheCallersAnswer();
   out->observer->OnResponse(Resp(200));
   ASSERT_EQ(leg->responses.back().code, 200);
   leg->observer->OnPrack("", "", /*of_our_offer=*/true);
@@ -580,10 +578,7 @@ TEST_F(B2buaTest, EarlyOfferToACallerWithout100relIsPrackedWithoutAnswer) {
 }
 
 TEST_F(B2buaTest, CallerAnswerThatMediaRefusesCancelsTheCalleeAndFails500) {
-  supported_ = {"100rel"};
-  media_.anchors = true;
-  auto [leg, out] = AnchoredDelayedOffer();
-  EarlyOffer(out);
+  auto [leg, out] = EarlyOfferAwaitingTheCallersAnswer();
   media_.anchors = false;
   leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
   EXPECT_THAT(out->pracks, ElementsAre(""));

@@ -17,7 +17,7 @@ namespace trunkline::signaling {
 // `unanswered` is the completion thread's; the flags are also read and set
 // on the SIP loop.
 struct GrpcRoutingClient::Reachability {
-  std::unique_ptr<v1::Routing::Stub> stub;
+  std::unique_ptr<v1::Routing::Stub> routing;  // on the call-path channel
   absl::Duration timeout;
   std::string address;
   AnsweringChanged answering_changed;
@@ -99,7 +99,7 @@ GrpcRoutingClient::GrpcRoutingClient(
       reachability_(std::make_shared<Reachability>()),
       post_(std::move(post)) {
   Reachability& r = *reachability_;
-  r.stub = v1::Routing::NewStub(
+  r.routing = v1::Routing::NewStub(
       GrpcCompletionThread::CallPathChannel(address, latency));
   r.timeout = timeout;
   r.address = address;
@@ -139,7 +139,7 @@ void GrpcRoutingClient::Route(const v1::RouteRequest& request, Done done) {
   // seconds after routing was back).
   call->context.set_wait_for_ready(true);
   call->reader =
-      r.stub->AsyncRoute(&call->context, request, completions_->queue());
+      r.routing->AsyncRoute(&call->context, request, completions_->queue());
   call->reader->Finish(&call->decision, &call->status,
                        static_cast<GrpcCompletionThread::Tag*>(call));
 }

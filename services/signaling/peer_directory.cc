@@ -212,15 +212,14 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
     RETURN_IF_ERROR(add_specs(l, l.port(), ListenerTls(*pool, l)));
   }
 
+  // `transport`: how we reach the peer; `limit`: its trunk's call limit.
   auto add_peer = [&](const v1::Gateway& g, const std::string& trunk,
-                      uint32_t local_port,
-                      v1::Transport transport) -> absl::Status {
+                      uint32_t local_port, v1::Transport transport,
+                      uint32_t limit) -> absl::Status {
     Entry e;
-    e.peer = PeerMatch{trunk, g.name()};
+    e.peer = PeerMatch{trunk, g.name(), limit};
     e.local_port = local_port;
-    e.tls_only =
-        (transport != v1::TRANSPORT_UNSPECIFIED ? transport : g.transport()) ==
-        v1::TRANSPORT_TLS;
+    e.tls_only = transport == v1::TRANSPORT_TLS;
     std::vector<std::string> sources(g.trusted_sources().begin(),
                                      g.trusted_sources().end());
     if (!g.address().empty()) sources.push_back(g.address());
@@ -310,8 +309,11 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
       }
       info.credentials = c.credentials();
     }
+    const v1::Transport transport = info.transport;
+    const uint32_t limit = info.max_concurrent_calls;
     dir->trunks_.push_back(std::move(info));
-    if (absl::Status s = add_peer(*g, t.name(), port, t.transport()); !s.ok()) {
+    if (absl::Status s = add_peer(*g, t.name(), port, transport, limit);
+        !s.ok()) {
       return s;
     }
   }
@@ -319,8 +321,7 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
     if (!hop.pool().empty() && hop.pool() != pool->name()) continue;
     const v1::Gateway* g = FindGateway(topology, hop.gateway());
     if (g == nullptr) continue;
-    if (absl::Status s = add_peer(*g, "", 0, v1::TRANSPORT_UNSPECIFIED);
-        !s.ok()) {
+    if (absl::Status s = add_peer(*g, "", 0, g->transport(), 0); !s.ok()) {
       return s;
     }
   }

@@ -110,6 +110,8 @@ struct PeerMatch {
   // Empty for the UC side.
   std::string trunk;
   std::string gateway;
+  // The trunk's maxConcurrentCalls (its calls in both directions); 0: none.
+  uint32_t max_concurrent_calls = 0;
   bool uc_side() const { return trunk.empty(); }
 };
 

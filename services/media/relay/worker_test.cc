@@ -95,14 +95,23 @@ class WorkerTest : public ::testing::Test {
     ports_ = *PortAllocator::Create(46000 + 200 * (getpid() % 20),
                                     46199 + 200 * (getpid() % 20),
                                     absl::Seconds(30));
+    worker_ = *Worker::Create(0, Options(), ports_.get(), &hub_, nullptr);
+    hub_.Add(&watcher_);
+    a_ = *RtpPeer::Create(0xA0A0A0A0);
+    b_ = *RtpPeer::Create(0xB0B0B0B0);
+  }
+  // Loopback, no RTP timeout: what each test starts from.
+  static WorkerOptions Options() {
     WorkerOptions options;
     options.bind_address = "127.0.0.1";
     options.advertised_address = "127.0.0.1";
     options.rtp_timeout_seconds = 0;
+    return options;
+  }
+  // A fresh worker with `options` in place of SetUp's.
+  void Restart(const WorkerOptions& options) {
+    worker_.reset();
     worker_ = *Worker::Create(0, options, ports_.get(), &hub_, nullptr);
-    hub_.Add(&watcher_);
-    a_ = *RtpPeer::Create(0xA0A0A0A0);
-    b_ = *RtpPeer::Create(0xB0B0B0B0);
   }
   void TearDown() override { hub_.Remove(&watcher_); }
 
@@ -238,14 +247,10 @@ TEST_F(WorkerTest, SrtpToRtpBothWaysByteForByte) {
 // worker's own thread waits between turns, and a burst sent meanwhile is
 // relayed in order, every packet, byte for byte, both ways.
 TEST_F(WorkerTest, CoalescedWakeUpsRelayEveryPacketOfABurst) {
-  WorkerOptions options;
-  options.bind_address = "127.0.0.1";
-  options.advertised_address = "127.0.0.1";
-  options.rtp_timeout_seconds = 0;
+  WorkerOptions options = Options();
   options.coalesce_us = 2000;
   options.coalesce_busy_percent = 0;
-  worker_.reset();
-  worker_ = *Worker::Create(0, options, ports_.get(), &hub_, nullptr);
+  Restart(options);
   Establish(/*b_srtp=*/false);
   worker_->Start();
   for (auto [from, port, to] :
@@ -620,13 +625,9 @@ TEST_F(WorkerTest, RtpTimeoutIsReported) {
 // gateway that stops RTCP while the call is on hold is not reported then,
 // when only active calls must carry RTCP; once resumed, its silence is.
 TEST_F(WorkerTest, RtcpTimeoutFollowsTheActiveAndOnHoldSettings) {
-  WorkerOptions options;
-  options.bind_address = "127.0.0.1";
-  options.advertised_address = "127.0.0.1";
-  options.rtp_timeout_seconds = 0;
+  WorkerOptions options = Options();
   options.rtcp_timeout_seconds = 1;
-  worker_.reset();
-  worker_ = *Worker::Create(0, options, ports_.get(), &hub_, nullptr);
+  Restart(options);
   v1::SidePlan b_plan;
   b_plan.set_expect_rtcp(true);
   b_plan.set_expect_rtcp_on_hold(false);
