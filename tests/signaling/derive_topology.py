@@ -3,9 +3,11 @@
 registration off on every trunk configuration (sipp peers only live for one
 case, and an OPTIONS or a REGISTER would be an unexpected message for them),
 except keepalive on those named with --keepalive NAME=INTERVAL/THRESHOLD and
-registration on those named with --register NAME.
+registration on those named with --register NAME, and any field of a trunk
+configuration set with --set NAME.FIELD=VALUE (VALUE in YAML).
 
   derive_topology.py IN OUT [--keepalive pstn-dub=5/1 ...] [--register itsp]
+                            [--set pstn-dub.fastFailoverSeconds=3 ...]
 """
 import sys
 
@@ -14,15 +16,22 @@ import yaml
 src, dst = sys.argv[1], sys.argv[2]
 keepalive = {}
 register = set()
+overrides = []
 args = sys.argv[3:]
 while args:
     if args[0] == "--register" and len(args) >= 2:
         register.add(args[1])
         args = args[2:]
         continue
+    if args[0] == "--set" and len(args) >= 2:
+        target, value = args[1].split("=", 1)
+        name, field = target.split(".", 1)
+        overrides.append((name, field, yaml.safe_load(value)))
+        args = args[2:]
+        continue
     if args[0] != "--keepalive" or len(args) < 2:
         sys.exit("usage: derive_topology.py IN OUT [--keepalive NAME=I/T] "
-                 "[--register NAME]")
+                 "[--register NAME] [--set NAME.FIELD=VALUE]")
     name, spec = args[1].split("=")
     interval, threshold = spec.split("/")
     keepalive[name] = {"enabled": True, "intervalSeconds": int(interval),
@@ -34,5 +43,10 @@ for config in topology.get("trunkConfigurations", []):
     config["keepalive"] = keepalive.get(config["name"], {"enabled": False})
     if "registration" in config and config["name"] not in register:
         config["registration"]["enabled"] = False
+names = {c["name"]: c for c in topology.get("trunkConfigurations", [])}
+for name, field, value in overrides:
+    if name not in names:
+        sys.exit(f"derive_topology.py: no trunk configuration {name}")
+    names[name][field] = value
 with open(dst, "w") as f:
     yaml.safe_dump(topology, f, sort_keys=False)

@@ -1,0 +1,153 @@
+#!/bin/bash
+# The call flows of a mediation server that the other end-to-end scripts do
+# not place, against sipp peers: the real routing, media and signaling
+# binaries on loopback with the example topology (OPTIONS keepalive off but
+# where said), media anchored.
+# - Fast failover: the Dublin gateway takes the INVITE (100) but never rings;
+#   when pstn-dub's fast-failover timer (3 s here) passes, Trunkline cancels
+#   it and the ITSP gets the call.
+# - CANCEL before anything rings: the caller gives up after the 100; the
+#   gateway's INVITE is cancelled and the caller gets 487.
+# - Response-code translation: the gateway answers 434, which pstn-dub
+#   translates to 404; the caller gets 404 with a Reason naming the 434.
+# - INFO from the gateway within the call reaches the caller.
+# - Inter-trunk routing: the London IP-PBX dials 9 + a UK number; the call
+#   leaves on the London gateway in national format, the PBX extension as
+#   the calling number.
+# - Timeout: the London gateway does not answer at all (pstn-lon's fast
+#   failover off here): when the INVITE transaction times out (RFC 3261
+#   Timer B, 32 s) the ITSP gets the call.
+# - Keepalive recovery: OPTIONS keepalive turned on for pstn-lon by a
+#   reload; the silent gateway goes down, and once it answers its OPTIONS it
+#   is up again and gets calls.
+# Every process this script starts is stopped by its PID.
+#
+#   sipp_flows_e2e.sh ROUTING_BIN MEDIA_BIN SIGNALING_BIN SOURCE_DIR
+set -u
+ROUTING=$1 MEDIA=$2 SIGNALING=$3 SRC=$4
+. "$SRC/tests/signaling/e2e_lib.sh"
+derive() {  # OUT [derive_topology.py options...]
+  local out=$1; shift
+  /usr/bin/python3 "$SRC/tests/signaling/derive_topology.py" \
+    "$SRC/deploy/examples/topology.yaml" "$out" \
+    --set pstn-dub.fastFailoverSeconds=3 \
+    --set pstn-lon.enableFastFailoverTimer=false "$@"
+}
+derive "$DIR/topology.yaml"
+start_stack
+
+# call NAME UC_SCENARIO NUMBER [IP:SCENARIO ...]: one call from the UC side
+# (127.0.0.11) to NUMBER, with sipp peers on the gateways named; each side's
+# scenario is one check.
+call() {
+  local name=$1 uc=$2 number=$3 pids=() names=(); shift 3
+  printf 'SEQUENTIAL\n%s;\n' "$number" > "$DIR/$name.csv"
+  for spec in "$@"; do
+    sipp_run "$name-${spec%%:*}" "${spec%%:*}" "${spec#*:}" & pids+=($!)
+    names+=("$name-${spec%%:*}")
+    bound "${spec%%:*}"
+  done
+  sipp_run "$name-uc" 127.0.0.11 "$uc" -inf "$DIR/$name.csv" 127.0.0.1:5060
+  judge "$name-uc" $? "$name: the UC side's scenario"
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}"; judge "${names[$i]}" $? "$name: ${names[$i]#$name-}'s scenario"
+  done
+}
+failovers() {  # TRUNK REASON: trunkline_signaling_failovers_total's value
+  metrics_of "$SIGNALING_METRICS" | awk -v want="trunkline_signaling_failovers_total{reason=\"$2\",trunk=\"$1\"}" \
+    '$1 == want { print $2 }'
+}
+
+# --- Fast failover: 0871234567 goes to pstn-dub, then the ITSP.
+start_s=$(date +%s.%N)
+call fast_failover uac_srtp_call.xml 0871234567 \
+  127.0.0.21:uas_trying_cancelled.xml 127.0.0.41:uas_answer.xml
+took=$(echo "$(date +%s.%N) - $start_s" | bc)
+if [ "$(failovers pstn-dub fast_failover)" = 1 ] && [ "$(echo "$took >= 3" | bc)" = 1 ]; then
+  pass "fast failover: pstn-dub given up after its 3 s without a ringing ($took s), counted"
+else fail "fast failover: took $took s, counter '$(failovers pstn-dub fast_failover)'"; fi
+if grep -q '^INVITE sip:+353871234567@127\.0\.0\.41' "$DIR/fast_failover-127.0.0.41.msg"; then
+  pass "fast failover: the ITSP got the number in its own format"
+else fail "fast failover: the ITSP's INVITE"; grep -m1 '^INVITE' "$DIR/fast_failover-127.0.0.41.msg"; fi
+
+# --- CANCEL before anything rings (within pstn-dub's 3 s).
+call cancel_early uac_cancel_before_ringing.xml 0871234567 \
+  127.0.0.21:uas_trying_cancelled.xml
+if [ -z "$(failovers pstn-dub response_487)" ] && [ "$(failovers pstn-dub fast_failover)" = 1 ]; then
+  pass "cancel before ringing: no failover, no further candidate"
+else fail "cancel before ringing moved the call on"; metrics_of "$SIGNALING_METRICS" | grep failovers_total; fi
+
+# --- Response-code translation: 434 from gw-dub is a final failure
+# (pstn-dub fails over on 408, 503 and 504), translated to 404.
+call code_translation uac_expect_404.xml 0871234567 127.0.0.21:uas_434.xml
+
+# --- INFO from the gateway.
+call info_from_gateway uac_srtp_call_info.xml 0871234567 \
+  127.0.0.21:uas_answer_then_info.xml
+if ! grep -q '127\.0\.0\.11' "$DIR/info_from_gateway-127.0.0.21.msg" &&
+   ! grep -q '127\.0\.0\.21' "$DIR/info_from_gateway-uc.msg"; then
+  pass "INFO from the gateway: neither side saw the other's address"
+else fail "INFO from the gateway: an address leaked across"; fi
+
+# --- Inter-trunk routing: pbx-lon (127.0.0.31, trunk port 5164) calls out.
+printf 'SEQUENTIAL\n902071234567;\n' > "$DIR/pbx.csv"
+sipp_run inter_trunk-gw 127.0.0.22 uas_answer.xml & GW=$!
+bound 127.0.0.22
+sipp_run inter_trunk-pbx 127.0.0.31 uac_pbx_call.xml -inf "$DIR/pbx.csv" 127.0.0.1:5164
+judge inter_trunk-pbx $? "inter-trunk: the IP-PBX's call to the PSTN answered and hung up"
+wait $GW; judge inter_trunk-gw $? "inter-trunk: the London gateway answered"
+if grep -q '^INVITE sip:02071234567@127\.0\.0\.22' "$DIR/inter_trunk-gw.msg" &&
+   grep -qi '^From:.*sip:02079461001@' "$DIR/inter_trunk-gw.msg"; then
+  pass "inter-trunk: called 02071234567 and calling 02079461001 (pstn-lon's national format)"
+else fail "inter-trunk numbers"; grep -m2 -iE '^(INVITE|From:)' "$DIR/inter_trunk-gw.msg"; fi
+
+# --- Timeout: 00442071234567 goes to pstn-lon, then the ITSP. gw-lon is
+# silent; the caller and the ITSP wait past Timer B.
+/usr/bin/python3 "$SRC/tests/signaling/silent_peer.py" 127.0.0.22 5060 "$DIR/gw-lon-silent.log" 90 &
+SILENT=$!; PIDS+=($SILENT)
+for _ in $(seq 50); do grep -q listening "$DIR/gw-lon-silent.log" 2>/dev/null && break; sleep 0.1; done
+printf 'SEQUENTIAL\n00442071234567;\n' > "$DIR/timeout.csv"
+timeout 60 sipp -sf "$SCEN/uas_answer.xml" -i 127.0.0.41 -p 5060 -m 1 -timeout 50s -nostdin \
+  -trace_err -error_file "$DIR/timeout-itsp.err" -trace_msg -message_file "$DIR/timeout-itsp.msg" \
+  >"$DIR/timeout-itsp.out" 2>&1 & ITSP=$!
+bound 127.0.0.41
+timeout 60 sipp -sf "$SCEN/uac_srtp_call.xml" -i 127.0.0.11 -p 5060 -m 1 -timeout 50s -nostdin \
+  -inf "$DIR/timeout.csv" -trace_err -error_file "$DIR/timeout-uc.err" -trace_msg \
+  -message_file "$DIR/timeout-uc.msg" 127.0.0.1:5060 >"$DIR/timeout-uc.out" 2>&1
+judge timeout-uc $? "timeout: the call answered by the ITSP after pstn-lon's INVITE timed out"
+wait $ITSP; judge timeout-itsp $? "timeout: the ITSP answered"
+if [ "$(failovers pstn-lon timeout)" = 1 ] && grep -q '^INVITE sip:02071234567@127\.0\.0\.22' "$DIR/gw-lon-silent.log"; then
+  pass "timeout: gw-lon got the INVITE, its timeout was counted as such"
+else fail "timeout: counter '$(failovers pstn-lon timeout)'"; cat "$DIR/gw-lon-silent.log"; fi
+
+# --- Keepalive recovery: a reload turns OPTIONS on for pstn-lon (every
+# 5 s, down after 1 miss); gw-lon (still silent) goes down, then answers.
+gateway_up() {  # GATEWAY TRUNK: the gauge's value
+  metrics_of "$SIGNALING_METRICS" | awk -v want="trunkline_signaling_gateway_up{gateway=\"$1\",trunk=\"$2\"}" \
+    '$1 == want { print $2 }'
+}
+wait_up() {  # VALUE: waits up to 15 s for gw-lon's gauge to read VALUE
+  for _ in $(seq 75); do [ "$(gateway_up gw-lon pstn-lon)" = "$1" ] && return 0; sleep 0.2; done
+  return 1
+}
+derive "$DIR/keepalive.yaml" --keepalive pstn-lon=5/1
+cp "$DIR/keepalive.yaml" "$DIR/topology.yaml"
+kill -HUP "${PIDS[2]}"
+if wait_up 0 && grep -q '^OPTIONS sip:127\.0\.0\.22:5060' "$DIR/gw-lon-silent.log"; then
+  pass "keepalive: the silent gw-lon is down after a missed OPTIONS"
+else fail "keepalive: gw-lon not down ('$(gateway_up gw-lon pstn-lon)')"; fi
+# gw-lon answers again: OPTIONS 200, but INVITEs 503 (see silent_peer.py),
+# so the next call shows that it is a candidate again and moves on.
+kill -USR1 $SILENT
+if wait_up 1; then pass "keepalive: gw-lon up again once it answers OPTIONS"
+else fail "keepalive: gw-lon not up again ('$(gateway_up gw-lon pstn-lon)')"; fi
+seen=$(wc -l < "$DIR/gw-lon-silent.log")
+call recovered uac_srtp_call.xml 00442071234567 127.0.0.41:uas_answer.xml
+if tail -n +$((seen + 1)) "$DIR/gw-lon-silent.log" | grep -q '^INVITE sip:02071234567@127\.0\.0\.22'; then
+  pass "keepalive: gw-lon, up again, was the next call's first candidate"
+else fail "keepalive: the call after recovery did not reach gw-lon"; tail -n +$((seen + 1)) "$DIR/gw-lon-silent.log"; fi
+kill $SILENT 2>/dev/null
+
+kill -0 "${PIDS[2]}" 2>/dev/null || fail "signaling died"
+echo "sipp flows e2e: $PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
