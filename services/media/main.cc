@@ -29,6 +29,11 @@ ABSL_FLAG(std::string, advertised_address, "127.0.0.1",
 ABSL_FLAG(uint32_t, rtp_timeout_seconds, 60,
           "Default media timeout: KIND_RTP_TIMEOUT after this long without "
           "RTP from a leg that should send; 0 disables.");
+ABSL_FLAG(uint32_t, orphan_seconds, 300,
+          "A session that no Delete ended is deleted by the relay this long "
+          "after its media timed out, or this long after an offer that was "
+          "never answered (the call's signaling instance is gone); 0 keeps "
+          "such sessions and their ports.");
 ABSL_FLAG(int, worker_realtime_priority, 0,
           "SCHED_FIFO priority (1-99) of the media worker threads, so a "
           "packet never waits for other work's time slice on a shared host "
@@ -76,6 +81,7 @@ absl::StatusOr<std::unique_ptr<trunkline::ServiceApp>> CreateMediaApp(
   config.worker.bind_address = absl::GetFlag(FLAGS_rtp_bind_address);
   config.worker.advertised_address = absl::GetFlag(FLAGS_advertised_address);
   config.worker.rtp_timeout_seconds = absl::GetFlag(FLAGS_rtp_timeout_seconds);
+  config.worker.orphan_seconds = absl::GetFlag(FLAGS_orphan_seconds);
   config.worker.realtime_priority =
       absl::GetFlag(FLAGS_worker_realtime_priority);
   config.worker.coalesce_us = absl::GetFlag(FLAGS_rx_coalesce_us);

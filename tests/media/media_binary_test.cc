@@ -88,30 +88,40 @@ class MediaBinaryTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = dir;
     log_ = dir_ + "/media.log";
+    ASSERT_NO_FATAL_FAILURE(StartMedia({}));
+    a_ = *RtpPeer::Create(0xCA11E400);
+    b_ = *RtpPeer::Create(0xCA11EE00);
+  }
+  // The media binary on ports of this test's own, with `extra` flags.
+  void StartMedia(const std::vector<std::string>& extra) {
     const int base = 48000 + 400 * (getpid() % 10);
+    std::vector<std::string> flags = {
+        absl::StrCat("--rtp_port_min=", base),
+        absl::StrCat("--rtp_port_max=", base + 399),
+        "--workers=2",
+        "--rtp_bind_address=127.0.0.1",
+        "--advertised_address=127.0.0.1",
+        "--rtp_timeout_seconds=0"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
     ASSERT_TRUE(media_.Start(
         TRUNKLINE_MEDIA_BIN,
         absl::StrCat(TRUNKLINE_SOURCE_DIR, "/tests/topology/minimal.yaml"),
-        log_,
-        {absl::StrCat("--rtp_port_min=", base),
-         absl::StrCat("--rtp_port_max=", base + 399), "--workers=2",
-         "--rtp_bind_address=127.0.0.1", "--advertised_address=127.0.0.1",
-         "--rtp_timeout_seconds=0"}));
+        log_, flags));
     ASSERT_TRUE(media_.WaitReady()) << Read(log_);
     stub_ = v1::Media::NewStub(grpc::CreateChannel(
         media_.grpc_address(), grpc::InsecureChannelCredentials()));
-    a_ = *RtpPeer::Create(0xCA11E400);
-    b_ = *RtpPeer::Create(0xCA11EE00);
+  }
+  void StopMedia() {
+    if (media_.pid() <= 0) return;
+    // Our channel goes first, so the stop waits for nothing of ours.
+    stub_.reset();
+    media_.Signal(SIGINT);
+    media_.WaitExit();
   }
   void TearDown() override {
     StopWatching();
     if (HasFailure()) std::cerr << "media log:\n" << Read(log_);
-    if (media_.pid() > 0) {
-      // Our channel goes first, so the stop waits for nothing of ours.
-      stub_.reset();
-      media_.Signal(SIGINT);
-      media_.WaitExit();
-    }
+    StopMedia();
     std::string ignored;
     RunCommand({"/bin/rm", "-rf", dir_}, &ignored);
   }
@@ -418,6 +428,56 @@ TEST_F(MediaBinaryTest, SrtpFailuresAndBadRequestsAreReported) {
   EXPECT_TRUE(load.draining());
   EXPECT_EQ(load.capacity_left(), 0u);
   ExpectBothWays("while draining", 2);
+}
+
+// A call whose signaling instance went away: no Answer ever comes for one
+// session's offer, no Delete for another's that timed out. The relay deletes
+// both itself --orphan_seconds later and counts them.
+TEST_F(MediaBinaryTest, OrphanedSessionsAreDeletedAndCounted) {
+  StopMedia();
+  ASSERT_NO_FATAL_FAILURE(
+      StartMedia({"--orphan_seconds=1", "--rtp_timeout_seconds=1"}));
+  std::string out;
+  call_id_ = "never-answered@example";
+  ASSERT_TRUE(Offer(v1::LEG_CALLER, PeerSdp(*a_, "", "sendrecv", 1), "invite-1",
+                    false, &out)
+                  .ok());
+  call_id_ = "timed-out@example";
+  ASSERT_TRUE(Offer(v1::LEG_CALLER, PeerSdp(*a_, "", "sendrecv", 1), "invite-1",
+                    false, &out)
+                  .ok());
+  ASSERT_TRUE(
+      Answer(v1::LEG_CALLEE, PeerSdp(*b_, "", "sendrecv", 1), "invite-1", &out)
+          .ok());
+  auto exists = [this](const std::string& call_id) {
+    v1::QueryRequest request;
+    request.set_call_id(call_id);
+    v1::QueryResponse response;
+    grpc::ClientContext context;
+    return stub_->Query(&context, request, &response).error_code() !=
+           grpc::StatusCode::NOT_FOUND;
+  };
+  EXPECT_TRUE(exists("never-answered@example"));
+  EXPECT_TRUE(exists("timed-out@example"));
+  // Never answered: gone after 1 s; timed out: 1 s of silence, then 1 s.
+  for (int i = 0; i < 60 && exists("timed-out@example"); ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_FALSE(exists("never-answered@example"));
+  EXPECT_FALSE(exists("timed-out@example"));
+  absl::SleepFor(absl::Milliseconds(300));  // the workers' metrics flush
+  const std::string metrics = HttpGet(media_.metrics_port(), "/metrics");
+  EXPECT_TRUE(absl::StrContains(
+      metrics,
+      "trunkline_media_orphaned_sessions_deleted_total{reason=\"never_"
+      "answered\"} 1"))
+      << metrics;
+  EXPECT_TRUE(absl::StrContains(
+      metrics,
+      "trunkline_media_orphaned_sessions_deleted_total{reason=\"media_"
+      "timeout\"} 1"))
+      << metrics;
+  EXPECT_TRUE(absl::StrContains(metrics, "trunkline_media_sessions 0"));
 }
 
 TEST_F(MediaBinaryTest, SigtermWaitsForCallsThenExits) {

@@ -56,6 +56,7 @@ CONTRACT = {
     "trunkline_media_relayed_bytes_total": ("counter", ["direction", "crypto"]),
     "trunkline_media_dropped_packets_total": ("counter", ["reason"]),
     "trunkline_media_events_total": ("counter", ["kind"]),
+    "trunkline_media_orphaned_sessions_deleted_total": ("counter", ["reason"]),
     "trunkline_media_port_pairs": ("gauge", ["state"]),
     "trunkline_media_stream_jitter_milliseconds": ("histogram", []),
     "trunkline_media_stream_loss_ratio": ("histogram", []),

@@ -101,6 +101,16 @@ RelayMetrics::RelayMetrics(prometheus::Registry& registry) {
   for (int kind = 1; kind < 5; ++kind) {
     events[kind] = &events_family.Add({{"kind", kinds[kind]}});
   }
+  auto& orphans = prometheus::BuildCounter()
+                      .Name("trunkline_media_orphaned_sessions_deleted_total")
+                      .Help(
+                          "Sessions the relay deleted itself because no "
+                          "Delete came: media timed out, or the offer was "
+                          "never answered, --orphan_seconds ago (the call's "
+                          "signaling instance is gone).")
+                      .Register(registry);
+  orphans_deleted[0] = &orphans.Add({{"reason", "media_timeout"}});
+  orphans_deleted[1] = &orphans.Add({{"reason", "never_answered"}});
 }
 
 }  // namespace trunkline::media::relay

@@ -42,6 +42,9 @@ struct RelayMetrics {
   // By MediaEvent kind, every kind created at start so that rates read 0
   // rather than nothing before the first event (index: the Kind number).
   prometheus::Counter* events[5] = {};
+  // Sessions deleted here, no Delete having come (worker.h,
+  // orphan_seconds): [0] media_timeout, [1] never_answered.
+  std::array<prometheus::Counter*, 2> orphans_deleted = {};
   void CountEvent(int kind) {
     if (kind > 0 && kind < 5 && events[kind] != nullptr)
       events[kind]->Increment();

@@ -73,6 +73,7 @@ struct PendingOffer {
 
 struct Session {
   std::string call_id;
+  int64_t created_ns = 0;  // monotonic
   std::array<SideState, 2> sides;
   // By m-line index; null where the m-line is not relayed.
   std::vector<std::unique_ptr<Stream>> streams;

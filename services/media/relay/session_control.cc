@@ -241,6 +241,7 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
   if (created) {
     auto session = std::make_unique<Session>();
     session->call_id = request.call_id();
+    session->created_ns = MonotonicNs();
     // The table's key is a view of the session's own call id (which neither
     // changes nor moves): one copy of it per call, not two.
     const absl::string_view id = session->call_id;

@@ -318,8 +318,41 @@ void Worker::OnAuthFailure(StreamEnd& from) {
   Publish(std::move(e));
 }
 
+const char* Worker::OrphanReason(const Session& session, int64_t now_ns) const {
+  if (options_.orphan_seconds == 0) return nullptr;
+  const int64_t orphan_ns = int64_t(options_.orphan_seconds) * 1000000000;
+  bool answered = false, expecting = false, all_timed_out = true;
+  int64_t last_ns = session.created_ns;
+  uint32_t timeout_seconds = 0;
+  for (const auto& stream : session.streams) {
+    if (stream == nullptr) continue;
+    for (const StreamEnd& end : stream->ends) {
+      if (!end.active) continue;
+      answered = true;
+      last_ns = std::max({last_ns, end.last_rtp_ns, end.armed_ns});
+      if (!end.expects_rtp || end.rtp_timeout_seconds == 0) continue;
+      expecting = true;
+      all_timed_out &= end.rtp_timeout_reported;
+      timeout_seconds = std::max(timeout_seconds, end.rtp_timeout_seconds);
+    }
+  }
+  if (!answered) {
+    return now_ns - session.created_ns > orphan_ns ? "never_answered" : nullptr;
+  }
+  // An end whose SDP says it will not send (recvonly, inactive) expects no
+  // RTP: a call on hold both ways is never taken for an orphan.
+  if (!expecting || !all_timed_out) return nullptr;
+  return now_ns - last_ns > int64_t(timeout_seconds) * 1000000000 + orphan_ns
+             ? "media_timeout"
+             : nullptr;
+}
+
 void Worker::Tick(int64_t now_ns) {
+  std::vector<std::pair<std::string, const char*>> orphans;
   for (auto& [id, session] : sessions_) {
+    if (const char* why = OrphanReason(*session, now_ns)) {
+      orphans.emplace_back(session->call_id, why);
+    }
     for (auto& stream : session->streams) {
       if (stream == nullptr) continue;
       bool on_hold = false;
@@ -361,6 +394,18 @@ void Worker::Tick(int64_t now_ns) {
         }
       }
     }
+  }
+  for (const auto& [call_id, why] : orphans) {
+    TL_LOG(kWarning, "orphaned media session deleted: no Delete came")
+        .With("call_id", call_id)
+        .With("reason", why)
+        .With("after_seconds", options_.orphan_seconds);
+    if (metrics_ != nullptr) {
+      metrics_
+          ->orphans_deleted[absl::string_view(why) == "media_timeout" ? 0 : 1]
+          ->Increment();
+    }
+    Delete(call_id);
   }
   if (last_rate_ns_ != 0 && now_ns > last_rate_ns_) {
     packets_per_second_.store(double(relayed_total_ - relayed_at_last_rate_) *

@@ -47,6 +47,14 @@ struct WorkerOptions {
   // Default KIND_RTP_TIMEOUT, seconds; 0 disables.
   uint32_t rtp_timeout_seconds = 60;
   uint32_t rtcp_timeout_seconds = 30;
+  // A session no Delete ends is deleted here once it has been orphaned
+  // this long: its media timed out (every end that should send has had its
+  // RTP timeout reported) this many seconds ago, or its offer was never
+  // answered this many seconds after it came. Signaling ends a call on the
+  // timeout event and deletes its session at once, so a session left
+  // means the call's signaling instance is gone (a crash, a restart): its
+  // ports would be held for ever. 0 keeps such sessions.
+  uint32_t orphan_seconds = 300;
   // Media types relayed; others are refused with port 0.
   std::vector<std::string> media_types = {"audio", "video"};
   // SCHED_FIFO priority of the worker thread (1-99); 0 keeps the default
@@ -128,6 +136,9 @@ class Worker final : private PacketObserver {
   void ReadSocket(StreamEnd& end, bool rtcp_socket);
   void SendBatch(size_t count);
   void Tick(int64_t now_ns);
+  // Why `session` is an orphan to delete (see WorkerOptions.orphan_seconds):
+  // "media_timeout" or "never_answered"; null to keep it.
+  const char* OrphanReason(const Session& session, int64_t now_ns) const;
   void FlushMetrics();
   void OnDtmf(const StreamEnd& from, char digit, uint8_t event,
               uint32_t duration_ms) override;

@@ -661,6 +661,68 @@ TEST_F(WorkerTest, DeleteFreesThePortsIntoQuarantine) {
   EXPECT_FALSE(Relays(*a_, relay_a_port_, *b_));
 }
 
+// A session whose call's signaling instance is gone (no Delete after the
+// media timeout event) is deleted here orphan_seconds after the timeout;
+// while one leg still sends, it is kept.
+TEST_F(WorkerTest, OrphanIsDeletedAfterItsMediaTimedOut) {
+  WorkerOptions options = Options();
+  options.orphan_seconds = 1;
+  Restart(options);
+  const size_t free_before = ports_->free_pairs();
+  v1::SidePlan a_plan, b_plan;
+  a_plan.set_rtp_timeout_seconds(1);
+  b_plan.set_rtp_timeout_seconds(1);
+  Establish(false, a_plan, b_plan);
+  // A talks for 2.5 s (past timeout and orphan time): B's silence is
+  // reported, the session kept.
+  const absl::Time talking_until = absl::Now() + absl::Milliseconds(2500);
+  while (absl::Now() < talking_until) {
+    ASSERT_TRUE(Relays(*a_, relay_a_port_, *b_));
+    worker_->RunOnce(100);
+  }
+  EXPECT_EQ(worker_->sessions(), 1u);
+  // Both silent: A's timeout after 1 s, the session deleted 1 s later.
+  const absl::Time silent = absl::Now();
+  for (int i = 0; i < 60 && worker_->sessions() == 1; ++i) {
+    worker_->RunOnce(100);
+  }
+  EXPECT_EQ(worker_->sessions(), 0u);
+  EXPECT_GE(absl::Now() - silent, absl::Milliseconds(1900));
+  EXPECT_EQ(ports_->free_pairs(), free_before - 2) << "quarantined";
+}
+
+TEST_F(WorkerTest, OfferNeverAnsweredIsDeletedAfterOrphanSeconds) {
+  WorkerOptions options = Options();
+  options.orphan_seconds = 1;
+  Restart(options);
+  ASSERT_TRUE(
+      worker_
+          ->Offer(OfferFrom(v1::LEG_CALLER, PeerSdp(*a_, {}), "invite-1"),
+                  false, false)
+          .ok());
+  const absl::Time offered = absl::Now();
+  for (int i = 0; i < 40 && worker_->sessions() == 1; ++i) {
+    worker_->RunOnce(100);
+  }
+  EXPECT_EQ(worker_->sessions(), 0u);
+  EXPECT_GE(absl::Now() - offered, absl::Milliseconds(900));
+}
+
+// Both legs inactive (a call parked on hold): no RTP is expected, so the
+// silence makes no orphan.
+TEST_F(WorkerTest, CallOnHoldBothWaysIsNotAnOrphan) {
+  WorkerOptions options = Options();
+  options.orphan_seconds = 1;
+  Restart(options);
+  v1::SidePlan a_plan, b_plan;
+  a_plan.set_rtp_timeout_seconds(1);
+  b_plan.set_rtp_timeout_seconds(1);
+  Establish(false, a_plan, b_plan);
+  Reinvite("inactive", "inactive", 2);
+  for (int i = 0; i < 30; ++i) worker_->RunOnce(100);
+  EXPECT_EQ(worker_->sessions(), 1u);
+}
+
 TEST_F(WorkerTest, ErrorsSayWhatToDo) {
   EXPECT_EQ(
       worker_->Answer(AnswerFrom(v1::LEG_CALLEE, "v=0", "x")).status().code(),
