@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/log.h"
 #include "services/signaling/call_plan.h"
+#include "services/signaling/uri_rehome.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -130,6 +131,20 @@ void DialogRelay::SendOn(Exchange* e, const std::string& content_type,
     if (Exchange* found = (*self)->Find(id)) (*self)->OnFinal(found, r);
   };
   DialogLeg* to = Other(e->from) == MediaLeg::kCaller ? caller_ : callee_;
+  if (out.method == "REFER") {
+    // Passed through: the target (and the referrer) named at us on the
+    // referee's side, not at addresses of the referrer's network, which
+    // the referee should neither see nor could reach. Its INVITE then
+    // comes to us and is routed like any call.
+    for (auto& [name, value] : out.headers) {
+      if (absl::EqualsIgnoreCase(name, "Refer-To") ||
+          absl::EqualsIgnoreCase(name, "r") ||
+          absl::EqualsIgnoreCase(name, "Referred-By") ||
+          absl::EqualsIgnoreCase(name, "b")) {
+        value = RehomeUri(value, to->contact());
+      }
+    }
+  }
   SdpSent(Other(e->from), content_type, body);
   e->outgoing = to->SendRequest(out, std::move(on_final));
 }

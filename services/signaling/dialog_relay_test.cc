@@ -238,7 +238,8 @@ TEST_F(DialogRelayTest, InfoCrossesWithItsHeadersAndTheAnswerComesBack) {
 TEST_F(DialogRelayTest, ReferFollowsTheTrunksMode) {
   Make(/*anchored=*/false, v1::REFER_MODE_REJECT);
   DialogRequest refer = Req("REFER");
-  refer.headers = {{"Refer-To", "<sip:+35318881234@contoso.example>"}};
+  refer.headers = {{"Refer-To", "<sip:+35318881234@10.1.1.5;user=phone>"},
+                   {"Referred-By", "<sip:2001@10.1.1.5>"}};
   auto rejected = Send(MediaLeg::kCaller, refer);
   ASSERT_EQ(rejected->size(), 1u);
   EXPECT_EQ((*rejected)[0].code, 603);
@@ -247,8 +248,14 @@ TEST_F(DialogRelayTest, ReferFollowsTheTrunksMode) {
   Make(/*anchored=*/false, v1::REFER_MODE_PASSTHROUGH);
   auto passed = Send(MediaLeg::kCaller, refer);
   ASSERT_EQ(callee_.dialog.requests.size(), 1u);
-  EXPECT_THAT(callee_.dialog.requests[0]->request.headers,
-              ElementsAre(Pair("Refer-To", refer.headers[0].second)));
+  // Target and referrer named at us on the callee's leg (its Contact,
+  // transport included), not at the caller's network.
+  EXPECT_THAT(
+      callee_.dialog.requests[0]->request.headers,
+      ElementsAre(
+          Pair("Refer-To",
+               "<sip:+35318881234@192.0.2.20:5160;user=phone;transport=tcp>"),
+          Pair("Referred-By", "<sip:2001@192.0.2.20:5160;transport=tcp>")));
   callee_.dialog.requests[0]->Answer(202);
   ASSERT_EQ(passed->size(), 1u);
   EXPECT_EQ((*passed)[0].code, 202);

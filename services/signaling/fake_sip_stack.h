@@ -77,6 +77,7 @@ struct FakeServerLeg : ServerLeg {
   void SetObserver(ServerLegObserver* o) override { observer = o; }
   DialogId dialog_id() const override { return ids; }
   DialogId ids;
+  std::string contact() const override { return "<sip:192.0.2.10:5060>"; }
   void Respond(const SipResponse& r) override {
     responses.push_back(r);
     if (sink) sink->push_back(r);
@@ -125,6 +126,9 @@ struct FakeClientLeg : ClientLeg {
     return d;
   }
   DialogId ids;  // the tags (the Call-ID is `id`)
+  std::string contact() const override {
+    return "<sip:192.0.2.20:5160;transport=tcp>";
+  }
   FakeDialog dialog;
 };
 

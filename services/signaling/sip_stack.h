@@ -213,6 +213,9 @@ class DialogLeg {
   // The leg's dialog as we know it; empty parts until they exist (the
   // remote tag comes with the answer).
   virtual DialogId dialog_id() const = 0;
+  // Our Contact on this leg ("<sip:host:port;transport=..>", with the
+  // advertised address of the interface in use); "" if unknown.
+  virtual std::string contact() const = 0;
   // Ends a confirmed dialog. `reason`: a Reason header value, or "".
   virtual void SendBye(const std::string& reason) = 0;
   // Sends a request within the confirmed dialog; `on_final` runs once on

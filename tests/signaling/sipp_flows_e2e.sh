@@ -11,6 +11,8 @@
 # - Response-code translation: the gateway answers 434, which pstn-dub
 #   translates to 404; the caller gets 404 with a Reason naming the 434.
 # - INFO from the gateway within the call reaches the caller.
+# - REFER passed through from the IP-PBX: its Refer-To and Referred-By reach
+#   the caller naming Trunkline, not the PBX.
 # - Inter-trunk routing: the London IP-PBX dials 9 + a UK number; the call
 #   leaves on the London gateway in national format, the PBX extension as
 #   the calling number.
@@ -88,6 +90,11 @@ if ! grep -q '127\.0\.0\.11' "$DIR/info_from_gateway-127.0.0.21.msg" &&
    ! grep -q '127\.0\.0\.21' "$DIR/info_from_gateway-uc.msg"; then
   pass "INFO from the gateway: neither side saw the other's address"
 else fail "INFO from the gateway: an address leaked across"; fi
+
+# --- REFER passed through (pbx-lon's referMode): the IP-PBX transfers the
+# caller to its extension 1001; the caller's REFER names it at Trunkline.
+call refer_passthrough uac_srtp_call_referred.xml +442079461234 \
+  127.0.0.31:uas_answer_then_refer.xml
 
 # --- Inter-trunk routing: pbx-lon (127.0.0.31, trunk port 5164) calls out.
 printf 'SEQUENTIAL\n902071234567;\n' > "$DIR/pbx.csv"

@@ -614,10 +614,14 @@ std::string ContentTypeOf(const sip_t* sip) {
   return sip && sip->sip_content_type ? Str(sip->sip_content_type->c_type) : "";
 }
 
-// Requests whose 2xx establish or refresh the remote target (RFC 3261
-// 12.2, RFC 3311): their answers carry our Contact.
+// Requests that establish or refresh the remote target, so that they and
+// their 2xx carry our Contact: INVITE and UPDATE (RFC 3261 12.2, RFC 3311),
+// and the requests of a subscription usage, which must each carry one
+// Contact: SUBSCRIBE and NOTIFY (RFC 6665) and REFER, which creates one
+// (RFC 3515 2).
 bool RefreshesTarget(const std::string& method) {
-  return method == "INVITE" || method == "UPDATE";
+  return method == "INVITE" || method == "UPDATE" || method == "REFER" ||
+         method == "NOTIFY" || method == "SUBSCRIBE";
 }
 
 // An in-dialog request we received, answered once through Respond(). The
@@ -876,6 +880,7 @@ class SofiaServerLeg final : public ServerLeg {
   }
 
   DialogId dialog_id() const override { return IdOf(leg_, call_id_); }
+  std::string contact() const override { return contact_; }
   void SetObserver(ServerLegObserver* observer) override {
     observer_ = observer;
   }
@@ -1131,6 +1136,7 @@ class SofiaClientLeg final : public ClientLeg {
 
   std::string call_id() const override { return call_id_; }
   DialogId dialog_id() const override { return IdOf(leg_, call_id_); }
+  std::string contact() const override { return contact_; }
 
   void Prack(const std::string& content_type,
              const std::string& body) override {

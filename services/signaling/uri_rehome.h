@@ -1,0 +1,27 @@
+// A URI from one leg, made to point at us on the other (topology hiding
+// for the URIs that requests within a call carry end to end).
+#ifndef TRUNKLINE_SERVICES_SIGNALING_URI_REHOME_H_
+#define TRUNKLINE_SERVICES_SIGNALING_URI_REHOME_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace trunkline::signaling {
+
+// `value`, a header value holding one URI (name-addr or addr-spec, as in
+// Refer-To and Referred-By), with its URI's scheme, host, port and
+// transport replaced by those of `our_contact` (our Contact on the leg it
+// is sent on, e.g. "<sip:203.0.113.10:5070;transport=tcp>"); its user
+// part, other URI parameters (user=phone), embedded headers (Replaces),
+// display name and header parameters are kept. A passed-through REFER's
+// target then names a number at us rather than an address in the
+// referrer's network: the referee's INVITE comes to us, on the port that
+// tells which trunk it is, and is routed like any call. Anything but a
+// sip or sips URI (tel:) names no address and is returned as it is, and
+// so is `value` when `our_contact` has no host.
+std::string RehomeUri(absl::string_view value, absl::string_view our_contact);
+
+}  // namespace trunkline::signaling
+
+#endif  // TRUNKLINE_SERVICES_SIGNALING_URI_REHOME_H_
