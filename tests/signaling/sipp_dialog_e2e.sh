@@ -22,7 +22,8 @@
 #   reliable 183, answered in the PRACKs of both legs.
 # - Forking: two forks of the Dublin gateway ring, the second answers:
 #   Trunkline ACKs and BYEs the one that answered; with maxEarlyDialogs 1
-#   the caller hears only the first fork's ringing.
+#   the caller hears only the first fork's ringing. Again with reliable
+#   provisionals: each fork's PRACKed within its own early dialog.
 # - Media timeout: a call to the London gateway where nobody sends RTP ends
 #   (BYE on both legs, with a Reason) when the relay reports the trunk's
 #   media timeout (2 s here) through WatchEvents.
@@ -108,6 +109,10 @@ gateway_call fork uas_fork.xml uac_srtp_call.xml \
   "ACK and BYE went to the fork that answered"
 n=$(grep -c '^SIP/2.0 180' "$DIR/ucfork.msg" 2>/dev/null || true)
 [ "$n" = 1 ] && pass "maxEarlyDialogs 1: the caller got one fork's 180" || fail "caller got $n 180s"
+# The same with reliable provisionals: each fork PRACKed in its own dialog.
+gateway_call fork100rel uas_fork_100rel.xml uac_srtp_call.xml \
+  "the forked call with reliable provisionals was answered and hung up" \
+  "each fork's reliable 180 PRACKed within its own dialog, once"
 
 # A lost ACK: our ACK is sent statelessly and the INVITE transaction is let
 # go, so a 200 that the gateway sends again must be ACKed again from the
@@ -216,13 +221,13 @@ for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
 done
 media=$(metrics_of "$MEDIA_METRICS")
 # The media service saw every offer/answer: the hold, resume and gateway
-# re-INVITEs through Update, and one Offer per candidate tried by the ten
+# re-INVITEs through Update, and one Offer per candidate tried by the eleven
 # anchored calls (the delayed offers' from the callee). The international call's trunks share a priority and are
 # ordered by a hash of its Call-ID: when gw-dub (no sipp by then) comes
 # first, its transport failure moves the call on with one more Offer.
 failovers=$(awk '/^trunkline_signaling_failovers_total\{/ {n += $2} END {printf "%d", n}' <<<"$metrics")
 for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
-          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((10 + failovers))"; do
+          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((11 + failovers))"; do
   grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; grep -E 'failovers_total' <<<"$metrics"; }
 done
 kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"

@@ -1056,6 +1056,7 @@ class SofiaClientLeg final : public ClientLeg {
     } else if (orq_ != nullptr) {
       nta_outgoing_destroy(orq_);
     }
+    DropForkDialogs();
     if (leg_ != nullptr && !bye_sent_) nta_leg_destroy(leg_);
     su_home_deinit(home_);
   }
@@ -1141,7 +1142,8 @@ class SofiaClientLeg final : public ClientLeg {
   void Prack(const std::string& content_type,
              const std::string& body) override {
     if (held_rseq_ == 0 || final_) return;
-    SendPrack(held_rseq_, held_cseq_, content_type, body);
+    SendPrack(EarlyDialog(held_tag_), held_rseq_, held_cseq_, content_type,
+              body);
     held_rseq_ = 0;
   }
 
@@ -1150,8 +1152,9 @@ class SofiaClientLeg final : public ClientLeg {
   // ourselves (the caller's leg has its own, see SofiaServerLeg::Respond).
   // nta_outgoing_prack() wants a transaction tagged per fork; a PRACK
   // within the early dialog does the same: RAck names the response.
-  void SendPrack(uint32_t rseq, uint32_t cseq, const std::string& content_type,
-                 const std::string& body) {
+  void SendPrack(nta_leg_t* dialog, uint32_t rseq, uint32_t cseq,
+                 const std::string& content_type, const std::string& body) {
+    if (dialog == nullptr) return;
     sip_rack_t rack[1];
     sip_rack_init(rack);
     rack->ra_response = rseq;
@@ -1159,7 +1162,7 @@ class SofiaClientLeg final : public ClientLeg {
     rack->ra_method = sip_method_invite;
     rack->ra_method_name = "INVITE";
     nta_outgoing_t* prack = nta_outgoing_tcreate(
-        leg_, &DestroyWhenFinal, nullptr, nullptr, SIP_METHOD_PRACK, nullptr,
+        dialog, &DestroyWhenFinal, nullptr, nullptr, SIP_METHOD_PRACK, nullptr,
         SIPTAG_RACK(rack), TAG_IF(tp_ != nullptr, NTATAG_TPORT(tp_)),
         TAG_IF(!body.empty(), SIPTAG_CONTENT_TYPE_STR(content_type.c_str())),
         TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())), TAG_END());
@@ -1173,15 +1176,32 @@ class SofiaClientLeg final : public ClientLeg {
   static int OnResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
                         const sip_t* sip) {
     auto* self = reinterpret_cast<SofiaClientLeg*>(magic);
-    SipResponse r = ToResponse(self->home_, orq, sip);
     const char* tag = sip && sip->sip_to ? sip->sip_to->a_tag : nullptr;
+    const bool reliable =
+        tag != nullptr && sip->sip_status && sip->sip_status->st_status > 100 &&
+        sip->sip_status->st_status < 200 && sip->sip_rseq && sip->sip_require &&
+        sip_has_feature(sip->sip_require, "100rel");
+    if (reliable && !self->NextInOrder(tag, sip->sip_rseq->rs_response)) {
+      return 0;
+    }
+    SipResponse r = ToResponse(self->home_, orq, sip);
     if (tag != nullptr && r.code > 100 && r.code < 200 &&
         std::find(self->early_tags_.begin(), self->early_tags_.end(), tag) ==
             self->early_tags_.end()) {
       // One early dialog per fork (RFC 3261 13.2.2.4): past the trunk's
       // limit, a new fork's provisionals are not relayed.
       const uint32_t limit = self->invite_.max_early_dialogs;
-      if (limit > 0 && self->early_tags_.size() >= limit) return 0;
+      if (limit > 0 && self->early_tags_.size() >= limit) {
+        // Still acknowledged when sent reliably (RFC 3262 4: every
+        // reliable provisional gets its PRACK), or the fork would send it
+        // again and give up on the call.
+        if (reliable) {
+          self->SendPrack(self->ForkDialog(tag, sip),
+                          sip->sip_rseq->rs_response,
+                          sip->sip_cseq ? sip->sip_cseq->cs_seq : 0, "", "");
+        }
+        return 0;
+      }
       self->early_tags_.push_back(tag);
     }
     if (tag != nullptr && r.code > 100 && r.code < 300 && !self->tagged_) {
@@ -1195,16 +1215,11 @@ class SofiaClientLeg final : public ClientLeg {
       // BYE, re-INVITEs) is with the one that answered.
       self->Retag(sip);
     }
-    if (r.code > 100 && r.code < 200 && sip && sip->sip_rseq &&
-        sip->sip_require && sip_has_feature(sip->sip_require, "100rel") &&
-        self->tagged_) {
+    if (reliable && self->tagged_) {
       // RFC 3262 on this leg: we acknowledge the callee's reliable
       // provisional ourselves (the caller's leg has its own, see
       // SofiaServerLeg::Respond).
-      nta_leg_client_reroute(self->leg_, sip->sip_record_route,
-                             sip->sip_contact, 1);
-      // Retransmissions of this response (same RSeq) are dropped by nta.
-      nta_outgoing_setrseq(orq, sip->sip_rseq->rs_response);
+      nta_leg_t* dialog = self->ForkDialog(tag, sip);
       const uint32_t cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
       if (!r.body.empty() && self->invite_.body.empty() &&
           !self->early_offer_seen_) {
@@ -1213,23 +1228,91 @@ class SofiaClientLeg final : public ClientLeg {
         self->early_offer_seen_ = true;
         self->held_rseq_ = sip->sip_rseq->rs_response;
         self->held_cseq_ = cseq;
+        self->held_tag_ = tag;
         r.offer_awaits_prack = true;
       } else {
-        self->SendPrack(sip->sip_rseq->rs_response, cseq, "", "");
+        self->SendPrack(dialog, sip->sip_rseq->rs_response, cseq, "", "");
       }
     }
     if (r.code >= 200 && r.code < 300 && sip) {
       nta_leg_client_route(self->leg_, sip->sip_record_route, sip->sip_contact);
       if (sip->sip_cseq) self->cseq_ = sip->sip_cseq->cs_seq;
     }
-    if (r.code >= 200) self->final_ = true;
+    if (r.code >= 200) {
+      self->final_ = true;
+      self->DropForkDialogs();
+      std::vector<std::pair<std::string, uint32_t>>().swap(self->rseqs_);
+    }
     if (self->observer_) self->observer_->OnResponse(r);
     return 0;
+  }
+
+  // Whether a reliable provisional from fork `tag` with `rseq` is the
+  // next of that fork's (RFC 3262 4: each fork numbers its own, from a
+  // random start): a retransmission of one already taken, or one ahead of
+  // a lost one, is discarded (the fork sends it again). nta's own check
+  // keeps one count for the whole INVITE, which drops every fork's but the
+  // first's.
+  bool NextInOrder(absl::string_view tag, uint32_t rseq) {
+    for (auto& [fork, last] : rseqs_) {
+      if (!absl::EqualsIgnoreCase(fork, tag)) continue;
+      if (rseq != last + 1) return false;
+      last = rseq;
+      return true;
+    }
+    rseqs_.emplace_back(std::string(tag), rseq);
+    return true;
+  }
+
+  // The early dialog of the fork whose To tag is `tag` (RFC 3261 12.1.2),
+  // its route set and target from `sip`, its provisional: leg_ for the
+  // first fork that rang, a leg of its own for each other fork, kept until
+  // the final response. A fork's PRACKs go within its own dialog (RFC 3262
+  // 4): sent within another's, they would not acknowledge its
+  // provisionals, which it would send again until it gave up on the call.
+  nta_leg_t* ForkDialog(const char* tag, const sip_t* sip) {
+    nta_leg_t* dialog = EarlyDialog(tag);
+    if (dialog == nullptr) {
+      dialog = nta_leg_tcreate(
+          stack_->agent_, &SofiaClientLeg::OnRequest,
+          reinterpret_cast<nta_leg_magic_t*>(this),
+          SIPTAG_CALL_ID(sip->sip_call_id), SIPTAG_FROM(sip->sip_from),
+          SIPTAG_TO(sip->sip_to), SIPTAG_CSEQ(sip->sip_cseq), TAG_END());
+      if (dialog == nullptr) return nullptr;
+      fork_dialogs_.emplace_back(tag, dialog);
+    }
+    nta_leg_client_reroute(dialog, sip->sip_record_route, sip->sip_contact, 1);
+    return dialog;
+  }
+  // The early dialog of fork `tag`, if there is one yet.
+  nta_leg_t* EarlyDialog(absl::string_view tag) {
+    if (leg_ == nullptr) return nullptr;
+    if (const char* first = nta_leg_get_rtag(leg_);
+        first != nullptr && absl::EqualsIgnoreCase(first, tag)) {
+      return leg_;
+    }
+    for (const auto& [fork, dialog] : fork_dialogs_) {
+      if (absl::EqualsIgnoreCase(fork, tag)) return dialog;
+    }
+    return nullptr;
+  }
+  void DropForkDialogs() {
+    for (auto& [fork, dialog] : fork_dialogs_) nta_leg_destroy(dialog);
+    fork_dialogs_.clear();
   }
 
   // A new dialog leg for the fork whose 2xx we take; the old one (the
   // first fork's early dialog) goes. The CSeq goes on from the INVITE's.
   void Retag(const sip_t* sip) {
+    for (auto it = fork_dialogs_.begin(); it != fork_dialogs_.end(); ++it) {
+      if (absl::EqualsIgnoreCase(it->first, sip->sip_to->a_tag)) {
+        // Its early dialog, whose CSeq went on with our PRACKs.
+        nta_leg_destroy(leg_);
+        leg_ = it->second;
+        fork_dialogs_.erase(it);
+        return;
+      }
+    }
     nta_leg_t* fresh = nta_leg_tcreate(
         stack_->agent_, &SofiaClientLeg::OnRequest,
         reinterpret_cast<nta_leg_magic_t*>(this),
@@ -1319,6 +1402,12 @@ class SofiaClientLeg final : public ClientLeg {
   bool early_offer_seen_ = false;
   uint32_t held_rseq_ = 0;
   uint32_t held_cseq_ = 0;
+  std::string held_tag_;  // the fork that offered
+  // The early dialogs of the forks other than the first that rang (its is
+  // leg_), by To tag, until the final response (ForkDialog).
+  std::vector<std::pair<std::string, nta_leg_t*>> fork_dialogs_;
+  // The last RSeq taken from each fork that sent reliably (NextInOrder).
+  std::vector<std::pair<std::string, uint32_t>> rseqs_;
 };
 
 }  // namespace
