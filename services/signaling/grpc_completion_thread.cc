@@ -1,8 +1,11 @@
 #include "services/signaling/grpc_completion_thread.h"
 
+#include "absl/strings/str_cat.h"
 #include "grpc/grpc.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "services/common/error_table.h"
+#include "services/common/log.h"
 
 namespace trunkline::signaling {
 
@@ -44,6 +47,30 @@ std::shared_ptr<grpc::Channel> GrpcCompletionThread::CallPathChannel(
              : grpc::CreateCustomChannel(address,
                                          grpc::InsecureChannelCredentials(),
                                          CallPathArguments());
+}
+
+absl::Status GrpcCompletionThread::CallFailure(absl::string_view what,
+                                               const std::string& address,
+                                               const grpc::Status& status) {
+  const absl::StatusCode code = FromGrpcStatus(status).code();
+  TL_LOG(kWarning, "call to another service failed")
+      .With("call", what)
+      .With("address", address)
+      .With("code", absl::StatusCodeToString(code))
+      .With("error", status.error_message());
+  switch (code) {
+    case absl::StatusCode::kDeadlineExceeded:
+      return absl::Status(code, absl::StrCat(what, ": no answer in time"));
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kCancelled:
+      return absl::Status(code, absl::StrCat(what, ": not reachable"));
+    default:
+      // The service's own answer (a malformed SDP, an unknown call): its
+      // words, which name no address.
+      return absl::Status(code,
+                          absl::StrCat(what, ": ", status.error_message()));
+  }
 }
 
 }  // namespace trunkline::signaling

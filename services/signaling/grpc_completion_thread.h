@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/completion_queue.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -70,6 +72,16 @@ class GrpcCompletionThread {
   // set (insecure: routing and media are on the cluster's network).
   static std::shared_ptr<grpc::Channel> CallPathChannel(
       const std::string& address, GrpcLatency* latency);
+
+  // A failed call `what` ("media Offer") to the service at `address`, as
+  // the B2BUA gets it: the status code, and a message that may reach a SIP
+  // peer in a Reason header, so it names what failed and why but never the
+  // service's address, nor gRPC's transport detail (an UNAVAILABLE lists
+  // the addresses it tried): a trunk's carrier must not learn the
+  // cluster's addresses. Those go to the log, here.
+  static absl::Status CallFailure(absl::string_view what,
+                                  const std::string& address,
+                                  const grpc::Status& status);
 
  private:
   void Run();

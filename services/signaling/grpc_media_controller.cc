@@ -138,10 +138,9 @@ void GrpcMediaController::SdpRpc(int instance, SdpMethod method,
       absl::StatusOr<std::string> result =
           status.ok()
               ? absl::StatusOr<std::string>(std::move(*response.mutable_sdp()))
+              // The B2BUA says "media: " before it in a Reason.
               : absl::StatusOr<std::string>(
-                    absl::Status(FromGrpcStatus(status).code(),
-                                 absl::StrCat("media ", what, " at ", address,
-                                              ": ", status.error_message())));
+                    GrpcCompletionThread::CallFailure(what, address, status));
       post([done = std::move(done), result = std::move(result)] {
         done(result);
       });
@@ -307,10 +306,9 @@ void GrpcMediaController::Query(const std::string& call_id, QueryDone done) {
     void Finished() override {
       absl::StatusOr<v1::QueryResponse> result =
           status.ok() ? absl::StatusOr<v1::QueryResponse>(std::move(response))
-                      : absl::StatusOr<v1::QueryResponse>(absl::Status(
-                            FromGrpcStatus(status).code(),
-                            absl::StrCat("media Query at ", address, ": ",
-                                         status.error_message())));
+                      : absl::StatusOr<v1::QueryResponse>(
+                            GrpcCompletionThread::CallFailure("Query", address,
+                                                              status));
       post([done = std::move(done), result = std::move(result)] {
         done(result);
       });

@@ -334,9 +334,8 @@ TEST(GrpcMediaControllerTest, AQueryThatHangsEndsAtTheShortDeadline) {
   const absl::Duration took = absl::Now() - start;
   slow.ReleaseQueries();
   EXPECT_EQ(q.status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_NE(q.status().message().find("media Query at 127.0.0.1:"),
-            std::string::npos)
-      << q.status();
+  // What may reach a SIP peer names no address (it is logged instead).
+  EXPECT_EQ(q.status().message(), "Query: no answer in time");
   EXPECT_GE(took, GrpcMediaController::kQueryTimeout - absl::Milliseconds(50));
   EXPECT_LT(took, absl::Seconds(5));
 }
@@ -371,9 +370,7 @@ TEST(GrpcMediaControllerTest, AnAnswerThatHangsEndsAtTheCallsDeadline) {
   const absl::Duration took = absl::Now() - start;
   slow.ReleaseQueries();
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_NE(answer.status().message().find("media Answer at 127.0.0.1:"),
-            std::string::npos)
-      << answer.status();
+  EXPECT_EQ(answer.status().message(), "Answer: no answer in time");
   EXPECT_GE(took, absl::Milliseconds(250));
   EXPECT_LT(took, absl::Seconds(5));
   media.Delete("call-a");

@@ -72,15 +72,16 @@ struct RouteCall final : GrpcCompletionThread::Call {
     reachability->Finished(status, trial);
     // No answer within the deadline, whether routing is slow or gone (the
     // call waited for it), is routing being unavailable: 503, not 504.
-    const absl::StatusCode code =
-        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
-            ? absl::StatusCode::kUnavailable
-            : FromGrpcStatus(status).code();
-    absl::StatusOr<v1::RouteDecision> result =
-        status.ok() ? absl::StatusOr<v1::RouteDecision>(std::move(decision))
-                    : absl::StatusOr<v1::RouteDecision>(absl::Status(
-                          code, absl::StrCat("routing service: ",
-                                             status.error_message())));
+    absl::StatusOr<v1::RouteDecision> result(std::move(decision));
+    if (!status.ok()) {
+      absl::Status failure = GrpcCompletionThread::CallFailure(
+          "routing service", reachability->address, status);
+      result = absl::Status(
+          status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+              ? absl::StatusCode::kUnavailable
+              : failure.code(),
+          failure.message());
+    }
     post([done = std::move(done), result = std::move(result)]() {
       done(result);
     });
@@ -117,10 +118,11 @@ void GrpcRoutingClient::Route(const v1::RouteRequest& request, Done done) {
     trial = !r.trial_in_flight.exchange(true);
     if (!trial) {
       // Later, on the loop, as every answer comes.
-      post_([done = std::move(done), address = r.address] {
-        done(absl::UnavailableError(absl::StrCat(
-            "routing service at ", address,
-            " is not answering; calls are refused until it answers again")));
+      // No address: the text reaches the caller in a Reason header.
+      post_([done = std::move(done)] {
+        done(absl::UnavailableError(
+            "routing service is not answering; calls are refused until it "
+            "answers again"));
       });
       return;
     }

@@ -22,6 +22,8 @@
 # - Keepalive recovery: OPTIONS keepalive turned on for pstn-lon by a
 #   reload; the silent gateway goes down, and once it answers its OPTIONS it
 #   is up again and gets calls.
+# - The media service gone: a call that must be anchored gets 503 with a
+#   Reason at once; calls are anchored again once media is back.
 # Every process this script starts is stopped by its PID.
 #
 #   sipp_flows_e2e.sh ROUTING_BIN MEDIA_BIN SIGNALING_BIN SOURCE_DIR
@@ -154,6 +156,29 @@ if tail -n +$((seen + 1)) "$DIR/gw-lon-silent.log" | grep -q '^INVITE sip:020712
   pass "keepalive: gw-lon, up again, was the next call's first candidate"
 else fail "keepalive: the call after recovery did not reach gw-lon"; tail -n +$((seen + 1)) "$DIR/gw-lon-silent.log"; fi
 kill $SILENT 2>/dev/null
+
+# --- The media service gone (killed, as a crash): a call that must be
+# anchored on every candidate gets 503 with a Reason naming media (not its
+# address, which the caller must not learn), at once,
+# and signaling keeps serving; once a media instance answers again on the
+# same address, calls are anchored again.
+kill -KILL "${PIDS[1]}"; wait "${PIDS[1]}" 2>/dev/null
+start_s=$(date +%s.%N)
+sipp_run media_gone 127.0.0.11 uac_expect_503.xml -inf "$DIR/fast_failover.csv" 127.0.0.1:5060
+judge media_gone $? "media gone: the call got 503 with a Reason"
+took=$(echo "$(date +%s.%N) - $start_s" | bc)
+if grep -q 'text="media: Offer: not reachable"' "$DIR/media_gone.msg" &&
+   ! grep -q "text=\"[^\"]*127\.0\.0\.1:${MEDIA_API##*:}" "$DIR/media_gone.msg" &&
+   [ "$(echo "$took < 5" | bc)" = 1 ]; then
+  pass "media gone: the Reason says media could not be reached (not where it is), after $took s"
+else fail "media gone: Reason or delay ($took s)"; grep -i '^Reason' "$DIR/media_gone.msg"; fi
+"$MEDIA" --topology="$DIR/topology.yaml" --grpc_address="$MEDIA_API" \
+  --admin_address="$MEDIA_ADMIN" --metrics_address=127.0.0.1:$MEDIA_METRICS \
+  --admin_token_file="$DIR/admin.token" 2>"$DIR/media-again.log" &
+PIDS+=($!)
+wait_port "${MEDIA_API##*:}" 100 || fail "media did not start again"
+sleep 3  # signaling's next poll of the instance's load finds it
+call media_back uac_srtp_call.xml 0871234567 127.0.0.21:uas_answer.xml
 
 kill -0 "${PIDS[2]}" 2>/dev/null || fail "signaling died"
 echo "sipp flows e2e: $PASSED passed, $FAILED failed"
