@@ -7,7 +7,9 @@
 #   sends a DTMF INFO, the gateway re-INVITEs back; every SDP each side gets
 #   names the relay, and the media service saw each offer/answer.
 # - Digest: the ITSP registrar challenges Trunkline's REGISTER and its
-#   refresh, and the ITSP challenges the INVITE (401); Trunkline answers with
+#   refresh, and the ITSP challenges INVITEs (401 with MD5, and 407 with
+#   SHA-256 from its proxy in the early-offer failover call); Trunkline
+#   answers with
 #   the trunk's credentials (password from its file), which sipp verifies.
 # - Session timer (RFC 4028): the IP-PBX asks for a longer interval (422),
 #   makes Trunkline the refresher and gets its UPDATE half-way (50 s), which
@@ -173,17 +175,23 @@ else fail "ITSP digest scenario (see $DIR/itsp.err)"; tail -20 "$DIR/itsp.err" 2
 # offers in a reliable 183, gets the relay's answer in the PRACK, then fails
 # with 503; the call moves on to the ITSP (0871234567: pstn-dub, then itsp),
 # which is offered what the caller answered (through the same relay), and
-# the caller's 200 carries no second offer.
+# the caller's 200 carries no second offer. This ITSP's proxy challenges
+# with 407 and SHA-256 (RFC 7616): our INVITE goes again with a
+# Proxy-Authorization, checked by digest_check.py.
 sipp_run gwfail 127.0.0.21 uas_early_offer_503.xml & GWFAIL=$!
-sipp_run itspnext 127.0.0.41 uas_digest.xml -inf "$DIR/password.csv" & ITSPNEXT=$!
+sipp_run itspnext 127.0.0.41 uas_digest_407.xml -inf "$DIR/password.csv" & ITSPNEXT=$!
 bound 127.0.0.21; bound 127.0.0.41
 if sipp_run ucfail 127.0.0.11 uac_early_offer.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
   pass "UC side: early offer answered in the PRACK, then a 200 from the next candidate without a second offer"
 else fail "UC side early-offer failover (see $DIR/ucfail.err)"; tail -20 "$DIR/ucfail.err" 2>/dev/null; fi
 if wait "$GWFAIL"; then pass "gateway: answered in the PRACK, then failed the call with 503"
 else fail "gateway early-offer 503 (see $DIR/gwfail.err)"; tail -20 "$DIR/gwfail.err" 2>/dev/null; fi
-if wait "$ITSPNEXT"; then pass "next candidate (ITSP): an INVITE with the relay's offer, answered in its 200"
+if wait "$ITSPNEXT"; then pass "next candidate (ITSP): an INVITE with the relay's offer after its 407, answered in its 200"
 else fail "ITSP after failover (see $DIR/itspnext.err)"; tail -20 "$DIR/itspnext.err" 2>/dev/null; fi
+if out=$(/usr/bin/python3 "$SRC/tests/signaling/digest_check.py" "$DIR/itspnext.msg" \
+           "$(tail -1 "$DIR/password.csv" | tr -d ';')" Proxy-Authorization 2>&1); then
+  pass "ITSP: our answer to its 407 verified ($out)"
+else fail "ITSP 407: $out"; fi
 
 # A caller that PRACKs the relay's early offer without an answer (against
 # RFC 3262 5): the gateway's INVITE is cancelled and the caller gets 488
