@@ -143,6 +143,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     const std::string reason =
         SipReason(state_ == State::kAnswered ? 200 : 503,
                   text.empty() ? "operator hangup" : text);
+    EndedBy("operator", reason);
     if (state_ == State::kAnswered) {
       EndAnswered(reason);
       return;
@@ -173,6 +174,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
 
   // BYE on both legs of an answered call with `reason`, and the end.
   void EndAnswered(const std::string& reason) {
+    EndedBy("trunkline", reason);
     if (transfer_) transfer_->Abandon(reason);
     if (Attempt* a = current(); a != nullptr && !acked_) a->leg->Ack("", "");
     if (DialogLeg* callee = LegOn(MediaLeg::kCallee)) callee->SendBye(reason);
@@ -326,6 +328,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // ServerLegObserver
   void OnCancel() override {
     if (state_ == State::kAnswered || state_ == State::kDone) return;
+    EndedBy("caller", "");
     if (Attempt* a = current()) a->leg->Cancel();
     server_->Respond(Response(487, "Request Terminated"));
     b2bua_->metrics_->CallFailed(trunk(), direction_, 487);
@@ -367,6 +370,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   void OnBye() override {
     if (state_ == State::kDone) return;
     if (state_ == State::kAnswered && TransferorLeft(MediaLeg::kCaller)) return;
+    EndedBy("caller", "");
     if (Attempt* a = current(); a != nullptr && state_ == State::kAnswered) {
       if (transfer_) transfer_->Abandon("");
       if (!acked_) a->leg->Ack("", "");
@@ -1204,6 +1208,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   void OnCalleeBye(Attempt* a) {
     if (a != current() || state_ == State::kDone) return;
     if (state_ == State::kAnswered && TransferorLeft(MediaLeg::kCallee)) return;
+    EndedBy("callee", "");
     if (transfer_) transfer_->Abandon("");
     LegOn(MediaLeg::kCaller)->SendBye("");
     Finish();
@@ -1505,6 +1510,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       }
     }
     b2bua_->metrics_->CallFailed(trunk(), direction_, code);
+    EndedBy("trunkline", reason);
     SipResponse r = Failure(code, phrase, reason);
     // A 503's Retry-After (ours for a full trunk, or the gateway's) goes
     // with it.
@@ -1518,6 +1524,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
 
   void FailWith(int code, const std::string& phrase,
                 const std::string& reason) {
+    EndedBy("trunkline", reason);
     server_->Respond(Failure(code, phrase, reason));
     Finish();
   }
@@ -1547,7 +1554,56 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (!origin_occupied_.empty()) b2bua_->Release(origin_occupied_);
     origin_occupied_.clear();
     if (anchored_ || media_offered_) b2bua_->media_->Delete(request_.call_id);
+    LogRecord();
     b2bua_->Finished(id_);
+  }
+
+  // Who ended the call and why (a Reason header value), for its record:
+  // the first to say so (a failure's Reason is kept over a later BYE's).
+  void EndedBy(const char* who, const std::string& reason) {
+    if (ended_by_ != nullptr) return;
+    ended_by_ = who;
+    end_reason_ = reason;
+  }
+
+  // The call's detail record (CDR), one logfmt line when it ends, as
+  // Kamailio's acc module or a Mediation Server's CDR: what the caller
+  // sent, where it went, what came of it and how long each part took.
+  void LogRecord() const {
+    if (!LogEnabled(LogLevel::kInfo)) return;
+    const absl::Time now = b2bua_->stack_->Now();
+    const int status = server_->final_status();
+    const bool answered = answered_ != absl::Time();
+    LogLine line(LogLevel::kInfo, "cdr");
+    line.With("call_id", request_.call_id)
+        .With("direction", direction_)
+        .With("origin", origin_.uc_side() ? "uc" : origin_.trunk)
+        .With("caller", request_.pai_user.empty() ? request_.from_user
+                                                  : request_.pai_user)
+        .With("callee", request_.request_uri_user)
+        .With("normalized_callee", decision_.normalized_callee())
+        .With("called",
+              current_candidate_ >= 0 ? candidate().called_number() : "")
+        .With("trunk", current_candidate_ >= 0 ? candidate().trunk() : "")
+        .With("gateway",
+              current_candidate_ >= 0 ? candidate().next_hop().gateway() : "")
+        .With("status", status)
+        .With("ended_by", ended_by_ != nullptr ? ended_by_ : "")
+        .With("reason", end_reason_)
+        .With("attempts", attempts_.size())
+        .With("failovers", absl::StrJoin(failovers_, ";"))
+        .With("media", anchored_ ? "anchored" : "direct")
+        .With("start_unix_ms", absl::ToUnixMillis(started_))
+        .With("setup_ms", absl::ToInt64Milliseconds(
+                              (answered ? answered_ : now) - started_));
+    if (got_provisional_ || answered) {
+      line.With("post_dial_delay_ms", int64_t(post_dial_delay_ * 1000));
+    }
+    if (answered) {
+      line.With(
+          "duration_s",
+          absl::StrFormat("%.3f", absl::ToDoubleSeconds(now - answered_)));
+    }
   }
 
   B2bua* b2bua_;
@@ -1585,6 +1641,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   absl::Time sent_at_;
   bool got_provisional_ = false;
   double post_dial_delay_ = 0;
+  // For the call's record (LogRecord): who ended it ("caller", "callee",
+  // "trunkline"; null until known) and the Reason header value, if any.
+  const char* ended_by_ = nullptr;
+  std::string end_reason_;
   bool acked_ = false;
   bool anchored_ = false;
   // An Offer went to media for this call, answered or not (the caller

@@ -5,8 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/common/log.h"
 #include "services/signaling/example_topology_for_test.h"
 #include "services/signaling/fake_sip_stack.h"
 
@@ -294,6 +297,52 @@ TEST_F(B2buaTest, CallCompletesAndByeEndsBothLegs) {
   EXPECT_EQ(b2bua_.active_calls(), 0u);
   EXPECT_EQ(b2bua_.published_active_calls(), 0u);
   EXPECT_EQ(b2bua_.CallsOnTrunk("pstn-dub"), 0);
+}
+
+// Every call ends with its detail record (CDR) in the log: where it went,
+// what came of it, who ended it and why.
+TEST_F(B2buaTest, EachCallEndsWithItsRecord) {
+  const LogLevel level = LogEnabled(LogLevel::kDebug)  ? LogLevel::kDebug
+                         : LogEnabled(LogLevel::kInfo) ? LogLevel::kInfo
+                                                       : LogLevel::kWarning;
+  SetLogLevel(LogLevel::kInfo);
+  ::testing::internal::CaptureStderr();
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("itsp", "127.0.0.41")});
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  stack_.sent[1]->observer->OnResponse(Resp(180));
+  stack_.sent[1]->observer->OnResponse(Resp(200, "v=0 answer"));
+  leg->observer->OnAck("", "");
+  stack_.sent[1]->observer->OnBye();
+  stack_.RunPosted();
+
+  FakeServerLeg* failed = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21")});
+  stack_.sent[2]->observer->OnResponse(Resp(486));
+  EXPECT_EQ(failed->final_status(), 486);
+  stack_.RunPosted();  // the call, and its legs, go
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  SetLogLevel(level);
+
+  std::vector<std::string> records;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    if (absl::StrContains(line, "msg=cdr")) records.emplace_back(line);
+  }
+  ASSERT_EQ(records.size(), 2u) << log;
+  for (const char* field :
+       {"direction=outbound", "origin=uc", "callee=0871234567",
+        "called=", "trunk=itsp", "gateway=gw-itsp", "status=200",
+        "ended_by=callee", "attempts=2", "failovers=\"pstn-dub: response_503\"",
+        "media=direct", "post_dial_delay_ms=", "duration_s="}) {
+    EXPECT_THAT(records[0], HasSubstr(field));
+  }
+  for (const char* field :
+       {"trunk=pstn-dub", "status=486", "ended_by=trunkline",
+        "reason=\"SIP;cause=486;", "attempts=1"}) {
+    EXPECT_THAT(records[1], HasSubstr(field));
+  }
+  EXPECT_THAT(records[1], Not(HasSubstr("duration_s=")));
 }
 
 // Over TLS the INVITE names what the gateway's certificate must carry (its

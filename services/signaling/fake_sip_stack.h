@@ -82,6 +82,12 @@ struct FakeServerLeg : ServerLeg {
     responses.push_back(r);
     if (sink) sink->push_back(r);
   }
+  int final_status() const override {
+    for (const SipResponse& r : responses) {
+      if (r.code >= 200) return r.code;
+    }
+    return 0;
+  }
   void SendBye(const std::string& reason) override { byes.push_back(reason); }
   std::unique_ptr<DialogTransaction> SendRequest(
       const DialogRequest& request,

@@ -232,6 +232,8 @@ class ServerLeg : public DialogLeg {
   virtual void SetObserver(ServerLegObserver* observer) = 0;
   // Provisional or final. 101..299 carry our Contact and a To tag.
   virtual void Respond(const SipResponse& response) = 0;
+  // The final status sent to the caller's INVITE; 0 while there is none.
+  virtual int final_status() const = 0;
 };
 
 // Events on a leg we started.

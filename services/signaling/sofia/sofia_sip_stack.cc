@@ -885,6 +885,12 @@ class SofiaServerLeg final : public ServerLeg {
     observer_ = observer;
   }
 
+  int final_status() const override {
+    const int status =
+        irq_ != nullptr ? nta_incoming_status(irq_) : released_status_;
+    return status >= 200 ? status : 0;
+  }
+
   void Respond(const SipResponse& r) override {
     if (irq_ == nullptr || nta_incoming_status(irq_) >= 200) return;
     const bool dialog = r.code > 100 && r.code < 300;
@@ -950,6 +956,7 @@ class SofiaServerLeg final : public ServerLeg {
   void ReleaseInvite() {
     if (irq_ == nullptr || nta_incoming_status(irq_) < 200) return;
     DropReliables();
+    released_status_ = nta_incoming_status(irq_);
     nta_incoming_bind(irq_, nullptr, nullptr);
     nta_incoming_destroy(irq_);
     irq_ = nullptr;
@@ -1018,6 +1025,7 @@ class SofiaServerLeg final : public ServerLeg {
   nta_leg_t* leg_ = nullptr;
   std::string call_id_;
   std::string contact_;
+  int released_status_ = 0;  // the final status, once irq_ is gone
   ServerLegObserver* observer_ = nullptr;
   bool bye_sent_ = false;
 };
