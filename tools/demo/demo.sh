@@ -124,6 +124,9 @@ step "Media and call figures"
 curl -s http://127.0.0.1:9471/metrics | grep -E '^trunkline_media_(relayed_packets_total|sessions|dropped)' | head -8
 curl -s http://127.0.0.1:9451/metrics | grep -E '^trunkline_signaling_(calls_answered_total|failovers_total)' | head -8
 
+echo "The calls' detail records (signaling's log, msg=cdr):"
+grep 'msg=cdr' "$WORK/signaling.log" | sed -e 's/^ts=[^ ]* level=info service=signaling msg=cdr /  /'
+
 # Every call above was answered once: from the UC user, to the UC user,
 # inter-trunk, and the failover to the ITSP.
 answered=$(curl -s http://127.0.0.1:9451/metrics |
