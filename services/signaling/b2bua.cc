@@ -483,6 +483,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   const v1::Candidate& candidate() const {
     return decision_.candidates(current_candidate_);
   }
+  // A candidate as operators name it: its trunk, or the UC side's next hop.
+  static const std::string& NameOf(const v1::Candidate& c) {
+    return c.trunk().empty() ? c.next_hop().gateway() : c.trunk();
+  }
   // A candidate given up on, in the metrics and the trunk's counters.
   void CountFailover(const std::string& trunk, const std::string& why) {
     b2bua_->metrics_->Failover(trunk, why);
@@ -705,7 +709,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
                                c.next_hop().gateway(), " within ",
                                c.failover().fast_failover_seconds(), " s")));
     CountFailover(c.trunk(), "fast_failover");
-    failovers_.push_back(absl::StrCat(c.trunk(), ": fast_failover"));
+    failovers_.push_back(absl::StrCat(NameOf(c), ": fast_failover"));
     TryNext();
   }
 
@@ -773,7 +777,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
                                   ? (r.code == 408 ? "timeout" : "transport")
                                   : absl::StrCat("response_", r.code);
       CountFailover(c.trunk(), why);
-      failovers_.push_back(absl::StrCat(c.trunk(), ": ", why));
+      failovers_.push_back(absl::StrCat(NameOf(c), ": ", why));
       last_failure_ = r;
       last_failure_from_candidate_ = current_candidate_;
       a->abandoned = true;

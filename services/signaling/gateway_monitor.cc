@@ -161,8 +161,9 @@ void GatewayMonitor::Miss(Entry& e, const std::string& why) {
 }
 
 void GatewayMonitor::Publish(const Entry& e) {
-  metrics_->GatewayState(e.state.info.name, e.state.info.gateway, e.state.up,
-                         e.state.rtt_seconds);
+  // A UC-side next hop is no trunk: its series say so.
+  metrics_->GatewayState(e.state.info.uc_side ? "uc-side" : e.state.info.name,
+                         e.state.info.gateway, e.state.up, e.state.rtt_seconds);
 }
 
 }  // namespace trunkline::signaling

@@ -10,6 +10,9 @@
 //
 // Down and disabled trunks are passed to routing with every Route request
 // (RouteRequest.down_trunks), so new calls avoid them; active calls go on.
+// The UC side's next hops are watched the same way when ucSide.keepalive
+// says so (PeerDirectory::monitored), under their gateway's name, which is
+// how routing skips a next hop reported down.
 // Runs on the SIP loop thread only, like the B2BUA.
 #ifndef TRUNKLINE_SERVICES_SIGNALING_GATEWAY_MONITOR_H_
 #define TRUNKLINE_SERVICES_SIGNALING_GATEWAY_MONITOR_H_

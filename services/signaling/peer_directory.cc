@@ -317,6 +317,7 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
       return s;
     }
   }
+  const v1::KeepaliveSettings& uc_keepalive = topology.uc_side().keepalive();
   for (const v1::UcNextHop& hop : topology.uc_side().next_hops()) {
     if (!hop.pool().empty() && hop.pool() != pool->name()) continue;
     const v1::Gateway* g = FindGateway(topology, hop.gateway());
@@ -324,8 +325,51 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
     if (absl::Status s = add_peer(*g, "", 0, g->transport(), 0); !s.ok()) {
       return s;
     }
+    const v1::Listener* listener = nullptr;
+    for (const v1::Listener& l : pool->listeners()) {
+      if (hop.listener().empty() || l.name() == hop.listener()) {
+        listener = &l;
+        break;
+      }
+    }
+    if (listener == nullptr) continue;  // the validator says why
+    TrunkInfo info;
+    info.name = g->name();
+    info.gateway = g->name();
+    info.uc_side = true;
+    info.host = g->address().empty() ? g->fqdn() : g->address();
+    info.transport = g->transport() != v1::TRANSPORT_UNSPECIFIED
+                         ? g->transport()
+                         : v1::TRANSPORT_UDP;
+    info.port = g->port()                             ? g->port()
+                : info.transport == v1::TRANSPORT_TLS ? 5061
+                                                      : 5060;
+    if (info.transport == v1::TRANSPORT_TLS) {
+      info.tls_name = CertificateName(*g);
+      info.sips = g->tls().sips_uri();
+    }
+    info.local_port = listener->port();
+    info.advertised = listener->advertised_address().empty()
+                          ? listener->address()
+                          : listener->advertised_address();
+    // Off unless the topology turns it on (KeepaliveSettings' own default
+    // is on, for trunks).
+    info.keepalive = uc_keepalive.enabled();
+    if (uc_keepalive.interval_seconds() > 0) {
+      info.interval_seconds = uc_keepalive.interval_seconds();
+    }
+    if (uc_keepalive.down_threshold() > 0) {
+      info.down_threshold = uc_keepalive.down_threshold();
+    }
+    dir->uc_next_hops_.push_back(std::move(info));
   }
   return dir;
+}
+
+std::vector<TrunkInfo> PeerDirectory::monitored() const {
+  std::vector<TrunkInfo> all = trunks_;
+  all.insert(all.end(), uc_next_hops_.begin(), uc_next_hops_.end());
+  return all;
 }
 
 std::optional<PeerMatch> PeerDirectory::Match(const std::string& address,

@@ -90,6 +90,8 @@ struct TrunkInfo {
   std::string tls_name;
   // Over TLS to a gateway with tls.sipsUri: our requests carry sips: URIs.
   bool sips = false;
+  // A UC-side next hop (`name` is its gateway's), not a trunk.
+  bool uc_side = false;
   bool operator==(const TrunkInfo& o) const {
     return name == o.name && gateway == o.gateway && host == o.host &&
            port == o.port && transport == o.transport &&
@@ -101,7 +103,7 @@ struct TrunkInfo {
            aor == o.aor &&
            register_expires_seconds == o.register_expires_seconds &&
            credentials == o.credentials && tls_name == o.tls_name &&
-           sips == o.sips;
+           sips == o.sips && uc_side == o.uc_side;
   }
 };
 
@@ -154,6 +156,10 @@ class PeerDirectory {
   std::vector<std::string> TrunkNames() const;
   // This pool's trunks, in topology order.
   const std::vector<TrunkInfo>& trunks() const { return trunks_; }
+  // What the OPTIONS keepalive watches: the trunks, then the UC side's next
+  // hops of this pool (named by their gateway, which is how routing skips
+  // one reported down; `uc_side` set, no trunk settings).
+  std::vector<TrunkInfo> monitored() const;
   // The topology's digest credentials, passwords read.
   const CredentialStore& credentials() const { return credentials_; }
   // What could not be read while building (password files).
@@ -176,6 +182,7 @@ class PeerDirectory {
   std::vector<ListenSpec> specs_;
   std::vector<Entry> entries_;
   std::vector<TrunkInfo> trunks_;
+  std::vector<TrunkInfo> uc_next_hops_;
   absl::flat_hash_map<std::string, std::string> tls_names_;  // by gateway
   CredentialStore credentials_;
   std::vector<std::string> problems_;

@@ -86,6 +86,37 @@ TEST(PeerDirectoryTest, TrunksCarryTheirGatewayAndKeepalive) {
   EXPECT_EQ(itsp->interval_seconds, 60u);  // the documented default
 }
 
+// The keepalive also watches the UC side's next hops, by gateway name, but
+// only when ucSide.keepalive turns it on.
+TEST(PeerDirectoryTest, UcNextHopsAreWatchedWhenUcSideKeepaliveSaysSo) {
+  auto t = Example();
+  ASSERT_NE(t, nullptr);
+  v1::Topology topology = t->topology;
+  auto dir = PeerDirectory::Create(topology, "");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  std::vector<TrunkInfo> watched = (*dir)->monitored();
+  ASSERT_EQ(watched.size(), (*dir)->trunks().size() + 2);
+  const TrunkInfo& fe1 = watched[watched.size() - 2];
+  EXPECT_EQ(fe1.name, "fe-dub-1");
+  EXPECT_EQ(fe1.gateway, "fe-dub-1");
+  EXPECT_TRUE(fe1.uc_side);
+  EXPECT_EQ(fe1.host, "127.0.0.11");
+  EXPECT_EQ(fe1.port, 5060u);
+  EXPECT_EQ(fe1.local_port, 5060u);  // the lan listener
+  EXPECT_FALSE(fe1.keepalive) << "off unless ucSide.keepalive enables it";
+
+  topology.mutable_uc_side()->mutable_keepalive()->set_enabled(true);
+  topology.mutable_uc_side()->mutable_keepalive()->set_interval_seconds(10);
+  dir = PeerDirectory::Create(topology, "");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  watched = (*dir)->monitored();
+  const TrunkInfo& fe2 = watched.back();
+  EXPECT_EQ(fe2.name, "fe-dub-2");
+  EXPECT_TRUE(fe2.keepalive);
+  EXPECT_EQ(fe2.interval_seconds, 10u);
+  EXPECT_EQ(fe2.down_threshold, 3u);  // as for trunks
+}
+
 TEST(PeerDirectoryTest, UnknownPoolIsAnError) {
   auto t = Example();
   auto dir = PeerDirectory::Create(t->topology, "nope");

@@ -111,7 +111,7 @@ absl::Status SignalingApp::ApplyTopology(
     listening_ = peers->listen_specs();
     // Keepalive only once the sockets exist: probes leave from them.
     stack_->RunAndWait([&] {
-      monitor_->SetTrunks(peers->trunks());
+      monitor_->SetTrunks(peers->monitored());
       registrar_->SetPeers(peers);
     });
     for (const ListenSpec& s : listening_) {
@@ -156,7 +156,7 @@ absl::Status SignalingApp::ApplyTopology(
   }
   stack_->RunAndWait([&] {
     b2bua_->SetPeers(peers);
-    monitor_->SetTrunks(peers->trunks());
+    monitor_->SetTrunks(peers->monitored());
     registrar_->SetPeers(peers);
   });
   return absl::OkStatus();

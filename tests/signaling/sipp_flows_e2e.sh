@@ -22,6 +22,8 @@
 # - Keepalive recovery: OPTIONS keepalive turned on for pstn-lon by a
 #   reload; the silent gateway goes down, and once it answers its OPTIONS it
 #   is up again and gets calls.
+# - UC-side next hops probed (ucSide.keepalive): the silent front end is
+#   down and a call from the PSTN goes straight to the other.
 # - The media service gone: a call that must be anchored gets 503 with a
 #   Reason at once; calls are anchored again once media is back.
 # Every process this script starts is stopped by its PID.
@@ -156,6 +158,44 @@ if tail -n +$((seen + 1)) "$DIR/gw-lon-silent.log" | grep -q '^INVITE sip:020712
   pass "keepalive: gw-lon, up again, was the next call's first candidate"
 else fail "keepalive: the call after recovery did not reach gw-lon"; tail -n +$((seen + 1)) "$DIR/gw-lon-silent.log"; fi
 kill $SILENT 2>/dev/null
+
+# --- UC-side next hops probed (a reload turns ucSide.keepalive on, 5 s, down
+# after 1 miss): fe-dub-1 (127.0.0.11) is silent and goes down; a call from
+# the PSTN to a UC user goes straight to fe-dub-2 (127.0.0.12, which answers
+# OPTIONS and refuses the INVITE with 503), not to fe-dub-1 first.
+derive "$DIR/uc-keepalive.yaml" --keepalive pstn-lon=5/1 --uc-keepalive 5/1
+/usr/bin/python3 "$SRC/tests/signaling/silent_peer.py" 127.0.0.11 5060 "$DIR/fe1.log" 40 &
+FE1=$!; PIDS+=($FE1)
+/usr/bin/python3 "$SRC/tests/signaling/silent_peer.py" 127.0.0.12 5060 "$DIR/fe2.log" 40 &
+FE2=$!; PIDS+=($FE2)
+for _ in $(seq 50); do grep -q listening "$DIR/fe2.log" 2>/dev/null && break; sleep 0.1; done
+kill -USR1 $FE2
+cp "$DIR/uc-keepalive.yaml" "$DIR/topology.yaml"
+kill -HUP "${PIDS[2]}"
+uc_down=0
+for _ in $(seq 75); do
+  if metrics_of "$SIGNALING_METRICS" | grep -qF 'trunkline_signaling_gateway_up{gateway="fe-dub-1",trunk="uc-side"} 0'; then
+    uc_down=1; break
+  fi
+  sleep 0.2
+done
+if [ $uc_down = 1 ] && metrics_of "$SIGNALING_METRICS" | grep -qF 'trunkline_signaling_gateway_up{gateway="fe-dub-2",trunk="uc-side"} 1'; then
+  pass "UC next hops probed: the silent fe-dub-1 is down, fe-dub-2 up"
+else fail "UC next hops: $(metrics_of "$SIGNALING_METRICS" | grep 'gateway_up{gateway="fe-dub')"; fi
+printf 'SEQUENTIAL\n1234;\n' > "$DIR/did.csv"
+sipp_run uc_down 127.0.0.21 uac_expect_503.xml -inf "$DIR/did.csv" 127.0.0.1:5160
+judge uc_down $? "UC next hop down: the PSTN call got fe-dub-2's 503"
+if grep -q '^INVITE ' "$DIR/fe2.log" && ! grep -q '^INVITE ' "$DIR/fe1.log" &&
+   grep -q '^OPTIONS ' "$DIR/fe1.log"; then
+  pass "UC next hop down: the INVITE went to fe-dub-2 only"
+else fail "UC next hop down: fe-dub-1 got $(grep -c '^INVITE' "$DIR/fe1.log") INVITEs, fe-dub-2 $(grep -c '^INVITE' "$DIR/fe2.log")"; fi
+kill $FE1 $FE2 2>/dev/null; wait $FE1 $FE2 2>/dev/null
+cp "$DIR/keepalive.yaml" "$DIR/topology.yaml"
+kill -HUP "${PIDS[2]}"
+for _ in $(seq 50); do
+  metrics_of "$SIGNALING_METRICS" | grep -qF 'trunkline_signaling_gateway_up{gateway="fe-dub-1",trunk="uc-side"} 1' && break
+  sleep 0.1
+done
 
 # --- The media service gone (killed, as a crash): a call that must be
 # anchored on every candidate gets 503 with a Reason naming media (not its

@@ -114,6 +114,8 @@ const BrokenCase kBroken[] = {
     {"tls_without_certificate",
      "10: pool \"pool\" listener \"lan\": TLS needs tls.certificateFile and "
      "tls.privateKeyFile"},
+    {"uc_keepalive_interval",
+     "48: ucSide: keepalive.intervalSeconds 2 is below 5"},
     {"uc_next_hop_kind",
      "43: UC next hop #1: gateway \"gw\" is not of kind uc_front_end"},
     {"undefined_configuration",

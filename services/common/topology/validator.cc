@@ -608,6 +608,12 @@ class Validator {
 
   void CheckUcSide() {
     const v1::UcSide& uc = t_.uc_side();
+    if (uc.keepalive().interval_seconds() != 0 &&
+        uc.keepalive().interval_seconds() < kMinKeepaliveInterval) {
+      Error("uc_side.keepalive.interval_seconds",
+            absl::StrCat("ucSide: keepalive.intervalSeconds ",
+                         uc.keepalive().interval_seconds(), " is below 5"));
+    }
     for (int i = 0; i < uc.next_hops_size(); ++i) {
       const v1::UcNextHop& hop = uc.next_hops(i);
       const std::string path = Path("uc_side.next_hops", i);
