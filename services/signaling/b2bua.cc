@@ -189,6 +189,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     refresh_.reset();
     for (auto& t : transferor_bye_) t.reset();
     relay_.reset();
+    early_relay_.reset();
     transfer_.reset();
     failed_transfer_.reset();
     for (auto& t : moved_) t.reset();
@@ -465,6 +466,17 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       relay_->OnRequest(from, request, std::move(txn));
       return;
     }
+    if (RelaysEarly(request)) {
+      if (early_relay_ == nullptr) {
+        DialogRelay::Options relay;
+        relay.call_id = request_.call_id;
+        early_relay_ = std::make_unique<DialogRelay>(
+            b2bua_->stack_, server_.get(), current()->leg.get(),
+            std::move(relay));
+      }
+      early_relay_->OnRequest(from, request, std::move(txn));
+      return;
+    }
     SipResponse r;
     if (request.method == "INVITE" || request.method == "UPDATE") {
       r = Response(491, "Request Pending");
@@ -479,6 +491,22 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   Attempt* current() {
     if (attempts_.empty() || attempts_.back()->abandoned) return nullptr;
     return attempts_.back().get();
+  }
+
+  // Early dialogs (RFC 3261 12.1): once the current candidate's provisional
+  // opened one (and ours to the caller, relayed, the caller's), an INFO
+  // (RFC 6086: DTMF or a package during early media) or an UPDATE without
+  // SDP goes to the other leg's early dialog and its answer comes back. An
+  // UPDATE with an offer still gets 491: the INVITE's own offer/answer is
+  // not known to be complete on both legs, and the relay's session is set
+  // up by it.
+  bool RelaysEarly(const DialogRequest& request) {
+    if (state_ != State::kTrying || !got_provisional_ || current() == nullptr ||
+        failover_after_prack_ != nullptr) {
+      return false;
+    }
+    return request.method == "INFO" ||
+           (request.method == "UPDATE" && request.body.empty());
   }
   const v1::Candidate& candidate() const {
     return decision_.candidates(current_candidate_);
@@ -550,6 +578,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // Moves to the next candidate, or fails the call when none is left.
   void TryNext() {
     ReleaseTrunk();
+    early_relay_.reset();  // the early dialog was the failed candidate's
     if ((early_offer_ == EarlyOffer::kAwaitingAnswer ||
          caller_answer_in_flight_) &&
         next_candidate_ < decision_.candidates_size()) {
@@ -751,6 +780,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       relay.sdp_sent = [this](MediaLeg to, const std::string& sdp) {
         sdp_sent_[Index(to)] = sdp;
       };
+      early_relay_.reset();
       relay_ = std::make_unique<DialogRelay>(b2bua_->stack_, server_.get(),
                                              a->leg.get(), std::move(relay));
       if (session_timer_ && !inbound_timer_) session_timer_->OnAnswer(r);
@@ -1628,6 +1658,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   static constexpr absl::Duration kFailoverPrackWait = absl::Seconds(4);
   // Requests within the dialogs once the call is answered.
   std::unique_ptr<DialogRelay> relay_;
+  // Requests within the early dialogs, until the answer (RelaysEarly).
+  std::unique_ptr<DialogRelay> early_relay_;
   // RFC 4028 on the trunk's leg (the callee's for calls to a trunk, the
   // caller's for calls from one): its rules, its timer, our refresh.
   std::optional<SessionTimer> session_timer_;

@@ -655,9 +655,18 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
   c.set_refer_mode(v1::REFER_MODE_REJECT);
   Route({c});
   FakeClientLeg* out = stack_.sent[0];
-  out->observer->OnResponse(Resp(180));
 
-  // Early: a new offer would cross the INVITE's own; INFO may come later.
+  // Before any provisional there is no early dialog: INFO may come later.
+  auto info = std::make_unique<testing::FakeServerTransaction>();
+  auto info_answers = info->responses;
+  leg->observer->OnDialogRequest(DialogRequest{"INFO", "", "", {}},
+                                 std::move(info));
+  ASSERT_EQ(info_answers->size(), 1u);
+  EXPECT_EQ((*info_answers)[0].code, 500);
+  EXPECT_EQ((*info_answers)[0].Header("Retry-After"), "1");
+
+  out->observer->OnResponse(Resp(180));
+  // Early: a new offer would cross the INVITE's own.
   auto early = std::make_unique<testing::FakeServerTransaction>();
   auto early_answers = early->responses;
   leg->observer->OnDialogRequest(
@@ -665,13 +674,29 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
       std::move(early));
   ASSERT_EQ(early_answers->size(), 1u);
   EXPECT_EQ((*early_answers)[0].code, 491);
-  auto info = std::make_unique<testing::FakeServerTransaction>();
-  auto info_answers = info->responses;
-  out->observer->OnDialogRequest(DialogRequest{"INFO", "", "", {}},
-                                 std::move(info));
-  ASSERT_EQ(info_answers->size(), 1u);
-  EXPECT_EQ((*info_answers)[0].code, 500);
-  EXPECT_EQ((*info_answers)[0].Header("Retry-After"), "1");
+  EXPECT_TRUE(out->dialog.requests.empty());
+  // An INFO from the callee during early media (DTMF) reaches the caller's
+  // early dialog, and its answer comes back.
+  auto early_info = std::make_unique<testing::FakeServerTransaction>();
+  auto early_info_answers = early_info->responses;
+  out->observer->OnDialogRequest(
+      DialogRequest{"INFO", "application/dtmf-relay", "Signal=5", {}},
+      std::move(early_info));
+  ASSERT_EQ(leg->dialog.requests.size(), 1u);
+  EXPECT_EQ(leg->dialog.requests[0]->request.body, "Signal=5");
+  leg->dialog.requests[0]->Answer(200);
+  ASSERT_EQ(early_info_answers->size(), 1u);
+  EXPECT_EQ((*early_info_answers)[0].code, 200);
+  // An UPDATE without SDP from the caller reaches the callee's early dialog.
+  auto bare = std::make_unique<testing::FakeServerTransaction>();
+  auto bare_answers = bare->responses;
+  leg->observer->OnDialogRequest(DialogRequest{"UPDATE", "", "", {}},
+                                 std::move(bare));
+  ASSERT_EQ(out->dialog.requests.size(), 1u);
+  EXPECT_EQ(out->dialog.requests[0]->request.method, "UPDATE");
+  out->dialog.requests[0]->Answer(200);
+  ASSERT_EQ(bare_answers->size(), 1u);
+  EXPECT_EQ((*bare_answers)[0].code, 200);
 
   out->observer->OnResponse(Resp(200, "v=0 answer"));
   leg->observer->OnAck("", "");
@@ -684,14 +709,14 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
   leg->observer->OnDialogRequest(
       DialogRequest{"INVITE", "application/sdp", "v=0 sendonly", {}},
       std::move(hold));
-  ASSERT_EQ(out->dialog.requests.size(), 1u);
-  EXPECT_EQ(out->dialog.requests[0]->request.body, "v=0 sendonly");
-  out->dialog.requests[0]->Answer(200, "v=0 recvonly");
+  ASSERT_EQ(out->dialog.requests.size(), 2u);
+  EXPECT_EQ(out->dialog.requests[1]->request.body, "v=0 sendonly");
+  out->dialog.requests[1]->Answer(200, "v=0 recvonly");
   ASSERT_EQ(hold_answers->size(), 1u);
   EXPECT_EQ((*hold_answers)[0].body, "v=0 recvonly");
   leg->observer->OnAck("", "");
   EXPECT_EQ(out->acks, 1) << "the first ACK is not sent again";
-  EXPECT_EQ(out->dialog.requests[0]->acks.size(), 1u);
+  EXPECT_EQ(out->dialog.requests[1]->acks.size(), 1u);
 
   // A REFER from the gateway on a trunk that rejects transfers.
   auto refer = std::make_unique<testing::FakeServerTransaction>();
@@ -701,7 +726,7 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
       std::move(refer));
   ASSERT_EQ(refer_answers->size(), 1u);
   EXPECT_EQ((*refer_answers)[0].code, 603);
-  EXPECT_TRUE(leg->dialog.requests.empty());
+  EXPECT_EQ(leg->dialog.requests.size(), 1u) << "only the early INFO";
 }
 
 // An answered call UC user -> gw-dub on a trunk whose REFERs we carry out.

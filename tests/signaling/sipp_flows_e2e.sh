@@ -10,7 +10,8 @@
 #   gateway's INVITE is cancelled and the caller gets 487.
 # - Response-code translation: the gateway answers 434, which pstn-dub
 #   translates to 404; the caller gets 404 with a Reason naming the 434.
-# - INFO from the gateway within the call reaches the caller.
+# - INFO from the gateway within the call reaches the caller, and so does
+#   one in the early dialog, during early media before the answer.
 # - REFER passed through from the IP-PBX: its Refer-To and Referred-By reach
 #   the caller naming Trunkline, not the PBX.
 # - Inter-trunk routing: the London IP-PBX dials 9 + a UK number; the call
@@ -94,6 +95,11 @@ if ! grep -q '127\.0\.0\.11' "$DIR/info_from_gateway-127.0.0.21.msg" &&
    ! grep -q '127\.0\.0\.21' "$DIR/info_from_gateway-uc.msg"; then
   pass "INFO from the gateway: neither side saw the other's address"
 else fail "INFO from the gateway: an address leaked across"; fi
+
+# --- INFO in the early dialog: the gateway plays early media and sends a
+# DTMF INFO before it answers; the caller gets it in its early dialog.
+call early_info uac_srtp_call_early_info.xml 0871234567 \
+  127.0.0.21:uas_early_info.xml
 
 # --- REFER passed through (pbx-lon's referMode): the IP-PBX transfers the
 # caller to its extension 1001; the caller's REFER names it at Trunkline.

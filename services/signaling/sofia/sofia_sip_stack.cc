@@ -1138,8 +1138,10 @@ class SofiaClientLeg final : public ClientLeg {
   std::unique_ptr<DialogTransaction> SendRequest(
       const DialogRequest& request,
       std::function<void(const SipResponse&)> on_final) override {
-    const bool confirmed = cseq_ != 0 && !bye_sent_;
-    return SendInDialog(stack_, confirmed ? leg_ : nullptr, tp_, contact_,
+    // Within the confirmed dialog, or the early one of the first fork that
+    // rang (an INFO or UPDATE before the answer).
+    const bool in_dialog = (cseq_ != 0 || (tagged_ && !final_)) && !bye_sent_;
+    return SendInDialog(stack_, in_dialog ? leg_ : nullptr, tp_, contact_,
                         request, std::move(on_final));
   }
 
@@ -1213,8 +1215,14 @@ class SofiaClientLeg final : public ClientLeg {
       self->early_tags_.push_back(tag);
     }
     if (tag != nullptr && r.code > 100 && r.code < 300 && !self->tagged_) {
-      // Early requests (PRACK) go to the first fork that rang.
+      // Early requests (PRACK, INFO, UPDATE) go to the first fork that
+      // rang, along the route set and to the target its response gives
+      // (RFC 3261 12.1.2).
       nta_leg_rtag(self->leg_, tag);
+      if (r.code < 200) {
+        nta_leg_client_reroute(self->leg_, sip->sip_record_route,
+                               sip->sip_contact, 1);
+      }
       self->tagged_ = true;
     } else if (tag != nullptr && r.code >= 200 && r.code < 300 &&
                self->cseq_ == 0 &&
