@@ -39,7 +39,13 @@ void GatewayMonitor::SetTrunks(const std::vector<TrunkInfo>& trunks) {
     e->state.since = stack_->Now();
     next[info.name] = std::move(e);
   }
-  // Entries dropped here cancel their timers and abandon their probes.
+  // Entries dropped here cancel their timers and abandon their probes; their
+  // series go (those still watched are published again just below).
+  for (const auto& [name, old] : trunks_) {
+    if (old != nullptr)
+      metrics_->ForgetGateway(MetricTrunk(old->state.info),
+                              old->state.info.gateway);
+  }
   trunks_ = std::move(next);
   for (const std::string& name : order_) {
     Entry& e = *trunks_[name];
@@ -160,10 +166,14 @@ void GatewayMonitor::Miss(Entry& e, const std::string& why) {
   Publish(e);
 }
 
-void GatewayMonitor::Publish(const Entry& e) {
+std::string GatewayMonitor::MetricTrunk(const TrunkInfo& info) {
   // A UC-side next hop is no trunk: its series say so.
-  metrics_->GatewayState(e.state.info.uc_side ? "uc-side" : e.state.info.name,
-                         e.state.info.gateway, e.state.up, e.state.rtt_seconds);
+  return info.uc_side ? "uc-side" : info.name;
+}
+
+void GatewayMonitor::Publish(const Entry& e) {
+  metrics_->GatewayState(MetricTrunk(e.state.info), e.state.info.gateway,
+                         e.state.up, e.state.rtt_seconds);
 }
 
 }  // namespace trunkline::signaling

@@ -64,6 +64,8 @@ class GatewayMonitor {
   void OnFinal(const std::string& trunk, const SipResponse& response);
   void Miss(Entry& e, const std::string& why);
   void Publish(const Entry& e);
+  // The `trunk` label of a watched gateway's series.
+  static std::string MetricTrunk(const TrunkInfo& info);
 
   SipStack* stack_;
   SignalingMetrics* metrics_;

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/signaling/fake_sip_stack.h"
@@ -13,6 +14,7 @@ namespace {
 using ::testing::ElementsAre;
 using testing::FakeSipStack;
 using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
 
 TrunkInfo Trunk(const std::string& name, uint32_t interval = 5,
                 uint32_t threshold = 2) {
@@ -78,6 +80,38 @@ TEST_F(GatewayMonitorTest, SipsProbeToAGatewayThatTakesSipsUris) {
   EXPECT_EQ(r.from, "<sips:trunkline@127.0.0.1>");
   EXPECT_EQ(r.contact, "<sips:127.0.0.1:5160>");
   EXPECT_EQ(r.transport, v1::TRANSPORT_TLS);
+}
+
+// A UC-side next hop is watched under its gateway's name (how routing
+// skips it) and its series say trunk="uc-side"; a gateway no longer watched
+// leaves no series behind (a last 0 would alert for ever).
+TEST_F(GatewayMonitorTest, UcNextHopsAndGatewaysNoLongerWatched) {
+  TrunkInfo fe = Trunk("fe-dub-1", 5, 1);
+  fe.gateway = "fe-dub-1";
+  fe.uc_side = true;
+  monitor_.SetTrunks({Trunk("pstn-dub", 5, 1), fe});
+  stack_.Advance(absl::Seconds(5));  // both unanswered: down
+  EXPECT_THAT(monitor_.DownTrunks(), ElementsAre("pstn-dub", "fe-dub-1"));
+  auto series = [this] {
+    std::vector<std::string> out;
+    for (const auto& family : registry_.Collect()) {
+      if (family.name != "trunkline_signaling_gateway_up") continue;
+      for (const auto& m : family.metric) {
+        std::string labels;
+        for (const auto& l : m.label) {
+          absl::StrAppend(&labels, l.name, "=", l.value, " ");
+        }
+        out.push_back(absl::StrCat(labels, m.gauge.value));
+      }
+    }
+    return out;
+  };
+  EXPECT_THAT(series(),
+              UnorderedElementsAre("gateway=gw-pstn-dub trunk=pstn-dub 0",
+                                   "gateway=fe-dub-1 trunk=uc-side 0"));
+  monitor_.SetTrunks({Trunk("pstn-dub", 5, 1)});
+  EXPECT_THAT(series(),
+              UnorderedElementsAre("gateway=gw-pstn-dub trunk=pstn-dub 0"));
 }
 
 TEST_F(GatewayMonitorTest, DownAfterThresholdMissesUpOnAnyAnswer) {

@@ -368,7 +368,10 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
 
 std::vector<TrunkInfo> PeerDirectory::monitored() const {
   std::vector<TrunkInfo> all = trunks_;
-  all.insert(all.end(), uc_next_hops_.begin(), uc_next_hops_.end());
+  for (const TrunkInfo& hop : uc_next_hops_) {
+    // Unprobed, a next hop is nothing to watch (nor to list with trunks).
+    if (hop.keepalive) all.push_back(hop);
+  }
   return all;
 }
 

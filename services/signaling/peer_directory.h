@@ -156,9 +156,10 @@ class PeerDirectory {
   std::vector<std::string> TrunkNames() const;
   // This pool's trunks, in topology order.
   const std::vector<TrunkInfo>& trunks() const { return trunks_; }
-  // What the OPTIONS keepalive watches: the trunks, then the UC side's next
-  // hops of this pool (named by their gateway, which is how routing skips
-  // one reported down; `uc_side` set, no trunk settings).
+  // What the OPTIONS keepalive watches: the trunks, then, when
+  // ucSide.keepalive is on, the UC side's next hops of this pool (named by
+  // their gateway, which is how routing skips one reported down; `uc_side`
+  // set, no trunk settings).
   std::vector<TrunkInfo> monitored() const;
   // The topology's digest credentials, passwords read.
   const CredentialStore& credentials() const { return credentials_; }

@@ -222,6 +222,14 @@ void SignalingMetrics::SessionTimerEnded(const std::string& trunk,
 
 void SignalingMetrics::OptionsAnswered() { options_.Increment(); }
 
+void SignalingMetrics::ForgetGateway(const std::string& trunk,
+                                     const std::string& gateway) {
+  const std::map<std::string, std::string> labels = {{"trunk", trunk},
+                                                     {"gateway", gateway}};
+  if (gateway_up_.Has(labels)) gateway_up_.Remove(&gateway_up_.Add(labels));
+  if (options_rtt_.Has(labels)) options_rtt_.Remove(&options_rtt_.Add(labels));
+}
+
 void SignalingMetrics::GatewayState(const std::string& trunk,
                                     const std::string& gateway, bool up,
                                     double rtt_seconds) {

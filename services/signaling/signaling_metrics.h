@@ -61,6 +61,10 @@ class SignalingMetrics {
   void SessionTimerEnded(const std::string& trunk, const std::string& why);
   // The OPTIONS keepalive's view of a trunk's gateway: up (1) or down (0),
   // and the last round trip (0 before the first answer).
+  // Drops the series of a gateway no longer watched (its trunk left the
+  // topology, or its keepalive was turned off): a last 0 left behind would
+  // say "down" for ever.
+  void ForgetGateway(const std::string& trunk, const std::string& gateway);
   void GatewayState(const std::string& trunk, const std::string& gateway,
                     bool up, double rtt_seconds);
   // 0 while new calls are refused at once because routing does not answer
