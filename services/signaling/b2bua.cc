@@ -368,14 +368,16 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     EndAnswered(
         SipReason(500, absl::StrCat("media: ", sdp.status().message())));
   }
-  void OnBye() override {
+  // The caller hung up. Its Reason (a Q.850 cause, say) goes on in our
+  // BYE to the callee (RFC 3326), as a gateway's comes back the other way.
+  void OnBye(const std::string& reason) override {
     if (state_ == State::kDone) return;
     if (state_ == State::kAnswered && TransferorLeft(MediaLeg::kCaller)) return;
-    EndedBy("caller", "");
+    EndedBy("caller", reason);
     if (Attempt* a = current(); a != nullptr && state_ == State::kAnswered) {
       if (transfer_) transfer_->Abandon("");
       if (!acked_) a->leg->Ack("", "");
-      LegOn(MediaLeg::kCallee)->SendBye("");
+      LegOn(MediaLeg::kCallee)->SendBye(reason);
     } else if (Attempt* b = current()) {
       b->leg->Cancel();
     }
@@ -406,7 +408,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     void OnResponse(const SipResponse& r) override {
       call->OnCalleeResponse(this, r);
     }
-    void OnBye() override { call->OnCalleeBye(this); }
+    void OnBye(const std::string& reason) override {
+      call->OnCalleeBye(this, reason);
+    }
     void OnAck(const std::string& content_type,
                const std::string& body) override {
       if (this == call->current() && call->relay_ && !call->moved_[1]) {
@@ -1239,12 +1243,12 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     Finish();
   }
 
-  void OnCalleeBye(Attempt* a) {
+  void OnCalleeBye(Attempt* a, const std::string& reason) {
     if (a != current() || state_ == State::kDone) return;
     if (state_ == State::kAnswered && TransferorLeft(MediaLeg::kCallee)) return;
-    EndedBy("callee", "");
+    EndedBy("callee", reason);
     if (transfer_) transfer_->Abandon("");
-    LegOn(MediaLeg::kCaller)->SendBye("");
+    LegOn(MediaLeg::kCaller)->SendBye(reason);
     Finish();
   }
 

@@ -290,7 +290,7 @@ TEST_F(B2buaTest, CallCompletesAndByeEndsBothLegs) {
   EXPECT_EQ(leg->responses.back().body, "v=0 answer");
   leg->observer->OnAck("", "");
   EXPECT_EQ(out->acks, 1);
-  out->observer->OnBye();
+  out->observer->OnBye("");
   EXPECT_EQ(leg->byes.size(), 1u);
   EXPECT_EQ(b2bua_.published_active_calls(), 1u);  // ends on the next turn
   stack_.RunPosted();
@@ -314,7 +314,12 @@ TEST_F(B2buaTest, EachCallEndsWithItsRecord) {
   stack_.sent[1]->observer->OnResponse(Resp(180));
   stack_.sent[1]->observer->OnResponse(Resp(200, "v=0 answer"));
   leg->observer->OnAck("", "");
-  stack_.sent[1]->observer->OnBye();
+  // The gateway's cause (RFC 3326) goes on to the caller, and into the
+  // record.
+  stack_.sent[1]->observer->OnBye(
+      "Q.850;cause=16;text=\"Normal call clearing\"");
+  ASSERT_EQ(leg->byes.size(), 1u);
+  EXPECT_EQ(leg->byes[0], "Q.850;cause=16;text=\"Normal call clearing\"");
   stack_.RunPosted();
 
   FakeServerLeg* failed = Invite();
@@ -334,7 +339,8 @@ TEST_F(B2buaTest, EachCallEndsWithItsRecord) {
        {"direction=outbound", "origin=uc", "callee=0871234567",
         "called=", "trunk=itsp", "gateway=gw-itsp", "status=200",
         "ended_by=callee", "attempts=2", "failovers=\"pstn-dub: response_503\"",
-        "media=direct", "post_dial_delay_ms=", "duration_s="}) {
+        "media=direct", "post_dial_delay_ms=", "duration_s=",
+        "reason=\"Q.850;cause=16;text=\\\"Normal call clearing\\\"\""}) {
     EXPECT_THAT(records[0], HasSubstr(field));
   }
   for (const char* field :
@@ -385,7 +391,7 @@ TEST_F(B2buaTest, DelayedOfferIsAnchoredFromTheCalleesOffer) {
   EXPECT_THAT(media_.log,
               ::testing::ElementsAre("offer from callee: v=0 callee offer",
                                      "answer from caller: v=0 caller answer"));
-  out->observer->OnBye();
+  out->observer->OnBye("");
   stack_.RunPosted();
   EXPECT_EQ(media_.log.back(), "delete");
 }
@@ -817,7 +823,7 @@ TEST_F(TransferTest, CallerTransfersTheCalleeToANumberRoutingChooses) {
                            std::string("terminated;reason=noresource")));
 
   // The transferor hangs up: the call stays.
-  caller_->observer->OnBye();
+  caller_->observer->OnBye("");
   stack_.RunPosted();
   EXPECT_EQ(b2bua_.active_calls(), 1u);
   EXPECT_EQ(callee_->byes, 0);
@@ -833,7 +839,7 @@ TEST_F(TransferTest, CallerTransfersTheCalleeToANumberRoutingChooses) {
   EXPECT_EQ(caller_->dialog.requests.size(), 3u) << "only the NOTIFYs";
 
   // The target hangs up: the transferee gets the BYE and the call ends.
-  leg->observer->OnBye();
+  leg->observer->OnBye("");
   EXPECT_EQ(callee_->byes, 1);
   stack_.RunPosted();
   EXPECT_EQ(b2bua_.active_calls(), 0u);
@@ -897,7 +903,7 @@ TEST_F(AttendedTransferTest, ReplacesNamingOurDialogGoesToItsFarParty) {
   EXPECT_EQ(leg->ack_body, "v=0 dub answer");
   // Cork hangs up the replaced call: it ends on the UC side too, and the
   // transferred call goes on.
-  consult_callee_->observer->OnBye();
+  consult_callee_->observer->OnBye("");
   EXPECT_EQ(consult_caller_->byes.size(), 1u);
   stack_.RunPosted();
   EXPECT_EQ(b2bua_.active_calls(), 1u);
@@ -966,7 +972,7 @@ TEST_F(TransferTest, CallEndingBeforeTheTransferorLeftByesItToo) {
   callee_->dialog.requests[0]->Answer(200, "v=0 callee answer");
   // The transferee hangs up at once: the target and the transferor both
   // get a BYE (the transferor's would otherwise never come).
-  callee_->observer->OnBye();
+  callee_->observer->OnBye("");
   EXPECT_EQ(leg->byes, 1);
   ASSERT_EQ(caller_->byes.size(), 1u);
   EXPECT_THAT(caller_->byes[0], HasSubstr("call transferred"));
@@ -988,7 +994,7 @@ TEST_F(TransferTest, FailedTransferLeavesTheCallAsItWas) {
                            std::string("terminated;reason=noresource")));
   EXPECT_TRUE(callee_->dialog.requests.empty()) << "no re-INVITE";
   // The caller is still talking to the callee, and may hang up as usual.
-  caller_->observer->OnBye();
+  caller_->observer->OnBye("");
   EXPECT_EQ(callee_->byes, 1);
   stack_.RunPosted();
   EXPECT_EQ(b2bua_.active_calls(), 0u);
@@ -1015,7 +1021,7 @@ TEST_F(TransferTest, TransfereeHangingUpAbandonsTheTransfer) {
   Route({Gateway("pstn-cork", "127.0.0.22")});
   FakeClientLeg* leg = stack_.sent[1];
   leg->observer->OnResponse(Resp(180));
-  callee_->observer->OnBye();
+  callee_->observer->OnBye("");
   EXPECT_EQ(leg->cancels, 1);
   EXPECT_EQ(caller_->byes.size(), 1u);
   stack_.RunPosted();
@@ -1298,7 +1304,7 @@ TEST_F(IncomingReplacesTest, NamingTheCallersDialogGoesToItsFarParty) {
   // the gateway's side too, and the new one is answered.
   out->observer->OnResponse(Resp(200, "v=0 uc again"));
   EXPECT_EQ(pbx->responses.back().code, 200);
-  user_->observer->OnBye();
+  user_->observer->OnBye("");
   EXPECT_EQ(gw_->byes.size(), 1u);
   stack_.RunPosted();
   EXPECT_EQ(b2bua_.active_calls(), 1u);
@@ -1654,7 +1660,7 @@ TEST_F(B2buaTest, EitherLegsCallIdNamesTheCallForTheTrace) {
 
   // Still known once the call is over (the 200 to the last BYE).
   stack_.sent[0]->observer->OnResponse(Resp(200, "v=0"));
-  stack_.sent[0]->observer->OnBye();
+  stack_.sent[0]->observer->OnBye("");
   stack_.RunPosted();
   EXPECT_EQ(b2bua_.active_calls(), 0u);
   by_callee = b2bua_.TraceTagFor(callee_leg, "127.0.0.21");

@@ -184,7 +184,9 @@ class ServerLegObserver {
   // The ACK of the INVITE or of a re-INVITE we answered with a 2xx.
   virtual void OnAck(const std::string& content_type,
                      const std::string& body) = 0;
-  virtual void OnBye() = 0;
+  // `reason`: the BYE's Reason header value (RFC 3326: a gateway's Q.850
+  // cause, say), or "".
+  virtual void OnBye(const std::string& reason) = 0;
   // The caller's PRACK of one of our reliable provisionals (the stack
   // answers it 200). `of_our_offer`: the provisional it acknowledges (its
   // RAck) was sent with `our_offer`, so the body is the answer (RFC 3262 5).
@@ -242,7 +244,8 @@ class ClientLegObserver {
   virtual ~ClientLegObserver() = default;
   // Every response to the INVITE, 100 included.
   virtual void OnResponse(const SipResponse& response) = 0;
-  virtual void OnBye() = 0;
+  // As ServerLegObserver::OnBye.
+  virtual void OnBye(const std::string& reason) = 0;
   // The ACK of a re-INVITE from the callee that we answered with a 2xx.
   virtual void OnAck(const std::string& content_type, const std::string& body);
   // As ServerLegObserver::OnDialogRequest, from the callee.

@@ -431,7 +431,7 @@ void Transfer::Notify(int code, const std::string& phrase, bool final) {
       transferor->SendRequest(notify, [](const SipResponse&) {}));
 }
 
-void Transfer::OnBye() {
+void Transfer::OnBye(const std::string&) {
   if (state_ == State::kConnected) {
     host_->OnTransferredBye(this);
     return;

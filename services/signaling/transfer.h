@@ -136,7 +136,7 @@ class Transfer final : public ClientLegObserver {
 
   // ClientLegObserver (the new leg)
   void OnResponse(const SipResponse& response) override;
-  void OnBye() override;
+  void OnBye(const std::string& reason) override;
   void OnAck(const std::string& content_type, const std::string& body) override;
   void OnDialogRequest(const DialogRequest& request,
                        std::unique_ptr<ServerTransaction> txn) override;

@@ -90,6 +90,10 @@ if sed -n '/^INVITE sip/,/^$/p' "$DIR/call_caller_hangs_up-uas-127.0.0.21.msg" |
   echo "FAIL: caller's address leaked into the INVITE headers"; FAILED=$((FAILED+1))
 else echo "PASS: topology hidden"; PASSED=$((PASSED+1)); fi
 run_case call_callee_hangs_up 127.0.0.11 uac_call_callee_hangs_up.xml 127.0.0.21:uas_answer_then_bye.xml
+# The gateway's release cause reaches the caller in our BYE (RFC 3326).
+if grep -q '^Reason: Q.850;cause=16;text="Normal call clearing"' "$DIR/call_callee_hangs_up-uac.msg"; then
+  echo "PASS: the gateway's Q.850 cause reached the caller's BYE"; PASSED=$((PASSED+1))
+else echo "FAIL: no Q.850 Reason in the caller's BYE"; grep -i '^Reason' "$DIR/call_callee_hangs_up-uac.msg"; FAILED=$((FAILED+1)); fi
 run_case cancel_while_ringing 127.0.0.11 uac_cancel.xml 127.0.0.21:uas_ring_cancelled.xml
 run_case failover_503_to_itsp 127.0.0.11 uac_call.xml 127.0.0.21:uas_503.xml 127.0.0.41:uas_answer.xml
 run_case untrusted_source_403 127.0.0.99 uac_expect_403.xml

@@ -115,7 +115,7 @@ void Run(absl::string_view datagram) {
   r.body = request->body;
   callee->observer->OnResponse(r);
   if (caller->observer != nullptr) caller->observer->OnAck("", "");
-  if (caller->observer != nullptr) caller->observer->OnBye();
+  if (caller->observer != nullptr) caller->observer->OnBye("");
   stack.RunPosted();
   hub.Publish({absl::UnixEpoch(), true, "127.0.0.21:5060/udp",
                absl::StrCat("SIP/2.0 200 OK\r\nCall-ID: ", callee_call_id,

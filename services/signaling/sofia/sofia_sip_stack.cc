@@ -124,6 +124,17 @@ std::vector<std::string> VerifiedPeerNames(tport_t* tp, msg_t* msg) {
   return names;
 }
 
+// A request's first Reason header value (RFC 3326), or "".
+std::string ReasonOf(const sip_t* sip) {
+  if (sip == nullptr || sip->sip_reason == nullptr) return "";
+  su_home_t home[1] = {};
+  su_home_init(home);
+  std::string value = HeaderValue(
+      home, reinterpret_cast<const sip_header_t*>(sip->sip_reason), "Reason");
+  su_home_deinit(home);
+  return value;
+}
+
 SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
   SipResponse r;
   if (sip == nullptr || sip->sip_status == nullptr) {
@@ -992,7 +1003,7 @@ class SofiaServerLeg final : public ServerLeg {
     auto* self = reinterpret_cast<SofiaServerLeg*>(magic);
     switch (sip->sip_request->rq_method) {
       case sip_method_bye:
-        if (self->observer_) self->observer_->OnBye();
+        if (self->observer_) self->observer_->OnBye(ReasonOf(sip));
         return 200;
       case sip_method_ack:
         if (self->observer_) {
@@ -1381,7 +1392,7 @@ class SofiaClientLeg final : public ClientLeg {
     auto* self = reinterpret_cast<SofiaClientLeg*>(magic);
     switch (sip->sip_request->rq_method) {
       case sip_method_bye:
-        if (self->observer_) self->observer_->OnBye();
+        if (self->observer_) self->observer_->OnBye(ReasonOf(sip));
         return 200;
       case sip_method_ack:
         if (self->observer_) {
