@@ -135,6 +135,16 @@ class B2buaTest : public ::testing::Test {
     b2bua_.SetPeers(std::move(*peers));
   }
 
+  // `request` within the dialog of the leg `observer` watches; what the
+  // B2BUA answered it.
+  template <typename Observer>
+  std::shared_ptr<std::vector<SipResponse>> InDialog(
+      Observer* observer, const DialogRequest& request) {
+    auto txn = std::make_unique<testing::FakeServerTransaction>();
+    auto answers = txn->responses;
+    observer->OnDialogRequest(request, std::move(txn));
+    return answers;
+  }
   // An INVITE from the first UC front end to the pool listener.
   FakeServerLeg* Invite(const std::string& source = "127.0.0.11",
                         uint32_t port = 5060,
@@ -663,41 +673,33 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
   FakeClientLeg* out = stack_.sent[0];
 
   // Before any provisional there is no early dialog: INFO may come later.
-  auto info = std::make_unique<testing::FakeServerTransaction>();
-  auto info_answers = info->responses;
-  leg->observer->OnDialogRequest(DialogRequest{"INFO", "", "", {}},
-                                 std::move(info));
+  auto info_answers =
+      InDialog(leg->observer, DialogRequest{"INFO", "", "", {}});
   ASSERT_EQ(info_answers->size(), 1u);
   EXPECT_EQ((*info_answers)[0].code, 500);
   EXPECT_EQ((*info_answers)[0].Header("Retry-After"), "1");
 
   out->observer->OnResponse(Resp(180));
   // Early: a new offer would cross the INVITE's own.
-  auto early = std::make_unique<testing::FakeServerTransaction>();
-  auto early_answers = early->responses;
-  leg->observer->OnDialogRequest(
-      DialogRequest{"UPDATE", "application/sdp", "v=0 early", {}},
-      std::move(early));
+  auto early_answers =
+      InDialog(leg->observer,
+               DialogRequest{"UPDATE", "application/sdp", "v=0 early", {}});
   ASSERT_EQ(early_answers->size(), 1u);
   EXPECT_EQ((*early_answers)[0].code, 491);
   EXPECT_TRUE(out->dialog.requests.empty());
   // An INFO from the callee during early media (DTMF) reaches the caller's
   // early dialog, and its answer comes back.
-  auto early_info = std::make_unique<testing::FakeServerTransaction>();
-  auto early_info_answers = early_info->responses;
-  out->observer->OnDialogRequest(
-      DialogRequest{"INFO", "application/dtmf-relay", "Signal=5", {}},
-      std::move(early_info));
+  auto early_info_answers =
+      InDialog(out->observer,
+               DialogRequest{"INFO", "application/dtmf-relay", "Signal=5", {}});
   ASSERT_EQ(leg->dialog.requests.size(), 1u);
   EXPECT_EQ(leg->dialog.requests[0]->request.body, "Signal=5");
   leg->dialog.requests[0]->Answer(200);
   ASSERT_EQ(early_info_answers->size(), 1u);
   EXPECT_EQ((*early_info_answers)[0].code, 200);
   // An UPDATE without SDP from the caller reaches the callee's early dialog.
-  auto bare = std::make_unique<testing::FakeServerTransaction>();
-  auto bare_answers = bare->responses;
-  leg->observer->OnDialogRequest(DialogRequest{"UPDATE", "", "", {}},
-                                 std::move(bare));
+  auto bare_answers =
+      InDialog(leg->observer, DialogRequest{"UPDATE", "", "", {}});
   ASSERT_EQ(out->dialog.requests.size(), 1u);
   EXPECT_EQ(out->dialog.requests[0]->request.method, "UPDATE");
   out->dialog.requests[0]->Answer(200);
@@ -710,11 +712,9 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
 
   // Hold from the caller: the re-INVITE reaches the callee's dialog, its
   // 2xx comes back, and the caller's ACK goes on (not the first ACK again).
-  auto hold = std::make_unique<testing::FakeServerTransaction>();
-  auto hold_answers = hold->responses;
-  leg->observer->OnDialogRequest(
-      DialogRequest{"INVITE", "application/sdp", "v=0 sendonly", {}},
-      std::move(hold));
+  auto hold_answers =
+      InDialog(leg->observer,
+               DialogRequest{"INVITE", "application/sdp", "v=0 sendonly", {}});
   ASSERT_EQ(out->dialog.requests.size(), 2u);
   EXPECT_EQ(out->dialog.requests[1]->request.body, "v=0 sendonly");
   out->dialog.requests[1]->Answer(200, "v=0 recvonly");
@@ -725,11 +725,9 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
   EXPECT_EQ(out->dialog.requests[1]->acks.size(), 1u);
 
   // A REFER from the gateway on a trunk that rejects transfers.
-  auto refer = std::make_unique<testing::FakeServerTransaction>();
-  auto refer_answers = refer->responses;
-  out->observer->OnDialogRequest(
-      DialogRequest{"REFER", "", "", {{"Refer-To", "<sip:1@x>"}}},
-      std::move(refer));
+  auto refer_answers =
+      InDialog(out->observer,
+               DialogRequest{"REFER", "", "", {{"Refer-To", "<sip:1@x>"}}});
   ASSERT_EQ(refer_answers->size(), 1u);
   EXPECT_EQ((*refer_answers)[0].code, 603);
   EXPECT_EQ(leg->dialog.requests.size(), 1u) << "only the early INFO";
@@ -750,10 +748,8 @@ class TransferTest : public B2buaTest {
   }
   // A REFER from the caller: what we answered it.
   SipResponse Refer(const HeaderList& headers) {
-    auto txn = std::make_unique<testing::FakeServerTransaction>();
-    auto answers = txn->responses;
-    caller_->observer->OnDialogRequest(DialogRequest{"REFER", "", "", headers},
-                                       std::move(txn));
+    auto answers =
+        InDialog(caller_->observer, DialogRequest{"REFER", "", "", headers});
     EXPECT_EQ(answers->size(), 1u);
     return answers->empty() ? SipResponse() : answers->front();
   }
@@ -831,9 +827,7 @@ TEST_F(TransferTest, CallerTransfersTheCalleeToANumberRoutingChooses) {
   EXPECT_TRUE(caller_->byes.empty()) << "it left by itself";
 
   // Requests now cross between the transferee and the target.
-  auto info = std::make_unique<testing::FakeServerTransaction>();
-  callee_->observer->OnDialogRequest(DialogRequest{"INFO", "", "", {}},
-                                     std::move(info));
+  InDialog(callee_->observer, DialogRequest{"INFO", "", "", {}});
   ASSERT_EQ(leg->dialog.requests.size(), 1u);
   EXPECT_EQ(leg->dialog.requests[0]->request.method, "INFO");
   EXPECT_EQ(caller_->dialog.requests.size(), 3u) << "only the NOTIFYs";
@@ -1007,11 +1001,8 @@ TEST_F(TransferTest, BadReferToGets400AndOneTransferAtATime) {
   EXPECT_EQ(Refer({{"Refer-To", "<sip:2001@x>"}}).code, 202);
   EXPECT_EQ(Refer({{"Refer-To", "<sip:2002@x>"}}).code, 491);
   // While it runs, a re-INVITE would cross the transfer's own.
-  auto reinvite = std::make_unique<testing::FakeServerTransaction>();
-  auto answers = reinvite->responses;
-  callee_->observer->OnDialogRequest(
-      DialogRequest{"INVITE", "application/sdp", "v=0", {}},
-      std::move(reinvite));
+  auto answers = InDialog(
+      callee_->observer, DialogRequest{"INVITE", "application/sdp", "v=0", {}});
   ASSERT_EQ(answers->size(), 1u);
   EXPECT_EQ((*answers)[0].code, 491);
 }
@@ -1132,10 +1123,8 @@ TEST_F(B2buaTest, SessionTimerFallsBackToReInviteWhenTheTrunkRefusesUpdate) {
   out->observer->OnResponse(ok);
   leg->observer->OnAck("", "");
   // The caller puts the call on hold: the trunk's leg now has that offer.
-  auto hold = std::make_unique<testing::FakeServerTransaction>();
-  leg->observer->OnDialogRequest(
-      DialogRequest{"INVITE", "application/sdp", "v=0 sendonly", {}},
-      std::move(hold));
+  InDialog(leg->observer,
+           DialogRequest{"INVITE", "application/sdp", "v=0 sendonly", {}});
   out->dialog.requests[0]->Answer(200, "v=0 recvonly");
   leg->observer->OnAck("", "");
   stack_.Advance(absl::Seconds(60));
@@ -1163,10 +1152,7 @@ TEST_F(B2buaTest, SessionTimerTrunkRefreshesOrTheCallEnds) {
   // The trunk refreshes with a bare UPDATE at 60 s: answered here.
   stack_.Advance(absl::Seconds(60));
   EXPECT_TRUE(out->dialog.requests.empty()) << "the trunk refreshes, not us";
-  auto refresh = std::make_unique<testing::FakeServerTransaction>();
-  auto answers = refresh->responses;
-  out->observer->OnDialogRequest(DialogRequest{"UPDATE", "", "", {}},
-                                 std::move(refresh));
+  auto answers = InDialog(out->observer, DialogRequest{"UPDATE", "", "", {}});
   ASSERT_EQ(answers->size(), 1u);
   EXPECT_EQ((*answers)[0].code, 200);
   EXPECT_EQ((*answers)[0].Header("Session-Expires"), "120;refresher=uac");
@@ -1187,14 +1173,11 @@ TEST_F(B2buaTest, SessionTimerTrunkRefreshesOrTheCallEnds) {
 TEST_F(B2buaTest, SessionTimerTrunksReInviteRefreshGetsSessionExpiresBack) {
   auto [leg, out] = AnsweredWithTheTrunkRefreshing();
   stack_.Advance(absl::Seconds(60));
-  auto refresh = std::make_unique<testing::FakeServerTransaction>();
-  auto answers = refresh->responses;
-  out->observer->OnDialogRequest(
-      DialogRequest{"INVITE",
-                    "application/sdp",
-                    "v=0 refresh",
-                    {{"Session-Expires", "120;refresher=uac"}}},
-      std::move(refresh));
+  auto answers = InDialog(
+      out->observer, DialogRequest{"INVITE",
+                                   "application/sdp",
+                                   "v=0 refresh",
+                                   {{"Session-Expires", "120;refresher=uac"}}});
   ASSERT_EQ(leg->dialog.requests.size(), 1u) << "the offer is relayed";
   leg->dialog.requests[0]->Answer(200, "v=0 caller answer");
   ASSERT_EQ(answers->size(), 1u);
