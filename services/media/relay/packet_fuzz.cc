@@ -70,10 +70,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   from.telephone_event_pt = 101;
   const srtp::MasterKey sender_key = FixedKey(gcm, 0x11);
   if (mode & 0x01) {
-    from.MutableSrtp().inbound = {*srtp::InboundSrtp::Create(sender_key), "k"};
+    from.MutableSrtp().inbound = {*srtp::InboundSrtp::Create(sender_key)};
     // A candidate with another key exercises the fallback path too.
     from.srtp->inbound_candidates.push_back(
-        {*srtp::InboundSrtp::Create(FixedKey(!gcm, 0x33)), "c"});
+        {*srtp::InboundSrtp::Create(FixedKey(!gcm, 0x33))});
   }
   if (mode & 0x08)
     to.MutableSrtp().outbound =

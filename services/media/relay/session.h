@@ -15,6 +15,7 @@
 #include "services/media/relay/stream_end.h"
 #include "services/media/sdp/rewriter.h"
 #include "services/media/sdp/sdp.h"
+#include "services/media/srtp/suite.h"
 #include "trunkline/v1/media.pb.h"
 
 namespace trunkline::media::relay {
@@ -24,6 +25,15 @@ inline size_t LegIndex(v1::Leg leg) { return leg == v1::LEG_CALLEE ? 1 : 0; }
 inline v1::Leg LegAt(size_t index) {
   return index == 0 ? v1::LEG_CALLER : v1::LEG_CALLEE;
 }
+
+// One of our SDES master keys towards a side, as octets (key, then salt);
+// its "inline:" text is made when an SDP is written (control path). Kept as
+// text (a suite name and key parameters, two heap strings each, three keys
+// per side) they were about 0.7 KiB of every idle SRTP session.
+struct OurKey {
+  srtp::Suite suite = srtp::Suite::kAesCm128HmacSha1_80;
+  std::array<uint8_t, 30> material{};  // the suites' longest: 16 + 14
+};
 
 // What the session keeps of one side: the plan's settings the relay goes on
 // applying (v1::SidePlan), our SDES keys towards it and the o= version. The
@@ -48,7 +58,7 @@ struct SideState {
   // Our SRTP master keys towards this side (none when it speaks only plain
   // RTP). They live as long as the session: a re-INVITE that does not rekey
   // keeps both ends' contexts (and their rollover counters).
-  std::vector<sdp::LocalKey> keys;
+  std::vector<OurKey> keys;
   // o= version of the last SDP the relay sent this side (RFC 3264 §8).
   uint64_t session_version = 0;
 };

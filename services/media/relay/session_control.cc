@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -179,12 +180,18 @@ absl::Status Worker::PrepareSide(Session& session, size_t side,
   // Our keys towards a side live as long as the session: a re-INVITE that
   // does not rekey keeps both ends' contexts (and their rollover counters).
   if (state.keys.empty() && state.srtp != v1::SRTP_MODE_NOT_SUPPORTED) {
-    for (srtp::Suite suite :
-         {srtp::Suite::kAesCm128HmacSha1_80, srtp::Suite::kAesCm128HmacSha1_32,
-          srtp::Suite::kAeadAes128Gcm}) {
+    constexpr std::array<srtp::Suite, 3> kSuites = {
+        srtp::Suite::kAesCm128HmacSha1_80, srtp::Suite::kAesCm128HmacSha1_32,
+        srtp::Suite::kAeadAes128Gcm};
+    state.keys.reserve(kSuites.size());
+    for (srtp::Suite suite : kSuites) {
       ASSIGN_OR_RETURN(srtp::MasterKey key, srtp::GenerateMasterKey(suite));
-      state.keys.push_back({std::string(srtp::SuiteName(suite)),
-                            srtp::FormatSdesKeyParams(key)});
+      OurKey& ours = state.keys.emplace_back();
+      ours.suite = suite;
+      static_assert(sizeof(ours.material) >= 16 + 14);
+      std::copy(key.key.begin(), key.key.end(), ours.material.begin());
+      std::copy(key.salt.begin(), key.salt.end(),
+                ours.material.begin() + key.key.size());
     }
   }
   return absl::OkStatus();
@@ -207,7 +214,17 @@ sdp::RelaySide Worker::RelaySideFor(const Session& session, size_t side,
     const uint16_t port = session.streams[i]->ends[side].rtp_port;
     relay.ports[i] = {port, uint32_t(port) + 1};
   }
-  relay.keys = state.keys;
+  relay.keys.reserve(state.keys.size());
+  for (const OurKey& ours : state.keys) {
+    const srtp::SuiteInfo& info = srtp::InfoOf(ours.suite);
+    srtp::MasterKey key;
+    key.suite = ours.suite;
+    const char* material = reinterpret_cast<const char*>(ours.material.data());
+    key.key.assign(material, info.key_length);
+    key.salt.assign(material + info.key_length, info.salt_length);
+    relay.keys.push_back({std::string(info.name),
+                          srtp::FormatSdesKeyParams(key)});
+  }
   // Stable for the call without being stored: the same call id gives the
   // same hash.
   relay.session_id =
@@ -310,18 +327,17 @@ void Worker::SetCandidateKeys(StreamEnd& end,
     if (!attribute->value) continue;
     absl::StatusOr<sdp::Crypto> crypto = sdp::ParseCrypto(*attribute->value);
     if (!crypto.ok() || crypto->key_params.size() != 1) continue;
-    if (end.srtp != nullptr &&
-        crypto->key_params[0] == end.srtp->inbound.key_params) {
-      continue;
-    }
     absl::StatusOr<srtp::MasterKey> key =
         srtp::ParseSdesKeyParams(crypto->suite, crypto->key_params[0]);
     if (!key.ok()) continue;
+    if (end.srtp != nullptr && end.srtp->inbound &&
+        end.srtp->inbound.context->UsesKey(*key)) {
+      continue;
+    }
     absl::StatusOr<std::unique_ptr<srtp::InboundSrtp>> context =
         srtp::InboundSrtp::Create(*key);
     if (!context.ok()) continue;
-    end.MutableSrtp().inbound_candidates.push_back(
-        {*std::move(context), crypto->key_params[0]});
+    end.MutableSrtp().inbound_candidates.push_back({*std::move(context)});
   }
 }
 
@@ -338,20 +354,19 @@ absl::Status Worker::ConfigureEnd(
     // Key parameters are never empty ("inline:..."): no SRTP state yet
     // means new keys.
     const SrtpState* current = end.srtp.get();
-    if (current == nullptr ||
-        crypto->remote_key_params != current->inbound.key_params) {
-      ASSIGN_OR_RETURN(
-          srtp::MasterKey key,
-          srtp::ParseSdesKeyParams(crypto->suite, crypto->remote_key_params));
-      ASSIGN_OR_RETURN(inbound.context, srtp::InboundSrtp::Create(key));
-      inbound.key_params = crypto->remote_key_params;
+    ASSIGN_OR_RETURN(
+        srtp::MasterKey remote_key,
+        srtp::ParseSdesKeyParams(crypto->suite, crypto->remote_key_params));
+    if (current == nullptr || !current->inbound ||
+        !current->inbound.context->UsesKey(remote_key)) {
+      ASSIGN_OR_RETURN(inbound.context, srtp::InboundSrtp::Create(remote_key));
     }
-    if (current == nullptr ||
-        crypto->local_key_params != current->outbound_key_params) {
-      ASSIGN_OR_RETURN(
-          srtp::MasterKey key,
-          srtp::ParseSdesKeyParams(crypto->suite, crypto->local_key_params));
-      ASSIGN_OR_RETURN(outbound, srtp::OutboundSrtp::Create(key));
+    ASSIGN_OR_RETURN(
+        srtp::MasterKey local_key,
+        srtp::ParseSdesKeyParams(crypto->suite, crypto->local_key_params));
+    if (current == nullptr || current->outbound == nullptr ||
+        !current->outbound->UsesKey(local_key)) {
+      ASSIGN_OR_RETURN(outbound, srtp::OutboundSrtp::Create(local_key));
     }
   }
   Endpoint rtp_endpoint, rtcp_endpoint;
@@ -375,7 +390,6 @@ absl::Status Worker::ConfigureEnd(
       keys.inbound = {};
       keys.inbound_previous = {};
       keys.outbound.reset();
-      keys.outbound_key_params.clear();
       keys.inbound_candidates.clear();
     }
   } else {
@@ -385,10 +399,7 @@ absl::Status Worker::ConfigureEnd(
       if (keys.inbound) keys.inbound_previous = std::move(keys.inbound);
       keys.inbound = std::move(inbound);
     }
-    if (outbound) {
-      keys.outbound = std::move(outbound);
-      keys.outbound_key_params = crypto->local_key_params;
-    }
+    if (outbound) keys.outbound = std::move(outbound);
     keys.inbound_candidates.clear();
   }
   end.rtcp_mux = rtcp_mux;

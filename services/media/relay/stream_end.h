@@ -62,11 +62,10 @@ class PayloadClocks {
   std::unique_ptr<PayloadClock[]> entries_;  // null: nothing kept
 };
 
-// An inbound SRTP context and the SDES key parameters it was made from
-// (kept across a re-INVITE that repeats the key, with its replay window).
+// An inbound SRTP context (kept across a re-INVITE that repeats the key,
+// with its replay window: InboundSrtp::UsesKey tells).
 struct InboundKey {
   std::unique_ptr<srtp::InboundSrtp> context;
-  std::string key_params;
   explicit operator bool() const { return context != nullptr; }
 };
 
@@ -76,10 +75,9 @@ struct InboundKey {
 // or a re-offer with candidate keys), never by a packet.
 struct SrtpState {
   InboundKey inbound;
+  // Kept (with its rollover state) across a re-INVITE that does not change
+  // our key: OutboundSrtp::UsesKey tells.
   std::unique_ptr<srtp::OutboundSrtp> outbound;
-  // Which SDES key `outbound` was made from, to keep it (and its rollover
-  // state) across a re-INVITE that does not change it.
-  std::string outbound_key_params;
   // Keys the leg may switch to or from around a re-INVITE: the key of the
   // previous offer/answer (packets in flight) and the keys of an offer not
   // yet answered (a peer that starts its new key at once). Tried only when

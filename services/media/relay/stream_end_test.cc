@@ -82,11 +82,11 @@ TEST(StreamEndTest, SrtpContextsAreReadThroughTheState) {
       *srtp::GenerateMasterKey(srtp::Suite::kAesCm128HmacSha1_80);
   // A state with only candidates (a re-offer's keys) has no context yet.
   end.MutableSrtp().inbound_candidates.push_back(
-      {*srtp::InboundSrtp::Create(key), "c"});
+      {*srtp::InboundSrtp::Create(key)});
   EXPECT_EQ(end.inbound_srtp(), nullptr);
   EXPECT_EQ(end.outbound_srtp(), nullptr);
   SrtpState* state = end.srtp.get();
-  end.MutableSrtp().inbound = {*srtp::InboundSrtp::Create(key), "k"};
+  end.MutableSrtp().inbound = {*srtp::InboundSrtp::Create(key)};
   end.MutableSrtp().outbound = *srtp::OutboundSrtp::Create(key);
   EXPECT_EQ(end.srtp.get(), state);  // made once
   EXPECT_EQ(end.inbound_srtp(), state->inbound.context.get());

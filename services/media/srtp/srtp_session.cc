@@ -44,6 +44,9 @@ TRUNKLINE_SHARED_STATUS(NoRoom, absl::StatusCode::kResourceExhausted,
 TRUNKLINE_SHARED_STATUS(KeyExpired, absl::StatusCode::kFailedPrecondition,
                         "SRTP master key lifetime is used up; rekey the "
                         "stream")
+TRUNKLINE_SHARED_STATUS(StartFailed, absl::StatusCode::kInternal,
+                        "libsrtp could not make the SRTP session for this "
+                        "stream's key")
 TRUNKLINE_SHARED_STATUS(UnknownMki, absl::StatusCode::kNotFound,
                         "SRTP packet carries an MKI this context does not "
                         "know")
@@ -116,191 +119,179 @@ absl::Status InitSrtpLibrary(SrtpCrypto crypto) {
 
 namespace internal {
 
-// One libsrtp session with a wildcard SSRC: the relay does not know the
-// peer's SSRCs in advance, and a stream may change SSRC mid-call.
-class SrtpContext {
- public:
-  static absl::StatusOr<std::unique_ptr<SrtpContext>> Create(
-      const MasterKey& key, srtp_ssrc_type_t ssrc_type) {
-    const SuiteInfo& info = InfoOf(key.suite);
-    if (key.key.size() != info.key_length ||
-        key.salt.size() != info.salt_length) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          info.name, " needs a ", info.key_length, "-octet key and a ",
-          info.salt_length, "-octet salt, got ", key.key.size(), " and ",
-          key.salt.size()));
-    }
-    if (absl::Status status = InitSrtpLibrary(); !status.ok()) return status;
-
-    // libsrtp reads master key and salt from one buffer and copies them.
-    std::array<unsigned char, SRTP_MAX_KEY_LEN> material{};
-    std::copy(key.key.begin(), key.key.end(), material.begin());
-    std::copy(key.salt.begin(), key.salt.end(),
-              material.begin() + key.key.size());
-    std::array<unsigned char, 128> mki_id{};
-    srtp_master_key_t master_key{};
-    srtp_master_key_t* master_keys[1] = {&master_key};
-
-    srtp_policy_t policy{};
-    SetPolicy(key.suite, policy);
-    policy.ssrc.type = ssrc_type;
-    policy.key = material.data();
-    policy.window_size = kReplayWindow;
-    policy.allow_repeat_tx = 0;  // never reuse a keystream, even for a resend
-    policy.next = nullptr;
-    size_t mki_length = 0;
-    if (key.mki.has_value()) {
-      mki_length = key.mki->length;
-      // Big-endian, right-aligned in its octets (RFC 3711 §3.1).
-      uint64_t value = key.mki->value;
-      for (size_t i = mki_length; i > 0 && value != 0; --i) {
-        mki_id[i - 1] = static_cast<unsigned char>(value & 0xff);
-        value >>= 8;
-      }
-      master_key.key = material.data();
-      master_key.mki_id = mki_id.data();
-      master_key.mki_size = static_cast<unsigned int>(mki_length);
-      policy.key = nullptr;
-      policy.keys = master_keys;
-      policy.num_master_keys = 1;
-    }
-
-    srtp_t session = nullptr;
-    srtp_err_status_t error = srtp_create(&session, &policy);
-    explicit_bzero(material.data(), material.size());
-    if (error != srtp_err_status_ok) {
-      return absl::InternalError(absl::StrCat("srtp_create for ", info.name,
-                                              " failed with libsrtp error ",
-                                              static_cast<int>(error)));
-    }
-    auto context = std::unique_ptr<SrtpContext>(new SrtpContext(session));
-    context->use_mki_ = key.mki.has_value();
-    context->rtp_overhead_ = info.rtp_tag_length + mki_length;
-    context->rtcp_overhead_ =
-        info.rtcp_tag_length + kSrtcpIndexLength + mki_length;
-    return context;
+absl::Status SrtpContext::Init(const MasterKey& key, bool inbound) {
+  const SuiteInfo& info = InfoOf(key.suite);
+  if (key.key.size() != info.key_length ||
+      key.salt.size() != info.salt_length) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        info.name, " needs a ", info.key_length, "-octet key and a ",
+        info.salt_length, "-octet salt, got ", key.key.size(), " and ",
+        key.salt.size()));
   }
-
-  ~SrtpContext() { srtp_dealloc(session_); }
-  SrtpContext(const SrtpContext&) = delete;
-  SrtpContext& operator=(const SrtpContext&) = delete;
-
-  size_t rtp_overhead() const { return rtp_overhead_; }
-  size_t rtcp_overhead() const { return rtcp_overhead_; }
-
-  absl::StatusOr<size_t> ProtectRtp(absl::Span<uint8_t> buffer, size_t length) {
-    if (length < kRtpHeaderLength || length > buffer.size() ||
-        !IsVersion2(buffer)) {
-      return NotRtp();
-    }
-    if (buffer.size() - length < rtp_overhead_ || buffer.size() > INT_MAX) {
-      return NoRoom();
-    }
-    int size = static_cast<int>(length);
-    srtp_err_status_t error =
-        use_mki_ ? srtp_protect_mki(session_, buffer.data(), &size, 1, 0)
-                 : srtp_protect(session_, buffer.data(), &size);
-    if (error != srtp_err_status_ok) return PacketStatus(error);
-    return static_cast<size_t>(size);
+  if (key.key.size() + key.salt.size() > material_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(info.name, ": key and salt longer than supported"));
   }
-
-  absl::StatusOr<size_t> ProtectRtcp(absl::Span<uint8_t> buffer,
-                                     size_t length) {
-    if (length < kRtcpHeaderLength || length > buffer.size() ||
-        !IsVersion2(buffer)) {
-      return NotRtcp();
-    }
-    if (buffer.size() - length < rtcp_overhead_ || buffer.size() > INT_MAX) {
-      return NoRoom();
-    }
-    int size = static_cast<int>(length);
-    srtp_err_status_t error =
-        use_mki_ ? srtp_protect_rtcp_mki(session_, buffer.data(), &size, 1, 0)
-                 : srtp_protect_rtcp(session_, buffer.data(), &size);
-    if (error != srtp_err_status_ok) return PacketStatus(error);
-    return static_cast<size_t>(size);
+  if (absl::Status status = InitSrtpLibrary(); !status.ok()) return status;
+  // libsrtp reads master key and salt from one buffer and copies them.
+  std::copy(key.key.begin(), key.key.end(), material_.begin());
+  std::copy(key.salt.begin(), key.salt.end(),
+            material_.begin() + key.key.size());
+  suite_ = key.suite;
+  inbound_ = inbound;
+  size_t mki_length = 0;
+  if (key.mki.has_value()) {
+    mki_length = key.mki->length;
+    use_mki_ = true;
+    mki_length_ = static_cast<uint8_t>(mki_length);
+    mki_value_ = key.mki->value;
   }
+  rtp_overhead_ = static_cast<uint8_t>(info.rtp_tag_length + mki_length);
+  rtcp_overhead_ = static_cast<uint8_t>(info.rtcp_tag_length +
+                                        kSrtcpIndexLength + mki_length);
+  return absl::OkStatus();
+}
 
-  absl::StatusOr<size_t> UnprotectRtp(absl::Span<uint8_t> packet) {
-    if (packet.size() < kRtpHeaderLength + rtp_overhead_ ||
-        packet.size() > INT_MAX || !IsVersion2(packet)) {
-      return NotRtp();
-    }
-    int size = static_cast<int>(packet.size());
-    srtp_err_status_t error =
-        use_mki_ ? srtp_unprotect_mki(session_, packet.data(), &size, 1)
-                 : srtp_unprotect(session_, packet.data(), &size);
-    if (error != srtp_err_status_ok) return PacketStatus(error);
-    return static_cast<size_t>(size);
+SrtpContext::~SrtpContext() {
+  if (session_ != nullptr) srtp_dealloc(session_);
+  explicit_bzero(material_.data(), material_.size());
+}
+
+bool SrtpContext::UsesKey(const MasterKey& key) const {
+  if (key.suite != suite_ || key.mki.has_value() != use_mki_) return false;
+  if (use_mki_ &&
+      (key.mki->length != mki_length_ || key.mki->value != mki_value_)) {
+    return false;
   }
-
-  absl::StatusOr<size_t> UnprotectRtcp(absl::Span<uint8_t> packet) {
-    if (packet.size() < kRtcpHeaderLength + rtcp_overhead_ ||
-        packet.size() > INT_MAX || !IsVersion2(packet)) {
-      return NotRtcp();
-    }
-    int size = static_cast<int>(packet.size());
-    srtp_err_status_t error =
-        use_mki_ ? srtp_unprotect_rtcp_mki(session_, packet.data(), &size, 1)
-                 : srtp_unprotect_rtcp(session_, packet.data(), &size);
-    if (error != srtp_err_status_ok) return PacketStatus(error);
-    return static_cast<size_t>(size);
+  const SuiteInfo& info = InfoOf(suite_);
+  if (key.key.size() != info.key_length ||
+      key.salt.size() != info.salt_length) {
+    return false;
   }
+  const auto same = [](char a, unsigned char b) {
+    return static_cast<unsigned char>(a) == b;
+  };
+  return std::equal(key.key.begin(), key.key.end(), material_.begin(), same) &&
+         std::equal(key.salt.begin(), key.salt.end(),
+                    material_.begin() + info.key_length, same);
+}
 
- private:
-  explicit SrtpContext(srtp_t session) : session_(session) {}
+bool SrtpContext::StartSession() {
+  std::array<unsigned char, 128> mki_id{};
+  srtp_master_key_t master_key{};
+  srtp_master_key_t* master_keys[1] = {&master_key};
 
-  srtp_t session_;
-  bool use_mki_ = false;
-  size_t rtp_overhead_ = 0;
-  size_t rtcp_overhead_ = 0;
-};
+  srtp_policy_t policy{};
+  SetPolicy(suite_, policy);
+  policy.ssrc.type = inbound_ ? ssrc_any_inbound : ssrc_any_outbound;
+  policy.key = material_.data();
+  policy.window_size = kReplayWindow;
+  policy.allow_repeat_tx = 0;  // never reuse a keystream, even for a resend
+  policy.next = nullptr;
+  if (use_mki_) {
+    // Big-endian, right-aligned in its octets (RFC 3711 §3.1).
+    uint64_t value = mki_value_;
+    for (size_t i = mki_length_; i > 0 && value != 0; --i) {
+      mki_id[i - 1] = static_cast<unsigned char>(value & 0xff);
+      value >>= 8;
+    }
+    master_key.key = material_.data();
+    master_key.mki_id = mki_id.data();
+    master_key.mki_size = mki_length_;
+    policy.key = nullptr;
+    policy.keys = master_keys;
+    policy.num_master_keys = 1;
+  }
+  srtp_t session = nullptr;
+  if (srtp_create(&session, &policy) != srtp_err_status_ok) return false;
+  session_ = session;
+  return true;
+}
+
+absl::StatusOr<size_t> SrtpContext::ProtectRtp(absl::Span<uint8_t> buffer,
+                                               size_t length) {
+  if (length < kRtpHeaderLength || length > buffer.size() ||
+      !IsVersion2(buffer)) {
+    return NotRtp();
+  }
+  if (buffer.size() - length < rtp_overhead_ || buffer.size() > INT_MAX) {
+    return NoRoom();
+  }
+  if (session_ == nullptr && !StartSession()) return StartFailed();
+  int size = static_cast<int>(length);
+  srtp_err_status_t error =
+      use_mki_ ? srtp_protect_mki(session_, buffer.data(), &size, 1, 0)
+               : srtp_protect(session_, buffer.data(), &size);
+  if (error != srtp_err_status_ok) return PacketStatus(error);
+  return static_cast<size_t>(size);
+}
+
+absl::StatusOr<size_t> SrtpContext::ProtectRtcp(absl::Span<uint8_t> buffer,
+                                                size_t length) {
+  if (length < kRtcpHeaderLength || length > buffer.size() ||
+      !IsVersion2(buffer)) {
+    return NotRtcp();
+  }
+  if (buffer.size() - length < rtcp_overhead_ || buffer.size() > INT_MAX) {
+    return NoRoom();
+  }
+  if (session_ == nullptr && !StartSession()) return StartFailed();
+  int size = static_cast<int>(length);
+  srtp_err_status_t error =
+      use_mki_ ? srtp_protect_rtcp_mki(session_, buffer.data(), &size, 1, 0)
+               : srtp_protect_rtcp(session_, buffer.data(), &size);
+  if (error != srtp_err_status_ok) return PacketStatus(error);
+  return static_cast<size_t>(size);
+}
+
+absl::StatusOr<size_t> SrtpContext::UnprotectRtp(absl::Span<uint8_t> packet) {
+  if (packet.size() < kRtpHeaderLength + rtp_overhead_ ||
+      packet.size() > INT_MAX || !IsVersion2(packet)) {
+    return NotRtp();
+  }
+  if (session_ == nullptr && !StartSession()) return StartFailed();
+  int size = static_cast<int>(packet.size());
+  srtp_err_status_t error =
+      use_mki_ ? srtp_unprotect_mki(session_, packet.data(), &size, 1)
+               : srtp_unprotect(session_, packet.data(), &size);
+  if (error != srtp_err_status_ok) return PacketStatus(error);
+  return static_cast<size_t>(size);
+}
+
+absl::StatusOr<size_t> SrtpContext::UnprotectRtcp(absl::Span<uint8_t> packet) {
+  if (packet.size() < kRtcpHeaderLength + rtcp_overhead_ ||
+      packet.size() > INT_MAX || !IsVersion2(packet)) {
+    return NotRtcp();
+  }
+  if (session_ == nullptr && !StartSession()) return StartFailed();
+  int size = static_cast<int>(packet.size());
+  srtp_err_status_t error =
+      use_mki_ ? srtp_unprotect_rtcp_mki(session_, packet.data(), &size, 1)
+               : srtp_unprotect_rtcp(session_, packet.data(), &size);
+  if (error != srtp_err_status_ok) return PacketStatus(error);
+  return static_cast<size_t>(size);
+}
 
 }  // namespace internal
 
-OutboundSrtp::OutboundSrtp(std::unique_ptr<internal::SrtpContext> context)
-    : context_(std::move(context)) {}
-OutboundSrtp::~OutboundSrtp() = default;
-
 absl::StatusOr<std::unique_ptr<OutboundSrtp>> OutboundSrtp::Create(
     const MasterKey& key) {
-  absl::StatusOr<std::unique_ptr<internal::SrtpContext>> context =
-      internal::SrtpContext::Create(key, ssrc_any_outbound);
-  if (!context.ok()) return context.status();
-  return std::unique_ptr<OutboundSrtp>(new OutboundSrtp(*std::move(context)));
+  auto srtp = std::unique_ptr<OutboundSrtp>(new OutboundSrtp());
+  if (absl::Status status = srtp->context_.Init(key, /*inbound=*/false);
+      !status.ok()) {
+    return status;
+  }
+  return srtp;
 }
-
-size_t OutboundSrtp::rtp_overhead() const { return context_->rtp_overhead(); }
-size_t OutboundSrtp::rtcp_overhead() const { return context_->rtcp_overhead(); }
-
-absl::StatusOr<size_t> OutboundSrtp::ProtectRtp(absl::Span<uint8_t> buffer,
-                                                size_t length) {
-  return context_->ProtectRtp(buffer, length);
-}
-
-absl::StatusOr<size_t> OutboundSrtp::ProtectRtcp(absl::Span<uint8_t> buffer,
-                                                 size_t length) {
-  return context_->ProtectRtcp(buffer, length);
-}
-
-InboundSrtp::InboundSrtp(std::unique_ptr<internal::SrtpContext> context)
-    : context_(std::move(context)) {}
-InboundSrtp::~InboundSrtp() = default;
 
 absl::StatusOr<std::unique_ptr<InboundSrtp>> InboundSrtp::Create(
     const MasterKey& key) {
-  absl::StatusOr<std::unique_ptr<internal::SrtpContext>> context =
-      internal::SrtpContext::Create(key, ssrc_any_inbound);
-  if (!context.ok()) return context.status();
-  return std::unique_ptr<InboundSrtp>(new InboundSrtp(*std::move(context)));
-}
-
-absl::StatusOr<size_t> InboundSrtp::UnprotectRtp(absl::Span<uint8_t> packet) {
-  return context_->UnprotectRtp(packet);
-}
-
-absl::StatusOr<size_t> InboundSrtp::UnprotectRtcp(absl::Span<uint8_t> packet) {
-  return context_->UnprotectRtcp(packet);
+  auto srtp = std::unique_ptr<InboundSrtp>(new InboundSrtp());
+  if (absl::Status status = srtp->context_.Init(key, /*inbound=*/true);
+      !status.ok()) {
+    return status;
+  }
+  return srtp;
 }
 
 }  // namespace trunkline::media::srtp

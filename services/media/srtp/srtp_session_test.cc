@@ -1,5 +1,7 @@
 #include "services/media/srtp/srtp_session.h"
 
+#include <malloc.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -340,6 +342,41 @@ TEST(SrtpSessionTest, CreateChecksKeyLengths) {
   EXPECT_THAT(status.message(),
               HasSubstr("AEAD_AES_128_GCM needs a 16-octet key and a 12-octet "
                         "salt, got 16 and 13"));
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TRUNKLINE_HEAP_IS_MALLOC 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TRUNKLINE_HEAP_IS_MALLOC 0
+#endif
+#endif
+#ifndef TRUNKLINE_HEAP_IS_MALLOC
+#define TRUNKLINE_HEAP_IS_MALLOC 1
+#endif
+
+// An idle SRTP stream must stay small (a relay holds thousands that carry
+// nothing yet): the libsrtp session is made at the first packet.
+TEST(SrtpSessionTest, AKeyCostsLittleUntilItsFirstPacket) {
+  if (!TRUNKLINE_HEAP_IS_MALLOC) GTEST_SKIP() << "heap is the sanitizer's";
+  constexpr int kPairs = 200;
+  const MasterKey key = Key(Suite::kAesCm128HmacSha1_80);
+  ASSERT_TRUE(InitSrtpLibrary().ok());
+  std::vector<Pair> pairs;
+  pairs.reserve(kPairs);
+  const size_t before = mallinfo2().uordblks;
+  for (int i = 0; i < kPairs; ++i) pairs.push_back(MakePair(key));
+  const size_t idle = mallinfo2().uordblks - before;
+  EXPECT_LT(idle / kPairs, 256u) << "bytes per idle inbound+outbound pair";
+
+  for (Pair& pair : pairs) {
+    Packet p = Rtp(1);
+    Protect(*pair.out, p);
+    ASSERT_TRUE(pair.in->UnprotectRtp(p.wire()).ok());
+  }
+  const size_t busy = mallinfo2().uordblks - before;
+  // What the first packets cost shows the measure sees libsrtp's sessions.
+  EXPECT_GT(busy / kPairs, 2048u) << "bytes per pair after a packet";
 }
 
 TEST(SrtpSessionTest, InitIsSafeFromManyThreads) {
