@@ -222,8 +222,8 @@ sdp::RelaySide Worker::RelaySideFor(const Session& session, size_t side,
     const char* material = reinterpret_cast<const char*>(ours.material.data());
     key.key.assign(material, info.key_length);
     key.salt.assign(material + info.key_length, info.salt_length);
-    relay.keys.push_back({std::string(info.name),
-                          srtp::FormatSdesKeyParams(key)});
+    relay.keys.push_back(
+        {std::string(info.name), srtp::FormatSdesKeyParams(key)});
   }
   // Stable for the call without being stored: the same call id gives the
   // same hash.

@@ -123,10 +123,10 @@ absl::Status SrtpContext::Init(const MasterKey& key, bool inbound) {
   const SuiteInfo& info = InfoOf(key.suite);
   if (key.key.size() != info.key_length ||
       key.salt.size() != info.salt_length) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        info.name, " needs a ", info.key_length, "-octet key and a ",
-        info.salt_length, "-octet salt, got ", key.key.size(), " and ",
-        key.salt.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(info.name, " needs a ", info.key_length,
+                     "-octet key and a ", info.salt_length, "-octet salt, got ",
+                     key.key.size(), " and ", key.salt.size()));
   }
   if (key.key.size() + key.salt.size() > material_.size()) {
     return absl::InvalidArgumentError(
