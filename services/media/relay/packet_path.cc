@@ -149,7 +149,7 @@ bool Decrypt(PacketContext& ctx, PacketObserver& observer) {
   if (!plain.ok()) {
     const DropReason reason = DropFor(plain.status().code());
     if (reason == DropReason::kSrtpAuth) {
-      end.stats.OnAuthFailure();
+      end.MutableStats().OnAuthFailure();
       observer.OnAuthFailure(end);
     }
     return Drop(ctx, reason);
@@ -173,8 +173,8 @@ bool Account(PacketContext& ctx, PacketObserver& observer) {
   end.last_packet_unix_ms = ctx.now_unix_ms;
   if (ctx.kind == PacketKind::kRtp) {
     const uint32_t clock = end.ClockRate(ctx.rtp.payload_type);
-    end.stats.OnRtp(ctx.rtp.ssrc, ctx.rtp.sequence, ctx.rtp.timestamp,
-                    ctx.length, ctx.now_ns, clock);
+    end.MutableStats().OnRtp(ctx.rtp.ssrc, ctx.rtp.sequence, ctx.rtp.timestamp,
+                             ctx.length, ctx.now_ns, clock);
     end.last_rtp_ns = ctx.now_ns;
     end.rtp_timeout_reported = false;
     if (ctx.rtp.payload_type == end.telephone_event_pt) {
@@ -192,7 +192,8 @@ bool Account(PacketContext& ctx, PacketObserver& observer) {
     }
     return true;
   }
-  end.stats.OnRtcp();
+  EndTelemetry& telemetry = end.MutableTelemetry();
+  telemetry.stats.OnRtcp();
   end.last_rtcp_ns = ctx.now_ns;
   end.rtcp_timeout_reported = false;
   RtcpInfo info;
@@ -200,17 +201,17 @@ bool Account(PacketContext& ctx, PacketObserver& observer) {
   if (info.has_report_block && info.lsr != 0) {
     // RFC 3550 §6.4.1: RTT = arrival - LSR - DLSR, with our own send time of
     // the sender report standing in for LSR.
-    for (size_t i = 0; i < end.sent_report_ns.size(); ++i) {
-      const int64_t sent_ns = end.sent_report_ns[i];
-      if (sent_ns == 0 || end.sent_report_ntp[i] != info.lsr) continue;
+    for (size_t i = 0; i < telemetry.sent_report_ns.size(); ++i) {
+      const int64_t sent_ns = telemetry.sent_report_ns[i];
+      if (sent_ns == 0 || telemetry.sent_report_ntp[i] != info.lsr) continue;
       const double rtt_ms = double(ctx.now_ns - sent_ns) / 1e6 -
                             double(info.dlsr) * 1000.0 / 65536.0;
-      if (rtt_ms >= 0) end.stats.OnRttSample(rtt_ms);
+      if (rtt_ms >= 0) telemetry.stats.OnRttSample(rtt_ms);
       break;
     }
   }
   if (info.has_sender_report && end.peer != nullptr) {
-    StreamEnd& to = *end.peer;
+    EndTelemetry& to = end.peer->MutableTelemetry();
     to.sent_report_ntp[to.next_sent_report] = info.sr_ntp_middle;
     to.sent_report_ns[to.next_sent_report] = ctx.now_ns;
     to.next_sent_report =
@@ -254,16 +255,17 @@ bool Encrypt(PacketContext& ctx) {
 bool RunPacketPath(PacketContext& ctx, PacketObserver& observer) {
   ctx.drop = DropReason::kNone;
   if (!Demux(ctx) || !Parse(ctx) || !CheckSource(ctx)) {
-    if (ctx.drop != DropReason::kNotNegotiated) ctx.from->stats.OnDrop();
+    if (ctx.drop != DropReason::kNotNegotiated)
+      ctx.from->MutableStats().OnDrop();
     return false;
   }
   if (!Decrypt(ctx, observer)) {
-    if (ctx.drop != DropReason::kSrtpAuth) ctx.from->stats.OnDrop();
+    if (ctx.drop != DropReason::kSrtpAuth) ctx.from->MutableStats().OnDrop();
     return false;
   }
   if (!Account(ctx, observer)) return false;
   if (!Route(ctx) || !Encrypt(ctx)) {
-    ctx.from->stats.OnDrop();
+    ctx.from->MutableStats().OnDrop();
     return false;
   }
   return true;

@@ -94,12 +94,13 @@ TEST_F(PacketPathTest, PlainRtpGoesToThePeersSdpAddress) {
   const size_t length = packet.size();
   PacketContext ctx = Context(packet);
   ctx.length = length;
+  EXPECT_EQ(caller_.telemetry, nullptr) << "made at the first packet";
   ASSERT_TRUE(RunPacketPath(ctx, observer_));
   EXPECT_EQ(ctx.out_fd, 20);
   EXPECT_EQ(*ctx.destination, callee_.sdp_rtp);
   EXPECT_EQ(ctx.length, length);
   EXPECT_EQ(ctx.mode, CryptoMode::kRtpToRtp);
-  EXPECT_EQ(caller_.stats.packets(), 1u);
+  EXPECT_EQ(caller_.stats().packets(), 1u);
 }
 
 TEST_F(PacketPathTest, RtcpFollowsThePeersMuxChoice) {
@@ -202,7 +203,7 @@ TEST_F(PacketPathTest, AuthFailuresAndReplaysAreToldApart) {
   EXPECT_FALSE(RunPacketPath(ctx, observer_));
   EXPECT_EQ(ctx.drop, DropReason::kSrtpAuth);
   EXPECT_EQ(observer_.auth_failures, 1);
-  EXPECT_EQ(caller_.stats.auth_failures(), 1u);
+  EXPECT_EQ(caller_.stats().auth_failures(), 1u);
 }
 
 TEST_F(PacketPathTest, EncryptsTowardsAnSrtpPeer) {
@@ -245,7 +246,7 @@ TEST_F(PacketPathTest, MalformedAndForeignPacketsAreDropped) {
   ctx.length = 4;
   EXPECT_FALSE(RunPacketPath(ctx, observer_));
   EXPECT_EQ(ctx.drop, DropReason::kMalformed);
-  EXPECT_EQ(caller_.stats.dropped(), 2u);
+  EXPECT_EQ(caller_.stats().dropped(), 2u);
 }
 
 }  // namespace

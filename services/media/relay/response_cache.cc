@@ -1,5 +1,6 @@
 #include "services/media/relay/response_cache.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace trunkline::media::relay {
@@ -17,24 +18,69 @@ size_t ResponseCache::IndexOf(Method method, v1::Leg leg,
   return entries_.size();
 }
 
-std::optional<absl::string_view> ResponseCache::Find(
-    Method method, v1::Leg leg, absl::string_view request_id) const {
+std::optional<std::string> ResponseCache::Find(
+    Method method, v1::Leg leg, absl::string_view request_id,
+    absl::Span<const std::string> phrases) const {
   const size_t index = IndexOf(method, leg, request_id);
   if (index == entries_.size()) return std::nullopt;
   const Entry& entry = entries_[index];
-  return absl::string_view(entry.text).substr(entry.id_length);
+  const absl::string_view stored =
+      absl::string_view(entry.text).substr(entry.id_length);
+  if (!entry.has_phrases) return std::string(stored);
+  std::string sdp;
+  sdp.reserve(stored.size() + 64);
+  for (size_t i = 0; i < stored.size(); ++i) {
+    if (stored[i] == kPhraseMark && i + 1 < stored.size()) {
+      const size_t phrase = static_cast<uint8_t>(stored[++i]);
+      if (phrase < phrases.size()) sdp.append(phrases[phrase]);
+      continue;
+    }
+    sdp.push_back(stored[i]);
+  }
+  return sdp;
 }
 
 void ResponseCache::Put(Method method, v1::Leg leg,
-                        absl::string_view request_id, absl::string_view sdp) {
-  const size_t index = IndexOf(method, leg, request_id);
+                        absl::string_view request_id, absl::string_view sdp,
+                        absl::Span<const std::string> phrases) {
+  size_t index = IndexOf(method, leg, request_id);
   if (index == entries_.size()) {
     Entry& entry = entries_.emplace_back();
     entry.method = method;
     entry.leg = uint8_t(leg);
     entry.id_length = uint32_t(request_id.size());
   }
-  entries_[index].text = absl::StrCat(request_id, sdp);
+  Entry& entry = entries_[index];
+  entry.has_phrases = false;
+  entry.text = absl::StrCat(request_id, sdp);
+  if (phrases.empty() || absl::StrContains(sdp, kPhraseMark)) return;
+  std::string packed(request_id);
+  packed.reserve(entry.text.size());
+  size_t at = 0;
+  while (at < sdp.size()) {
+    bool matched = false;
+    for (size_t p = 0; p < phrases.size() && p < 256; ++p) {
+      const std::string& phrase = phrases[p];
+      if (!phrase.empty() && absl::StartsWith(sdp.substr(at), phrase)) {
+        packed.push_back(kPhraseMark);
+        packed.push_back(static_cast<char>(p));
+        at += phrase.size();
+        matched = entry.has_phrases = true;
+        break;
+      }
+    }
+    if (!matched) packed.push_back(sdp[at++]);
+  }
+  if (entry.has_phrases) {
+    packed.shrink_to_fit();
+    entry.text = std::move(packed);
+  }
+}
+
+size_t ResponseCache::stored_bytes() const {
+  size_t bytes = 0;
+  for (const Entry& entry : entries_) bytes += entry.text.size();
+  return bytes;
 }
 
 }  // namespace trunkline::media::relay

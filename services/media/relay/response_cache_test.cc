@@ -1,5 +1,8 @@
 #include "services/media/relay/response_cache.h"
 
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace trunkline::media::relay {
@@ -53,6 +56,34 @@ TEST(ResponseCacheTest, KeepsEveryRequestOfALongCall) {
   EXPECT_EQ(cache.size(), 50u);
   EXPECT_EQ(cache.Find(Method::kOffer, v1::LEG_CALLER, "0"), "sdp 0");
   EXPECT_EQ(cache.Find(Method::kOffer, v1::LEG_CALLER, "49"), "sdp 49");
+}
+
+TEST(ResponseCacheTest, OurKeysAreStoredAsTwoOctetsAndPutBack) {
+  const std::string key_a = "inline:" + std::string(40, 'A');
+  const std::string key_b = "inline:" + std::string(40, 'B');
+  const std::vector<std::string> phrases = {"", key_a, key_b};
+  const std::string sdp = "m=audio 4000 RTP/SAVP 0\r\na=crypto:1 X " + key_a +
+                          "\r\na=crypto:2 Y " + key_b + "\r\na=crypto:3 Z " +
+                          key_a + "|2^20\r\n";
+  ResponseCache cache;
+  cache.Put(Method::kOffer, v1::LEG_CALLER, "7", sdp, phrases);
+  EXPECT_EQ(cache.Find(Method::kOffer, v1::LEG_CALLER, "7", phrases), sdp);
+  // Three keys of 47 octets each went in as 2 octets each.
+  EXPECT_EQ(cache.stored_bytes(), 1 + sdp.size() - 3 * 45);
+  // A later Put of the same request replaces the packed text.
+  cache.Put(Method::kOffer, v1::LEG_CALLER, "7", "v=0 plain", phrases);
+  EXPECT_EQ(cache.Find(Method::kOffer, v1::LEG_CALLER, "7", phrases),
+            "v=0 plain");
+}
+
+TEST(ResponseCacheTest, AnSdpHoldingTheMarkIsStoredAsItIs) {
+  const std::vector<std::string> phrases = {"inline:K"};
+  const std::string sdp = std::string("a=x:") + ResponseCache::kPhraseMark +
+                          "\r\na=crypto:1 S inline:K";
+  ResponseCache cache;
+  cache.Put(Method::kAnswer, v1::LEG_CALLEE, "1", sdp, phrases);
+  EXPECT_EQ(cache.Find(Method::kAnswer, v1::LEG_CALLEE, "1", phrases), sdp);
+  EXPECT_EQ(cache.stored_bytes(), 1 + sdp.size());
 }
 
 }  // namespace

@@ -48,6 +48,32 @@ absl::Status CheckIds(absl::string_view call_id, v1::Leg leg,
 
 bool IsSetPlan(const v1::SidePlan& plan) { return plan.ByteSizeLong() != 0; }
 
+// The SDES key parameters ("inline:...") of one of our keys.
+std::string KeyParamsOf(const OurKey& ours) {
+  const srtp::SuiteInfo& info = srtp::InfoOf(ours.suite);
+  srtp::MasterKey key;
+  key.suite = ours.suite;
+  const char* material = reinterpret_cast<const char*>(ours.material.data());
+  key.key.assign(material, info.key_length);
+  key.salt.assign(material + info.key_length, info.salt_length);
+  return srtp::FormatSdesKeyParams(key);
+}
+
+// Our keys' SDES texts, the phrases the session's ResponseCache abbreviates:
+// side s's key k at index 3 * s + k (a side has no keys or one per suite, in
+// a fixed order), so an index keeps its meaning when a side gets keys later.
+constexpr size_t kKeysPerSide = 3;
+std::array<std::string, 2 * kKeysPerSide> KeyPhrases(const Session& session) {
+  std::array<std::string, 2 * kKeysPerSide> phrases;
+  for (size_t side = 0; side < 2; ++side) {
+    const std::vector<OurKey>& keys = session.sides[side].keys;
+    for (size_t k = 0; k < keys.size() && k < kKeysPerSide; ++k) {
+      phrases[side * kKeysPerSide + k] = KeyParamsOf(keys[k]);
+    }
+  }
+  return phrases;
+}
+
 // RFC 3551 static payload types whose clock is not 8000.
 uint32_t StaticClock(int payload_type) {
   switch (payload_type) {
@@ -180,7 +206,7 @@ absl::Status Worker::PrepareSide(Session& session, size_t side,
   // Our keys towards a side live as long as the session: a re-INVITE that
   // does not rekey keeps both ends' contexts (and their rollover counters).
   if (state.keys.empty() && state.srtp != v1::SRTP_MODE_NOT_SUPPORTED) {
-    constexpr std::array<srtp::Suite, 3> kSuites = {
+    constexpr std::array<srtp::Suite, kKeysPerSide> kSuites = {
         srtp::Suite::kAesCm128HmacSha1_80, srtp::Suite::kAesCm128HmacSha1_32,
         srtp::Suite::kAeadAes128Gcm};
     state.keys.reserve(kSuites.size());
@@ -216,14 +242,8 @@ sdp::RelaySide Worker::RelaySideFor(const Session& session, size_t side,
   }
   relay.keys.reserve(state.keys.size());
   for (const OurKey& ours : state.keys) {
-    const srtp::SuiteInfo& info = srtp::InfoOf(ours.suite);
-    srtp::MasterKey key;
-    key.suite = ours.suite;
-    const char* material = reinterpret_cast<const char*>(ours.material.data());
-    key.key.assign(material, info.key_length);
-    key.salt.assign(material + info.key_length, info.salt_length);
     relay.keys.push_back(
-        {std::string(info.name), srtp::FormatSdesKeyParams(key)});
+        {std::string(srtp::SuiteName(ours.suite)), KeyParamsOf(ours)});
   }
   // Stable for the call without being stored: the same call id gives the
   // same hash.
@@ -239,10 +259,10 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
       CheckIds(request.call_id(), request.from_leg(), request.request_id()));
   auto found = sessions_.find(request.call_id());
   if (found != sessions_.end()) {
-    if (std::optional<absl::string_view> cached = found->second->responses.Find(
+    if (std::optional<std::string> cached = found->second->responses.Find(
             ResponseCache::Method::kOffer, request.from_leg(),
-            request.request_id())) {
-      return std::string(*cached);
+            request.request_id(), KeyPhrases(*found->second))) {
+      return *std::move(cached);
     }
   } else if (update) {
     return absl::NotFoundError(absl::StrCat("no media session for call ",
@@ -314,7 +334,7 @@ absl::StatusOr<std::string> Worker::Offer(const v1::OfferRequest& request,
   std::string response = sdp::Serialize(rewrite->sdp);
   session.pending = PendingOffer{request.from_leg(), request.sdp()};
   session.responses.Put(ResponseCache::Method::kOffer, request.from_leg(),
-                        request.request_id(), response);
+                        request.request_id(), response, KeyPhrases(session));
   UpdateCounts();
   return response;
 }
@@ -468,10 +488,10 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
                      ": send Offer first (or the session was deleted)"));
   }
   Session& session = *found->second;
-  if (std::optional<absl::string_view> cached =
-          session.responses.Find(ResponseCache::Method::kAnswer,
-                                 request.from_leg(), request.request_id())) {
-    return std::string(*cached);
+  if (std::optional<std::string> cached = session.responses.Find(
+          ResponseCache::Method::kAnswer, request.from_leg(),
+          request.request_id(), KeyPhrases(session))) {
+    return *std::move(cached);
   }
   if (!session.pending && session.answered &&
       session.answered->from != request.from_leg()) {
@@ -530,7 +550,7 @@ absl::StatusOr<std::string> Worker::Answer(const v1::AnswerRequest& request) {
   session.answered = std::move(session.pending);
   session.pending.reset();
   session.responses.Put(ResponseCache::Method::kAnswer, request.from_leg(),
-                        request.request_id(), response);
+                        request.request_id(), response, KeyPhrases(session));
   return response;
 }
 
@@ -538,8 +558,8 @@ void Worker::DestroySession(Session& session) {
   for (auto& stream : session.streams) {
     if (stream == nullptr) continue;
     for (StreamEnd& end : stream->ends) {
-      if (metrics_ != nullptr && end.stats.packets() > 0) {
-        const ReceiveStats& s = end.stats;
+      if (metrics_ != nullptr && end.stats().packets() > 0) {
+        const ReceiveStats& s = end.stats();
         metrics_->jitter->Observe(s.jitter_ms());
         metrics_->loss->Observe(double(s.lost()) /
                                 double(s.lost() + s.packets()));
@@ -575,7 +595,7 @@ absl::Status Worker::Query(const std::string& call_id,
   for (const auto& stream : found->second->streams) {
     if (stream == nullptr) continue;
     for (const StreamEnd& end : stream->ends) {
-      const ReceiveStats& s = end.stats;
+      const ReceiveStats& s = end.stats();
       v1::StreamStats* out = response->add_streams();
       out->set_leg(end.leg);
       out->set_mline(end.mline);

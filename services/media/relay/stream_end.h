@@ -91,6 +91,21 @@ struct SrtpState {
   int64_t last_auth_event_ns = 0;
 };
 
+// What the relay measured of one leg's packets (RFC 3550 figures) and the
+// sender reports it forwarded to that leg (for RTT from its receiver
+// reports). Out of line, made at the end's first packet: an idle end (a
+// ringing call, a held one, a fork that lost) would otherwise carry these
+// ~180 octets for nothing. One allocation per end, never one per packet.
+struct EndTelemetry {
+  ReceiveStats stats;
+  // The NTP middle 32 bits and the monotonic send time of each (two arrays:
+  // pairs would pad each entry to 16).
+  std::array<uint32_t, 4> sent_report_ntp{};
+  std::array<int64_t, 4> sent_report_ns{};
+  // The next slot of sent_report_ntp/sent_report_ns to overwrite.
+  uint8_t next_sent_report = 0;
+};
+
 struct StreamEnd {
   v1::Leg leg = v1::LEG_UNSPECIFIED;
   // Index of the m-line (an SDP has a handful; 16 bits leave room for the
@@ -127,8 +142,6 @@ struct StreamEnd {
   // RFC 4733: whether an event was reported, and the timestamp of the last
   // one, so the three end packets of one event make one event.
   bool dtmf_reported = false;
-  // The next slot of sent_report_ntp/sent_report_ns to overwrite.
-  uint8_t next_sent_report = 0;
   int16_t telephone_event_pt = -1;
   uint32_t last_dtmf_timestamp = 0;
   uint32_t rtp_timeout_seconds = 0;
@@ -146,16 +159,12 @@ struct StreamEnd {
   // Payload types this leg sends, for jitter and RFC 4733.
   PayloadClocks clocks;
 
-  ReceiveStats stats;
+  // Null until the first packet from this leg (or SR to it).
+  std::unique_ptr<EndTelemetry> telemetry;
   int64_t last_rtp_ns = 0;   // monotonic; 0: none yet
   int64_t last_rtcp_ns = 0;  // monotonic; 0: none yet
   int64_t last_packet_unix_ms = 0;
   int64_t armed_ns = 0;  // when timeouts started counting (activation)
-  // Sender reports the relay forwarded to this leg, for RTT from its
-  // receiver reports' LSR/DLSR: the NTP middle 32 bits and the monotonic
-  // send time of each (two arrays: pairs would pad each entry to 16).
-  std::array<uint32_t, 4> sent_report_ntp{};
-  std::array<int64_t, 4> sent_report_ns{};
 
   // The SRTP contexts the packet path uses; null for plain RTP.
   srtp::InboundSrtp* inbound_srtp() const {
@@ -164,6 +173,18 @@ struct StreamEnd {
   srtp::OutboundSrtp* outbound_srtp() const {
     return srtp != nullptr ? srtp->outbound.get() : nullptr;
   }
+  // The figures of this leg's packets; all zero before the first one.
+  const ReceiveStats& stats() const {
+    static const ReceiveStats* const kNone = new ReceiveStats();
+    return telemetry != nullptr ? telemetry->stats : *kNone;
+  }
+  // The telemetry, made at the first packet (data path: allocates once per
+  // end).
+  EndTelemetry& MutableTelemetry() {
+    if (telemetry == nullptr) telemetry = std::make_unique<EndTelemetry>();
+    return *telemetry;
+  }
+  ReceiveStats& MutableStats() { return MutableTelemetry().stats; }
   // The SRTP state, created if there is none. Control path only: allocates.
   SrtpState& MutableSrtp() {
     if (srtp == nullptr) srtp = std::make_unique<SrtpState>();

@@ -95,7 +95,22 @@ TEST(StreamEndTest, SrtpContextsAreReadThroughTheState) {
 
 // An idle stream is two of these (docs/media.md, "Memory"): a guard against
 // growing them back by accident.
-TEST(StreamEndTest, StaysSmall) { EXPECT_LE(sizeof(StreamEnd), 384u); }
+TEST(StreamEndTest, StaysSmall) { EXPECT_LE(sizeof(StreamEnd), 240u); }
+
+TEST(StreamEndTest, AnIdleEndHasNoTelemetryAndReadsZeros) {
+  StreamEnd end;
+  EXPECT_EQ(end.telemetry, nullptr);
+  EXPECT_EQ(end.stats().packets(), 0u);
+  EXPECT_EQ(end.stats().dropped(), 0u);
+  EXPECT_EQ(end.telemetry, nullptr) << "reading must not allocate";
+  end.MutableStats().OnDrop();
+  ASSERT_NE(end.telemetry, nullptr);
+  EXPECT_EQ(end.stats().dropped(), 1u);
+  // Another end still reads zeros (the shared empty figures were not
+  // written to).
+  StreamEnd other;
+  EXPECT_EQ(other.stats().dropped(), 0u);
+}
 
 }  // namespace
 }  // namespace trunkline::media::relay

@@ -227,7 +227,7 @@ void Worker::ReadSocket(StreamEnd& end, bool rtcp_socket) {
       b.sources[i].length = b.recv[i].msg_hdr.msg_namelen;
       if (b.recv[i].msg_hdr.msg_flags & MSG_TRUNC) {
         ++drops_[size_t(DropReason::kMalformed)];
-        end.stats.OnDrop();
+        end.MutableStats().OnDrop();
         continue;
       }
       ctx.data = b.data[i];
@@ -312,7 +312,7 @@ void Worker::OnAuthFailure(StreamEnd& from) {
   e.set_call_id(*from.call_id);
   e.set_leg(from.leg);
   e.set_mline(from.mline);
-  e.set_detail(absl::StrCat(from.stats.auth_failures(),
+  e.set_detail(absl::StrCat(from.stats().auth_failures(),
                             " packets failed SRTP authentication so far: "
                             "wrong key or tampered packets"));
   Publish(std::move(e));

@@ -193,6 +193,7 @@ class WorkerTest : public ::testing::Test {
     ASSERT_TRUE(to_b.ok()) << to_b.status();
     RelayView b_view = View(*to_b);
     relay_b_port_ = b_view.port;
+    first_to_b_ = *to_b;
     PeerSdpOptions b_options;
     if (b_srtp) {
       ASSERT_FALSE(b_view.key_params.empty()) << *to_b;
@@ -208,6 +209,8 @@ class WorkerTest : public ::testing::Test {
     ASSERT_TRUE(to_a.ok()) << to_a.status();
     RelayView a_view = View(*to_a);
     relay_a_port_ = a_view.port;
+    first_to_a_ = *to_a;
+    first_b_answer_ = PeerSdp(*b_, b_options);
     ASSERT_FALSE(a_view.key_params.empty()) << *to_a;
     ASSERT_TRUE(a_->SetReceiveKey(a_view.suite, a_view.key_params).ok());
   }
@@ -219,6 +222,8 @@ class WorkerTest : public ::testing::Test {
     }
   }
 
+  // What Establish sent and got, for retries.
+  std::string first_to_b_, first_to_a_, first_b_answer_;
   std::unique_ptr<PortAllocator> ports_;
   EventHub hub_;
   RecordingWatcher watcher_;
@@ -284,6 +289,25 @@ TEST_F(WorkerTest, RetriedOfferAndAnswerReturnTheSameAllocation) {
   EXPECT_EQ(View(*again).port, relay_b_port_);
   EXPECT_EQ(worker_->streams(), 1u);
   ExpectBothWays("after a retried offer");
+}
+
+TEST_F(WorkerTest, RetriesGetTheSameSdpWithOurKeysOnBothSides) {
+  // Both sides SRTP: the cached answers hold our keys abbreviated
+  // (response_cache.h) and must come back octet for octet.
+  Establish(true);
+  ASSERT_THAT(first_to_b_, HasSubstr("a=crypto:3 "));
+  absl::StatusOr<std::string> offer_again = worker_->Offer(
+      OfferFrom(v1::LEG_CALLER, PeerSdp(*a_, {.key_params = a_key_}),
+                "invite-1"),
+      false, false);
+  ASSERT_TRUE(offer_again.ok()) << offer_again.status();
+  EXPECT_EQ(*offer_again, first_to_b_);
+  absl::StatusOr<std::string> answer_again = worker_->Answer(
+      AnswerFrom(v1::LEG_CALLEE, first_b_answer_, "invite-1"));
+  ASSERT_TRUE(answer_again.ok()) << answer_again.status();
+  EXPECT_EQ(*answer_again, first_to_a_);
+  ASSERT_THAT(first_to_a_, HasSubstr("a=crypto:"));
+  ExpectBothWays("after the retries");
 }
 
 TEST_F(WorkerTest, HoldAndResumeKeepAudioBothWays) {
