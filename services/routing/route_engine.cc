@@ -313,6 +313,9 @@ class Decider {
       return;
     }
     const v1::TrunkConfiguration& config = *origin->configuration;
+    if (config.session_timer().enabled()) {
+      *d_->mutable_origin_session_timer() = config.session_timer();
+    }
     if (s_.IsUcNumber(callee.number)) {
       if (trace_.on()) {
         trace_.Step(v1::ExplainStep::STAGE_POLICY, true, "uc_side",

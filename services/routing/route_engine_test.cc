@@ -1,6 +1,9 @@
 #include "services/routing/route_engine.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -333,6 +336,56 @@ TEST_F(RouteEngineTest, CallerLegMediaSettingsComeFromTheOriginTrunk) {
   EXPECT_FALSE(d.candidates(0).media().caller_latching());
   EXPECT_EQ(d.candidates(0).media().caller_media_timeout_seconds(), 0u);
   EXPECT_EQ(d.candidates(0).media().caller_advertised_address(), "");
+}
+
+// RFC 4028 per leg: the caller's leg gets the calling trunk's session
+// timer (origin_session_timer), the callee's leg its candidate's.
+TEST_F(RouteEngineTest, SessionTimersComeFromEachLegsTrunk) {
+  // The Dublin gateway (timers on, 1800 s) to a UC user.
+  v1::RouteDecision d = Decided(Trunk("pstn-dub", "0871234567", "015551234"));
+  ASSERT_TRUE(d.to_uc_side());
+  EXPECT_TRUE(d.origin_session_timer().enabled());
+  EXPECT_EQ(d.origin_session_timer().session_expires_seconds(), 1800u);
+  // The UC side calls out: no caller's-leg timer; the ITSP's (900 s) on its
+  // candidate.
+  d = Decided(User("sip:a@contoso.example", "+35315551234", "+33142685300"));
+  EXPECT_FALSE(d.origin_session_timer().enabled());
+  int itsp = 0;
+  for (const v1::Candidate& c : d.candidates()) {
+    if (c.trunk() != "itsp") continue;
+    ++itsp;
+    EXPECT_EQ(c.session_timer().session_expires_seconds(), 900u);
+  }
+  EXPECT_EQ(itsp, 1) << "the ITSP is a candidate for an international call";
+  // Inter-trunk from the PBX (timers off) to London, then the ITSP.
+  d = Decided(Trunk("pbx-lon", "1234", "902071234567"));
+  EXPECT_FALSE(d.origin_session_timer().enabled());
+  ASSERT_EQ(Trunks(d), (std::vector<std::string>{"pstn-lon", "itsp"}));
+  EXPECT_FALSE(d.candidates(0).session_timer().enabled());
+  EXPECT_TRUE(d.candidates(1).session_timer().enabled());
+  EXPECT_EQ(d.candidates(1).session_timer().session_expires_seconds(), 900u);
+
+  // With the PBX's timers on, both legs of that call have one, each its
+  // own trunk's.
+  const char* root = std::getenv("TRUNKLINE_SOURCE_DIR");
+  std::ifstream in(
+      absl::StrCat(root ? root : ".", "/deploy/examples/topology.yaml"));
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  const std::string anchor = "    referMode: passthrough\n";
+  ASSERT_NE(text.find(anchor), std::string::npos);
+  text.replace(text.find(anchor), anchor.size(),
+               anchor + "    sessionTimer: {enabled: true, "
+                        "sessionExpiresSeconds: 600}\n");
+  std::shared_ptr<const RoutingSnapshot> timed = FromText(text);
+  v1::RouteDecision both;
+  ASSERT_TRUE(
+      Decide(*timed, Trunk("pbx-lon", "1234", "902071234567"), &both).ok());
+  EXPECT_TRUE(both.origin_session_timer().enabled());
+  EXPECT_EQ(both.origin_session_timer().session_expires_seconds(), 600u);
+  ASSERT_EQ(both.candidates_size(), 2);
+  EXPECT_EQ(both.candidates(1).session_timer().session_expires_seconds(),
+            900u);
 }
 
 TEST_F(RouteEngineTest, ExplainMatchesRoute) {

@@ -1,6 +1,7 @@
 #include "services/signaling/b2bua.h"
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <utility>
 #include <vector>
@@ -185,8 +186,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   ~Call() override {
     // The timers, relay and legs go first: they detach from the stack
     // before we are gone.
-    session_tick_.reset();
-    refresh_.reset();
+    for (LegSessionTimer& t : timers_) t.Stop();
     for (auto& t : transferor_bye_) t.reset();
     relay_.reset();
     early_relay_.reset();
@@ -449,15 +449,16 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       return;
     }
     if (relay_ != nullptr && state_ == State::kAnswered) {
-      if (session_timer_ && session_timer_->active() && from == timer_leg_ &&
+      const LegSessionTimer& timer = timers_[Index(from)];
+      if (timer.rules && timer.rules->active() &&
           (request.method == "INVITE" || request.method == "UPDATE")) {
         // The trunk refreshed the session (RFC 4028): our timer starts over.
-        StartSessionTimer();
+        StartSessionTimer(from);
         if (request.method == "UPDATE" && request.body.empty()) {
           // A bare refresh is this leg's business: answered here, not
           // relayed (session timers run per leg).
           SipResponse ok = Response(200, "OK");
-          ok.headers = session_timer_->AnswerHeaders();
+          ok.headers = timer.rules->AnswerHeaders();
           txn->Respond(ok);
           return;
         }
@@ -465,7 +466,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         // this leg's Session-Expires, or the trunk would take the session
         // as without a timer (RFC 4028 7.2) and stop refreshing.
         txn = std::make_unique<WithSuccessHeaders>(
-            std::move(txn), session_timer_->AnswerHeaders());
+            std::move(txn), timer.rules->AnswerHeaders());
       }
       relay_->OnRequest(from, request, std::move(txn));
       return;
@@ -558,16 +559,17 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
     b2bua_->metrics_->CallReceived(direction_);
     // A trunk calling in with session timers on: its leg's timer is ours
-    // to answer (RFC 4028 as UAS), whatever the UC side does.
-    const v1::SessionTimer& st = decision_.candidates(0).session_timer();
-    if (!origin_.uc_side() && decision_.to_uc_side() && st.enabled()) {
-      session_timer_.emplace(st);
-      timer_leg_ = MediaLeg::kCaller;
-      inbound_timer_ = true;
+    // to answer (RFC 4028 as UAS), wherever the call goes (the UC side, or
+    // another trunk with a timer of its own on the callee's leg).
+    const v1::SessionTimer& st = decision_.origin_session_timer();
+    if (!origin_.uc_side() && st.enabled()) {
+      std::optional<SessionTimer>& rules =
+          timers_[Index(MediaLeg::kCaller)].rules;
+      rules.emplace(st);
       const bool supports =
           std::find(request_.supported.begin(), request_.supported.end(),
                     "timer") != request_.supported.end();
-      if (std::optional<SipResponse> too_small = session_timer_->OnInvite(
+      if (std::optional<SipResponse> too_small = rules->OnInvite(
               request_.session_expires, request_.min_se, supports)) {
         b2bua_->metrics_->CallFailed("", direction_, 422);
         server_->Respond(*too_small);
@@ -688,13 +690,13 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     // Reliable provisionals per leg (RFC 3262): offered to the callee when
     // the caller can take them, so early media is not lost on either leg.
     if (CallerTakes100rel()) invite.headers.emplace_back("Supported", "100rel");
-    // RFC 4028 towards a trunk that wants it (a call from a trunk keeps the
-    // timer on its own leg, set up in OnRouted).
-    if (!inbound_timer_) session_timer_.reset();
-    if (!inbound_timer_ && !c.trunk().empty() && c.session_timer().enabled()) {
-      session_timer_.emplace(c.session_timer());
-      timer_leg_ = MediaLeg::kCallee;
-      for (auto& h : session_timer_->InviteHeaders()) {
+    // RFC 4028 towards a trunk that wants it, on this candidate's leg (the
+    // caller's leg keeps its own, set up in OnRouted).
+    LegSessionTimer& callee_timer = timers_[Index(MediaLeg::kCallee)];
+    callee_timer = LegSessionTimer();
+    if (!c.trunk().empty() && c.session_timer().enabled()) {
+      callee_timer.rules.emplace(c.session_timer());
+      for (auto& h : callee_timer.rules->InviteHeaders()) {
         invite.headers.push_back(std::move(h));
       }
     }
@@ -787,15 +789,19 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       early_relay_.reset();
       relay_ = std::make_unique<DialogRelay>(b2bua_->stack_, server_.get(),
                                              a->leg.get(), std::move(relay));
-      if (session_timer_ && !inbound_timer_) session_timer_->OnAnswer(r);
-      StartSessionTimer();
+      if (auto& rules = timers_[Index(MediaLeg::kCallee)].rules) {
+        rules->OnAnswer(r);
+      }
+      StartSessionTimer(MediaLeg::kCaller);
+      StartSessionTimer(MediaLeg::kCallee);
       Relay(r);
       Compact();
       return;
     }
-    if (r.code == 422 && !r.local && session_timer_ && !inbound_timer_ &&
-        session_timer_->On422(r) &&
-        a->leg->Resend(session_timer_->InviteHeaders())) {
+    std::optional<SessionTimer>& callee_rules =
+        timers_[Index(MediaLeg::kCallee)].rules;
+    if (r.code == 422 && !r.local && callee_rules && callee_rules->On422(r) &&
+        a->leg->Resend(callee_rules->InviteHeaders())) {
       return;  // again, with the interval the trunk asks for
     }
     if ((r.code == 401 || r.code == 407) && !r.local && Authenticate(a, r)) {
@@ -884,92 +890,103 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     HeaderList().swap(request_.call_history);
   }
 
-  // (Re)arms the session timer of the trunk's leg: our next refresh, or the
+  // (Re)arms the session timer of a trunk's leg: our next refresh, or the
   // deadline for the trunk's.
-  void StartSessionTimer() {
-    session_tick_.reset();
-    if (!session_timer_ || !session_timer_->active() ||
-        state_ != State::kAnswered) {
+  void StartSessionTimer(MediaLeg leg) {
+    LegSessionTimer& timer = timers_[Index(leg)];
+    timer.tick.reset();
+    if (!timer.rules || !timer.rules->active() || state_ != State::kAnswered) {
       return;
     }
-    if (session_timer_->we_refresh()) {
-      session_tick_ = b2bua_->stack_->StartTimer(session_timer_->RefreshAfter(),
-                                                 [this] { SendRefresh(); });
+    if (timer.rules->we_refresh()) {
+      timer.tick = b2bua_->stack_->StartTimer(
+          timer.rules->RefreshAfter(), [this, leg] { SendRefresh(leg); });
     } else {
-      session_tick_ =
-          b2bua_->stack_->StartTimer(session_timer_->ExpireAfter(), [this] {
-            b2bua_->metrics_->SessionTimerEnded(trunk(), "expired");
+      timer.tick =
+          b2bua_->stack_->StartTimer(timer.rules->ExpireAfter(), [this, leg] {
+            const LegSessionTimer& t = timers_[Index(leg)];
+            b2bua_->metrics_->SessionTimerEnded(TrunkOn(leg), "expired");
             EndAnswered(SipReason(
                 408,
-                absl::StrCat(
-                    "session timer expired: no refresh from the ",
-                    timer_leg_ == MediaLeg::kCaller ? "caller" : "callee",
-                    " within ", session_timer_->interval_seconds(), " s")));
+                absl::StrCat("session timer expired: no refresh from the ",
+                             leg == MediaLeg::kCaller ? "caller" : "callee",
+                             " within ", t.rules->interval_seconds(), " s")));
           });
     }
   }
 
-  // Our refresh on the trunk's leg (RFC 4028 9): a bare UPDATE, or, once
-  // the trunk has refused UPDATE, a re-INVITE with the session description
-  // it last got from us, unchanged (same o= version: RFC 3264 8).
-  void SendRefresh() {
+  // The trunk a leg faces (empty for the UC side).
+  std::string TrunkOn(MediaLeg leg) const {
+    if (leg == MediaLeg::kCaller) return origin_.trunk;
+    return current_candidate_ >= 0 ? candidate().trunk() : std::string();
+  }
+
+  // Our refresh on a trunk's leg (RFC 4028 9): a bare UPDATE, or, once the
+  // trunk has refused UPDATE, a re-INVITE with the session description it
+  // last got from us, unchanged (same o= version: RFC 3264 8).
+  void SendRefresh(MediaLeg leg) {
+    LegSessionTimer& timer = timers_[Index(leg)];
     DialogRequest refresh;
-    refresh.method = refresh_by_invite_ ? "INVITE" : "UPDATE";
-    refresh.headers = session_timer_->RefreshHeaders();
-    if (refresh_by_invite_) {
+    refresh.method = timer.refresh_by_invite ? "INVITE" : "UPDATE";
+    refresh.headers = timer.rules->RefreshHeaders();
+    if (timer.refresh_by_invite) {
       refresh.content_type = "application/sdp";
-      refresh.body = sdp_sent_[Index(timer_leg_)];
+      refresh.body = sdp_sent_[Index(leg)];
     }
-    auto on_final = [this](const SipResponse& r) { OnRefreshAnswered(r); };
-    if (DialogLeg* leg = LegOn(timer_leg_)) {
-      refresh_ = leg->SendRequest(refresh, on_final);
+    auto on_final = [this, leg](const SipResponse& r) {
+      OnRefreshAnswered(leg, r);
+    };
+    if (DialogLeg* dialog = LegOn(leg)) {
+      timer.refresh = dialog->SendRequest(refresh, on_final);
     }
   }
 
-  void OnRefreshAnswered(const SipResponse& r) {
+  void OnRefreshAnswered(MediaLeg leg, const SipResponse& r) {
     if (state_ != State::kAnswered) return;
+    LegSessionTimer& timer = timers_[Index(leg)];
     // A re-INVITE's 2xx is ACKed (its SDP is the session we already have).
-    if (refresh_by_invite_ && r.code >= 200 && r.code < 300 && refresh_) {
-      refresh_->Ack("", "");
+    if (timer.refresh_by_invite && r.code >= 200 && r.code < 300 &&
+        timer.refresh) {
+      timer.refresh->Ack("", "");
     }
     if (r.code >= 200 && r.code < 300) {
-      if (!r.Header("Session-Expires").empty()) session_timer_->OnAnswer(r);
-      StartSessionTimer();
+      if (!r.Header("Session-Expires").empty()) timer.rules->OnAnswer(r);
+      StartSessionTimer(leg);
       return;
     }
     if (r.code == 491) {  // crossed a re-INVITE: try again shortly
-      session_tick_ = b2bua_->stack_->StartTimer(absl::Seconds(2),
-                                                 [this] { SendRefresh(); });
+      timer.tick = b2bua_->stack_->StartTimer(
+          absl::Seconds(2), [this, leg] { SendRefresh(leg); });
       return;
     }
     if (r.local || r.code == 408 || r.code == 481) {
       // The trunk's side of the session is gone (RFC 4028 10).
-      b2bua_->metrics_->SessionTimerEnded(trunk(), "refresh_failed");
+      b2bua_->metrics_->SessionTimerEnded(TrunkOn(leg), "refresh_failed");
       EndAnswered(SipReason(408, absl::StrCat("session refresh failed: ",
                                               r.code, " ", r.phrase)));
       return;
     }
-    if ((r.code == 405 || r.code == 501) && !refresh_by_invite_ &&
-        !sdp_sent_[Index(timer_leg_)].empty()) {
+    if ((r.code == 405 || r.code == 501) && !timer.refresh_by_invite &&
+        !sdp_sent_[Index(leg)].empty()) {
       // The trunk takes no UPDATE: refresh with re-INVITE (RFC 4028 7.4),
       // from the loop's next turn (we are inside the refused one's
       // callback).
       TL_LOG(kInfo, "trunk refused UPDATE; refreshing with re-INVITE")
           .With("call_id", request_.call_id)
-          .With("trunk", trunk())
+          .With("trunk", TrunkOn(leg))
           .With("code", r.code);
-      refresh_by_invite_ = true;
-      session_tick_ = b2bua_->stack_->StartTimer(absl::ZeroDuration(),
-                                                 [this] { SendRefresh(); });
+      timer.refresh_by_invite = true;
+      timer.tick = b2bua_->stack_->StartTimer(
+          absl::ZeroDuration(), [this, leg] { SendRefresh(leg); });
       return;
     }
     // Refused even so: the call goes on without our refreshes rather than
     // dropping.
     TL_LOG(kWarning, "session refresh refused; the session timer stops")
         .With("call_id", request_.call_id)
-        .With("trunk", trunk())
+        .With("trunk", TrunkOn(leg))
         .With("code", r.code);
-    session_tick_.reset();
+    timer.tick.reset();
   }
 
   // The caller's INVITE supports or requires RFC 3262's reliable
@@ -988,8 +1005,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // anchored), never its Contact or Record-Route.
   void Relay(const SipResponse& r) {
     SipResponse up = Response(r.code, r.phrase);
-    if (r.code >= 200 && r.code < 300 && inbound_timer_ && session_timer_) {
-      up.headers = session_timer_->AnswerHeaders();
+    if (const auto& rules = timers_[Index(MediaLeg::kCaller)].rules;
+        r.code >= 200 && r.code < 300 && rules) {
+      up.headers = rules->AnswerHeaders();
     }
     if (early_offer_ != EarlyOffer::kNone) {
       // Offer and answer were made in a reliable 18x and its PRACK (RFC
@@ -1465,12 +1483,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       b2bua_->Occupy(c->trunk(), c->limits().max_concurrent_calls());
       transfer_trunks_.push_back(c->trunk());
     }
-    if (session_timer_ && timer_leg_ == side) {
-      // The timer was negotiated with the party that left.
-      session_tick_.reset();
-      refresh_.reset();
-      session_timer_.reset();
-    }
+    // A timer on this leg was negotiated with the party that left.
+    timers_[Index(side)] = LegSessionTimer();
     b2bua_->metrics_->Transfer(trunk(), "completed");
     if (transferor_gone_) return;
     // RFC 5589: the transferor hangs up once told; if it does not, we do.
@@ -1664,14 +1678,21 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   std::unique_ptr<DialogRelay> relay_;
   // Requests within the early dialogs, until the answer (RelaysEarly).
   std::unique_ptr<DialogRelay> early_relay_;
-  // RFC 4028 on the trunk's leg (the callee's for calls to a trunk, the
-  // caller's for calls from one): its rules, its timer, our refresh.
-  std::optional<SessionTimer> session_timer_;
-  MediaLeg timer_leg_ = MediaLeg::kCallee;
-  bool inbound_timer_ = false;
-  std::unique_ptr<Timer> session_tick_;
-  std::unique_ptr<DialogTransaction> refresh_;
-  bool refresh_by_invite_ = false;
+  // RFC 4028 on each leg that faces a trunk with session timers on (the
+  // caller's for a call from one, the callee's for a call to one, both for
+  // an inter-trunk call), by Index(MediaLeg): its rules, its timer, our
+  // refresh. The legs' timers run apart, as their trunks negotiated them.
+  struct LegSessionTimer {
+    std::optional<SessionTimer> rules;
+    std::unique_ptr<Timer> tick;
+    std::unique_ptr<DialogTransaction> refresh;
+    bool refresh_by_invite = false;
+    void Stop() {
+      tick.reset();
+      refresh.reset();
+    }
+  };
+  std::array<LegSessionTimer, 2> timers_;
   // The last session description each leg got from us (the refresh
   // re-INVITE repeats it).
   std::string sdp_sent_[2];

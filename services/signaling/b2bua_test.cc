@@ -1206,15 +1206,87 @@ TEST_F(B2buaTest, SessionTimerFromATrunkBelowOurMinSeGets422) {
   b2bua_.OnInvite(r, std::move(leg));
   v1::RouteDecision d;
   d.set_to_uc_side(true);
-  v1::Candidate uc = Gateway("", "127.0.0.11");
-  uc.mutable_session_timer()->set_enabled(true);
-  *d.add_candidates() = uc;
+  d.mutable_origin_session_timer()->set_enabled(true);
+  *d.add_candidates() = Gateway("", "127.0.0.11");
   ASSERT_FALSE(routing_.pending.empty());
   routing_.pending.back()(d);
   ASSERT_FALSE(raw->responses.empty());
   EXPECT_EQ(raw->responses.back().code, 422);
   EXPECT_EQ(raw->responses.back().Header("Min-SE"), "90");
   EXPECT_TRUE(stack_.sent.empty());
+}
+
+// An inter-trunk call between two trunks with session timers on: each leg
+// keeps its own (RFC 4028 per leg), negotiated with its own trunk. The
+// callee's trunk makes us the refresher of its leg; the calling trunk
+// refreshes its own, and when it stops the call ends on both legs.
+TEST_F(B2buaTest, SessionTimerOnEachLegOfAnInterTrunkCall) {
+  IncomingRequest r;
+  r.method = "INVITE";
+  r.request_uri = "sip:+442071234567@127.0.0.1:5160";
+  r.request_uri_user = "+442071234567";
+  r.from_uri = "sip:0871234567@127.0.0.21";
+  r.from_user = "0871234567";
+  r.call_id = "transit@gw";
+  r.session_expires = "300;refresher=uac";
+  r.supported = {"timer"};
+  r.source.remote_address = "127.0.0.21";
+  r.source.local_port = 5160;
+  r.body = "v=0\r\n";
+  auto caller = std::make_unique<FakeServerLeg>();
+  FakeServerLeg* leg = caller.get();
+  b2bua_.OnInvite(r, std::move(caller));
+  v1::RouteDecision d;
+  d.mutable_origin_session_timer()->set_enabled(true);
+  d.mutable_origin_session_timer()->set_session_expires_seconds(1800);
+  *d.add_candidates() = WithSessionTimer(Gateway("pstn-lon", "127.0.0.22"),
+                                         120, v1::SESSION_REFRESHER_LOCAL);
+  ASSERT_FALSE(routing_.pending.empty());
+  routing_.pending.back()(d);
+  ASSERT_EQ(stack_.sent.size(), 1u);
+  FakeClientLeg* out = stack_.sent[0];
+  EXPECT_EQ(HeaderOf(out->invite.headers, "Session-Expires"),
+            "120;refresher=uac");
+  SipResponse ok = Resp(200, "v=0 answer");
+  ok.headers = {{"Session-Expires", "120;refresher=uac"}};
+  out->observer->OnResponse(ok);
+  ASSERT_FALSE(leg->responses.empty());
+  EXPECT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().Header("Session-Expires"),
+            "300;refresher=uac")
+      << "the calling trunk's own interval, not the other trunk's";
+  leg->observer->OnAck("", "");
+
+  // Our refreshes on the callee's leg, every 60 s.
+  stack_.Advance(absl::Seconds(60));
+  ASSERT_EQ(out->dialog.requests.size(), 1u);
+  EXPECT_EQ(out->dialog.requests[0]->request.method, "UPDATE");
+  EXPECT_TRUE(leg->dialog.requests.empty()) << "not on the caller's leg";
+  out->dialog.requests[0]->Answer(200);
+  // The calling trunk refreshes its leg with a bare UPDATE: answered here.
+  auto answers = InDialog(leg->observer, DialogRequest{"UPDATE", "", "", {}});
+  ASSERT_EQ(answers->size(), 1u);
+  EXPECT_EQ((*answers)[0].code, 200);
+  EXPECT_EQ((*answers)[0].Header("Session-Expires"), "300;refresher=uac");
+  EXPECT_EQ(out->dialog.requests.size(), 1u) << "not relayed to the callee";
+  // Then the calling trunk goes silent: 300 - 32 s after its refresh the
+  // call ends, while our refreshes of the other leg went on meanwhile.
+  stack_.Advance(absl::Seconds(60));
+  ASSERT_EQ(out->dialog.requests.size(), 2u);
+  out->dialog.requests[1]->Answer(200);
+  stack_.Advance(absl::Seconds(60));
+  ASSERT_EQ(out->dialog.requests.size(), 3u);
+  out->dialog.requests[2]->Answer(200);
+  stack_.Advance(absl::Seconds(60));
+  ASSERT_EQ(out->dialog.requests.size(), 4u);
+  out->dialog.requests[3]->Answer(200);
+  stack_.Advance(absl::Seconds(87));
+  EXPECT_TRUE(leg->byes.empty());
+  stack_.Advance(absl::Seconds(1));
+  ASSERT_EQ(leg->byes.size(), 1u);
+  EXPECT_THAT(leg->byes[0],
+              HasSubstr("no refresh from the caller within 300 s"));
+  EXPECT_EQ(out->byes, 1);
 }
 
 // An INVITE with Replaces (RFC 3891) from a PBX that takes over its side of

@@ -17,6 +17,7 @@
 # - Inter-trunk routing: the London IP-PBX dials 9 + a UK number; the call
 #   leaves on the London gateway in national format, the PBX extension as
 #   the calling number.
+# - Session timers on both legs of that inter-trunk call, each its trunk's.
 # - Timeout: the London gateway does not answer at all (pstn-lon's fast
 #   failover off here): when the INVITE transaction times out (RFC 3261
 #   Timer B, 32 s) the ITSP gets the call.
@@ -38,7 +39,9 @@ derive() {  # OUT [derive_topology.py options...]
   /usr/bin/python3 "$SRC/tests/signaling/derive_topology.py" \
     "$SRC/deploy/examples/topology.yaml" "$out" \
     --set pstn-dub.fastFailoverSeconds=3 \
-    --set pstn-lon.enableFastFailoverTimer=false "$@"
+    --set pstn-lon.enableFastFailoverTimer=false \
+    --set 'pbx.sessionTimer={enabled: true, sessionExpiresSeconds: 600}' \
+    --set 'pstn-lon.sessionTimer={enabled: true, sessionExpiresSeconds: 300}' "$@"
 }
 derive "$DIR/topology.yaml"
 start_stack
@@ -117,6 +120,14 @@ if grep -q '^INVITE sip:02071234567@127\.0\.0\.22' "$DIR/inter_trunk-gw.msg" &&
    grep -qi '^From:.*sip:02079461001@' "$DIR/inter_trunk-gw.msg"; then
   pass "inter-trunk: called 02071234567 and calling 02079461001 (pstn-lon's national format)"
 else fail "inter-trunk numbers"; grep -m2 -iE '^(INVITE|From:)' "$DIR/inter_trunk-gw.msg"; fi
+# Session timers per leg (both trunks' configurations turn them on here):
+# the gateway is asked for its trunk's 300 s, and the IP-PBX's answer
+# carries its own trunk's 600 s (the PBX does not support timers, so we
+# refresh its leg: refresher=uas).
+if grep -qiE '^Session-Expires: *300' "$DIR/inter_trunk-gw.msg" &&
+   grep -qiE '^Session-Expires: *600;refresher=uas' "$DIR/inter_trunk-pbx.msg"; then
+  pass "inter-trunk: a session timer on each leg, each its own trunk's (300 s to the gateway, 600 s to the IP-PBX)"
+else fail "inter-trunk session timers"; grep -iE '^Session-Expires' "$DIR/inter_trunk-gw.msg" "$DIR/inter_trunk-pbx.msg"; fi
 
 # --- Timeout: 00442071234567 goes to pstn-lon, then the ITSP. gw-lon is
 # silent; the caller and the ITSP wait past Timer B.
