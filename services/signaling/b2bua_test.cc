@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -165,6 +166,30 @@ class B2buaTest : public ::testing::Test {
     auto leg = std::make_unique<FakeServerLeg>();
     FakeServerLeg* raw = leg.get();
     leg->destroyed = &server_destroyed_;
+    b2bua_.OnInvite(r, std::move(leg));
+    return raw;
+  }
+
+  // An INVITE from the Dublin gateway (127.0.0.21, the trunk's port 5160)
+  // that supports session timers and asks for `session_expires`.
+  FakeServerLeg* InviteFromGatewayWithTimer(const std::string& session_expires,
+                                            const std::string& callee,
+                                            const std::string& call_id) {
+    IncomingRequest r;
+    r.method = "INVITE";
+    r.request_uri = absl::StrCat("sip:", callee, "@127.0.0.1:5160");
+    r.request_uri_user = callee;
+    r.from_uri = "sip:0871234567@127.0.0.21";
+    r.from_user = "0871234567";
+    r.call_id = call_id;
+    r.session_expires = session_expires;
+    r.supported = {"timer"};
+    r.source.remote_address = "127.0.0.21";
+    r.source.local_port = 5160;
+    r.content_type = "application/sdp";
+    r.body = "v=0\r\n";
+    auto leg = std::make_unique<FakeServerLeg>();
+    FakeServerLeg* raw = leg.get();
     b2bua_.OnInvite(r, std::move(leg));
     return raw;
   }
@@ -1190,20 +1215,8 @@ TEST_F(B2buaTest, SessionTimerTrunksReInviteRefreshGetsSessionExpiresBack) {
 }
 
 TEST_F(B2buaTest, SessionTimerFromATrunkBelowOurMinSeGets422) {
-  IncomingRequest r;
-  r.method = "INVITE";
-  r.request_uri = "sip:+35315551234@127.0.0.1:5160";
-  r.request_uri_user = "+35315551234";
-  r.from_uri = "sip:0871234567@127.0.0.21";
-  r.from_user = "0871234567";
-  r.call_id = "in@gw";
-  r.session_expires = "60";
-  r.supported = {"timer"};
-  r.source.remote_address = "127.0.0.21";
-  r.source.local_port = 5160;
-  auto leg = std::make_unique<FakeServerLeg>();
-  FakeServerLeg* raw = leg.get();
-  b2bua_.OnInvite(r, std::move(leg));
+  FakeServerLeg* raw =
+      InviteFromGatewayWithTimer("60", "+35315551234", "in@gw");
   v1::RouteDecision d;
   d.set_to_uc_side(true);
   d.mutable_origin_session_timer()->set_enabled(true);
@@ -1221,26 +1234,13 @@ TEST_F(B2buaTest, SessionTimerFromATrunkBelowOurMinSeGets422) {
 // callee's trunk makes us the refresher of its leg; the calling trunk
 // refreshes its own, and when it stops the call ends on both legs.
 TEST_F(B2buaTest, SessionTimerOnEachLegOfAnInterTrunkCall) {
-  IncomingRequest r;
-  r.method = "INVITE";
-  r.request_uri = "sip:+442071234567@127.0.0.1:5160";
-  r.request_uri_user = "+442071234567";
-  r.from_uri = "sip:0871234567@127.0.0.21";
-  r.from_user = "0871234567";
-  r.call_id = "transit@gw";
-  r.session_expires = "300;refresher=uac";
-  r.supported = {"timer"};
-  r.source.remote_address = "127.0.0.21";
-  r.source.local_port = 5160;
-  r.body = "v=0\r\n";
-  auto caller = std::make_unique<FakeServerLeg>();
-  FakeServerLeg* leg = caller.get();
-  b2bua_.OnInvite(r, std::move(caller));
+  FakeServerLeg* leg = InviteFromGatewayWithTimer(
+      "300;refresher=uac", "+442071234567", "transit@gw");
   v1::RouteDecision d;
   d.mutable_origin_session_timer()->set_enabled(true);
   d.mutable_origin_session_timer()->set_session_expires_seconds(1800);
-  *d.add_candidates() = WithSessionTimer(Gateway("pstn-lon", "127.0.0.22"),
-                                         120, v1::SESSION_REFRESHER_LOCAL);
+  *d.add_candidates() = WithSessionTimer(Gateway("pstn-lon", "127.0.0.22"), 120,
+                                         v1::SESSION_REFRESHER_LOCAL);
   ASSERT_FALSE(routing_.pending.empty());
   routing_.pending.back()(d);
   ASSERT_EQ(stack_.sent.size(), 1u);
