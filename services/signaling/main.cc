@@ -17,6 +17,10 @@ ABSL_FLAG(int32_t, drain_seconds, 30,
           "OPTIONS 503, active calls go on for up to this many seconds; "
           "then those left are ended with BYE and a Reason");
 
+ABSL_FLAG(int32_t, tls_certificate_check_seconds, 60,
+          "How often the TLS sockets' certificate files are read again to "
+          "see whether a renewed certificate waits for a restart (0: never)");
+
 int main(int argc, char** argv) {
   // gRPC's default poller (epoll1) lets every thread that waits on any
   // completion queue (the admin server's, gRPC's callback threads) read the
@@ -36,6 +40,8 @@ int main(int argc, char** argv) {
   options.pool = absl::GetFlag(FLAGS_pool);
   options.drain_limit =
       absl::Seconds(std::max(0, absl::GetFlag(FLAGS_drain_seconds)));
+  options.certificate_check = absl::Seconds(
+      std::max(0, absl::GetFlag(FLAGS_tls_certificate_check_seconds)));
   return trunkline::RunService(
       "signaling", trunkline::kSignalingDefaults,
       [&options](const trunkline::ServiceContext& context)

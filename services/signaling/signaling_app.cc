@@ -21,6 +21,8 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
   app->options_ = options;
   ASSIGN_OR_RETURN(app->stack_, SofiaSipStack::Create());
   app->metrics_ = std::make_unique<SignalingMetrics>(context.registry.get());
+  app->certificates_ = std::make_unique<CertificateWatcher>(
+      context.registry.get(), options.certificate_check);
   app->client_latency_ = std::make_unique<GrpcLatency>(
       context.registry.get(),
       "trunkline_signaling_grpc_client_duration_seconds",
@@ -109,6 +111,7 @@ absl::Status SignalingApp::ApplyTopology(
     RETURN_IF_ERROR(stack_->Start(peers->listen_specs(), b2bua_.get()));
     started_ = true;
     listening_ = peers->listen_specs();
+    WatchCertificates(listening_);
     // Keepalive only once the sockets exist: probes leave from them.
     stack_->RunAndWait([&] {
       monitor_->SetTrunks(peers->monitored());
@@ -136,6 +139,7 @@ absl::Status SignalingApp::ApplyTopology(
   }
   if (!added.empty()) {
     RETURN_IF_ERROR(stack_->AddListeners(added));
+    WatchCertificates(added);
     for (const ListenSpec& s : added) {
       listening_.push_back(s);
       TL_LOG(kInfo, "SIP listener added")
@@ -160,6 +164,18 @@ absl::Status SignalingApp::ApplyTopology(
     registrar_->SetPeers(peers);
   });
   return absl::OkStatus();
+}
+
+void SignalingApp::WatchCertificates(const std::vector<ListenSpec>& bound) {
+  for (const ListenSpec& s : bound) {
+    if (s.transport != v1::TRANSPORT_TLS) continue;
+    const std::string socket =
+        absl::StrCat(s.address.find(':') != std::string::npos
+                         ? absl::StrCat("[", s.address, "]")
+                         : s.address,
+                     ":", s.port);
+    certificates_->Watch(socket, s.tls);
+  }
 }
 
 SignalingApp::TrunkFigures SignalingApp::FiguresOf(

@@ -19,6 +19,7 @@
 #include "services/signaling/signaling_admin_service.h"
 #include "services/signaling/signaling_metrics.h"
 #include "services/signaling/sofia/sofia_sip_stack.h"
+#include "services/signaling/tls_files.h"
 #include "services/signaling/trunk_registrar.h"
 
 namespace trunkline::signaling {
@@ -32,6 +33,9 @@ struct SignalingOptions {
   absl::Duration drain_limit = absl::Seconds(30);
   // How long stopping waits for the registrars to answer our un-REGISTERs.
   absl::Duration unregister_limit = absl::Seconds(2);
+  // How often the TLS sockets' certificate files are read again
+  // (CertificateWatcher); zero: never.
+  absl::Duration certificate_check = absl::Seconds(60);
 };
 
 class SignalingApp final : public ServiceApp {
@@ -61,6 +65,8 @@ class SignalingApp final : public ServiceApp {
 
  private:
   SignalingApp() = default;
+  // TLS sockets just bound: their certificates are watched.
+  void WatchCertificates(const std::vector<ListenSpec>& bound);
 
   SignalingOptions options_;
   std::unique_ptr<SofiaSipStack> stack_;
@@ -77,6 +83,7 @@ class SignalingApp final : public ServiceApp {
   std::unique_ptr<SipTraceHub> trace_;
   std::unique_ptr<SignalingAdminService> admin_;
   std::vector<ListenSpec> listening_;
+  std::unique_ptr<CertificateWatcher> certificates_;
   bool started_ = false;
   std::thread drain_thread_;
   // FiguresOf the topology in use, for FillLoad on gRPC's threads.

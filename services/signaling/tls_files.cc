@@ -12,12 +12,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <sstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/log.h"
+#include "services/common/status_macros.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -182,6 +185,133 @@ TlsDirectory::~TlsDirectory() {
     unlink((path_ + name).c_str());
   }
   rmdir(path_.c_str());
+}
+
+absl::StatusOr<LeafCertificate> ReadLeafCertificate(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string pem,
+                   ReadFile("certificate watch", "tls.certificateFile", path));
+  std::vector<Cert> chain = Certificates(pem);
+  if (chain.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " holds no PEM certificate"));
+  }
+  X509* leaf = chain.front().get();
+  LeafCertificate out;
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(leaf, &der);
+  if (length <= 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": the certificate cannot be encoded"));
+  }
+  out.der.assign(reinterpret_cast<const char*>(der), length);
+  OPENSSL_free(der);
+  struct tm expiry = {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &expiry) != 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": the certificate's notAfter cannot be read"));
+  }
+  out.not_after_unix = static_cast<int64_t>(timegm(&expiry));
+  return out;
+}
+
+CertificateWatcher::CertificateWatcher(prometheus::Registry* registry,
+                                       absl::Duration period)
+    : expiry_(prometheus::BuildGauge()
+                  .Name("trunkline_signaling_tls_certificate_expiry_timestamp_"
+                        "seconds")
+                  .Help("When the certificate a TLS socket presents expires "
+                        "(notAfter, Unix seconds).")
+                  .Register(*registry)),
+      renewed_(prometheus::BuildGauge()
+                   .Name("trunkline_signaling_tls_certificate_renewed")
+                   .Help("1 when a TLS socket's certificate file now holds "
+                         "another certificate than the one the socket "
+                         "presents: restart signaling to use it.")
+                   .Register(*registry)) {
+  if (period > absl::ZeroDuration()) {
+    thread_ = std::thread([this, period] { Run(period); });
+  }
+}
+
+CertificateWatcher::~CertificateWatcher() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CertificateWatcher::Watch(const std::string& socket, const TlsSpec& spec) {
+  absl::StatusOr<LeafCertificate> leaf =
+      ReadLeafCertificate(spec.certificate_file);
+  std::lock_guard<std::mutex> lock(mu_);
+  Watched& w = watched_[socket];
+  w.certificate_file = spec.certificate_file;
+  w.reported = false;
+  if (w.expiry == nullptr) {
+    w.expiry = &expiry_.Add({{"socket", socket}});
+    w.renewed = &renewed_.Add({{"socket", socket}});
+  }
+  w.renewed->Set(0);
+  if (!leaf.ok()) {
+    // The socket was bound from these files a moment ago; a file that
+    // cannot be read now is reported by the next check.
+    w.loaded_der.clear();
+    return;
+  }
+  w.loaded_der = leaf->der;
+  w.expiry->Set(static_cast<double>(leaf->not_after_unix));
+}
+
+void CertificateWatcher::CheckNow() {
+  std::map<std::string, std::string> files;  // socket -> file
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [socket, w] : watched_) {
+      files[socket] = w.certificate_file;
+    }
+  }
+  for (const auto& [socket, file] : files) {
+    // Read without the lock: a slow volume must not hold up Watch.
+    absl::StatusOr<LeafCertificate> leaf = ReadLeafCertificate(file);
+    std::lock_guard<std::mutex> lock(mu_);
+    Watched& w = watched_[socket];
+    if (!leaf.ok()) {
+      if (!w.reported) {
+        TL_LOG(kWarning, "cannot read a TLS socket's certificate file")
+            .With("socket", socket)
+            .With("error", leaf.status().message());
+        w.reported = true;
+      }
+      continue;
+    }
+    const bool renewed = !w.loaded_der.empty() && leaf->der != w.loaded_der;
+    w.renewed->Set(renewed ? 1 : 0);
+    if (renewed && !w.reported) {
+      TL_LOG(kWarning,
+             "a renewed TLS certificate is on disk; restart signaling to "
+             "present it (Sofia-SIP reads certificates when a socket is "
+             "bound)")
+          .With("socket", socket)
+          .With("file", file)
+          .With("new_not_after",
+                absl::FormatTime(absl::FromUnixSeconds(leaf->not_after_unix)));
+    }
+    w.reported = renewed;
+  }
+}
+
+void CertificateWatcher::Run(absl::Duration period) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    wake_.wait_for(lock, absl::ToChronoMilliseconds(period),
+                   [this] { return stop_; });
+    if (stop_) break;
+    lock.unlock();
+    CheckNow();
+    lock.lock();
+  }
 }
 
 }  // namespace trunkline::signaling

@@ -19,10 +19,19 @@
 #ifndef TRUNKLINE_SERVICES_SIGNALING_TLS_FILES_H_
 #define TRUNKLINE_SERVICES_SIGNALING_TLS_FILES_H_
 
+#include <condition_variable>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 #include "services/signaling/peer_directory.h"
 
 namespace trunkline::signaling {
@@ -48,6 +57,65 @@ class TlsDirectory {
   TlsDirectory() = default;
   std::string path_;
   bool has_ca_file_ = false;
+};
+
+// The first certificate of a PEM file: its DER encoding (what tells one
+// certificate from another) and when it expires.
+struct LeafCertificate {
+  std::string der;
+  int64_t not_after_unix = 0;
+};
+// FailedPrecondition naming the file when it cannot be read or holds no
+// certificate.
+absl::StatusOr<LeafCertificate> ReadLeafCertificate(const std::string& path);
+
+// Watches the certificates our TLS sockets present, for the operator.
+//
+// Sofia-SIP reads a socket's certificate once, when the socket is bound,
+// and has no way to load another into it: a certificate renewed on disk
+// (cert-manager rewrites the Secret's files in place) is used only after
+// signaling restarts. So that this never ends in an expired certificate
+// nobody noticed, every TLS socket exports the expiry of the certificate it
+// presents, and whether the file now holds another one:
+//   trunkline_signaling_tls_certificate_expiry_timestamp_seconds{socket}
+//   trunkline_signaling_tls_certificate_renewed{socket}  (0 or 1)
+// (alerts TrunklineTlsCertificateExpiring and
+// TrunklineTlsCertificateRenewedNotLoaded). `socket` is "address:port".
+// The files are read on a thread of the watcher's own, never on the SIP
+// loop; the gauges are all it writes.
+class CertificateWatcher {
+ public:
+  // Checks the files every `period` (zero: only when a socket is added).
+  CertificateWatcher(prometheus::Registry* registry, absl::Duration period);
+  // Stops the thread.
+  ~CertificateWatcher();
+  CertificateWatcher(const CertificateWatcher&) = delete;
+  CertificateWatcher& operator=(const CertificateWatcher&) = delete;
+
+  // A TLS socket just bound with `spec`: its certificate is the one in the
+  // file now. A socket seen before is taken as bound again.
+  void Watch(const std::string& socket, const TlsSpec& spec);
+  // Reads every watched file once and updates the gauges (the thread does
+  // this every period; tests call it).
+  void CheckNow();
+
+ private:
+  struct Watched {
+    std::string certificate_file;
+    std::string loaded_der;
+    prometheus::Gauge* expiry = nullptr;
+    prometheus::Gauge* renewed = nullptr;
+    bool reported = false;  // the renewal was logged
+  };
+  void Run(absl::Duration period);
+
+  prometheus::Family<prometheus::Gauge>& expiry_;
+  prometheus::Family<prometheus::Gauge>& renewed_;
+  std::mutex mu_;  // guards watched_ and stop_ (the thread and Watch)
+  std::map<std::string, Watched> watched_;
+  bool stop_ = false;
+  std::condition_variable wake_;
+  std::thread thread_;
 };
 
 }  // namespace trunkline::signaling

@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "prometheus/registry.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -166,6 +168,85 @@ TEST_F(TlsDirectoryTest, ErrorsNameTheFile) {
   ASSERT_FALSE(dir.ok());
   EXPECT_THAT(std::string(dir.status().message()),
               HasSubstr("holds no unencrypted PEM private key"));
+}
+
+// The watcher's gauge for `socket` in family `name`, or -1 when none.
+double Gauge(prometheus::Registry& registry, const std::string& name,
+             const std::string& socket) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const auto& metric : family.metric) {
+      for (const auto& label : metric.label) {
+        if (label.name == "socket" && label.value == socket) {
+          return metric.gauge.value;
+        }
+      }
+    }
+  }
+  return -1;
+}
+
+TEST_F(TlsDirectoryTest, ReadLeafCertificateGivesItsExpiry) {
+  const int64_t now = static_cast<int64_t>(time(nullptr));
+  auto leaf = ReadLeafCertificate(spec_.certificate_file);
+  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  // MakeCertificate: valid for an hour from now.
+  EXPECT_NEAR(static_cast<double>(leaf->not_after_unix), now + 3600, 5);
+  EXPECT_FALSE(leaf->der.empty());
+  auto missing = ReadLeafCertificate("/nonexistent/cert.pem");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent/cert.pem"));
+}
+
+// A certificate renewed on disk (as cert-manager does) is reported until
+// signaling restarts; putting the old one back clears it.
+TEST_F(TlsDirectoryTest, WatcherExportsExpiryAndSeesARenewedFile) {
+  constexpr char kExpiry[] =
+      "trunkline_signaling_tls_certificate_expiry_timestamp_seconds";
+  constexpr char kRenewed[] = "trunkline_signaling_tls_certificate_renewed";
+  prometheus::Registry registry;
+  CertificateWatcher watcher(&registry, absl::ZeroDuration());
+  watcher.Watch("127.0.0.1:5061", spec_);
+  const auto loaded = ReadLeafCertificate(spec_.certificate_file);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(Gauge(registry, kExpiry, "127.0.0.1:5061"),
+            static_cast<double>(loaded->not_after_unix));
+  EXPECT_EQ(Gauge(registry, kRenewed, "127.0.0.1:5061"), 0);
+  watcher.CheckNow();
+  EXPECT_EQ(Gauge(registry, kRenewed, "127.0.0.1:5061"), 0) << "unchanged";
+
+  const Pem renewed = MakeCertificate("sig.test", &ca_);
+  std::ofstream(spec_.certificate_file, std::ios::trunc) << renewed.cert;
+  watcher.CheckNow();
+  EXPECT_EQ(Gauge(registry, kRenewed, "127.0.0.1:5061"), 1);
+  EXPECT_EQ(Gauge(registry, kExpiry, "127.0.0.1:5061"),
+            static_cast<double>(loaded->not_after_unix))
+      << "the socket still presents the certificate it loaded";
+
+  std::ofstream(spec_.certificate_file, std::ios::trunc) << server_.cert;
+  watcher.CheckNow();
+  EXPECT_EQ(Gauge(registry, kRenewed, "127.0.0.1:5061"), 0);
+  // Bound again (a restart, or the socket re-added) with the renewed file:
+  // what it presents is the file's.
+  std::ofstream(spec_.certificate_file, std::ios::trunc) << renewed.cert;
+  watcher.Watch("127.0.0.1:5061", spec_);
+  watcher.CheckNow();
+  EXPECT_EQ(Gauge(registry, kRenewed, "127.0.0.1:5061"), 0);
+}
+
+TEST_F(TlsDirectoryTest, WatcherThreadChecksOnItsOwn) {
+  prometheus::Registry registry;
+  CertificateWatcher watcher(&registry, absl::Milliseconds(20));
+  watcher.Watch("[::1]:5061", spec_);
+  std::ofstream(spec_.certificate_file, std::ios::trunc)
+      << MakeCertificate("sig.test", &ca_).cert;
+  double renewed = 0;
+  for (int i = 0; i < 250 && renewed != 1; ++i) {
+    usleep(20000);
+    renewed = Gauge(registry, "trunkline_signaling_tls_certificate_renewed",
+                    "[::1]:5061");
+  }
+  EXPECT_EQ(renewed, 1) << "seen within 5 s by the watcher's thread";
 }
 
 }  // namespace

@@ -47,6 +47,9 @@ CONTRACT = {
     "trunkline_signaling_failovers_total": ("counter", ["trunk", "reason"]),
     "trunkline_signaling_post_dial_delay_seconds": ("histogram", ["trunk"]),
     "trunkline_signaling_gateway_up": ("gauge", ["trunk", "gateway"]),
+    "trunkline_signaling_tls_certificate_expiry_timestamp_seconds": (
+        "gauge", ["socket"]),
+    "trunkline_signaling_tls_certificate_renewed": ("gauge", ["socket"]),
     "trunkline_signaling_options_rtt_seconds": ("gauge", ["trunk", "gateway"]),
     "trunkline_signaling_routing_answering": ("gauge", []),
     "trunkline_signaling_untrusted_requests_total": ("counter", ["method"]),
