@@ -24,7 +24,10 @@ void ApplyTrunkConfigurationDefaults(v1::TrunkConfiguration* c) {
   }
   if (!c->has_concentrated_topology()) c->set_concentrated_topology(true);
   if (c->refer_mode() == v1::REFER_MODE_UNSPECIFIED) {
-    c->set_refer_mode(v1::REFER_MODE_PASSTHROUGH);
+    // A Lync configuration carried over: Enable3pccRefer is the Mediation
+    // Server carrying out the transfer itself, our terminate mode.
+    c->set_refer_mode(c->enable_3pcc_refer() ? v1::REFER_MODE_TERMINATE
+                                             : v1::REFER_MODE_PASSTHROUGH);
   }
   v1::SessionTimer* st = c->mutable_session_timer();
   if (st->min_se_seconds() == 0) st->set_min_se_seconds(90);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "services/common/topology/defaults.h"
 
 namespace trunkline {
 namespace {
@@ -38,6 +39,7 @@ TEST(LoaderTest, DefaultsFollowLync) {
   EXPECT_EQ(c.max_early_dialogs(), 20u);
   EXPECT_TRUE(c.rtcp_active_calls());
   EXPECT_TRUE(c.concentrated_topology());
+  EXPECT_EQ(c.refer_mode(), v1::REFER_MODE_PASSTHROUGH);
   EXPECT_EQ(c.fast_failover_seconds(), 10u);
   ASSERT_EQ(c.failover_response_codes_size(), 3);
   EXPECT_EQ(c.failover_response_codes(2), 504u);
@@ -52,6 +54,20 @@ TEST(LoaderTest, DefaultsFollowLync) {
   auto again =
       LoadTopologyFile(SourcePath("tests/topology/minimal.yaml"), &errors);
   EXPECT_EQ(again->version, t->version);
+}
+
+// Lync's Enable3pccRefer, carried over without a referMode: we carry out
+// the transfer (terminate); a referMode given wins.
+TEST(LoaderTest, Enable3pccReferSelectsTerminateUnlessReferModeIsGiven) {
+  v1::TrunkConfiguration c;
+  c.set_enable_3pcc_refer(true);
+  ApplyTrunkConfigurationDefaults(&c);
+  EXPECT_EQ(c.refer_mode(), v1::REFER_MODE_TERMINATE);
+  v1::TrunkConfiguration given;
+  given.set_enable_3pcc_refer(true);
+  given.set_refer_mode(v1::REFER_MODE_REJECT);
+  ApplyTrunkConfigurationDefaults(&given);
+  EXPECT_EQ(given.refer_mode(), v1::REFER_MODE_REJECT);
 }
 
 struct BrokenCase {
