@@ -263,7 +263,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // through that call's candidate (no routing); when it is the callee, the
   // far party is that call's caller, routed again by its number.
   void StartReplacing() {
-    std::optional<ReplacesValue> replaces = ParseReplaces(request_.replaces);
+    std::optional<ReplacesValue> replaces =
+        ParseReplaces(b2bua_->RevealReplaces(request_.replaces));
     if (!replaces) {
       FailWith(400, "Bad Request",
                SipReason(400,
@@ -783,6 +784,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       relay.call_id = request_.call_id;
       relay.media = anchored_ ? b2bua_->media_ : nullptr;
       relay.refer_mode = candidate().refer_mode();
+      relay.hide_replaces = [b2bua = b2bua_](const std::string& replaces) {
+        return b2bua->HideReplaces(replaces);
+      };
       relay.sdp_sent = [this](MediaLeg to, const std::string& sdp) {
         sdp_sent_[Index(to)] = sdp;
       };
@@ -2028,6 +2032,40 @@ void B2bua::Finished(uint64_t id) {
     calls_.erase(it);
     published_calls_.store(calls_.size(), std::memory_order_relaxed);
   });
+}
+
+std::string B2bua::HideReplaces(const std::string& replaces) {
+  const absl::Time now = stack_->Now();
+  for (auto it = issued_replaces_.begin(); it != issued_replaces_.end();) {
+    it = now - it->second.issued > kIssuedReplacesLifetime
+             ? issued_replaces_.erase(it)
+             : std::next(it);
+  }
+  std::optional<ReplacesValue> value = ParseReplaces(replaces);
+  if (!value) return replaces;  // not one a referee could use either
+  auto hex = [this] {
+    return absl::StrFormat("%016x", absl::Uniform<uint64_t>(random_));
+  };
+  const std::string call_id = absl::StrCat("tl-", hex(), hex());
+  IssuedReplaces& issued = issued_replaces_[call_id];
+  issued.to_tag = hex();
+  issued.from_tag = hex();
+  issued.original = replaces;
+  issued.issued = now;
+  return absl::StrCat(call_id, ";to-tag=", issued.to_tag,
+                      ";from-tag=", issued.from_tag,
+                      value->early_only ? ";early-only" : "");
+}
+
+std::string B2bua::RevealReplaces(const std::string& replaces) const {
+  std::optional<ReplacesValue> value = ParseReplaces(replaces);
+  if (!value) return replaces;
+  auto it = issued_replaces_.find(value->call_id);
+  if (it == issued_replaces_.end() || it->second.to_tag != value->to_tag ||
+      it->second.from_tag != value->from_tag) {
+    return replaces;
+  }
+  return it->second.original;
 }
 
 void B2bua::IndexLeg(const std::string& leg_call_id, uint64_t id) {

@@ -20,6 +20,7 @@
 
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "services/signaling/gateway_monitor.h"
 #include "services/signaling/media_controller.h"
 #include "services/signaling/peer_directory.h"
@@ -128,8 +129,26 @@ class B2bua final : public InviteHandler {
   std::map<std::string, uint64_t> leg_calls_;
   std::map<std::string, TraceTag> ended_legs_;
   std::deque<std::string> ended_order_;
-  // Client nonces of digest answers.
+  // Client nonces of digest answers, and the Call-IDs and tags of hidden
+  // Replaces.
   absl::BitGen random_;
+  // The Replaces of REFERs we passed through (attended transfers), as the
+  // referee got them: a Call-ID and tags of ours in place of the
+  // referrer's dialog's, which the other side must not see. The referee's
+  // INVITE brings them back and they are mapped to what the referrer named
+  // (HideReplaces, RevealReplaces). Kept for kIssuedReplacesLifetime.
+  struct IssuedReplaces {
+    std::string to_tag;
+    std::string from_tag;
+    std::string original;
+    absl::Time issued;
+  };
+  std::map<std::string, IssuedReplaces> issued_replaces_;
+  static constexpr absl::Duration kIssuedReplacesLifetime = absl::Minutes(5);
+  std::string HideReplaces(const std::string& replaces);
+  // The Replaces an INVITE carries, as its referrer wrote it when it is one
+  // we issued; `replaces` itself otherwise.
+  std::string RevealReplaces(const std::string& replaces) const;
   // What media events posted to the loop find us through (expired once we
   // are destroyed).
   std::shared_ptr<B2bua*> self_ = std::make_shared<B2bua*>(this);

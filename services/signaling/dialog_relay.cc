@@ -136,11 +136,15 @@ void DialogRelay::SendOn(Exchange* e, const std::string& content_type,
     // referee's side, not at addresses of the referrer's network, which
     // the referee should neither see nor could reach. Its INVITE then
     // comes to us and is routed like any call.
+    // An attended transfer's Replaces names the referrer's dialog with us:
+    // its Call-ID and tags are swapped for ones of ours (topology hiding),
+    // mapped back when the referee's INVITE brings them.
     for (auto& [name, value] : out.headers) {
       if (absl::EqualsIgnoreCase(name, "Refer-To") ||
-          absl::EqualsIgnoreCase(name, "r") ||
-          absl::EqualsIgnoreCase(name, "Referred-By") ||
-          absl::EqualsIgnoreCase(name, "b")) {
+          absl::EqualsIgnoreCase(name, "r")) {
+        value = RehomeUri(value, to->contact(), options_.hide_replaces);
+      } else if (absl::EqualsIgnoreCase(name, "Referred-By") ||
+                 absl::EqualsIgnoreCase(name, "b")) {
         value = RehomeUri(value, to->contact());
       }
     }

@@ -41,6 +41,10 @@ class DialogRelay {
     // Told of every session description sent to a leg (offer or answer),
     // so that the call can repeat it in a session refresh.
     std::function<void(MediaLeg to, const std::string& sdp)> sdp_sent;
+    // A passed-through REFER's embedded Replaces (it names the referrer's
+    // dialog with us) is replaced by what this returns, one the referee
+    // may see (B2bua::HideReplaces); unset, it goes as it came.
+    std::function<std::string(const std::string&)> hide_replaces;
   };
 
   // Both legs must be confirmed dialogs and outlive the relay (or be

@@ -57,9 +57,69 @@ bool IsRoutingParam(absl::string_view param) {
          absl::EqualsIgnoreCase(name, "ttl");
 }
 
+// RFC 3986 percent-decoding, as URI headers are escaped (RFC 3261 19.1.1).
+std::string Unescape(absl::string_view in) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = absl::ascii_tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 &&
+        hex(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+// A URI header's value escaped: RFC 3261 25.1 hvalue keeps unreserved
+// characters and hnv-unreserved ones; ';', '=', '@', '%' and the rest are
+// percent-encoded.
+std::string EscapeHeaderValue(absl::string_view in) {
+  std::string out;
+  for (char c : in) {
+    if (absl::ascii_isalnum(c) || absl::StrContains("-_.!~*'()[]/?:+$", c)) {
+      out.push_back(c);
+    } else {
+      constexpr char kHex[] = "0123456789ABCDEF";
+      const unsigned char u = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xF]);
+    }
+  }
+  return out;
+}
+
+// `headers` (after '?') with the Replaces header's value put through
+// `replaces`.
+std::string MapReplaces(
+    const std::string& headers,
+    const std::function<std::string(const std::string&)>& replaces) {
+  std::vector<std::string> out;
+  for (absl::string_view h : absl::StrSplit(headers, '&')) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(h, absl::MaxSplits('=', 1));
+    if (absl::EqualsIgnoreCase(kv.first, "Replaces")) {
+      out.push_back(absl::StrCat(
+          kv.first, "=", EscapeHeaderValue(replaces(Unescape(kv.second)))));
+    } else {
+      out.emplace_back(h);
+    }
+  }
+  return absl::StrJoin(out, "&");
+}
+
 }  // namespace
 
-std::string RehomeUri(absl::string_view value, absl::string_view our_contact) {
+std::string RehomeUri(
+    absl::string_view value, absl::string_view our_contact,
+    const std::function<std::string(const std::string&)>& replaces) {
   // Our Contact: "<sip:host:port;transport=..>".
   absl::string_view ours = absl::StripAsciiWhitespace(our_contact);
   absl::ConsumePrefix(&ours, "<");
@@ -95,7 +155,11 @@ std::string RehomeUri(absl::string_view value, absl::string_view our_contact) {
   std::string uri = absl::StrCat(us.scheme, ":", theirs.user,
                                  theirs.user.empty() ? "" : "@", us.hostport);
   for (const std::string& p : params) absl::StrAppend(&uri, ";", p);
-  if (!theirs.headers.empty()) absl::StrAppend(&uri, "?", theirs.headers);
+  if (!theirs.headers.empty()) {
+    absl::StrAppend(
+        &uri, "?",
+        replaces ? MapReplaces(theirs.headers, replaces) : theirs.headers);
+  }
   if (!bracketed) {
     // An addr-spec: the URI now goes between angle brackets, or its
     // parameters would be read as the header's (RFC 3261 20).

@@ -3,6 +3,7 @@
 #ifndef TRUNKLINE_SERVICES_SIGNALING_URI_REHOME_H_
 #define TRUNKLINE_SERVICES_SIGNALING_URI_REHOME_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -20,7 +21,15 @@ namespace trunkline::signaling {
 // tells which trunk it is, and is routed like any call. Anything but a
 // sip or sips URI (tel:) names no address and is returned as it is, and
 // so is `value` when `our_contact` has no host.
-std::string RehomeUri(absl::string_view value, absl::string_view our_contact);
+//
+// With `replaces`, an embedded Replaces header (an attended transfer) is
+// passed to it unescaped and its result goes in its place, escaped: the
+// Replaces names the referrer's dialog with us, whose Call-ID and tags the
+// referee must not see (topology hiding); the caller swaps them for ones
+// of its own that it can map back.
+std::string RehomeUri(
+    absl::string_view value, absl::string_view our_contact,
+    const std::function<std::string(const std::string&)>& replaces = {});
 
 }  // namespace trunkline::signaling
 

@@ -28,6 +28,25 @@ TEST(RehomeUriTest, DisplayNameHeaderParamsAndEmbeddedHeadersKept) {
             "abc%40pbx%3Bto-tag%3D1%3Bfrom-tag%3D2>;x=1");
 }
 
+TEST(RehomeUriTest, EmbeddedReplacesGoesThroughTheMapping) {
+  std::string seen;
+  auto hide = [&seen](const std::string& replaces) {
+    seen = replaces;
+    return std::string("tl-9@x;to-tag=a b;from-tag=c");
+  };
+  EXPECT_EQ(RehomeUri("<sip:2001@10.1.1.5?Subject=x&Replaces="
+                      "abc%40pbx%3Bto-tag%3D1%3Bfrom-tag%3D2>",
+                      kUdp, hide),
+            "<sip:2001@127.0.0.1:5164?Subject=x&Replaces="
+            "tl-9%40x%3Bto-tag%3Da%20b%3Bfrom-tag%3Dc>");
+  EXPECT_EQ(seen, "abc@pbx;to-tag=1;from-tag=2") << "given unescaped";
+  // No Replaces: the mapping is not asked.
+  seen.clear();
+  EXPECT_EQ(RehomeUri("<sip:2001@10.1.1.5>", kUdp, hide),
+            "<sip:2001@127.0.0.1:5164>");
+  EXPECT_TRUE(seen.empty());
+}
+
 TEST(RehomeUriTest, AddrSpecKeepsItsHeaderParameters) {
   EXPECT_EQ(RehomeUri("sip:alice@fe.contoso.example;tag=x", kUdp),
             "<sip:alice@127.0.0.1:5164>;tag=x");
