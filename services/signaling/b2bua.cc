@@ -2062,7 +2062,8 @@ std::string B2bua::RevealReplaces(const std::string& replaces) const {
   if (!value) return replaces;
   auto it = issued_replaces_.find(value->call_id);
   if (it == issued_replaces_.end() || it->second.to_tag != value->to_tag ||
-      it->second.from_tag != value->from_tag) {
+      it->second.from_tag != value->from_tag ||
+      stack_->Now() - it->second.issued > kIssuedReplacesLifetime) {
     return replaces;
   }
   return it->second.original;

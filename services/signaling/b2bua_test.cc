@@ -1398,51 +1398,80 @@ TEST_F(IncomingReplacesTest, NamingNothingOfOursOrMalformedIsRefused) {
 // UC side must not see that dialog's Call-ID and tags (topology hiding):
 // it gets ones of ours, and its INVITE with them reaches the named call as
 // if it had named the dialog itself.
-TEST_F(IncomingReplacesTest, PassedThroughReplacesIsHiddenAndMappedBack) {
-  FakeServerLeg* uc = Invite("127.0.0.11", 5060, "v=0\r\n", "consult@fe");
-  v1::Candidate pbx = Gateway("pbx-lon", "127.0.0.31");
-  pbx.set_refer_mode(v1::REFER_MODE_PASSTHROUGH);
-  Route({pbx});
-  FakeClientLeg* to_pbx = stack_.sent.back();
-  to_pbx->observer->OnResponse(Resp(200, "v=0 pbx"));
-  uc->observer->OnAck("", "");
-  // The PBX refers the UC user to the gateway's call (as the gateway
-  // names its dialog with us).
-  InDialog(to_pbx->observer,
-           DialogRequest{"REFER",
-                         "",
-                         "",
-                         {{"Refer-To",
-                           "<sip:0871234567@10.20.0.5?Replaces=in%40gw%3Bto-"
-                           "tag%3Dtl-a%3Bfrom-tag%3Dgw-a>"}}});
-  ASSERT_EQ(uc->dialog.requests.size(), 1u);
-  const std::string refer_to =
-      HeaderOf(uc->dialog.requests[0]->request.headers, "Refer-To");
-  EXPECT_THAT(refer_to, ::testing::Not(HasSubstr("in%40gw")));
-  EXPECT_THAT(refer_to, ::testing::Not(HasSubstr("gw-a")));
-  EXPECT_THAT(refer_to, ::testing::Not(HasSubstr("10.20.0.5")));
-  const size_t at = refer_to.find("?Replaces=");
-  ASSERT_NE(at, std::string::npos) << refer_to;
-  std::string token = refer_to.substr(at + 10);
-  token = token.substr(0, token.find('>'));
-  token = absl::StrReplaceAll(token, {{"%3B", ";"}, {"%3D", "="}});
-  ASSERT_THAT(token, ::testing::StartsWith("tl-"));
+class PassedThroughReplacesTest : public IncomingReplacesTest {
+ protected:
+  // A UC call to the PBX (passthrough), whose REFER names the gateway's
+  // call as the gateway names its dialog with us; the Replaces the UC side
+  // got, unescaped.
+  std::string ReplacesTheUcSideGets() {
+    FakeServerLeg* uc = Invite("127.0.0.11", 5060, "v=0\r\n", "consult@fe");
+    v1::Candidate pbx = Gateway("pbx-lon", "127.0.0.31");
+    pbx.set_refer_mode(v1::REFER_MODE_PASSTHROUGH);
+    Route({pbx});
+    FakeClientLeg* to_pbx = stack_.sent.back();
+    to_pbx->observer->OnResponse(Resp(200, "v=0 pbx"));
+    uc->observer->OnAck("", "");
+    InDialog(to_pbx->observer,
+             DialogRequest{"REFER",
+                           "",
+                           "",
+                           {{"Refer-To",
+                             "<sip:0871234567@10.20.0.5?Replaces=in%40gw%3Bto-"
+                             "tag%3Dtl-a%3Bfrom-tag%3Dgw-a>"}}});
+    EXPECT_EQ(uc->dialog.requests.size(), 1u);
+    if (uc->dialog.requests.empty()) return "";
+    const std::string refer_to =
+        HeaderOf(uc->dialog.requests[0]->request.headers, "Refer-To");
+    EXPECT_THAT(refer_to, ::testing::Not(HasSubstr("in%40gw")));
+    EXPECT_THAT(refer_to, ::testing::Not(HasSubstr("gw-a")));
+    EXPECT_THAT(refer_to, ::testing::Not(HasSubstr("10.20.0.5")));
+    const size_t at = refer_to.find("?Replaces=");
+    EXPECT_NE(at, std::string::npos) << refer_to;
+    if (at == std::string::npos) return "";
+    std::string token = refer_to.substr(at + 10);
+    token = token.substr(0, token.find('>'));
+    return absl::StrReplaceAll(token, {{"%3B", ";"}, {"%3D", "="}});
+  }
+  // What our INVITE to the gateway call's far party (the first call's UC
+  // user) carries when the Replaces reached that call.
+  std::string ReplacesToTheFarParty() const {
+    return user_->id + ";to-tag=uc-b;from-tag=tl-b";
+  }
+};
 
+TEST_F(PassedThroughReplacesTest, HiddenAndMappedBack) {
+  const std::string token = ReplacesTheUcSideGets();
+  ASSERT_THAT(token, ::testing::StartsWith("tl-"));
   // The same Call-ID with other tags names nothing.
   FakeServerLeg* forged =
       InviteFrom("127.0.0.11", "forged@uc",
                  token.substr(0, token.find(';')) + ";to-tag=x;from-tag=y");
   ASSERT_FALSE(forged->responses.empty());
   EXPECT_EQ(forged->responses.back().code, 481);
-  // The UC user's INVITE with what it got reaches the gateway's call: on
-  // to its far party, the user of the first call, with that user's dialog.
+  // The UC user's INVITE with what it got reaches the gateway's call.
   const size_t sent = stack_.sent.size();
   InviteFrom("127.0.0.11", "xfer@uc", token);
   ASSERT_EQ(stack_.sent.size(), sent + 1);
-  EXPECT_THAT(
-      stack_.sent.back()->invite.headers,
-      ::testing::Contains(std::make_pair(
-          std::string("Replaces"), user_->id + ";to-tag=uc-b;from-tag=tl-b")));
+  EXPECT_THAT(stack_.sent.back()->invite.headers,
+              ::testing::Contains(std::make_pair(std::string("Replaces"),
+                                                 ReplacesToTheFarParty())));
+}
+
+TEST_F(PassedThroughReplacesTest, ForgottenAfterFiveMinutes) {
+  const std::string token = ReplacesTheUcSideGets();
+  ASSERT_THAT(token, ::testing::StartsWith("tl-"));
+  stack_.Advance(absl::Minutes(5) + absl::Seconds(1));
+  FakeServerLeg* late = InviteFrom("127.0.0.11", "late@uc", token);
+  ASSERT_FALSE(late->responses.empty());
+  EXPECT_EQ(late->responses.back().code, 481);
+  // The gateway's call is still there: named as the gateway names it, it
+  // is reached.
+  const size_t sent = stack_.sent.size();
+  InviteFrom("127.0.0.11", "direct@uc", "in@gw;to-tag=tl-a;from-tag=gw-a");
+  ASSERT_EQ(stack_.sent.size(), sent + 1);
+  EXPECT_THAT(stack_.sent.back()->invite.headers,
+              ::testing::Contains(std::make_pair(std::string("Replaces"),
+                                                 ReplacesToTheFarParty())));
 }
 
 TEST_F(B2buaTest, FailsOverOn503ToTheNextCandidate) {
