@@ -51,6 +51,14 @@ v1::RouteRequest BuildRouteRequest(const ExplainOptions& options) {
   return request;
 }
 
+namespace {
+// A trunk's RFC 4028 settings as a person reads them: "900 s", "-" when off.
+std::string SessionTimerText(const v1::SessionTimer& t) {
+  if (!t.enabled()) return "-";
+  return absl::StrCat(t.session_expires_seconds(), " s");
+}
+}  // namespace
+
 void PrintExplanation(const v1::RouteExplanation& e, std::ostream& out) {
   const v1::RouteDecision& d = e.decision();
   for (const v1::ExplainStep& step : e.steps()) {
@@ -63,7 +71,7 @@ void PrintExplanation(const v1::RouteExplanation& e, std::ostream& out) {
         << "\n";
   } else {
     Table table({"#", "TRUNK", "ROUTE", "USAGE", "NEXT HOP", "CALLED",
-                 "CALLING", "MEDIA"});
+                 "CALLING", "MEDIA", "SESSION TIMER"});
     int i = 0;
     for (const v1::Candidate& c : d.candidates()) {
       table.AddRow({absl::StrCat(++i),
@@ -73,9 +81,16 @@ void PrintExplanation(const v1::RouteExplanation& e, std::ostream& out) {
                     absl::StrCat(c.next_hop().gateway(), " ",
                                  c.next_hop().host(), ":", c.next_hop().port()),
                     c.called_number(), c.calling_number(),
-                    c.media().anchor() ? "anchored" : "bypass"});
+                    c.media().anchor() ? "anchored" : "bypass",
+                    SessionTimerText(c.trunk().empty() ? v1::SessionTimer()
+                                                       : c.session_timer())});
     }
     table.Print(out);
+    if (d.origin_session_timer().enabled()) {
+      out << "\ncaller's leg: session timer "
+          << SessionTimerText(d.origin_session_timer())
+          << " (the calling trunk's)\n";
+    }
   }
   out << "\ntopology " << d.topology_version() << "\n";
 }

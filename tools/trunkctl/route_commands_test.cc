@@ -1,0 +1,51 @@
+#include "tools/trunkctl/route_commands.h"
+
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace trunkline::trunkctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// An inter-trunk decision: the calling trunk's timer on the caller's leg,
+// each candidate's own on the callee's.
+TEST(RouteCommandsTest, ExplanationShowsEachLegsSessionTimer) {
+  v1::RouteExplanation e;
+  v1::RouteDecision* d = e.mutable_decision();
+  d->set_topology_version("v1");
+  d->mutable_origin_session_timer()->set_enabled(true);
+  d->mutable_origin_session_timer()->set_session_expires_seconds(600);
+  v1::Candidate* lon = d->add_candidates();
+  lon->set_trunk("pstn-lon");
+  lon->set_called_number("02071234567");
+  v1::Candidate* itsp = d->add_candidates();
+  itsp->set_trunk("itsp");
+  itsp->mutable_session_timer()->set_enabled(true);
+  itsp->mutable_session_timer()->set_session_expires_seconds(900);
+  std::ostringstream out;
+  PrintExplanation(e, out);
+  const std::string text = out.str();
+  EXPECT_THAT(text, HasSubstr("SESSION TIMER"));
+  EXPECT_THAT(text, HasSubstr("900 s"));
+  EXPECT_THAT(text, HasSubstr("caller's leg: session timer 600 s (the calling "
+                              "trunk's)"));
+  EXPECT_THAT(text, HasSubstr("topology v1"));
+}
+
+TEST(RouteCommandsTest, RejectAndNoCallerTimer) {
+  v1::RouteExplanation e;
+  e.mutable_decision()->mutable_reject()->set_sip_code(404);
+  e.mutable_decision()->mutable_reject()->set_reason("no route");
+  std::ostringstream out;
+  PrintExplanation(e, out);
+  EXPECT_THAT(out.str(), HasSubstr("REJECT 404 no route"));
+  EXPECT_THAT(out.str(), Not(HasSubstr("caller's leg")));
+}
+
+}  // namespace
+}  // namespace trunkline::trunkctl
