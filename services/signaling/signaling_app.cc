@@ -10,6 +10,7 @@
 #include "grpcpp/security/credentials.h"
 #include "services/common/log.h"
 #include "services/common/status_macros.h"
+#include "services/signaling/call_plan.h"
 #include "services/signaling/grpc_media_controller.h"
 #include "services/signaling/grpc_routing_client.h"
 
@@ -169,12 +170,7 @@ absl::Status SignalingApp::ApplyTopology(
 void SignalingApp::WatchCertificates(const std::vector<ListenSpec>& bound) {
   for (const ListenSpec& s : bound) {
     if (s.transport != v1::TRANSPORT_TLS) continue;
-    const std::string socket =
-        absl::StrCat(s.address.find(':') != std::string::npos
-                         ? absl::StrCat("[", s.address, "]")
-                         : s.address,
-                     ":", s.port);
-    certificates_->Watch(socket, s.tls);
+    certificates_->Watch(absl::StrCat(UriHost(s.address), ":", s.port), s.tls);
   }
 }
 

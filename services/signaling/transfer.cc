@@ -12,36 +12,13 @@
 #include "services/common/error_table.h"
 #include "services/common/log.h"
 #include "services/signaling/call_plan.h"
+#include "services/signaling/uri_rehome.h"
 
 namespace trunkline::signaling {
 namespace {
 
 MediaLeg Other(MediaLeg leg) {
   return leg == MediaLeg::kCaller ? MediaLeg::kCallee : MediaLeg::kCaller;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = absl::ascii_tolower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// RFC 3986 percent-decoding, as URI headers are escaped (RFC 3261 19.1.1).
-std::string Unescape(absl::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 &&
-        HexValue(in[i + 2]) >= 0) {
-      out.push_back(
-          static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return out;
 }
 
 // The reason phrase RFC 3261 21 gives a code, for a sipfrag whose response
@@ -129,7 +106,7 @@ absl::StatusOr<ReferTarget> ParseReferTo(const HeaderList& headers) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(h, absl::MaxSplits('=', 1));
     if (absl::EqualsIgnoreCase(kv.first, "Replaces")) {
-      target.replaces = Unescape(kv.second);
+      target.replaces = PercentDecode(kv.second);
     }
   }
   const std::string lower = absl::AsciiStrToLower(uri);
@@ -150,7 +127,7 @@ absl::StatusOr<ReferTarget> ParseReferTo(const HeaderList& headers) {
     return absl::InvalidArgumentError(
         absl::StrCat("Refer-To is not a sip, sips or tel URI: ", *value));
   }
-  target.user = Unescape(target.user);
+  target.user = PercentDecode(target.user);
   if (target.user.empty() && missing.empty()) {
     missing = "Refer-To URI has an empty user part: ";
   }

@@ -57,26 +57,6 @@ bool IsRoutingParam(absl::string_view param) {
          absl::EqualsIgnoreCase(name, "ttl");
 }
 
-// RFC 3986 percent-decoding, as URI headers are escaped (RFC 3261 19.1.1).
-std::string Unescape(absl::string_view in) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    c = absl::ascii_tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 &&
-        hex(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return out;
-}
-
 // A URI header's value escaped: RFC 3261 25.1 hvalue keeps unreserved
 // characters and hnv-unreserved ones; ';', '=', '@', '%' and the rest are
 // percent-encoded.
@@ -106,8 +86,9 @@ std::string MapReplaces(
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(h, absl::MaxSplits('=', 1));
     if (absl::EqualsIgnoreCase(kv.first, "Replaces")) {
-      out.push_back(absl::StrCat(
-          kv.first, "=", EscapeHeaderValue(replaces(Unescape(kv.second)))));
+      out.push_back(
+          absl::StrCat(kv.first, "=",
+                       EscapeHeaderValue(replaces(PercentDecode(kv.second)))));
     } else {
       out.emplace_back(h);
     }
@@ -116,6 +97,26 @@ std::string MapReplaces(
 }
 
 }  // namespace
+
+std::string PercentDecode(absl::string_view in) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = absl::ascii_tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 &&
+        hex(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
 
 std::string RehomeUri(
     absl::string_view value, absl::string_view our_contact,

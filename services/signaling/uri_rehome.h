@@ -10,6 +10,10 @@
 
 namespace trunkline::signaling {
 
+// RFC 3986 percent-decoding, as a URI's user part and embedded headers are
+// escaped (RFC 3261 19.1.1); a '%' not followed by two hex digits stays.
+std::string PercentDecode(absl::string_view in);
+
 // `value`, a header value holding one URI (name-addr or addr-spec, as in
 // Refer-To and Referred-By), with its URI's scheme, host, port and
 // transport replaced by those of `our_contact` (our Contact on the leg it

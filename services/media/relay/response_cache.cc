@@ -1,5 +1,7 @@
 #include "services/media/relay/response_cache.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -52,29 +54,30 @@ void ResponseCache::Put(Method method, v1::Leg leg,
   }
   Entry& entry = entries_[index];
   entry.has_phrases = false;
-  entry.text = absl::StrCat(request_id, sdp);
-  if (phrases.empty() || absl::StrContains(sdp, kPhraseMark)) return;
-  std::string packed(request_id);
-  packed.reserve(entry.text.size());
-  size_t at = 0;
-  while (at < sdp.size()) {
-    bool matched = false;
-    for (size_t p = 0; p < phrases.size() && p < 256; ++p) {
-      const std::string& phrase = phrases[p];
-      if (!phrase.empty() && absl::StartsWith(sdp.substr(at), phrase)) {
-        packed.push_back(kPhraseMark);
-        packed.push_back(static_cast<char>(p));
-        at += phrase.size();
-        matched = entry.has_phrases = true;
-        break;
+  std::string text(request_id);
+  text.reserve(request_id.size() + sdp.size());
+  if (phrases.empty() || absl::StrContains(sdp, kPhraseMark)) {
+    text.append(sdp.data(), sdp.size());
+  } else {
+    const size_t usable = std::min<size_t>(phrases.size(), 256);
+    for (size_t at = 0; at < sdp.size();) {
+      size_t p = 0;
+      while (p < usable && (phrases[p].empty() ||
+                            !absl::StartsWith(sdp.substr(at), phrases[p]))) {
+        ++p;
+      }
+      if (p < usable) {
+        text.push_back(kPhraseMark);
+        text.push_back(static_cast<char>(p));
+        at += phrases[p].size();
+        entry.has_phrases = true;
+      } else {
+        text.push_back(sdp[at++]);
       }
     }
-    if (!matched) packed.push_back(sdp[at++]);
   }
-  if (entry.has_phrases) {
-    packed.shrink_to_fit();
-    entry.text = std::move(packed);
-  }
+  text.shrink_to_fit();
+  entry.text = std::move(text);
 }
 
 size_t ResponseCache::stored_bytes() const {
