@@ -341,7 +341,8 @@ void MediaService::Delete(
   }
   relay::Worker& worker = WorkerFor(call->request().call_id());
   if (!PostTo(worker, [&worker, call] {
-        worker.Delete(call->request().call_id());
+        worker.Delete(call->request().call_id(),
+                      call->response()->mutable_streams());
         call->Finish(absl::OkStatus());
       })) {
     call->Finish(Stopping());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <iterator>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "services/common/error_table.h"
 #include "services/common/log.h"
 #include "services/signaling/call_plan.h"
+#include "services/signaling/call_record.h"
 #include "services/signaling/dialog_relay.h"
 #include "services/signaling/digest_auth.h"
 #include "services/signaling/session_timer.h"
@@ -630,7 +632,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         // nothing of the relay's at the caller: the relay's session has no
         // use now (left, it would end the call on a media timeout), and the
         // next SDP is not the relay's.
-        b2bua_->media_->Delete(request_.call_id);
+        b2bua_->media_->Delete(request_.call_id, nullptr);
         anchored_ = false;
         media_offered_ = false;
       }
@@ -1609,8 +1611,20 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     ReleaseTrunk();
     if (!origin_occupied_.empty()) b2bua_->Release(origin_occupied_);
     origin_occupied_.clear();
-    if (anchored_ || media_offered_) b2bua_->media_->Delete(request_.call_id);
-    LogRecord();
+    std::shared_ptr<LogLine> record = MakeRecord();
+    if (anchored_ || media_offered_) {
+      // An anchored call's record also carries what the relay measured,
+      // which Delete hands back: the line is written when the last copy of
+      // `done` goes (after the figures are in, or without them on error).
+      MediaController::QueryDone done;
+      if (record != nullptr && anchored_) {
+        done = [record](absl::StatusOr<v1::QueryResponse> figures) {
+          if (figures.ok()) AddMediaFigures(*figures, *record);
+        };
+      }
+      b2bua_->media_->Delete(request_.call_id, std::move(done));
+    }
+    record.reset();
     b2bua_->Finished(id_);
   }
 
@@ -1625,12 +1639,14 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // The call's detail record (CDR), one logfmt line when it ends, as
   // Kamailio's acc module or a Mediation Server's CDR: what the caller
   // sent, where it went, what came of it and how long each part took.
-  void LogRecord() const {
-    if (!LogEnabled(LogLevel::kInfo)) return;
+  // Null when info lines are not logged.
+  std::shared_ptr<LogLine> MakeRecord() const {
+    if (!LogEnabled(LogLevel::kInfo)) return nullptr;
     const absl::Time now = b2bua_->stack_->Now();
     const int status = server_->final_status();
     const bool answered = answered_ != absl::Time();
-    LogLine line(LogLevel::kInfo, "cdr");
+    auto record = std::make_shared<LogLine>(LogLevel::kInfo, "cdr");
+    LogLine& line = *record;
     line.With("call_id", request_.call_id)
         .With("direction", direction_)
         .With("origin", origin_.uc_side() ? "uc" : origin_.trunk)
@@ -1660,6 +1676,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
           "duration_s",
           absl::StrFormat("%.3f", absl::ToDoubleSeconds(now - answered_)));
     }
+    return record;
   }
 
   B2bua* b2bua_;
@@ -1706,7 +1723,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   absl::Time sent_at_;
   bool got_provisional_ = false;
   double post_dial_delay_ = 0;
-  // For the call's record (LogRecord): who ended it ("caller", "callee",
+  // For the call's record (MakeRecord): who ended it ("caller", "callee",
   // "trunkline"; null until known) and the Reason header value, if any.
   const char* ended_by_ = nullptr;
   std::string end_reason_;

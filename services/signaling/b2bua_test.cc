@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,7 +81,15 @@ class FakeMedia : public MediaController {
   }
   bool hold_answers = false;
   std::vector<std::function<void()>> held;
-  void Delete(const std::string&) override { log.push_back("delete"); }
+  // `figures`: what Delete hands back (unset: an error, as from a media
+  // instance that did not answer).
+  void Delete(const std::string&, QueryDone done) override {
+    log.push_back("delete");
+    if (!done) return;
+    if (figures.has_value()) return done(*figures);
+    done(absl::UnavailableError("Delete: not reachable"));
+  }
+  std::optional<v1::QueryResponse> figures;
   void Query(const std::string&, QueryDone done) override {
     done(absl::UnavailableError("none"));
   }
@@ -385,6 +394,56 @@ TEST_F(B2buaTest, EachCallEndsWithItsRecord) {
     EXPECT_THAT(records[1], HasSubstr(field));
   }
   EXPECT_THAT(records[1], Not(HasSubstr("duration_s=")));
+}
+
+// An anchored call's record carries what the relay measured on each leg
+// (from Delete's answer); without that answer it is written all the same.
+TEST_F(B2buaTest, AnchoredCallsRecordCarriesTheMediaFigures) {
+  const LogLevel level = LogEnabled(LogLevel::kDebug)  ? LogLevel::kDebug
+                         : LogEnabled(LogLevel::kInfo) ? LogLevel::kInfo
+                                                       : LogLevel::kWarning;
+  SetLogLevel(LogLevel::kInfo);
+  ::testing::internal::CaptureStderr();
+  media_.anchors = true;
+  v1::QueryResponse figures;
+  v1::StreamStats* from_caller = figures.add_streams();
+  from_caller->set_leg(v1::LEG_CALLER);
+  from_caller->set_packets(2500);
+  from_caller->set_mos(4.32);
+  v1::StreamStats* from_callee = figures.add_streams();
+  from_callee->set_leg(v1::LEG_CALLEE);
+  from_callee->set_packets(2400);
+  from_callee->set_packets_lost(100);
+  from_callee->set_mos(3.9);
+  media_.figures = figures;
+  for (int call = 0; call < 2; ++call) {
+    if (call == 1) media_.figures.reset();
+    FakeServerLeg* leg = Invite();
+    v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+    c.mutable_media()->set_anchor(true);
+    Route({c});
+    FakeClientLeg* out = stack_.sent.back();
+    out->observer->OnResponse(Resp(200, "v=0 answer"));
+    leg->observer->OnAck("", "");
+    out->observer->OnBye("");
+    stack_.RunPosted();
+  }
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  SetLogLevel(level);
+  std::vector<std::string> records;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    if (absl::StrContains(line, "msg=cdr")) records.emplace_back(line);
+  }
+  ASSERT_EQ(records.size(), 2u) << log;
+  for (const char* field :
+       {"media=anchored", "caller_packets=2500 ", "caller_mos=4.32",
+        "callee_packets=2400 ", "callee_lost=100 ", "callee_loss_pct=4.00 ",
+        "callee_mos=3.90"}) {
+    EXPECT_THAT(records[0], HasSubstr(field));
+  }
+  EXPECT_THAT(records[1], HasSubstr("media=anchored"));
+  EXPECT_THAT(records[1], HasSubstr("ended_by=callee"));
+  EXPECT_THAT(records[1], Not(HasSubstr("caller_packets")));
 }
 
 // Over TLS the INVITE names what the gateway's certificate must carry (its

@@ -46,7 +46,7 @@ class RecordingMedia : public MediaController {
     EXPECT_EQ(call_id, "call-1");
     calls.push_back({"Answer", from, sdp, std::move(done)});
   }
-  void Delete(const std::string&) override {}
+  void Delete(const std::string&, QueryDone) override {}
   void Query(const std::string&, QueryDone done) override {
     done(absl::UnimplementedError("not the relay's"));
   }

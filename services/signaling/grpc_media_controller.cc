@@ -259,35 +259,62 @@ void GrpcMediaController::Answer(const std::string& call_id, MediaLeg from,
          std::move(done));
 }
 
-void GrpcMediaController::Delete(const std::string& call_id) {
+void GrpcMediaController::Delete(const std::string& call_id, QueryDone done) {
   auto it = calls_.find(call_id);
-  if (it == calls_.end()) return;
-  // Nothing waits for the answer: the completion thread only logs a failure.
+  if (it == calls_.end()) {
+    if (done) {
+      done(absl::NotFoundError(absl::StrCat(
+          "call \"", call_id, "\" is not anchored on any media instance")));
+    }
+    return;
+  }
+  // Only a caller that wants the figures (the call's record) has the result
+  // posted to the loop; otherwise the completion thread logs a failure.
   struct DeleteCall final : GrpcCompletionThread::Call {
     grpc::ClientContext context;
     v1::DeleteResponse response;
     grpc::Status status;
     std::unique_ptr<grpc::ClientAsyncResponseReader<v1::DeleteResponse>> reader;
     std::string call_id;
+    Poster post;
+    QueryDone done;
 
     void Finished() override {
       // Nothing else frees the session: media keeps it (and its ports)
-      // until a Delete or a restart, so a failure is worth a warning.
+      // until a Delete or its orphan time, so a failure is worth a warning.
       if (!status.ok()) {
         TL_LOG(kWarning, "media Delete failed")
             .With("call_id", call_id)
             .With("error", status.error_message());
       }
+      if (!done) return;
+      absl::StatusOr<v1::QueryResponse> figures;
+      if (status.ok()) {
+        v1::QueryResponse q;
+        q.mutable_streams()->Swap(response.mutable_streams());
+        figures = std::move(q);
+      } else {
+        figures = absl::Status(FromGrpcStatus(status).code(),
+                               "Delete: no figures from media");
+      }
+      post([done = std::move(done), figures = std::move(figures)] {
+        done(figures);
+      });
     }
   };
   auto* call = new DeleteCall;
   call->call_id = call_id;
+  const Instance& instance = *instances_[it->second.instance];
+  if (done) {
+    call->post = post_;
+    call->done = std::move(done);
+  }
   call->context.set_deadline(std::chrono::system_clock::now() +
                              absl::ToChronoMilliseconds(timeout_));
   v1::DeleteRequest request;
   request.set_call_id(call_id);
-  call->reader = instances_[it->second.instance]->stub->AsyncDelete(
-      &call->context, request, completions_->queue());
+  call->reader = instance.stub->AsyncDelete(&call->context, request,
+                                            completions_->queue());
   call->reader->Finish(&call->response, &call->status,
                        static_cast<GrpcCompletionThread::Tag*>(call));
   calls_.erase(it);

@@ -50,7 +50,7 @@ class GrpcMediaController final : public MediaController {
                 SdpDone done) override;
   void Answer(const std::string& call_id, MediaLeg from, const std::string& sdp,
               SdpDone done) override;
-  void Delete(const std::string& call_id) override;
+  void Delete(const std::string& call_id, QueryDone done) override;
   // Asks the call's instance, with at most kQueryTimeout.
   void Query(const std::string& call_id, QueryDone done) override;
   std::string InstanceOf(const std::string& call_id) const override;

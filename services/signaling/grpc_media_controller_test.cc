@@ -65,6 +65,21 @@ class FakeMedia final : public v1::Media::CallbackService {
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
+  // Delete: the last figures of the call.
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* c,
+                                   const v1::DeleteRequest* request,
+                                   v1::DeleteResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    deleted_.push_back(request->call_id());
+    v1::StreamStats* s = response->add_streams();
+    s->set_leg(v1::LEG_CALLER);
+    s->set_packets(300);
+    return Done(c);
+  }
+  std::vector<std::string> deleted() {
+    absl::MutexLock lock(&mu_);
+    return deleted_;
+  }
   void HangQueries() {
     absl::MutexLock lock(&mu_);
     hang_queries_ = true;
@@ -100,6 +115,7 @@ class FakeMedia final : public v1::Media::CallbackService {
   int queries_ ABSL_GUARDED_BY(mu_) = 0;
   bool hang_queries_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<grpc::ServerUnaryReactor*> hung_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> deleted_ ABSL_GUARDED_BY(mu_);
 };
 
 // Runs posted closures at once: the test thread plays the SIP loop.
@@ -310,9 +326,27 @@ TEST(GrpcMediaControllerTest, QueriesTheInstanceThatAnchorsTheCall) {
   EXPECT_EQ(anchor.queries(), 1);
   EXPECT_EQ(other.queries(), 0);
 
-  // Once deleted, the call is no longer anchored anywhere.
-  media.Delete("call-q");
+  // Deleted: the last figures come back (for the call's record), and the
+  // call is no longer anchored anywhere.
+  absl::Notification deleted;
+  absl::StatusOr<v1::QueryResponse> last;
+  media.Delete("call-q", [&](absl::StatusOr<v1::QueryResponse> r) {
+    last = std::move(r);
+    deleted.Notify();
+  });
   EXPECT_EQ(media.InstanceOf("call-q"), "");
+  ASSERT_TRUE(deleted.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(last.ok()) << last.status();
+  ASSERT_EQ(last->streams_size(), 1);
+  EXPECT_EQ(last->streams(0).packets(), 300u);
+  EXPECT_EQ(anchor.deleted(), std::vector<std::string>{"call-q"});
+  EXPECT_TRUE(other.deleted().empty());
+  // A call anchored nowhere: NOT_FOUND at once, nothing sent.
+  absl::StatusOr<v1::QueryResponse> none;
+  media.Delete("call-q", [&](absl::StatusOr<v1::QueryResponse> r) {
+    none = std::move(r);
+  });
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(GrpcMediaControllerTest, AQueryThatHangsEndsAtTheShortDeadline) {
@@ -373,7 +407,7 @@ TEST(GrpcMediaControllerTest, AnAnswerThatHangsEndsAtTheCallsDeadline) {
   EXPECT_EQ(answer.status().message(), "Answer: no answer in time");
   EXPECT_GE(took, absl::Milliseconds(250));
   EXPECT_LT(took, absl::Seconds(5));
-  media.Delete("call-a");
+  media.Delete("call-a", nullptr);
 }
 
 }  // namespace

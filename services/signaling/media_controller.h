@@ -51,11 +51,14 @@ class MediaController {
   // first Offer), the answer for the offering leg out.
   virtual void Answer(const std::string& call_id, MediaLeg from,
                       const std::string& sdp, SdpDone done) = 0;
-  // The call is over (or the candidate abandoned): free the session.
-  virtual void Delete(const std::string& call_id) = 0;
+  // Per stream and leg figures of a call (Query, and Delete's last ones).
+  using QueryDone = std::function<void(absl::StatusOr<v1::QueryResponse>)>;
+  // The call is over (or the candidate abandoned): free the session. When
+  // `done` is set it gets the session's last figures (for the call's
+  // record), or the error, on the loop; null: nothing waits.
+  virtual void Delete(const std::string& call_id, QueryDone done) = 0;
 
   // For the admin API (GetCall), called on the loop like the rest.
-  using QueryDone = std::function<void(absl::StatusOr<v1::QueryResponse>)>;
   // The call's streams as its media instance measures them now (Query),
   // with a short deadline; NOT_FOUND when the call is not anchored here.
   virtual void Query(const std::string& call_id, QueryDone done) = 0;
@@ -90,7 +93,9 @@ class NoMediaController final : public MediaController {
               SdpDone done) override {
     done(absl::UnavailableError(why_));
   }
-  void Delete(const std::string&) override {}
+  void Delete(const std::string&, QueryDone done) override {
+    if (done) done(absl::UnavailableError(why_));
+  }
   void Query(const std::string&, QueryDone done) override {
     done(absl::UnavailableError(why_));
   }

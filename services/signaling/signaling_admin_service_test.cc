@@ -153,7 +153,7 @@ class FakeMediaController : public MediaController {
               SdpDone done) override {
     done(std::string("v=0 relay answer\r\n"));
   }
-  void Delete(const std::string&) override {}
+  void Delete(const std::string&, QueryDone) override {}
   void Query(const std::string& call_id, QueryDone done) override {
     queried.push_back(call_id);
     if (hold) {

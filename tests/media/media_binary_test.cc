@@ -361,6 +361,14 @@ TEST_F(MediaBinaryTest, SrtpCallerToPlainCalleeThroughHoldResumeAndRekey) {
     request.set_call_id(call_id_);
     v1::DeleteResponse response;
     ASSERT_TRUE(stub_->Delete(&context, request, &response).ok());
+    // The session's last figures, for the call's record: at least what
+    // Query counted before.
+    uint64_t from_caller = 0;
+    for (const v1::StreamStats& s : response.streams()) {
+      if (s.leg() == v1::LEG_CALLER) from_caller += s.packets();
+    }
+    EXPECT_GE(from_caller, query.streams(0).packets())
+        << response.DebugString();
   }
   a_->SendRtp(relay_a_, 0, {1, 2, 3});
   EXPECT_FALSE(b_->Receive(200).has_value()) << "relayed after Delete";

@@ -132,6 +132,11 @@ grep 'msg=cdr' "$WORK/signaling.log" | sed -e 's/^ts=[^ ]* level=info service=si
 answered=$(curl -s http://127.0.0.1:9451/metrics |
   awk '/^trunkline_signaling_calls_answered_total\{/ {n += $2} END {printf "%d", n}')
 [ "$answered" -ge 4 ] || fail "only $answered of the demo's 4 calls were answered (see above)"
+# Audio flowed both ways in every answered, anchored call: its record
+# carries what the relay received from each leg (packets, loss, jitter, MOS).
+silent=$(grep 'msg=cdr' "$WORK/signaling.log" | grep ' status=200 ' | grep ' media=anchored' |
+  grep -v -E 'caller_packets=[1-9][0-9]* .*callee_packets=[1-9]' | grep -o 'call_id=[^ ]*' || true)
+[ -z "$silent" ] || fail "answered calls without audio both ways through the relay: $silent"
 
 step "Done"
 echo "Point trunkctl at the running stack yourself with: make run, then build/bin/trunkctl node status"

@@ -571,9 +571,12 @@ void Worker::DestroySession(Session& session) {
   session.streams.clear();
 }
 
-void Worker::Delete(const std::string& call_id) {
+void Worker::Delete(
+    const std::string& call_id,
+    google::protobuf::RepeatedPtrField<v1::StreamStats>* final_streams) {
   auto found = sessions_.find(call_id);
   if (found == sessions_.end()) return;
+  if (final_streams != nullptr) AddStreamFigures(*found->second, final_streams);
   DestroySession(*found->second);
   sessions_.erase(found);
   UpdateCounts();
@@ -592,11 +595,18 @@ absl::Status Worker::Query(const std::string& call_id,
     return absl::NotFoundError(
         absl::StrCat("no media session for call ", call_id));
   }
-  for (const auto& stream : found->second->streams) {
+  AddStreamFigures(*found->second, response->mutable_streams());
+  return absl::OkStatus();
+}
+
+void Worker::AddStreamFigures(
+    const Session& session,
+    google::protobuf::RepeatedPtrField<v1::StreamStats>* streams) const {
+  for (const auto& stream : session.streams) {
     if (stream == nullptr) continue;
     for (const StreamEnd& end : stream->ends) {
       const ReceiveStats& s = end.stats();
-      v1::StreamStats* out = response->add_streams();
+      v1::StreamStats* out = streams->Add();
       out->set_leg(end.leg);
       out->set_mline(end.mline);
       out->set_ssrc(s.ssrc());
@@ -612,7 +622,6 @@ absl::Status Worker::Query(const std::string& call_id,
       out->set_dropped(s.dropped());
     }
   }
-  return absl::OkStatus();
 }
 
 }  // namespace trunkline::media::relay

@@ -104,7 +104,10 @@ class Worker final : private PacketObserver {
   absl::StatusOr<std::string> Offer(const v1::OfferRequest& request,
                                     bool update, bool draining);
   absl::StatusOr<std::string> Answer(const v1::AnswerRequest& request);
-  void Delete(const std::string& call_id);
+  // Ends the session; its figures up to now go to `final_streams` when set.
+  void Delete(const std::string& call_id,
+              google::protobuf::RepeatedPtrField<v1::StreamStats>*
+                  final_streams = nullptr);
   absl::Status Query(const std::string& call_id, v1::QueryResponse* response);
   // Deletes every session (shutdown).
   void DeleteAll();
@@ -162,6 +165,11 @@ class Worker final : private PacketObserver {
   sdp::RelaySide RelaySideFor(const Session& session, size_t side,
                               size_t mlines) const;
   void DestroySession(Session& session);
+  // Each stream end's figures (one entry per leg and m-line), for Query and
+  // Delete.
+  void AddStreamFigures(
+      const Session& session,
+      google::protobuf::RepeatedPtrField<v1::StreamStats>* streams) const;
   void UpdateCounts();
 
   const int index_;

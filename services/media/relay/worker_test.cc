@@ -302,8 +302,8 @@ TEST_F(WorkerTest, RetriesGetTheSameSdpWithOurKeysOnBothSides) {
       false, false);
   ASSERT_TRUE(offer_again.ok()) << offer_again.status();
   EXPECT_EQ(*offer_again, first_to_b_);
-  absl::StatusOr<std::string> answer_again = worker_->Answer(
-      AnswerFrom(v1::LEG_CALLEE, first_b_answer_, "invite-1"));
+  absl::StatusOr<std::string> answer_again =
+      worker_->Answer(AnswerFrom(v1::LEG_CALLEE, first_b_answer_, "invite-1"));
   ASSERT_TRUE(answer_again.ok()) << answer_again.status();
   EXPECT_EQ(*answer_again, first_to_a_);
   ASSERT_THAT(first_to_a_, HasSubstr("a=crypto:"));
@@ -683,6 +683,27 @@ TEST_F(WorkerTest, DeleteFreesThePortsIntoQuarantine) {
   EXPECT_EQ(worker_->sessions(), 0u);
   EXPECT_EQ(ports_->free_pairs(), free_before - 2) << "quarantined";
   EXPECT_FALSE(Relays(*a_, relay_a_port_, *b_));
+}
+
+// Delete hands back what the session measured (the call's record carries
+// it), per leg as Query does; an unknown call adds nothing.
+TEST_F(WorkerTest, DeleteGivesTheSessionsLastFigures) {
+  Establish(false);
+  ASSERT_TRUE(Relays(*a_, relay_a_port_, *b_));
+  ASSERT_TRUE(Relays(*a_, relay_a_port_, *b_));
+  ASSERT_TRUE(Relays(*b_, relay_b_port_, *a_));
+  google::protobuf::RepeatedPtrField<v1::StreamStats> figures;
+  worker_->Delete("call-1", &figures);
+  EXPECT_EQ(worker_->sessions(), 0u);
+  ASSERT_EQ(figures.size(), 2);
+  for (const v1::StreamStats& s : figures) {
+    EXPECT_EQ(s.packets(), s.leg() == v1::LEG_CALLER ? 2u : 1u)
+        << v1::Leg_Name(s.leg());
+    EXPECT_GT(s.mos(), 4.0);
+    EXPECT_EQ(s.ssrc(), s.leg() == v1::LEG_CALLER ? 0xA0A0A0A0u : 0xB0B0B0B0u);
+  }
+  worker_->Delete("call-1", &figures);
+  EXPECT_EQ(figures.size(), 2) << "a second Delete finds nothing";
 }
 
 // A session whose call's signaling instance is gone (no Delete after the
