@@ -633,6 +633,8 @@ class Decider {
     m->set_anchor(!(caller_bypass && config.enable_bypass() &&
                     SrtpCompatible(caller_srtp, config.srtp_mode())));
     m->set_callee_latching(config.enable_rtp_latching());
+    m->set_callee_strict_source(config.strict_media_source());
+    m->set_callee_rtcp_mux(config.rtcp_mux());
     m->set_media_timeout_seconds(config.media_timeout_seconds());
     m->set_rtcp_active_calls(config.rtcp_active_calls());
     m->set_rtcp_calls_on_hold(config.rtcp_calls_on_hold());
@@ -653,6 +655,8 @@ class Decider {
     if (origin_ == nullptr) return;
     const v1::TrunkConfiguration& config = *origin_->configuration;
     m->set_caller_latching(config.enable_rtp_latching());
+    m->set_caller_strict_source(config.strict_media_source());
+    m->set_caller_rtcp_mux(config.rtcp_mux());
     m->set_caller_media_timeout_seconds(config.media_timeout_seconds());
     m->set_caller_rtcp_active_calls(config.rtcp_active_calls());
     m->set_caller_rtcp_calls_on_hold(config.rtcp_calls_on_hold());

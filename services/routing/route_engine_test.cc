@@ -375,8 +375,9 @@ TEST_F(RouteEngineTest, SessionTimersComeFromEachLegsTrunk) {
   const std::string anchor = "    referMode: passthrough\n";
   ASSERT_NE(text.find(anchor), std::string::npos);
   text.replace(text.find(anchor), anchor.size(),
-               anchor + "    sessionTimer: {enabled: true, "
-                        "sessionExpiresSeconds: 600}\n");
+               anchor +
+                   "    sessionTimer: {enabled: true, "
+                   "sessionExpiresSeconds: 600}\n");
   std::shared_ptr<const RoutingSnapshot> timed = FromText(text);
   v1::RouteDecision both;
   ASSERT_TRUE(
@@ -384,8 +385,37 @@ TEST_F(RouteEngineTest, SessionTimersComeFromEachLegsTrunk) {
   EXPECT_TRUE(both.origin_session_timer().enabled());
   EXPECT_EQ(both.origin_session_timer().session_expires_seconds(), 600u);
   ASSERT_EQ(both.candidates_size(), 2);
-  EXPECT_EQ(both.candidates(1).session_timer().session_expires_seconds(),
-            900u);
+  EXPECT_EQ(both.candidates(1).session_timer().session_expires_seconds(), 900u);
+}
+
+// Strict source and rtcp-mux are per trunk (the example's ITSP has both):
+// the candidate's for the leg towards it, the calling trunk's for the
+// caller's leg.
+TEST_F(RouteEngineTest, StrictSourceAndRtcpMuxComeFromEachLegsTrunk) {
+  v1::RouteDecision d =
+      Decided(User("sip:a@contoso.example", "+35315551234", "+33142685300"));
+  int itsp = 0;
+  for (const v1::Candidate& c : d.candidates()) {
+    EXPECT_EQ(c.media().callee_strict_source(), c.trunk() == "itsp")
+        << c.trunk();
+    EXPECT_EQ(c.media().callee_rtcp_mux(), c.trunk() == "itsp") << c.trunk();
+    EXPECT_FALSE(c.media().caller_strict_source()) << "from the UC side";
+    EXPECT_FALSE(c.media().caller_rtcp_mux()) << "from the UC side";
+    itsp += c.trunk() == "itsp";
+  }
+  EXPECT_EQ(itsp, 1);
+  // From the ITSP to a UC user: the caller's leg is the ITSP's.
+  d = Decided(Trunk("itsp", "+33142685300", "+35315551234"));
+  ASSERT_TRUE(d.to_uc_side());
+  ASSERT_GT(d.candidates_size(), 0);
+  EXPECT_TRUE(d.candidates(0).media().caller_strict_source());
+  EXPECT_TRUE(d.candidates(0).media().caller_rtcp_mux());
+  EXPECT_FALSE(d.candidates(0).media().callee_strict_source());
+  // From the Dublin gateway (neither set): off on both legs.
+  d = Decided(Trunk("pstn-dub", "0871234567", "015551234"));
+  ASSERT_GT(d.candidates_size(), 0);
+  EXPECT_FALSE(d.candidates(0).media().caller_strict_source());
+  EXPECT_FALSE(d.candidates(0).media().caller_rtcp_mux());
 }
 
 TEST_F(RouteEngineTest, ExplainMatchesRoute) {

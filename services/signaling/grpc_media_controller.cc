@@ -21,6 +21,8 @@ v1::SidePlan CallerSide(const v1::Candidate& c) {
   // UC side, none are set and the instance's own (--advertised_address)
   // is advertised.
   side.set_latching(c.media().caller_latching());
+  side.set_strict_source(c.media().caller_strict_source());
+  side.set_rtcp_mux(c.media().caller_rtcp_mux());
   side.set_advertised_address(c.media().caller_advertised_address());
   side.set_rtp_timeout_seconds(c.media().caller_media_timeout_seconds());
   side.set_expect_rtcp(c.media().caller_rtcp_active_calls());
@@ -32,6 +34,8 @@ v1::SidePlan CalleeSide(const v1::Candidate& c) {
   v1::SidePlan side;
   side.set_srtp(c.media().callee_srtp());
   side.set_latching(c.media().callee_latching());
+  side.set_strict_source(c.media().callee_strict_source());
+  side.set_rtcp_mux(c.media().callee_rtcp_mux());
   side.set_advertised_address(c.next_hop().advertised_address());
   side.set_rtp_timeout_seconds(c.media().media_timeout_seconds());
   side.set_expect_rtcp(c.media().rtcp_active_calls());

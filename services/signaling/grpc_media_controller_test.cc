@@ -150,6 +150,8 @@ v1::Candidate PstnCandidate() {
   c.mutable_media()->set_caller_srtp(v1::SRTP_MODE_REQUIRED);
   c.mutable_media()->set_callee_srtp(v1::SRTP_MODE_NOT_SUPPORTED);
   c.mutable_media()->set_callee_latching(true);
+  c.mutable_media()->set_callee_strict_source(true);
+  c.mutable_media()->set_callee_rtcp_mux(true);
   c.mutable_media()->set_media_timeout_seconds(30);
   return c;
 }
@@ -203,6 +205,8 @@ TEST(GrpcMediaControllerTest, EachSideGetsItsLegsSettings) {
   plan->set_caller_media_timeout_seconds(45);
   plan->set_caller_rtcp_active_calls(true);
   plan->set_caller_rtcp_calls_on_hold(false);
+  plan->set_caller_strict_source(true);
+  plan->set_caller_rtcp_mux(true);
   plan->set_media_timeout_seconds(60);
   ASSERT_TRUE(Wait([&](auto done) {
                 media.Offer("call-in", to_uc, "trunk-offer", std::move(done));
@@ -214,7 +218,11 @@ TEST(GrpcMediaControllerTest, EachSideGetsItsLegsSettings) {
   EXPECT_EQ(sent.from_side().rtp_timeout_seconds(), 45u);
   EXPECT_TRUE(sent.from_side().expect_rtcp());
   EXPECT_FALSE(sent.from_side().expect_rtcp_on_hold());
+  EXPECT_TRUE(sent.from_side().strict_source());
+  EXPECT_TRUE(sent.from_side().rtcp_mux());
   EXPECT_FALSE(sent.to_side().latching());
+  EXPECT_FALSE(sent.to_side().strict_source());
+  EXPECT_FALSE(sent.to_side().rtcp_mux());
   EXPECT_EQ(sent.to_side().advertised_address(), "10.0.0.5");
   EXPECT_EQ(sent.to_side().rtp_timeout_seconds(), 60u);
   EXPECT_FALSE(sent.to_side().expect_rtcp());
@@ -248,6 +256,8 @@ TEST(GrpcMediaControllerTest, AnchorsOnTheLeastLoadedInstance) {
   EXPECT_EQ(sent.from_side().srtp(), v1::SRTP_MODE_REQUIRED);
   EXPECT_EQ(sent.to_side().srtp(), v1::SRTP_MODE_NOT_SUPPORTED);
   EXPECT_TRUE(sent.to_side().latching());
+  EXPECT_TRUE(sent.to_side().strict_source());
+  EXPECT_TRUE(sent.to_side().rtcp_mux());
   EXPECT_EQ(sent.to_side().advertised_address(), "127.0.0.1");
   EXPECT_EQ(sent.to_side().rtp_timeout_seconds(), 30u);
 
