@@ -10,10 +10,16 @@
       Replaces names that dialog as the peer sees it (RFC 3891: to-tag its
       own, from-tag ours), with Require: replaces and each given header;
       --no-sdp: and Content-Length 0. Prints what it wanted and got; exits
-      non-zero when it differs.
+      non-zero when it differs. The second INVITE is the first after the
+      first one that carries Replaces.
+  replaces_check.py refer-to LOG
+      prints "USER HOST PORT CALL-ID TO-TAG FROM-TAG" of the first REFER's
+      Refer-To (its URI, and the Replaces embedded in it, percent-decoded);
+      nothing before there is one.
 """
 import re
 import sys
+import urllib.parse
 
 
 def blocks(path):
@@ -46,7 +52,8 @@ def names_first(path, no_sdp, headers):
     if len(invites) < 2 or not oks:
         print("missing: %d INVITEs, %d 200s" % (len(invites), len(oks)))
         return 1
-    first, second = invites[0], invites[1]
+    first = invites[0]
+    second = next((b for b in invites[1:] if header(b, "Replaces")), invites[1])
     # The log's side answered the first INVITE: its tag is in the 200's To,
     # the sender's in the INVITE's From.
     want = "%s;to-tag=%s;from-tag=%s" % (
@@ -63,8 +70,32 @@ def names_first(path, no_sdp, headers):
     return 0 if ok else 1
 
 
+def refer_to(path):
+    for block in blocks(path):
+        if not re.search(r"^REFER sip:", block, re.M):
+            continue
+        value = header(block, "Refer-To") or ""
+        found = re.search(r"<sips?:([^@>]+)@([^:;?>]+):?(\d*)[^?>]*\?Replaces=([^&>]+)", value)
+        if not found:
+            return None
+        replaces = urllib.parse.unquote(found.group(4))
+        call_id = replaces.split(";")[0]
+        to_tag = re.search(r";to-tag=([^;]+)", replaces)
+        from_tag = re.search(r";from-tag=([^;]+)", replaces)
+        if not (to_tag and from_tag):
+            return None
+        return (found.group(1), found.group(2), found.group(3) or "5060",
+                call_id, to_tag.group(1), from_tag.group(1))
+    return None
+
+
 def main():
     verb, path = sys.argv[1], sys.argv[2]
+    if verb == "refer-to":
+        value = refer_to(path)
+        if value:
+            print(*value)
+        return 0
     if verb == "dialog":
         dialog = first_answered(path)
         if dialog and all(dialog):
