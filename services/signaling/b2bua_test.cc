@@ -276,6 +276,25 @@ class B2buaTest : public ::testing::Test {
     done(d);
   }
 
+  // The call detail records (msg=cdr lines) written between
+  // StartRecords() and Records(), logged at info meanwhile.
+  void StartRecords() {
+    level_before_records_ = LogEnabled(LogLevel::kDebug)  ? LogLevel::kDebug
+                            : LogEnabled(LogLevel::kInfo) ? LogLevel::kInfo
+                                                          : LogLevel::kWarning;
+    SetLogLevel(LogLevel::kInfo);
+    ::testing::internal::CaptureStderr();
+  }
+  std::vector<std::string> Records() {
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    SetLogLevel(level_before_records_);
+    std::vector<std::string> records;
+    for (absl::string_view line : absl::StrSplit(log, '\n')) {
+      if (absl::StrContains(line, "msg=cdr")) records.emplace_back(line);
+    }
+    return records;
+  }
+
   prometheus::Registry registry_;
   SignalingMetrics metrics_{&registry_};
   FakeSipStack stack_;
@@ -285,6 +304,7 @@ class B2buaTest : public ::testing::Test {
   bool server_destroyed_ = false;
   // The option tags of Supported in the caller's INVITEs.
   std::vector<std::string> supported_;
+  LogLevel level_before_records_ = LogLevel::kWarning;
 };
 
 TEST_F(B2buaTest, UntrustedSourceGets403) {
@@ -347,11 +367,7 @@ TEST_F(B2buaTest, CallCompletesAndByeEndsBothLegs) {
 // Every call ends with its detail record (CDR) in the log: where it went,
 // what came of it, who ended it and why.
 TEST_F(B2buaTest, EachCallEndsWithItsRecord) {
-  const LogLevel level = LogEnabled(LogLevel::kDebug)  ? LogLevel::kDebug
-                         : LogEnabled(LogLevel::kInfo) ? LogLevel::kInfo
-                                                       : LogLevel::kWarning;
-  SetLogLevel(LogLevel::kInfo);
-  ::testing::internal::CaptureStderr();
+  StartRecords();
   FakeServerLeg* leg = Invite();
   Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("itsp", "127.0.0.41")});
   stack_.sent[0]->observer->OnResponse(Resp(503));
@@ -372,14 +388,8 @@ TEST_F(B2buaTest, EachCallEndsWithItsRecord) {
   stack_.sent[2]->observer->OnResponse(Resp(486));
   EXPECT_EQ(failed->final_status(), 486);
   stack_.RunPosted();  // the call, and its legs, go
-  const std::string log = ::testing::internal::GetCapturedStderr();
-  SetLogLevel(level);
-
-  std::vector<std::string> records;
-  for (absl::string_view line : absl::StrSplit(log, '\n')) {
-    if (absl::StrContains(line, "msg=cdr")) records.emplace_back(line);
-  }
-  ASSERT_EQ(records.size(), 2u) << log;
+  const std::vector<std::string> records = Records();
+  ASSERT_EQ(records.size(), 2u);
   for (const char* field :
        {"direction=outbound", "origin=uc", "callee=0871234567",
         "called=", "trunk=itsp", "gateway=gw-itsp", "status=200",
@@ -399,11 +409,7 @@ TEST_F(B2buaTest, EachCallEndsWithItsRecord) {
 // An anchored call's record carries what the relay measured on each leg
 // (from Delete's answer); without that answer it is written all the same.
 TEST_F(B2buaTest, AnchoredCallsRecordCarriesTheMediaFigures) {
-  const LogLevel level = LogEnabled(LogLevel::kDebug)  ? LogLevel::kDebug
-                         : LogEnabled(LogLevel::kInfo) ? LogLevel::kInfo
-                                                       : LogLevel::kWarning;
-  SetLogLevel(LogLevel::kInfo);
-  ::testing::internal::CaptureStderr();
+  StartRecords();
   media_.anchors = true;
   v1::QueryResponse figures;
   v1::StreamStats* from_caller = figures.add_streams();
@@ -428,13 +434,8 @@ TEST_F(B2buaTest, AnchoredCallsRecordCarriesTheMediaFigures) {
     out->observer->OnBye("");
     stack_.RunPosted();
   }
-  const std::string log = ::testing::internal::GetCapturedStderr();
-  SetLogLevel(level);
-  std::vector<std::string> records;
-  for (absl::string_view line : absl::StrSplit(log, '\n')) {
-    if (absl::StrContains(line, "msg=cdr")) records.emplace_back(line);
-  }
-  ASSERT_EQ(records.size(), 2u) << log;
+  const std::vector<std::string> records = Records();
+  ASSERT_EQ(records.size(), 2u);
   for (const char* field :
        {"media=anchored", "caller_packets=2500 ", "caller_mos=4.32",
         "callee_packets=2400 ", "callee_lost=100 ", "callee_loss_pct=4.00 ",

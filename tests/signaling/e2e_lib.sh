@@ -84,6 +84,31 @@ answered_dialog() {
   echo "$dialog"
 }
 
+# answered_or_exit LOG WHAT: answered_dialog LOG into DIALOG_CALL_ID,
+# DIALOG_TO_TAG and DIALOG_FROM_TAG, passing the check "WHAT answered"; when
+# it never came, that check fails and the script ends (what follows needs
+# the dialog).
+answered_or_exit() {
+  local dialog
+  dialog=$(answered_dialog "$1")
+  if [ -z "$dialog" ]; then
+    fail "$2 was not answered (see $1 and the .err files in $DIR)"
+    echo "$PASSED passed, $FAILED failed"; exit 1
+  fi
+  read -r DIALOG_CALL_ID DIALOG_TO_TAG DIALOG_FROM_TAG <<<"$dialog"
+  pass "$2 answered (Call-ID $DIALOG_CALL_ID)"
+}
+
+# replaces_names_first LOG WHAT [ARGS...]: one check that the INVITE with
+# Replaces in LOG names the log's first dialog (replaces_check.py
+# names-first LOG ARGS...), with what it wanted and got when not.
+replaces_names_first() {
+  local log=$1 what=$2 out; shift 2
+  if out=$(/usr/bin/python3 "$SRC/tests/signaling/replaces_check.py" names-first "$log" "$@"); then
+    pass "$what"
+  else fail "$what: $out"; fi
+}
+
 # metrics_of PORT: a service's /metrics text.
 metrics_of() {
   /usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$1/metrics').read().decode())"

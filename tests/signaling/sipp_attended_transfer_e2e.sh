@@ -32,13 +32,8 @@ sipp_run consult 127.0.0.11 uac_consult.xml -inf "$DIR/consult.csv" -p 5064 \
 
 # The consultation call's dialog as the UC side knows it, once answered:
 # Replaces with our tag as to-tag and the UC side's as from-tag (RFC 3891).
-consult=$(answered_dialog "$DIR/consult.msg")
-if [ -z "$consult" ]; then
-  fail "the consultation call was not answered (see $DIR/consult.err)"
-  echo "$PASSED passed, $FAILED failed"; exit 1
-fi
-read -r c_cid c_to c_from <<<"$consult"
-pass "consultation call answered (Call-ID $c_cid)"
+answered_or_exit "$DIR/consult.msg" "consultation call"
+c_cid=$DIALOG_CALL_ID c_to=$DIALOG_TO_TAG c_from=$DIALOG_FROM_TAG
 replaces=$(/usr/bin/python3 -c 'import sys, urllib.parse as u; print(u.quote(sys.argv[1], safe=""))' \
   "$c_cid;to-tag=$c_to;from-tag=$c_from")
 printf 'SEQUENTIAL\n0871234567;sip:127.0.0.1:5060?Replaces=%s;\n' "$replaces" > "$DIR/numbers.csv"
@@ -53,11 +48,9 @@ wait "$DUB"
 judge dub $? "Dublin: re-INVITE with the relay's offer made from London's, then hung up"
 
 # London's second INVITE names London's own dialog of the first call.
-/usr/bin/python3 "$SRC/tests/signaling/replaces_check.py" names-first "$DIR/lon.msg" \
-  --no-sdp --header "Referred-By: <sip:+35315551234@contoso.example>" > "$DIR/replaces.check"
-if [ $? = 0 ]; then
-  pass "London's INVITE carries Replaces naming its own dialog with us, Require: replaces, Referred-By, no SDP"
-else fail "Replaces towards London: $(cat "$DIR/replaces.check")"; fi
+replaces_names_first "$DIR/lon.msg" \
+  "London's INVITE carries Replaces naming its own dialog with us, Require: replaces, Referred-By, no SDP" \
+  --no-sdp --header "Referred-By: <sip:+35315551234@contoso.example>"
 grep -q "$c_cid" "$DIR/lon.msg" && fail "the UC side's Call-ID reached London" \
   || pass "nothing of the UC side's dialog reached London"
 grep -qE '127\.0\.0\.(11|21)[^0-9]' "$DIR/lon.msg" && fail "another peer's address reached London" \

@@ -29,13 +29,8 @@ sipp_run uc 127.0.0.11 uas_uc_transfer_parties.xml -m 3 & UC=$!
 bound 127.0.0.11
 printf 'SEQUENTIAL\n2002;\n' > "$DIR/consult.csv"
 sipp_run consult 127.0.0.31 uac_gw_held.xml -inf "$DIR/consult.csv" -p 5064 127.0.0.1:5164 & CONSULT=$!
-consult=$(answered_dialog "$DIR/consult.msg")
-if [ -z "$consult" ]; then
-  fail "the PBX's consultation call was not answered (see $DIR/consult.err, $DIR/uc.err)"
-  echo "$PASSED passed, $FAILED failed"; exit 1
-fi
-read -r c_cid c_to c_from <<<"$consult"
-pass "consultation call: the PBX's call to UC user 2002 answered (Call-ID $c_cid)"
+answered_or_exit "$DIR/consult.msg" "consultation call: the PBX's call to UC user 2002"
+c_cid=$DIALOG_CALL_ID c_to=$DIALOG_TO_TAG c_from=$DIALOG_FROM_TAG
 
 printf 'SEQUENTIAL\n2001;%s;%s;%s;\n' "$c_cid" "$c_to" "$c_from" > "$DIR/transferor.csv"
 sipp_run transferor 127.0.0.31 uac_pbx_attended_refer.xml -inf "$DIR/transferor.csv" 127.0.0.1:5164 & XFER=$!
@@ -72,10 +67,8 @@ wait "$UC"
 judge uc $? "UC side: both calls answered, the REFER, the INVITE with Replaces, each call ended"
 
 # The target's INVITE with Replaces names its own consultation dialog.
-/usr/bin/python3 "$CHECK" names-first "$DIR/uc.msg" > "$DIR/replaces.check"
-if [ $? = 0 ]; then
-  pass "the target's INVITE carries Replaces naming its own consultation dialog with us"
-else fail "Replaces towards the target: $(cat "$DIR/replaces.check")"; fi
+replaces_names_first "$DIR/uc.msg" \
+  "the target's INVITE carries Replaces naming its own consultation dialog with us"
 grep -q "$c_cid" "$DIR/uc.msg" "$DIR/referee.msg" && fail "the PBX's Call-ID reached the UC side" \
   || pass "nothing of the PBX's dialogs reached the UC side"
 # The PBX's trunk bypasses media (its SDP's o= and c= cross by design);

@@ -27,13 +27,8 @@ sipp_run first 127.0.0.21 uac_gw_held.xml -inf "$DIR/first.csv" 127.0.0.1:5160 &
 
 # The first call's dialog as the gateway knows it, once answered (RFC 3891:
 # to-tag is ours, from-tag the gateway's).
-first=$(answered_dialog "$DIR/first.msg")
-if [ -z "$first" ]; then
-  fail "the gateway's first call was not answered (see $DIR/first.err, $DIR/uc.err)"
-  echo "$PASSED passed, $FAILED failed"; exit 1
-fi
-read -r f_cid f_to f_from <<<"$first"
-pass "first call answered by the UC side (Call-ID $f_cid)"
+answered_or_exit "$DIR/first.msg" "the gateway's first call, to the UC side,"
+f_cid=$DIALOG_CALL_ID f_to=$DIALOG_TO_TAG f_from=$DIALOG_FROM_TAG
 printf 'SEQUENTIAL\n1234;%s;%s;%s;\n' "$f_cid" "$f_to" "$f_from" > "$DIR/second.csv"
 
 sipp_run second 127.0.0.21 uac_gw_replaces.xml -inf "$DIR/second.csv" -p 5064 127.0.0.1:5160
@@ -44,10 +39,8 @@ wait "$UC"
 judge uc $? "UC side: first call answered, then the INVITE with Replaces, the replaced call hung up"
 
 # The UC side's second INVITE names its own dialog of the first call.
-/usr/bin/python3 "$SRC/tests/signaling/replaces_check.py" names-first "$DIR/uc.msg" > "$DIR/replaces.check"
-if [ $? = 0 ]; then
-  pass "the UC side's INVITE carries Replaces naming its own dialog with us, Require: replaces"
-else fail "Replaces towards the UC side: $(cat "$DIR/replaces.check")"; fi
+replaces_names_first "$DIR/uc.msg" \
+  "the UC side's INVITE carries Replaces naming its own dialog with us, Require: replaces"
 grep -q "$f_cid" "$DIR/uc.msg" && fail "the gateway's Call-ID reached the UC side" \
   || pass "nothing of the gateway's dialog reached the UC side"
 grep -qE '127\.0\.0\.21[^0-9]' "$DIR/uc.msg" && fail "the gateway's address reached the UC side" \
