@@ -1613,13 +1613,28 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     origin_occupied_.clear();
     std::shared_ptr<LogLine> record = MakeRecord();
     if (anchored_ || media_offered_) {
-      // An anchored call's record also carries what the relay measured,
-      // which Delete hands back: the line is written when the last copy of
-      // `done` goes (after the figures are in, or without them on error).
+      // What the relay measured, which Delete hands back, goes into each
+      // trunk's quality metrics and the call's record: the line is written
+      // when the last copy of `done` goes (after the figures are in, or
+      // without them on error). `done` may run on another thread: it holds
+      // copies, nothing of the call.
       MediaController::QueryDone done;
-      if (record != nullptr && anchored_) {
-        done = [record](absl::StatusOr<v1::QueryResponse> figures) {
-          if (figures.ok()) AddMediaFigures(*figures, *record);
+      if (anchored_) {
+        const v1::Candidate* far = FarCandidate();
+        done = [record, metrics = b2bua_->metrics_,
+                caller_trunk = origin_.uc_side() ? "" : origin_.trunk,
+                callee_trunk = far != nullptr ? far->trunk() : ""](
+                   absl::StatusOr<v1::QueryResponse> figures) {
+          if (!figures.ok()) return;
+          if (record != nullptr) AddMediaFigures(*figures, *record);
+          for (const auto& [leg, trunk] :
+               {std::pair{v1::LEG_CALLER, &caller_trunk},
+                std::pair{v1::LEG_CALLEE, &callee_trunk}}) {
+            const LegQuality q = SummarizeLeg(*figures, leg);
+            if (trunk->empty() || q.packets == 0) continue;
+            metrics->TrunkMediaQuality(*trunk, q.mos, q.loss_ratio(),
+                                       q.jitter_ms);
+          }
         };
       }
       b2bua_->media_->Delete(request_.call_id, std::move(done));

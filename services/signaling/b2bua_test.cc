@@ -445,6 +445,32 @@ TEST_F(B2buaTest, AnchoredCallsRecordCarriesTheMediaFigures) {
   EXPECT_THAT(records[1], HasSubstr("media=anchored"));
   EXPECT_THAT(records[1], HasSubstr("ended_by=callee"));
   EXPECT_THAT(records[1], Not(HasSubstr("caller_packets")));
+
+  // The trunk's quality metrics: the audio pstn-dub sent (the callee's
+  // leg), once (the second call had no figures); the UC side has none.
+  const auto observed = [&](const std::string& name, const std::string& trunk,
+                            double* sum) {
+    for (const prometheus::MetricFamily& f : registry_.Collect()) {
+      if (f.name != name) continue;
+      for (const prometheus::ClientMetric& m : f.metric) {
+        if (m.label.size() == 1 && m.label[0].value == trunk) {
+          *sum = m.histogram.sample_sum;
+          return m.histogram.sample_count;
+        }
+      }
+    }
+    return uint64_t{0};
+  };
+  double sum = 0;
+  EXPECT_EQ(observed("trunkline_signaling_trunk_media_mos", "pstn-dub", &sum),
+            1u);
+  EXPECT_DOUBLE_EQ(sum, 3.9);
+  EXPECT_EQ(
+      observed("trunkline_signaling_trunk_media_loss_ratio", "pstn-dub", &sum),
+      1u);
+  EXPECT_DOUBLE_EQ(sum, 0.04);
+  EXPECT_EQ(observed("trunkline_signaling_trunk_media_mos", "uc-side", &sum),
+            0u);
 }
 
 // Over TLS the INVITE names what the gateway's certificate must carry (its

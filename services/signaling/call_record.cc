@@ -9,24 +9,13 @@
 namespace trunkline::signaling {
 namespace {
 
-struct LegFigures {
-  bool seen = false;
-  uint64_t packets = 0;
-  uint64_t lost = 0;
-  double jitter_ms = 0;
-  double rtt_ms = 0;
-  double mos = 0;  // the worst stream's; 0: no stream had packets
-  uint64_t auth_failures = 0;
-};
-
-void Add(const char* leg, const LegFigures& f, LogLine& record) {
+void Add(const char* leg, const LegQuality& f, LogLine& record) {
   if (!f.seen) return;
   const std::string p = absl::StrCat(leg, "_");
   record.With(p + "packets", f.packets).With(p + "lost", f.lost);
   if (f.packets + f.lost > 0) {
     record.With(p + "loss_pct",
-                absl::StrFormat("%.2f", 100.0 * double(f.lost) /
-                                            double(f.packets + f.lost)));
+                absl::StrFormat("%.2f", 100.0 * f.loss_ratio()));
   }
   record.With(p + "jitter_ms", absl::StrFormat("%.1f", f.jitter_ms));
   if (f.rtt_ms > 0)
@@ -38,10 +27,10 @@ void Add(const char* leg, const LegFigures& f, LogLine& record) {
 
 }  // namespace
 
-void AddMediaFigures(const v1::QueryResponse& figures, LogLine& record) {
-  LegFigures caller, callee;
+LegQuality SummarizeLeg(const v1::QueryResponse& figures, v1::Leg leg) {
+  LegQuality f;
   for (const v1::StreamStats& s : figures.streams()) {
-    LegFigures& f = s.leg() == v1::LEG_CALLEE ? callee : caller;
+    if (s.leg() != leg) continue;
     f.seen = true;
     f.packets += s.packets();
     f.lost += s.packets_lost();
@@ -52,8 +41,12 @@ void AddMediaFigures(const v1::QueryResponse& figures, LogLine& record) {
     }
     f.auth_failures += s.srtp_auth_failures();
   }
-  Add("caller", caller, record);
-  Add("callee", callee, record);
+  return f;
+}
+
+void AddMediaFigures(const v1::QueryResponse& figures, LogLine& record) {
+  Add("caller", SummarizeLeg(figures, v1::LEG_CALLER), record);
+  Add("callee", SummarizeLeg(figures, v1::LEG_CALLEE), record);
 }
 
 }  // namespace trunkline::signaling

@@ -4,10 +4,28 @@
 #ifndef TRUNKLINE_SERVICES_SIGNALING_CALL_RECORD_H_
 #define TRUNKLINE_SERVICES_SIGNALING_CALL_RECORD_H_
 
+#include <cstdint>
+
 #include "services/common/log.h"
 #include "trunkline/v1/media.pb.h"
 
 namespace trunkline::signaling {
+
+// What the relay received from one leg over all of a call's streams.
+struct LegQuality {
+  bool seen = false;  // the leg has a stream
+  uint64_t packets = 0;
+  uint64_t lost = 0;
+  double jitter_ms = 0;  // the worst stream's
+  double rtt_ms = 0;     // the worst stream's; 0: not measured
+  double mos = 0;        // the worst stream's with packets; 0: none
+  uint64_t auth_failures = 0;
+  // Lost over expected (packets + lost); 0 when nothing was expected.
+  double loss_ratio() const {
+    return packets + lost == 0 ? 0 : double(lost) / double(packets + lost);
+  }
+};
+LegQuality SummarizeLeg(const v1::QueryResponse& figures, v1::Leg leg);
 
 // Adds, for each leg that sent the relay media, what the relay received
 // from it over all the call's streams: `caller_packets` / `callee_packets`

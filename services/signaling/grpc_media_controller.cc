@@ -272,15 +272,14 @@ void GrpcMediaController::Delete(const std::string& call_id, QueryDone done) {
     }
     return;
   }
-  // Only a caller that wants the figures (the call's record) has the result
-  // posted to the loop; otherwise the completion thread logs a failure.
+  // The figures go to `done` on the completion thread (see
+  // MediaController::Delete); a failure is logged there too.
   struct DeleteCall final : GrpcCompletionThread::Call {
     grpc::ClientContext context;
     v1::DeleteResponse response;
     grpc::Status status;
     std::unique_ptr<grpc::ClientAsyncResponseReader<v1::DeleteResponse>> reader;
     std::string call_id;
-    Poster post;
     QueryDone done;
 
     void Finished() override {
@@ -301,18 +300,13 @@ void GrpcMediaController::Delete(const std::string& call_id, QueryDone done) {
         figures = absl::Status(FromGrpcStatus(status).code(),
                                "Delete: no figures from media");
       }
-      post([done = std::move(done), figures = std::move(figures)] {
-        done(figures);
-      });
+      done(std::move(figures));
     }
   };
   auto* call = new DeleteCall;
   call->call_id = call_id;
   const Instance& instance = *instances_[it->second.instance];
-  if (done) {
-    call->post = post_;
-    call->done = std::move(done);
-  }
+  call->done = std::move(done);
   call->context.set_deadline(std::chrono::system_clock::now() +
                              absl::ToChronoMilliseconds(timeout_));
   v1::DeleteRequest request;

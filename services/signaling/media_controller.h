@@ -55,7 +55,9 @@ class MediaController {
   using QueryDone = std::function<void(absl::StatusOr<v1::QueryResponse>)>;
   // The call is over (or the candidate abandoned): free the session. When
   // `done` is set it gets the session's last figures (for the call's
-  // record), or the error, on the loop; null: nothing waits.
+  // record and the trunks' quality metrics), or the error, on any thread
+  // (the RPC's completion thread: no wake-up of the loop per call), so it
+  // must touch nothing of the call; null: nothing waits.
   virtual void Delete(const std::string& call_id, QueryDone done) = 0;
 
   // For the admin API (GetCall), called on the loop like the rest.

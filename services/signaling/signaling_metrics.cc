@@ -13,6 +13,24 @@ const prometheus::Histogram::BucketBoundaries& PostDialDelayBuckets() {
   return *buckets;
 }
 
+// Per-call quality of the audio from a trunk: MOS around the toll-quality
+// and "users complain" thresholds, loss and jitter from LAN-clean to bad.
+const prometheus::Histogram::BucketBoundaries& MosBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.3, 4.4};
+  return *buckets;
+}
+const prometheus::Histogram::BucketBoundaries& LossBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      0.0005, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2};
+  return *buckets;
+}
+const prometheus::Histogram::BucketBoundaries& JitterBuckets() {
+  static const auto* buckets =
+      new prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 30, 50, 100};
+  return *buckets;
+}
+
 std::string Label(const std::string& trunk) {
   return trunk.empty() ? "uc-side" : trunk;
 }
@@ -114,7 +132,23 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
               .Help("0 while routing does not answer and new calls get 503 "
                     "at once")
               .Register(*registry)
-              .Add({})) {
+              .Add({})),
+      trunk_mos_(prometheus::BuildHistogram()
+                     .Name("trunkline_signaling_trunk_media_mos")
+                     .Help("Estimated MOS of the audio each anchored call got "
+                           "from the trunk, as the relay measured it")
+                     .Register(*registry)),
+      trunk_loss_(prometheus::BuildHistogram()
+                      .Name("trunkline_signaling_trunk_media_loss_ratio")
+                      .Help("RTP packets lost over expected, per anchored "
+                            "call, from the trunk")
+                      .Register(*registry)),
+      trunk_jitter_(
+          prometheus::BuildHistogram()
+              .Name("trunkline_signaling_trunk_media_jitter_milliseconds")
+              .Help("Worst RFC 3550 jitter per anchored call of the "
+                    "audio from the trunk, milliseconds")
+              .Register(*registry)) {
   routing_answering_.Set(1);
 }
 
@@ -208,6 +242,14 @@ void SignalingMetrics::TrunkRegistered(const std::string& trunk,
 
 void SignalingMetrics::RoutingAnswering(bool answering) {
   routing_answering_.Set(answering ? 1 : 0);
+}
+
+void SignalingMetrics::TrunkMediaQuality(const std::string& trunk, double mos,
+                                         double loss_ratio, double jitter_ms) {
+  const prometheus::Labels labels{{"trunk", Label(trunk)}};
+  if (mos > 0) trunk_mos_.Add(labels, MosBuckets()).Observe(mos);
+  trunk_loss_.Add(labels, LossBuckets()).Observe(loss_ratio);
+  trunk_jitter_.Add(labels, JitterBuckets()).Observe(jitter_ms);
 }
 
 void SignalingMetrics::MediaTimeout(const std::string& trunk,

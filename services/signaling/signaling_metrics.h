@@ -70,6 +70,11 @@ class SignalingMetrics {
   // 0 while new calls are refused at once because routing does not answer
   // (GrpcRoutingClient); any thread.
   void RoutingAnswering(bool answering);
+  // The audio a trunk sent us over one anchored call, as the relay measured
+  // it (estimated MOS, loss ratio, worst jitter): a carrier's quality by
+  // trunk. Any thread (the media Delete's answer).
+  void TrunkMediaQuality(const std::string& trunk, double mos,
+                         double loss_ratio, double jitter_ms);
 
  private:
   prometheus::Family<prometheus::Counter>& received_;
@@ -92,6 +97,9 @@ class SignalingMetrics {
   prometheus::Family<prometheus::Gauge>& gateway_up_;
   prometheus::Family<prometheus::Gauge>& options_rtt_;
   prometheus::Gauge& routing_answering_;
+  prometheus::Family<prometheus::Histogram>& trunk_mos_;
+  prometheus::Family<prometheus::Histogram>& trunk_loss_;
+  prometheus::Family<prometheus::Histogram>& trunk_jitter_;
 };
 
 }  // namespace trunkline::signaling

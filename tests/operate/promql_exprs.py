@@ -46,6 +46,9 @@ CONTRACT = {
     "trunkline_signaling_max_concurrent_calls": ("gauge", ["trunk"]),
     "trunkline_signaling_failovers_total": ("counter", ["trunk", "reason"]),
     "trunkline_signaling_post_dial_delay_seconds": ("histogram", ["trunk"]),
+    "trunkline_signaling_trunk_media_mos": ("histogram", ["trunk"]),
+    "trunkline_signaling_trunk_media_loss_ratio": ("histogram", ["trunk"]),
+    "trunkline_signaling_trunk_media_jitter_milliseconds": ("histogram", ["trunk"]),
     "trunkline_signaling_gateway_up": ("gauge", ["trunk", "gateway"]),
     "trunkline_signaling_tls_certificate_expiry_timestamp_seconds": (
         "gauge", ["socket"]),

@@ -123,6 +123,11 @@ show ctl trunks list
 step "Media and call figures"
 curl -s http://127.0.0.1:9471/metrics | grep -E '^trunkline_media_(relayed_packets_total|sessions|dropped)' | head -8
 curl -s http://127.0.0.1:9451/metrics | grep -E '^trunkline_signaling_(calls_answered_total|failovers_total)' | head -8
+echo "Audio quality each trunk delivered (calls measured, mean estimated MOS):"
+curl -s http://127.0.0.1:9451/metrics | awk -F'[{}" ]+' '
+  /^trunkline_signaling_trunk_media_mos_count\{/ { n[$3] = $NF }
+  /^trunkline_signaling_trunk_media_mos_sum\{/ { s[$3] = $NF }
+  END { for (t in n) if (n[t] > 0) printf "  %-10s %d calls, MOS %.2f\n", t, n[t], s[t] / n[t] }'
 
 echo "The calls' detail records (signaling's log, msg=cdr):"
 grep 'msg=cdr' "$WORK/signaling.log" | sed -e 's/^ts=[^ ]* level=info service=signaling msg=cdr /  /'
