@@ -3,7 +3,8 @@
 // Each call is anchored on one media instance, the least loaded when the
 // call's first offer is made (loads come from GetLoad, polled in the
 // background, so choosing costs no round trip on the call path). Every RPC
-// is asynchronous with a deadline; results are posted to the SIP loop. The
+// is asynchronous with a deadline; results are posted to the SIP loop
+// (Delete's figures excepted: see MediaController::Delete). The
 // call-to-instance map is touched only on the SIP loop thread.
 #ifndef TRUNKLINE_SERVICES_SIGNALING_GRPC_MEDIA_CONTROLLER_H_
 #define TRUNKLINE_SERVICES_SIGNALING_GRPC_MEDIA_CONTROLLER_H_
