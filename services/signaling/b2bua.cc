@@ -1626,14 +1626,14 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
                 callee_trunk = far != nullptr ? far->trunk() : ""](
                    absl::StatusOr<v1::QueryResponse> figures) {
           if (!figures.ok()) return;
-          if (record != nullptr) AddMediaFigures(*figures, *record);
-          for (const auto& [leg, trunk] :
-               {std::pair{v1::LEG_CALLER, &caller_trunk},
-                std::pair{v1::LEG_CALLEE, &callee_trunk}}) {
-            const LegQuality q = SummarizeLeg(*figures, leg);
-            if (trunk->empty() || q.packets == 0) continue;
-            metrics->TrunkMediaQuality(*trunk, q.mos, q.loss_ratio(),
-                                       q.jitter_ms);
+          const CallQuality quality = Summarize(*figures);
+          if (record != nullptr) AddMediaFigures(quality, *record);
+          for (const auto& [q, trunk] :
+               {std::pair{&quality.caller, &caller_trunk},
+                std::pair{&quality.callee, &callee_trunk}}) {
+            if (trunk->empty() || q->packets == 0) continue;
+            metrics->TrunkMediaQuality(*trunk, q->mos, q->loss_ratio(),
+                                       q->jitter_ms);
           }
         };
       }

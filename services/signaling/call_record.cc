@@ -27,10 +27,10 @@ void Add(const char* leg, const LegQuality& f, LogLine& record) {
 
 }  // namespace
 
-LegQuality SummarizeLeg(const v1::QueryResponse& figures, v1::Leg leg) {
-  LegQuality f;
+CallQuality Summarize(const v1::QueryResponse& figures) {
+  CallQuality quality;
   for (const v1::StreamStats& s : figures.streams()) {
-    if (s.leg() != leg) continue;
+    LegQuality& f = s.leg() == v1::LEG_CALLEE ? quality.callee : quality.caller;
     f.seen = true;
     f.packets += s.packets();
     f.lost += s.packets_lost();
@@ -41,12 +41,12 @@ LegQuality SummarizeLeg(const v1::QueryResponse& figures, v1::Leg leg) {
     }
     f.auth_failures += s.srtp_auth_failures();
   }
-  return f;
+  return quality;
 }
 
-void AddMediaFigures(const v1::QueryResponse& figures, LogLine& record) {
-  Add("caller", SummarizeLeg(figures, v1::LEG_CALLER), record);
-  Add("callee", SummarizeLeg(figures, v1::LEG_CALLEE), record);
+void AddMediaFigures(const CallQuality& quality, LogLine& record) {
+  Add("caller", quality.caller, record);
+  Add("callee", quality.callee, record);
 }
 
 }  // namespace trunkline::signaling

@@ -25,7 +25,12 @@ struct LegQuality {
     return packets + lost == 0 ? 0 : double(lost) / double(packets + lost);
   }
 };
-LegQuality SummarizeLeg(const v1::QueryResponse& figures, v1::Leg leg);
+// Both legs' figures, each summed over the call's streams (one pass).
+struct CallQuality {
+  LegQuality caller;
+  LegQuality callee;
+};
+CallQuality Summarize(const v1::QueryResponse& figures);
 
 // Adds, for each leg that sent the relay media, what the relay received
 // from it over all the call's streams: `caller_packets` / `callee_packets`
@@ -34,7 +39,7 @@ LegQuality SummarizeLeg(const v1::QueryResponse& figures, v1::Leg leg);
 // measured), `_mos` (estimated, the worst stream that had packets) and
 // `_srtp_auth_failures` (when any). Quality as voice engineers read it per
 // direction: the caller's figures are the audio the callee got.
-void AddMediaFigures(const v1::QueryResponse& figures, LogLine& record);
+void AddMediaFigures(const CallQuality& quality, LogLine& record);
 
 }  // namespace trunkline::signaling
 

@@ -33,7 +33,7 @@ std::string Record(const v1::QueryResponse& figures) {
   ::testing::internal::CaptureStderr();
   {
     LogLine line(LogLevel::kInfo, "cdr");
-    AddMediaFigures(figures, line);
+    AddMediaFigures(Summarize(figures), line);
   }
   SetLogLevel(level);
   return ::testing::internal::GetCapturedStderr();
@@ -62,12 +62,12 @@ TEST(CallRecordTest, EachLegsFiguresOverItsStreams) {
   EXPECT_THAT(line, Not(HasSubstr("caller_srtp_auth_failures")));
 }
 
-TEST(CallRecordTest, SummarizeLegTakesTheWorstStream) {
+TEST(CallRecordTest, SummarizeTakesEachLegsWorstStream) {
   v1::QueryResponse figures;
   *figures.add_streams() = Stream(v1::LEG_CALLEE, 0, 900, 100, 3.0, 20, 4.1);
   *figures.add_streams() = Stream(v1::LEG_CALLEE, 1, 0, 0, 7.5, 0, 0);
   *figures.add_streams() = Stream(v1::LEG_CALLER, 0, 10, 0, 50, 0, 1.5);
-  const LegQuality q = SummarizeLeg(figures, v1::LEG_CALLEE);
+  const LegQuality q = Summarize(figures).callee;
   EXPECT_TRUE(q.seen);
   EXPECT_EQ(q.packets, 900u);
   EXPECT_EQ(q.lost, 100u);
@@ -75,7 +75,7 @@ TEST(CallRecordTest, SummarizeLegTakesTheWorstStream) {
   EXPECT_DOUBLE_EQ(q.jitter_ms, 7.5);
   EXPECT_DOUBLE_EQ(q.rtt_ms, 20);
   EXPECT_DOUBLE_EQ(q.mos, 4.1) << "a stream without packets has no MOS";
-  EXPECT_FALSE(SummarizeLeg(v1::QueryResponse(), v1::LEG_CALLER).seen);
+  EXPECT_FALSE(Summarize(v1::QueryResponse()).caller.seen);
   EXPECT_DOUBLE_EQ(LegQuality().loss_ratio(), 0);
 }
 
