@@ -54,6 +54,12 @@ ABSL_FLAG(std::string, srtp_crypto, "openssl",
           "AES-CM and HMAC-SHA1 under libsrtp: openssl (libcrypto; no "
           "allocation per packet) or libsrtp (libsrtp2's own, as the "
           "distribution builds it: NSS in Debian).");
+ABSL_FLAG(std::string, packet_io, "uring",
+          "How workers move packets: uring (io_uring: a multishot receive "
+          "per socket and the sends of a turn in one system call; Linux "
+          "6.1+, falls back to epoll with a warning where the kernel or a "
+          "seccomp profile refuses it) or epoll (recvmmsg/sendmmsg per "
+          "socket).");
 ABSL_FLAG(uint32_t, drain_timeout_seconds, 600,
           "On SIGTERM, wait at most this long for the calls to end.");
 
@@ -72,7 +78,15 @@ absl::StatusOr<std::unique_ptr<trunkline::ServiceApp>> CreateMediaApp(
       !s.ok()) {
     return s;
   }
+  const std::string packet_io = absl::GetFlag(FLAGS_packet_io);
+  if (packet_io != "uring" && packet_io != "epoll") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--packet_io=", packet_io, ": give uring or epoll"));
+  }
   trunkline::media::MediaConfig config;
+  config.worker.packet_io = packet_io == "uring"
+                                ? trunkline::media::relay::PacketIo::kUring
+                                : trunkline::media::relay::PacketIo::kEpoll;
   config.rtp_port_min = absl::GetFlag(FLAGS_rtp_port_min);
   config.rtp_port_max = absl::GetFlag(FLAGS_rtp_port_max);
   config.port_quarantine =

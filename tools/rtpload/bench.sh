@@ -12,6 +12,7 @@
 #                resident memory per idle stream [2000]
 #   WORKERS      worker threads of each relay [1]
 #   SRTP_CRYPTO  our relay's --srtp_crypto (openssl or libsrtp) [openssl]
+#   PACKET_IO    our relay's --packet_io (uring or epoll) [its default: uring]
 #   RT_PRIORITY  SCHED_FIFO priority of both relays' workers in the paced
 #                runs (ours: --worker_realtime_priority, rtpengine:
 #                --scheduling=fifo --priority) [10; 0: default scheduling]
@@ -54,7 +55,7 @@ start_media() {
     --rtp_bind_address=127.0.0.1 --advertised_address=127.0.0.1 --rtp_port_min=20000 \
     --rtp_port_max=32767 --port_quarantine_seconds=0 --rtp_timeout_seconds=0 \
     --worker_realtime_priority="$rt" --srtp_crypto="${SRTP_CRYPTO:-openssl}" \
-    ${RX_COALESCE_US:+--rx_coalesce_us=$RX_COALESCE_US} \
+    ${RX_COALESCE_US:+--rx_coalesce_us=$RX_COALESCE_US} ${PACKET_IO:+--packet_io=$PACKET_IO} \
     --log_level=warning 2>>"$out/media.log" 9>&- & media_pid=$!
   pids+=($media_pid)
 }

@@ -108,26 +108,28 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* Pod-level security: a fixed non-root identity, default seccomp. */}}
 {{- define "trunkline.podSecurityContext" -}}
+{{- $seccomp := .seccomp | default (dict "type" "RuntimeDefault") -}}
 runAsNonRoot: true
-runAsUser: {{ .Values.runAsUser }}
-runAsGroup: {{ .Values.runAsGroup }}
-fsGroup: {{ .Values.runAsGroup }}
+runAsUser: {{ .root.Values.runAsUser }}
+runAsGroup: {{ .root.Values.runAsGroup }}
+fsGroup: {{ .root.Values.runAsGroup }}
 seccompProfile:
-  type: RuntimeDefault
+  {{- toYaml $seccomp | nindent 2 }}
 {{- end -}}
 
 {{/* Container-level security: nothing privileged, no capabilities at all. */}}
 {{- define "trunkline.containerSecurityContext" -}}
+{{- $seccomp := .seccomp | default (dict "type" "RuntimeDefault") -}}
 runAsNonRoot: true
-runAsUser: {{ .Values.runAsUser }}
-runAsGroup: {{ .Values.runAsGroup }}
+runAsUser: {{ .root.Values.runAsUser }}
+runAsGroup: {{ .root.Values.runAsGroup }}
 privileged: false
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 capabilities:
   drop: [ALL]
 seccompProfile:
-  type: RuntimeDefault
+  {{- toYaml $seccomp | nindent 2 }}
 {{- end -}}
 
 {{/* Probes: gRPC health on the API port (liveness: api or admin). (dict "root" $ "component" "routing") */}}

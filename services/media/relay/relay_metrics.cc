@@ -69,6 +69,14 @@ RelayMetrics::RelayMetrics(prometheus::Registry& registry) {
                "--rx_coalesce_busy_percent), adding up to --rx_coalesce_us "
                "of latency; 0 otherwise.")
            .Register(registry);
+  worker_io_uring =
+      &prometheus::BuildGauge()
+           .Name("trunkline_media_worker_io_uring")
+           .Help(
+               "1 when the worker moves packets through io_uring, 0 when "
+               "through epoll (--packet_io=epoll, or the kernel or a "
+               "seccomp profile refused io_uring: see the worker's log line).")
+           .Register(registry);
   jitter = &prometheus::BuildHistogram()
                 .Name("trunkline_media_stream_jitter_milliseconds")
                 .Help("RFC 3550 jitter of each stream and leg at its end.")

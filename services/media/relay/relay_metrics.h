@@ -35,6 +35,8 @@ struct RelayMetrics {
   // last 250 ms its thread ran, and whether it moderates its wake-ups.
   prometheus::Family<prometheus::Gauge>* worker_busy;
   prometheus::Family<prometheus::Gauge>* worker_moderated;
+  // 1 when the worker moves packets through io_uring, 0 through epoll.
+  prometheus::Family<prometheus::Gauge>* worker_io_uring;
   // Observed once per stream and leg when the session ends.
   prometheus::Histogram* jitter;
   prometheus::Histogram* loss;

@@ -149,12 +149,8 @@ absl::Status Worker::OpenSockets(StreamEnd& end) {
     end.rtp_fd = *rtp;
     end.rtcp_fd = *rtcp;
     end.rtp_port = port;
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.u64 = SocketTag(end, /*rtcp_socket=*/false);
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, end.rtp_fd, &event);
-    event.data.u64 = SocketTag(end, /*rtcp_socket=*/true);
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, end.rtcp_fd, &event);
+    WatchSocket(end, /*rtcp_socket=*/false);
+    WatchSocket(end, /*rtcp_socket=*/true);
     return absl::OkStatus();
   }
   return absl::UnavailableError(absl::StrCat(
@@ -162,6 +158,8 @@ absl::Status Worker::OpenSockets(StreamEnd& end) {
 }
 
 void Worker::CloseSockets(StreamEnd& end) {
+  if (end.rtp_fd >= 0) UnwatchSocket(end.rtp_fd);
+  if (end.rtcp_fd >= 0) UnwatchSocket(end.rtcp_fd);
   if (end.rtp_fd >= 0) close(end.rtp_fd);
   if (end.rtcp_fd >= 0) close(end.rtcp_fd);
   if (end.rtp_port != 0) ports_->Release(end.rtp_port, absl::Now());

@@ -95,6 +95,7 @@ Worker::Worker(int index, WorkerOptions options, PortAllocator* ports,
     const std::string worker = absl::StrCat(index_);
     busy_gauge_ = &metrics_->worker_busy->Add({{"worker", worker}});
     moderated_gauge_ = &metrics_->worker_moderated->Add({{"worker", worker}});
+    io_uring_gauge_ = &metrics_->worker_io_uring->Add({{"worker", worker}});
   }
   Buffers& b = *buffers_;
   for (size_t i = 0; i < kBatch; ++i) {
@@ -176,6 +177,12 @@ void Worker::Post(std::function<void()> work) {
 }
 
 int Worker::RunOnce(int timeout_ms) {
+  EnsureUring();
+  return uring_ != nullptr ? RunOnceUring(timeout_ms)
+                           : RunOnceEpoll(timeout_ms);
+}
+
+int Worker::RunOnceEpoll(int timeout_ms) {
   epoll_event events[kMaxEvents];
   const int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
   bool woken = false;
@@ -189,6 +196,13 @@ int Worker::RunOnce(int timeout_ms) {
   }
   // Posted work runs after the batch: it may close sockets that `events`
   // still points at.
+  FinishTurn(woken);
+  return n;
+}
+
+uint8_t* Worker::Scratch() { return buffers_->scratch; }
+
+void Worker::FinishTurn(bool woken) {
   if (woken) {
     uint64_t count;
     (void)!read(wake_fd_, &count, sizeof(count));
@@ -204,7 +218,6 @@ int Worker::RunOnce(int timeout_ms) {
     Tick(now);
     next_tick_ns_ = now + kTickNs;
   }
-  return n;
 }
 
 void Worker::ReadSocket(StreamEnd& end, bool rtcp_socket) {

@@ -3,11 +3,18 @@
 //
 // Other threads never touch a worker's sessions: they Post() a closure (the
 // gRPC handlers post Offer/Answer/... and finish their RPC from inside it).
-// The loop is epoll over the sockets plus an eventfd for posted work; each
-// readable socket is drained in batches with recvmmsg, every packet goes
-// through the packet path (packet_path.h) in place in a preallocated buffer,
-// and what comes out leaves in batches with sendmmsg. Nothing on that path
-// allocates, locks or blocks.
+// The loop moves packets one of two ways (WorkerOptions.packet_io):
+// - io_uring (uring.h, the default on Linux 6.1+): each socket has a
+//   multishot receive armed; a turn takes every datagram the kernel wrote
+//   into the worker's buffers, runs each through the packet path in place,
+//   and queues its send, and one io_uring_enter sends the lot and waits for
+//   more: no system call per packet or per socket;
+// - epoll: each readable socket is drained in batches with recvmmsg and
+//   what comes out leaves in batches with sendmmsg (one of each per socket
+//   per turn).
+// Posted work wakes the loop through an eventfd. Every packet goes through
+// the packet path (packet_path.h) in place in a preallocated buffer. Nothing
+// on that path allocates, locks or blocks.
 //
 // For tests, a worker that is not started is driven from the test's thread
 // with RunOnce(); the same rule holds: one thread at a time.
@@ -34,12 +41,18 @@
 #include "services/media/relay/port_allocator.h"
 #include "services/media/relay/relay_metrics.h"
 #include "services/media/relay/session.h"
+#include "services/media/relay/uring.h"
 #include "services/media/relay/wakeup_moderation.h"
 #include "trunkline/v1/media.pb.h"
 
 namespace trunkline::media::relay {
 
+enum class PacketIo { kEpoll, kUring };
+
 struct WorkerOptions {
+  // How packets move (see above). kUring falls back to epoll, with a log
+  // line saying why, where the kernel refuses io_uring.
+  PacketIo packet_io = PacketIo::kUring;
   // Local address the media sockets bind (0.0.0.0, ::, or one address).
   std::string bind_address = "0.0.0.0";
   // Advertised in SDP when a SidePlan names none.
@@ -135,9 +148,24 @@ class Worker final : private PacketObserver {
   static_assert(alignof(StreamEnd) >= 2,
                 "the low bit of a tag is the RTCP flag");
 
-  // Data path.
+  // Data path, epoll.
+  int RunOnceEpoll(int timeout_ms);
   void ReadSocket(StreamEnd& end, bool rtcp_socket);
   void SendBatch(size_t count);
+  // Data path, io_uring (worker_uring.cc).
+  // Makes the ring on first use; epoll when the kernel refuses it.
+  void EnsureUring();
+  int RunOnceUring(int timeout_ms);
+  void OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now);
+  void OnUringSend(const io_uring_cqe& cqe);
+  void ArmReceive(int fd, uint32_t generation);
+  void WatchSocket(StreamEnd& end, bool rtcp_socket);
+  void UnwatchSocket(int fd);
+  // The end of a turn, both paths: the wake-up consumed, posted work run,
+  // the periodic tick.
+  void FinishTurn(bool woken);
+  // Room for the packet path's SRTP key retries (one buffer).
+  uint8_t* Scratch();
   void Tick(int64_t now_ns);
   // Why `session` is an orphan to delete (see WorkerOptions.orphan_seconds):
   // "media_timeout" or "never_answered"; null to keep it.
@@ -181,6 +209,29 @@ class Worker final : private PacketObserver {
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+
+  // io_uring state (worker_uring.cc). A completion names its socket by fd
+  // and generation (the fd's open count), never by pointer: completions of
+  // a socket closed this turn may still be in the ring, and its fd number
+  // may already belong to a new socket.
+  std::unique_ptr<Uring> uring_;
+  bool uring_tried_ = false;
+  struct UringSocket {
+    StreamEnd* end = nullptr;  // null once closed
+    uint32_t generation = 0;
+    bool rtcp = false;
+  };
+  std::vector<UringSocket> uring_sockets_;  // by fd
+  // A relayed packet's send, by the buffer it is sent from: it must stay
+  // valid until the send completes.
+  struct UringSend {
+    msghdr message;
+    iovec iov;
+    sockaddr_in6 destination;
+    uint8_t direction;
+    uint8_t mode;
+  };
+  std::unique_ptr<UringSend[]> uring_sends_;
   std::thread thread_;
   std::atomic<bool> running_{false};
 
@@ -215,6 +266,7 @@ class Worker final : private PacketObserver {
   WakeupModeration moderation_;
   prometheus::Gauge* busy_gauge_ = nullptr;
   prometheus::Gauge* moderated_gauge_ = nullptr;
+  prometheus::Gauge* io_uring_gauge_ = nullptr;
 };
 
 }  // namespace trunkline::media::relay

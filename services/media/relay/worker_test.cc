@@ -88,7 +88,8 @@ class RecordingWatcher : public EventWatcher {
   std::vector<v1::MediaEvent> events;
 };
 
-class WorkerTest : public ::testing::Test {
+// Every test runs on both packet paths (io_uring and epoll).
+class WorkerTest : public ::testing::TestWithParam<PacketIo> {
  protected:
   void SetUp() override {
     // A range of its own, so parallel test binaries do not collide.
@@ -101,8 +102,9 @@ class WorkerTest : public ::testing::Test {
     b_ = *RtpPeer::Create(0xB0B0B0B0);
   }
   // Loopback, no RTP timeout: what each test starts from.
-  static WorkerOptions Options() {
+  WorkerOptions Options() const {
     WorkerOptions options;
+    options.packet_io = GetParam();
     options.bind_address = "127.0.0.1";
     options.advertised_address = "127.0.0.1";
     options.rtp_timeout_seconds = 0;
@@ -234,7 +236,7 @@ class WorkerTest : public ::testing::Test {
   int counter_ = 0;
 };
 
-TEST_F(WorkerTest, SrtpToRtpBothWaysByteForByte) {
+TEST_P(WorkerTest, SrtpToRtpBothWaysByteForByte) {
   Establish(/*b_srtp=*/false);
   ExpectBothWays("after the answer");
   v1::QueryResponse query;
@@ -251,7 +253,7 @@ TEST_F(WorkerTest, SrtpToRtpBothWaysByteForByte) {
 // Interrupt moderation on (from the first packet: no busy threshold): the
 // worker's own thread waits between turns, and a burst sent meanwhile is
 // relayed in order, every packet, byte for byte, both ways.
-TEST_F(WorkerTest, CoalescedWakeUpsRelayEveryPacketOfABurst) {
+TEST_P(WorkerTest, CoalescedWakeUpsRelayEveryPacketOfABurst) {
   WorkerOptions options = Options();
   options.coalesce_us = 2000;
   options.coalesce_busy_percent = 0;
@@ -275,12 +277,12 @@ TEST_F(WorkerTest, CoalescedWakeUpsRelayEveryPacketOfABurst) {
   worker_->Stop();
 }
 
-TEST_F(WorkerTest, SrtpToSrtpWithDifferentKeysEachSide) {
+TEST_P(WorkerTest, SrtpToSrtpWithDifferentKeysEachSide) {
   Establish(/*b_srtp=*/true);
   ExpectBothWays("after the answer");
 }
 
-TEST_F(WorkerTest, RetriedOfferAndAnswerReturnTheSameAllocation) {
+TEST_P(WorkerTest, RetriedOfferAndAnswerReturnTheSameAllocation) {
   Establish(false);
   v1::OfferRequest offer = OfferFrom(
       v1::LEG_CALLER, PeerSdp(*a_, {.key_params = a_key_}), "invite-1");
@@ -291,7 +293,7 @@ TEST_F(WorkerTest, RetriedOfferAndAnswerReturnTheSameAllocation) {
   ExpectBothWays("after a retried offer");
 }
 
-TEST_F(WorkerTest, RetriesGetTheSameSdpWithOurKeysOnBothSides) {
+TEST_P(WorkerTest, RetriesGetTheSameSdpWithOurKeysOnBothSides) {
   // Both sides SRTP: the cached answers hold our keys abbreviated
   // (response_cache.h) and must come back octet for octet.
   Establish(true);
@@ -310,7 +312,7 @@ TEST_F(WorkerTest, RetriesGetTheSameSdpWithOurKeysOnBothSides) {
   ExpectBothWays("after the retries");
 }
 
-TEST_F(WorkerTest, HoldAndResumeKeepAudioBothWays) {
+TEST_P(WorkerTest, HoldAndResumeKeepAudioBothWays) {
   Establish(false);
   ExpectBothWays("before hold");
   // Caller holds: sendonly; callee answers recvonly. Music on hold still
@@ -349,7 +351,7 @@ TEST_F(WorkerTest, HoldAndResumeKeepAudioBothWays) {
   ExpectBothWays("after resume");
 }
 
-TEST_F(WorkerTest, LegacyHoldWithNullAddressThenResume) {
+TEST_P(WorkerTest, LegacyHoldWithNullAddressThenResume) {
   Establish(false);
   ASSERT_TRUE(
       worker_
@@ -380,7 +382,7 @@ TEST_F(WorkerTest, LegacyHoldWithNullAddressThenResume) {
   ExpectBothWays("after resume from legacy hold");
 }
 
-TEST_F(WorkerTest, RekeyByOffererWhoSwitchesBeforeTheAnswer) {
+TEST_P(WorkerTest, RekeyByOffererWhoSwitchesBeforeTheAnswer) {
   Establish(false);
   ExpectBothWays("before rekey");
   const std::string old_key = a_key_;
@@ -402,7 +404,7 @@ TEST_F(WorkerTest, RekeyByOffererWhoSwitchesBeforeTheAnswer) {
   ExpectBothWays("after the rekey answer");
 }
 
-TEST_F(WorkerTest, RekeyByAnswererOnBothSrtpSides) {
+TEST_P(WorkerTest, RekeyByAnswererOnBothSrtpSides) {
   Establish(true);
   // The caller re-offers with the same key; the callee answers with a new
   // one and starts using it.
@@ -423,7 +425,7 @@ TEST_F(WorkerTest, RekeyByAnswererOnBothSrtpSides) {
   ExpectBothWays("after the answerer's rekey");
 }
 
-TEST_F(WorkerTest, NewAddressFromCallee) {
+TEST_P(WorkerTest, NewAddressFromCallee) {
   Establish(false);
   std::unique_ptr<RtpPeer> moved = *RtpPeer::Create(0xB1B1B1B1);
   ASSERT_TRUE(worker_
@@ -441,7 +443,7 @@ TEST_F(WorkerTest, NewAddressFromCallee) {
   ExpectBothWays("after the callee moved");
 }
 
-TEST_F(WorkerTest, FinalAnswerAfterEarlyMediaAnswerTakesOver) {
+TEST_P(WorkerTest, FinalAnswerAfterEarlyMediaAnswerTakesOver) {
   // Establish answers with the 183's SDP; the 200 then brings another
   // answer (here from another address): the relay follows it.
   Establish(false);
@@ -463,7 +465,7 @@ TEST_F(WorkerTest, FinalAnswerAfterEarlyMediaAnswerTakesOver) {
                    .ok());
 }
 
-TEST_F(WorkerTest, CodecChangeKeepsAudio) {
+TEST_P(WorkerTest, CodecChangeKeepsAudio) {
   Establish(false);
   std::string sdp = PeerSdp(*a_, {.key_params = a_key_, .version = 2});
   sdp = absl::StrReplaceAll(
@@ -482,7 +484,7 @@ TEST_F(WorkerTest, CodecChangeKeepsAudio) {
   }
 }
 
-TEST_F(WorkerTest, LatchingSendsToWhereThePeerSendsFrom) {
+TEST_P(WorkerTest, LatchingSendsToWhereThePeerSendsFrom) {
   v1::SidePlan b_plan;
   b_plan.set_latching(true);
   // The callee's SDP names a port nobody listens on (a NAT's inside).
@@ -503,7 +505,7 @@ TEST_F(WorkerTest, LatchingSendsToWhereThePeerSendsFrom) {
   EXPECT_TRUE(Relays(*a_, relay_a_port_, *b_)) << "not latched";
 }
 
-TEST_F(WorkerTest, StrictSourceDropsStrangers) {
+TEST_P(WorkerTest, StrictSourceDropsStrangers) {
   v1::SidePlan b_plan;
   b_plan.set_strict_source(true);
   Establish(false, {}, b_plan);
@@ -515,7 +517,7 @@ TEST_F(WorkerTest, StrictSourceDropsStrangers) {
   EXPECT_EQ(query.streams(1).dropped(), 1u);
 }
 
-TEST_F(WorkerTest, RtcpMuxOnOneSideSeparateOnTheOther) {
+TEST_P(WorkerTest, RtcpMuxOnOneSideSeparateOnTheOther) {
   v1::SidePlan a_plan;
   a_plan.set_rtcp_mux(true);
   a_key_ = *a_->NewSendKey(srtp::Suite::kAesCm128HmacSha1_80);
@@ -559,7 +561,7 @@ TEST_F(WorkerTest, RtcpMuxOnOneSideSeparateOnTheOther) {
   EXPECT_EQ(at_a->data, rr);
 }
 
-TEST_F(WorkerTest, RttFromSenderAndReceiverReports) {
+TEST_P(WorkerTest, RttFromSenderAndReceiverReports) {
   Establish(false);
   // B sends an SR; the relay forwards it to A; A's RR echoes it as LSR.
   b_->SendRtcp(relay_b_port_ + 1, testing::SenderReport(b_->ssrc(), 0x0BADCAFE),
@@ -577,7 +579,7 @@ TEST_F(WorkerTest, RttFromSenderAndReceiverReports) {
   EXPECT_EQ(query.streams(0).rtcp_packets(), 1u);
 }
 
-TEST_F(WorkerTest, TelephoneEventsPassThroughAndAreReportedOnce) {
+TEST_P(WorkerTest, TelephoneEventsPassThroughAndAreReportedOnce) {
   Establish(false);
   // Digit 5, end bit set, duration 800: the end packet is sent three times
   // with the same timestamp (RFC 4733 §2.5.1.4).
@@ -610,7 +612,7 @@ TEST_F(WorkerTest, TelephoneEventsPassThroughAndAreReportedOnce) {
   EXPECT_EQ(dtmf, 1);
 }
 
-TEST_F(WorkerTest, GarbageIsDroppedAndCounted) {
+TEST_P(WorkerTest, GarbageIsDroppedAndCounted) {
   Establish(false);
   b_->SendRaw(relay_b_port_, {});
   b_->SendRaw(relay_b_port_, {0x00, 0x01, 0x00, 0x00});  // STUN-ish
@@ -630,7 +632,7 @@ TEST_F(WorkerTest, GarbageIsDroppedAndCounted) {
   EXPECT_TRUE(srtp_failure_event);
 }
 
-TEST_F(WorkerTest, RtpTimeoutIsReported) {
+TEST_P(WorkerTest, RtpTimeoutIsReported) {
   v1::SidePlan b_plan;
   b_plan.set_rtp_timeout_seconds(1);
   Establish(false, {}, b_plan);
@@ -648,7 +650,7 @@ TEST_F(WorkerTest, RtpTimeoutIsReported) {
 // The trunk's RTCP settings (Lync's RTCPActiveCalls, RTCPCallsOnHold): a
 // gateway that stops RTCP while the call is on hold is not reported then,
 // when only active calls must carry RTCP; once resumed, its silence is.
-TEST_F(WorkerTest, RtcpTimeoutFollowsTheActiveAndOnHoldSettings) {
+TEST_P(WorkerTest, RtcpTimeoutFollowsTheActiveAndOnHoldSettings) {
   WorkerOptions options = Options();
   options.rtcp_timeout_seconds = 1;
   Restart(options);
@@ -675,7 +677,7 @@ TEST_F(WorkerTest, RtcpTimeoutFollowsTheActiveAndOnHoldSettings) {
   EXPECT_EQ(rtcp_timeouts(), 1) << "active: RTCP expected";
 }
 
-TEST_F(WorkerTest, DeleteFreesThePortsIntoQuarantine) {
+TEST_P(WorkerTest, DeleteFreesThePortsIntoQuarantine) {
   const size_t free_before = ports_->free_pairs();
   Establish(false);
   EXPECT_EQ(ports_->free_pairs(), free_before - 2);
@@ -687,7 +689,7 @@ TEST_F(WorkerTest, DeleteFreesThePortsIntoQuarantine) {
 
 // Delete hands back what the session measured (the call's record carries
 // it), per leg as Query does; an unknown call adds nothing.
-TEST_F(WorkerTest, DeleteGivesTheSessionsLastFigures) {
+TEST_P(WorkerTest, DeleteGivesTheSessionsLastFigures) {
   Establish(false);
   ASSERT_TRUE(Relays(*a_, relay_a_port_, *b_));
   ASSERT_TRUE(Relays(*a_, relay_a_port_, *b_));
@@ -709,7 +711,7 @@ TEST_F(WorkerTest, DeleteGivesTheSessionsLastFigures) {
 // A session whose call's signaling instance is gone (no Delete after the
 // media timeout event) is deleted here orphan_seconds after the timeout;
 // while one leg still sends, it is kept.
-TEST_F(WorkerTest, OrphanIsDeletedAfterItsMediaTimedOut) {
+TEST_P(WorkerTest, OrphanIsDeletedAfterItsMediaTimedOut) {
   WorkerOptions options = Options();
   options.orphan_seconds = 1;
   Restart(options);
@@ -736,7 +738,7 @@ TEST_F(WorkerTest, OrphanIsDeletedAfterItsMediaTimedOut) {
   EXPECT_EQ(ports_->free_pairs(), free_before - 2) << "quarantined";
 }
 
-TEST_F(WorkerTest, OfferNeverAnsweredIsDeletedAfterOrphanSeconds) {
+TEST_P(WorkerTest, OfferNeverAnsweredIsDeletedAfterOrphanSeconds) {
   WorkerOptions options = Options();
   options.orphan_seconds = 1;
   Restart(options);
@@ -755,7 +757,7 @@ TEST_F(WorkerTest, OfferNeverAnsweredIsDeletedAfterOrphanSeconds) {
 
 // Both legs inactive (a call parked on hold): no RTP is expected, so the
 // silence makes no orphan.
-TEST_F(WorkerTest, CallOnHoldBothWaysIsNotAnOrphan) {
+TEST_P(WorkerTest, CallOnHoldBothWaysIsNotAnOrphan) {
   WorkerOptions options = Options();
   options.orphan_seconds = 1;
   Restart(options);
@@ -768,7 +770,7 @@ TEST_F(WorkerTest, CallOnHoldBothWaysIsNotAnOrphan) {
   EXPECT_EQ(worker_->sessions(), 1u);
 }
 
-TEST_F(WorkerTest, ErrorsSayWhatToDo) {
+TEST_P(WorkerTest, ErrorsSayWhatToDo) {
   EXPECT_EQ(
       worker_->Answer(AnswerFrom(v1::LEG_CALLEE, "v=0", "x")).status().code(),
       absl::StatusCode::kNotFound);
@@ -785,6 +787,13 @@ TEST_F(WorkerTest, ErrorsSayWhatToDo) {
                 .code(),
             absl::StatusCode::kUnavailable);
 }
+
+INSTANTIATE_TEST_SUITE_P(PacketIo, WorkerTest,
+                         ::testing::Values(PacketIo::kUring, PacketIo::kEpoll),
+                         [](const ::testing::TestParamInfo<PacketIo>& info) {
+                           return info.param == PacketIo::kUring ? "Uring"
+                                                                 : "Epoll";
+                         });
 
 }  // namespace
 }  // namespace trunkline::media::relay
