@@ -125,6 +125,10 @@ struct StreamEnd {
   int rtp_fd = -1;
   int rtcp_fd = -1;
   uint16_t rtp_port = 0;
+  // Which opening of these sockets this is, per worker: io_uring
+  // completions carry it, so one of a socket closed since is told apart
+  // from one of a new socket that got the same fd number.
+  uint16_t io_generation = 0;
 
   // Media flows once offer and answer agreed on this stream.
   bool active = false;

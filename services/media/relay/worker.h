@@ -134,10 +134,11 @@ class Worker final : private PacketObserver {
   Worker(int index, WorkerOptions options, PortAllocator* ports,
          EventHub* events, RelayMetrics* metrics);
 
-  // What epoll carries for a socket of `end`: its address, with the low bit
-  // set for the RTCP socket (a StreamEnd is 8-aligned). 0 is the wake-up
-  // eventfd. A pointer to a {end, rtcp} pair inside each end cost every
-  // idle stream end 32 octets.
+  // What epoll carries for a socket of `end` (and the io_uring path keeps
+  // by fd): its address, with the low bit set for the RTCP socket (a
+  // StreamEnd is 8-aligned). 0 is the wake-up eventfd (epoll), or a closed
+  // socket (io_uring). A pointer to a {end, rtcp} pair inside each end cost
+  // every idle stream end 32 octets.
   static uint64_t SocketTag(StreamEnd& end, bool rtcp_socket) {
     return uint64_t(reinterpret_cast<uintptr_t>(&end)) | (rtcp_socket ? 1 : 0);
   }
@@ -158,7 +159,7 @@ class Worker final : private PacketObserver {
   int RunOnceUring(int timeout_ms);
   void OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now);
   void OnUringSend(const io_uring_cqe& cqe);
-  void ArmReceive(int fd, uint32_t generation);
+  void ArmReceive(int fd, uint16_t generation);
   void WatchSocket(StreamEnd& end, bool rtcp_socket);
   void UnwatchSocket(int fd);
   // The end of a turn, both paths: the wake-up consumed, posted work run,
@@ -210,18 +211,15 @@ class Worker final : private PacketObserver {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
 
-  // io_uring state (worker_uring.cc). A completion names its socket by fd
-  // and generation (the fd's open count), never by pointer: completions of
-  // a socket closed this turn may still be in the ring, and its fd number
-  // may already belong to a new socket.
+  // io_uring state (worker_uring.cc). A receive completion names its
+  // socket by fd and the end's io_generation, never by pointer: completions
+  // of a socket closed this turn may still be in the ring, and its fd
+  // number may already belong to a new socket.
   std::unique_ptr<Uring> uring_;
   bool uring_tried_ = false;
-  struct UringSocket {
-    StreamEnd* end = nullptr;  // null once closed
-    uint32_t generation = 0;
-    bool rtcp = false;
-  };
-  std::vector<UringSocket> uring_sockets_;  // by fd
+  // By fd: SocketTag() of the end the socket faces; 0 once closed.
+  std::vector<uint64_t> uring_sockets_;
+  uint16_t next_io_generation_ = 0;
   // A relayed packet's send, by the buffer it is sent from: it must stay
   // valid until the send completes.
   struct UringSend {

@@ -14,17 +14,15 @@ namespace {
 
 // What a completion is, in the top two bits of its user_data.
 constexpr uint64_t kKindShift = 62;
-constexpr uint64_t kReceive = 0;  // | generation << 32 | fd
+constexpr uint64_t kReceive = 0;  // | io_generation << 32 | fd
 constexpr uint64_t kSend = 1;     // | buffer id
 constexpr uint64_t kWake = 2;
 constexpr uint64_t kIgnore = 3;  // cancels
-constexpr uint32_t kGenerationMask = (1u << 30) - 1;
 
 uint64_t Kind(uint64_t user_data) { return user_data >> kKindShift; }
 
-uint64_t ReceiveTag(int fd, uint32_t generation) {
-  return (kReceive << kKindShift) |
-         (uint64_t(generation & kGenerationMask) << 32) | uint32_t(fd);
+uint64_t ReceiveTag(int fd, uint16_t generation) {
+  return (kReceive << kKindShift) | (uint64_t(generation) << 32) | uint32_t(fd);
 }
 
 int64_t NowNs(clockid_t clock) {
@@ -77,14 +75,11 @@ void Worker::WatchSocket(StreamEnd& end, bool rtcp_socket) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
     return;
   }
-  if (uring_sockets_.size() <= size_t(fd)) {
-    uring_sockets_.resize(std::max<size_t>(fd + 1, uring_sockets_.size() * 2));
-  }
-  UringSocket& socket = uring_sockets_[fd];
-  socket.end = &end;
-  socket.rtcp = rtcp_socket;
-  socket.generation = (socket.generation + 1) & kGenerationMask;
-  ArmReceive(fd, socket.generation);
+  // Both sockets of an end are opened together, RTP first.
+  if (!rtcp_socket) end.io_generation = ++next_io_generation_;
+  if (uring_sockets_.size() <= size_t(fd)) uring_sockets_.resize(fd + 1);
+  uring_sockets_[fd] = SocketTag(end, rtcp_socket);
+  ArmReceive(fd, end.io_generation);
   // Armed now, so a packet that comes before the next turn is not left
   // waiting for the one after.
   uring_->Submit();
@@ -92,15 +87,15 @@ void Worker::WatchSocket(StreamEnd& end, bool rtcp_socket) {
 
 void Worker::UnwatchSocket(int fd) {
   if (uring_ == nullptr || size_t(fd) >= uring_sockets_.size()) return;
-  uring_sockets_[fd].end = nullptr;
+  uring_sockets_[fd] = 0;
   // Cancelled, and the cancellation completed, before the close: an armed
   // receive holds the socket (and its port) open for as long as it lives.
-  // Its last completions are stale from now on (see UringSocket).
+  // Its last completions are stale from now on.
   uring_->PrepareCancelFd(uring_->NextSqe(), fd, kIgnore << kKindShift);
   uring_->Wait(0);
 }
 
-void Worker::ArmReceive(int fd, uint32_t generation) {
+void Worker::ArmReceive(int fd, uint16_t generation) {
   uring_->PrepareMultishotReceive(uring_->NextSqe(), fd,
                                   ReceiveTag(fd, generation));
 }
@@ -142,11 +137,11 @@ int Worker::RunOnceUring(int timeout_ms) {
 
 void Worker::OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now) {
   const int fd = int(uint32_t(cqe.user_data));
-  const uint32_t generation = uint32_t(cqe.user_data >> 32) & kGenerationMask;
-  const UringSocket* socket =
-      size_t(fd) < uring_sockets_.size() ? &uring_sockets_[fd] : nullptr;
-  const bool live = socket != nullptr && socket->end != nullptr &&
-                    socket->generation == generation;
+  const uint16_t generation = uint16_t(cqe.user_data >> 32);
+  const uint64_t tag =
+      size_t(fd) < uring_sockets_.size() ? uring_sockets_[fd] : 0;
+  // A non-zero tag names a live end, whose generation may be read.
+  const bool live = tag != 0 && EndOfTag(tag).io_generation == generation;
   if (live && !Uring::More(cqe) && cqe.res != -ECANCELED) {
     // Ended (out of buffers, mostly): armed again; what queued meanwhile
     // waits in the socket.
@@ -158,7 +153,7 @@ void Worker::OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now) {
     uring_->RecycleBuffer(id);
     return;
   }
-  StreamEnd& end = *socket->end;
+  StreamEnd& end = EndOfTag(tag);
   uint8_t* buffer = uring_->Buffer(id);
   io_uring_recvmsg_out header;
   std::memcpy(&header, buffer, sizeof(header));
@@ -180,7 +175,7 @@ void Worker::OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now) {
   ctx.scratch = Scratch();
   ctx.source = &source;
   ctx.from = &end;
-  ctx.rtcp_socket = socket->rtcp;
+  ctx.rtcp_socket = IsRtcpTag(tag);
   if (!RunPacketPath(ctx, *this)) {
     ++drops_[size_t(ctx.drop)];
     uring_->RecycleBuffer(id);
