@@ -2074,7 +2074,7 @@ std::string B2bua::HideReplaces(const std::string& replaces) {
              : std::next(it);
   }
   std::optional<ReplacesValue> value = ParseReplaces(replaces);
-  if (!value) return replaces;  // not one a referee could use either
+  if (!value) return "";  // names no dialog: the REFER is refused
   auto hex = [this] {
     return absl::StrFormat("%016x", absl::Uniform<uint64_t>(random_));
   };

@@ -145,6 +145,7 @@ class B2bua final : public InviteHandler {
   };
   std::map<std::string, IssuedReplaces> issued_replaces_;
   static constexpr absl::Duration kIssuedReplacesLifetime = absl::Minutes(5);
+  // Empty when `replaces` names no dialog (no Call-ID or tags).
   std::string HideReplaces(const std::string& replaces);
   // The Replaces an INVITE carries, as its referrer wrote it when it is one
   // we issued; `replaces` itself otherwise.

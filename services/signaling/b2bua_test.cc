@@ -1560,6 +1560,29 @@ TEST_F(PassedThroughReplacesTest, ForgottenAfterFiveMinutes) {
                                                  ReplacesToTheFarParty())));
 }
 
+// A Replaces that names no dialog cannot be hidden: the REFER is refused
+// (400 with a Reason) rather than passed on with the PBX's Call-ID.
+TEST_F(PassedThroughReplacesTest, OneNamingNoDialogIsRefusedNotPassedOn) {
+  FakeServerLeg* uc = Invite("127.0.0.11", 5060, "v=0\r\n", "consult@fe");
+  v1::Candidate pbx = Gateway("pbx-lon", "127.0.0.31");
+  pbx.set_refer_mode(v1::REFER_MODE_PASSTHROUGH);
+  Route({pbx});
+  FakeClientLeg* to_pbx = stack_.sent.back();
+  to_pbx->observer->OnResponse(Resp(200, "v=0 pbx"));
+  uc->observer->OnAck("", "");
+  auto responses = InDialog(
+      to_pbx->observer,
+      DialogRequest{
+          "REFER",
+          "",
+          "",
+          {{"Refer-To", "<sip:0871234567@10.20.0.5?Replaces=in%40gw>"}}});
+  EXPECT_TRUE(uc->dialog.requests.empty()) << "passed on unhidden";
+  ASSERT_FALSE(responses->empty());
+  EXPECT_EQ(responses->back().code, 400);
+  EXPECT_THAT(responses->back().Header("Reason"), HasSubstr("names no dialog"));
+}
+
 TEST_F(B2buaTest, FailsOverOn503ToTheNextCandidate) {
   FakeServerLeg* leg = Invite();
   Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("itsp", "127.0.0.41")});

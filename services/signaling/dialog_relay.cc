@@ -139,14 +139,34 @@ void DialogRelay::SendOn(Exchange* e, const std::string& content_type,
     // An attended transfer's Replaces names the referrer's dialog with us:
     // its Call-ID and tags are swapped for ones of ours (topology hiding),
     // mapped back when the referee's INVITE brings them.
+    // A Replaces that cannot be hidden (it names no dialog) is refused
+    // rather than passed on as the referrer wrote it.
+    bool replaces_unusable = false;
+    std::function<std::string(const std::string&)> hide;
+    if (options_.hide_replaces) {
+      hide = [this, &replaces_unusable](const std::string& replaces) {
+        std::string hidden = options_.hide_replaces(replaces);
+        if (hidden.empty()) replaces_unusable = true;
+        return hidden;
+      };
+    }
     for (auto& [name, value] : out.headers) {
       if (absl::EqualsIgnoreCase(name, "Refer-To") ||
           absl::EqualsIgnoreCase(name, "r")) {
-        value = RehomeUri(value, to->contact(), options_.hide_replaces);
+        value = RehomeUri(value, to->contact(), hide);
       } else if (absl::EqualsIgnoreCase(name, "Referred-By") ||
                  absl::EqualsIgnoreCase(name, "b")) {
         value = RehomeUri(value, to->contact());
       }
+    }
+    if (replaces_unusable) {
+      e->incoming->Respond(Response(
+          400, "Bad Request",
+          SipReason(400,
+                    "the Replaces in Refer-To names no dialog (Call-ID, "
+                    "to-tag and from-tag, RFC 3891)")));
+      Forget(e);
+      return;
     }
   }
   SdpSent(Other(e->from), content_type, body);

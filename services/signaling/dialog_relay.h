@@ -43,7 +43,8 @@ class DialogRelay {
     std::function<void(MediaLeg to, const std::string& sdp)> sdp_sent;
     // A passed-through REFER's embedded Replaces (it names the referrer's
     // dialog with us) is replaced by what this returns, one the referee
-    // may see (B2bua::HideReplaces); unset, it goes as it came.
+    // may see (B2bua::HideReplaces); an empty result (it names no dialog)
+    // refuses the REFER with 400. Unset, it goes as it came.
     std::function<std::string(const std::string&)> hide_replaces;
   };
 
