@@ -40,12 +40,13 @@ ABSL_FLAG(int, worker_realtime_priority, 0,
           "(at the cost of smaller batches, so more CPU per packet, when "
           "the relay shares its cores); 0: the default policy. Needs "
           "CAP_SYS_NICE (falls back with a warning).");
-ABSL_FLAG(uint32_t, rx_coalesce_us, 200,
+ABSL_FLAG(int32_t, rx_coalesce_us, -1,
           "Interrupt moderation: a worker whose thread is busy at least "
           "--rx_coalesce_busy_percent of the time waits this long after "
           "each turn before it looks for packets again, so one wake-up "
           "carries many packets (more streams per core, at most this much "
-          "added delay); 0: wake for every packet.");
+          "added delay); 0: wake for every packet; -1: 200 on the epoll "
+          "path, 0 on io_uring's (--packet_io).");
 ABSL_FLAG(uint32_t, rx_coalesce_busy_percent, 60,
           "Per worker: --rx_coalesce_us applies from this share of its "
           "thread's time spent running (sampled every 250 ms) until it "
@@ -98,7 +99,10 @@ absl::StatusOr<std::unique_ptr<trunkline::ServiceApp>> CreateMediaApp(
   config.worker.orphan_seconds = absl::GetFlag(FLAGS_orphan_seconds);
   config.worker.realtime_priority =
       absl::GetFlag(FLAGS_worker_realtime_priority);
-  config.worker.coalesce_us = absl::GetFlag(FLAGS_rx_coalesce_us);
+  if (const int32_t coalesce = absl::GetFlag(FLAGS_rx_coalesce_us);
+      coalesce >= 0) {
+    config.worker.coalesce_us = uint32_t(coalesce);
+  }
   config.worker.coalesce_busy_percent =
       absl::GetFlag(FLAGS_rx_coalesce_busy_percent);
   config.drain_timeout =

@@ -138,7 +138,9 @@ void Worker::Start() {
             .With("error", std::strerror(error));
       }
     }
-    if (options_.coalesce_us > 0) {
+    EnsureUring();
+    coalesce_us_ = options_.coalesce_us.value_or(uring_ != nullptr ? 0 : 200);
+    if (coalesce_us_ > 0) {
       // The default 50 us of timer slack would stretch every wait.
       prctl(PR_SET_TIMERSLACK, 1000UL);
     }
@@ -148,9 +150,8 @@ void Worker::Start() {
       // queue is empty: waiting after every full batch would cap it at
       // kMaxEvents sockets per wait, whatever the load.
       const int events = RunOnce(100);
-      if (options_.coalesce_us > 0 && moderation_.active() &&
-          events < kMaxEvents) {
-        const timespec wait{0, long(options_.coalesce_us) * 1000L};
+      if (coalesce_us_ > 0 && moderation_.active() && events < kMaxEvents) {
+        const timespec wait{0, long(coalesce_us_) * 1000L};
         nanosleep(&wait, nullptr);
       }
     }
@@ -431,7 +432,7 @@ void Worker::Tick(int64_t now_ns) {
   moderation_.Sample(now_ns, int64_t(cpu.tv_sec) * 1000000000 + cpu.tv_nsec);
   if (busy_gauge_ != nullptr) {
     busy_gauge_->Set(moderation_.busy());
-    moderated_gauge_->Set(moderation_.active() && options_.coalesce_us > 0);
+    moderated_gauge_->Set(moderation_.active() && coalesce_us_ > 0);
   }
   if (index_ == 0 && metrics_ != nullptr) {
     metrics_->port_pairs_in_use->Set(
