@@ -16,7 +16,8 @@
 #
 # Environment: RATES (the ramp's steps), STEP_SECONDS, CPU_RATE (the rate
 # of the CPU-per-call step), PARTS (any of "ours peer memory"; all by
-# default: one part alone while tuning), KEEP_WORK (keep the logs).
+# default: one part alone while tuning), KEEP_WORK (keep the logs),
+# MEDIA_FLAGS (more flags for our media service, e.g. --packet_io=epoll).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:?usage: $0 BUILD_BIN_DIR OUT_DIR}
@@ -78,7 +79,7 @@ start_stack() {  # topology
   for svc in routing media signaling; do
     api=$(free_port) admin=$(free_port) metrics=$(free_port)
     local extra=()
-    [ $svc = media ] && extra=(--rtp_port_min=20000 --rtp_port_max=59999)
+    [ $svc = media ] && extra=(--rtp_port_min=20000 --rtp_port_max=59999 ${MEDIA_FLAGS:-})
     [ $svc = signaling ] && extra=(--routing="$ROUTING_API" --media="$MEDIA_API")
     "$BIN/$svc" --topology="$topo" --grpc_address=127.0.0.1:$api \
       --admin_address=127.0.0.1:$admin --metrics_address=127.0.0.1:$metrics \
