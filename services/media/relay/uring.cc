@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -125,7 +126,36 @@ absl::StatusOr<std::unique_ptr<Uring>> Uring::Create(const Options& options) {
   ring->PublishBuffers();
 
   ring->receive_template_.msg_namelen = kNameSpace;
+  if (absl::Status probe = ring->ProbeMultishotReceive(); !probe.ok()) {
+    return probe;
+  }
   return ring;
+}
+
+absl::Status Uring::ProbeMultishotReceive() {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("io_uring probe: socket: ", std::strerror(errno)));
+  }
+  constexpr uint64_t kProbe = 1, kCancel = 2;
+  PrepareMultishotReceive(NextSqe(), fd, kProbe);
+  Wait(0);
+  PrepareCancelFd(NextSqe(), fd, kCancel);
+  Wait(0);
+  int refused = 0;
+  Reap(16, [&](const io_uring_cqe& cqe) {
+    if (cqe.user_data == kProbe && cqe.res < 0 && cqe.res != -ECANCELED) {
+      refused = -cqe.res;
+    }
+  });
+  close(fd);
+  if (refused != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("io_uring multishot recvmsg: ", std::strerror(refused),
+                     " (needs Linux 6.0 or later)"));
+  }
+  return absl::OkStatus();
 }
 
 Uring::~Uring() {
@@ -138,9 +168,13 @@ Uring::~Uring() {
 }
 
 io_uring_sqe* Uring::NextSqe() {
-  if (sq_local_tail_ - __atomic_load_n(sq_head_, __ATOMIC_ACQUIRE) >=
-      sq_entries_) {
+  auto full = [this] {
+    return sq_local_tail_ - __atomic_load_n(sq_head_, __ATOMIC_ACQUIRE) >=
+           sq_entries_;
+  };
+  if (full()) {
     Submit();
+    if (full()) return nullptr;
   }
   io_uring_sqe* sqe = &sqes_[sq_local_tail_ & sq_mask_];
   std::memset(sqe, 0, sizeof(*sqe));
@@ -171,10 +205,10 @@ bool Uring::Wait(int64_t timeout_us) {
   timeout.tv_nsec = (timeout_us % 1000000) * 1000;
   io_uring_getevents_arg arg{};
   arg.sigmask_sz = _NSIG / 8;
-  arg.ts = uint64_t(uintptr_t(&timeout));
+  if (timeout_us >= 0) arg.ts = uint64_t(uintptr_t(&timeout));
   // min_complete 0 still runs pending task work (completions), without
   // waiting.
-  const unsigned min_complete = timeout_us > 0 ? 1 : 0;
+  const unsigned min_complete = timeout_us != 0 ? 1 : 0;
   const int result =
       Enter(to_submit_, min_complete,
             IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
@@ -215,6 +249,7 @@ void Uring::PrepareSendmsg(io_uring_sqe* sqe, int fd, const msghdr* message,
   sqe->fd = fd;
   sqe->addr = uint64_t(uintptr_t(message));
   sqe->len = 1;
+  sqe->msg_flags = MSG_DONTWAIT;
   sqe->user_data = user_data;
 }
 

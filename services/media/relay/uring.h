@@ -51,13 +51,14 @@ class Uring {
   Uring& operator=(const Uring&) = delete;
 
   // A cleared submission entry to fill; submits what is queued first when
-  // the ring is full.
+  // the ring is full, and is null when the kernel took none of it (out of
+  // memory): the caller gives up what it wanted to queue.
   io_uring_sqe* NextSqe();
   // Submits what is queued without waiting.
   void Submit();
   // Submits what is queued and waits until a completion is ready or
-  // `timeout_us` passed (0: does not wait). Returns false on a wait that
-  // timed out or was interrupted.
+  // `timeout_us` passed (0: does not wait; negative: no limit). Returns
+  // false on a wait that timed out or was interrupted.
   bool Wait(int64_t timeout_us);
 
   // Calls f(const io_uring_cqe&) for up to `max` ready completions and
@@ -75,9 +76,6 @@ class Uring {
     __atomic_store_n(cq_head_, head, __ATOMIC_RELEASE);
     return count;
   }
-  bool CompletionsReady() const {
-    return *cq_head_ != __atomic_load_n(cq_tail_, __ATOMIC_ACQUIRE);
-  }
 
   // Prepared submissions. The multishot receive reads datagrams of `fd`
   // into provided buffers until cancelled or out of buffers (a completion
@@ -87,7 +85,9 @@ class Uring {
   void PrepareCancelFd(io_uring_sqe* sqe, int fd, uint64_t user_data);
   // A multishot poll for readability (the worker's wake-up eventfd).
   void PreparePollMultishot(io_uring_sqe* sqe, int fd, uint64_t user_data);
-  // sendmsg of `message`, which must stay valid until its completion.
+  // sendmsg of `message`, which must stay valid until its completion. A
+  // full socket buffer fails it (-EAGAIN) rather than parking it, as the
+  // epoll path's MSG_DONTWAIT does: a parked send would hold its buffer.
   static void PrepareSendmsg(io_uring_sqe* sqe, int fd, const msghdr* message,
                              uint64_t user_data);
 
@@ -113,6 +113,9 @@ class Uring {
 
  private:
   Uring() = default;
+  // Fails when the kernel takes the ring but not a multishot recvmsg
+  // (5.19 has provided buffer rings, multishot receive came in 6.0).
+  absl::Status ProbeMultishotReceive();
   int Enter(unsigned to_submit, unsigned min_complete, unsigned flags,
             const void* arg, size_t arg_size);
 

@@ -163,6 +163,9 @@ class Worker final : private PacketObserver {
   void OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now);
   void OnUringSend(const io_uring_cqe& cqe);
   void ArmReceive(int fd, uint16_t generation);
+  void ArmWake();
+  // Arms again what the kernel could not take last turn (out of memory).
+  void RetryArming();
   void WatchSocket(StreamEnd& end, bool rtcp_socket);
   void UnwatchSocket(int fd);
   // The end of a turn, both paths: the wake-up consumed, posted work run,
@@ -225,6 +228,10 @@ class Worker final : private PacketObserver {
   // By fd: SocketTag() of the end the socket faces; 0 once closed.
   std::vector<uint64_t> uring_sockets_;
   uint16_t next_io_generation_ = 0;
+  // Receives (as their completion tags) and the wake-up poll that could
+  // not be armed for want of kernel memory: tried again each turn.
+  std::vector<uint64_t> uring_rearm_;
+  bool wake_unarmed_ = false;
   // A relayed packet's send, by the buffer it is sent from: it must stay
   // valid until the send completes.
   struct UringSend {

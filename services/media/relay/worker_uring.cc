@@ -36,11 +36,12 @@ int64_t NowNs(clockid_t clock) {
 void Worker::EnsureUring() {
   if (uring_tried_ || options_.packet_io != PacketIo::kUring) return;
   uring_tried_ = true;
+  // Each buffer holds the kernel's header and source address, then a
+  // datagram of up to kMaxDatagram octets in kBufferSize of room: the rest
+  // is for an SRTP trailer, as in the epoll path.
   Uring::Options ring_options;
-  ring_options.buffer_stride = kBufferSize;
-  // The 64 octets after the largest datagram are room for an SRTP trailer,
-  // as in the epoll path.
-  ring_options.buffer_fill = kBufferSize - 64;
+  ring_options.buffer_stride = Uring::kPayloadOffset + kBufferSize;
+  ring_options.buffer_fill = Uring::kPayloadOffset + kMaxDatagram;
   absl::StatusOr<std::unique_ptr<Uring>> ring = Uring::Create(ring_options);
   if (!ring.ok()) {
     TL_LOG(kWarning, "media worker relays with epoll: io_uring unavailable")
@@ -58,11 +59,19 @@ void Worker::EnsureUring() {
     send.message.msg_iov = &send.iov;
     send.message.msg_iovlen = 1;
   }
+  uring_rearm_.reserve(64);
   // Posted work wakes the ring's wait as it wakes epoll's.
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, wake_fd_, nullptr);
-  uring_->PreparePollMultishot(uring_->NextSqe(), wake_fd_,
-                               kWake << kKindShift);
+  ArmWake();
   uring_->Submit();
+}
+
+void Worker::ArmWake() {
+  io_uring_sqe* sqe = uring_->NextSqe();
+  wake_unarmed_ = sqe == nullptr;  // tried again next turn
+  if (sqe != nullptr) {
+    uring_->PreparePollMultishot(sqe, wake_fd_, kWake << kKindShift);
+  }
 }
 
 void Worker::WatchSocket(StreamEnd& end, bool rtcp_socket) {
@@ -88,19 +97,51 @@ void Worker::WatchSocket(StreamEnd& end, bool rtcp_socket) {
 void Worker::UnwatchSocket(int fd) {
   if (uring_ == nullptr || size_t(fd) >= uring_sockets_.size()) return;
   uring_sockets_[fd] = 0;
-  // Cancelled, and the cancellation completed, before the close: an armed
-  // receive holds the socket (and its port) open for as long as it lives.
-  // Its last completions are stale from now on.
-  uring_->PrepareCancelFd(uring_->NextSqe(), fd, kIgnore << kKindShift);
+  // Cancelled before the close: an armed receive holds the socket (and its
+  // port) open for as long as it lives. On the worker's thread the
+  // cancellation completes here; at shutdown (another thread, the worker's
+  // gone) the kernel finishes it when it can. Its last completions are
+  // stale from now on.
+  io_uring_sqe* sqe = uring_->NextSqe();
+  if (sqe == nullptr) {
+    TL_LOG(kWarning,
+           "media socket not cancelled (out of memory): its port "
+           "stays bound until the worker ends")
+        .With("worker", index_)
+        .With("fd", fd);
+    return;
+  }
+  uring_->PrepareCancelFd(sqe, fd, kIgnore << kKindShift);
   uring_->Wait(0);
 }
 
 void Worker::ArmReceive(int fd, uint16_t generation) {
-  uring_->PrepareMultishotReceive(uring_->NextSqe(), fd,
-                                  ReceiveTag(fd, generation));
+  io_uring_sqe* sqe = uring_->NextSqe();
+  if (sqe == nullptr) {  // the kernel is out of memory: next turn
+    uring_rearm_.push_back(ReceiveTag(fd, generation));
+    return;
+  }
+  uring_->PrepareMultishotReceive(sqe, fd, ReceiveTag(fd, generation));
+}
+
+void Worker::RetryArming() {
+  if (wake_unarmed_) ArmWake();
+  if (uring_rearm_.empty()) return;
+  std::vector<uint64_t> pending;
+  pending.swap(uring_rearm_);
+  for (const uint64_t tag : pending) {
+    const int fd = int(uint32_t(tag));
+    const uint16_t generation = uint16_t(tag >> 32);
+    // Only a socket still open as the one it was.
+    if (size_t(fd) < uring_sockets_.size() && uring_sockets_[fd] != 0 &&
+        EndOfTag(uring_sockets_[fd]).io_generation == generation) {
+      ArmReceive(fd, generation);
+    }
+  }
 }
 
 int Worker::RunOnceUring(int timeout_ms) {
+  RetryArming();
   uring_->Wait(int64_t(timeout_ms) * 1000);
   PacketContext now;
   now.now_ns = NowNs(CLOCK_MONOTONIC);
@@ -118,8 +159,16 @@ int Worker::RunOnceUring(int timeout_ms) {
           case kWake:
             woken = true;
             if (!Uring::More(cqe)) {
-              uring_->PreparePollMultishot(uring_->NextSqe(), wake_fd_,
-                                           kWake << kKindShift);
+              if (cqe.res >= 0) {
+                ArmWake();
+              } else {
+                // Not armed again: a lasting error would come back every
+                // turn. Posted work then waits for the next packet or for
+                // the turn's timeout (100 ms).
+                TL_LOG(kError, "media worker's wake-up poll failed")
+                    .With("worker", index_)
+                    .With("error", std::strerror(-cqe.res));
+              }
             }
             break;
           default:
@@ -142,10 +191,19 @@ void Worker::OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now) {
       size_t(fd) < uring_sockets_.size() ? uring_sockets_[fd] : 0;
   // A non-zero tag names a live end, whose generation may be read.
   const bool live = tag != 0 && EndOfTag(tag).io_generation == generation;
-  if (live && !Uring::More(cqe) && cqe.res != -ECANCELED) {
-    // Ended (out of buffers, mostly): armed again; what queued meanwhile
-    // waits in the socket.
-    ArmReceive(fd, generation);
+  if (live && !Uring::More(cqe)) {
+    if (cqe.res >= 0 || cqe.res == -ENOBUFS) {
+      // Ended (out of buffers): armed again; what queued meanwhile waits
+      // in the socket.
+      ArmReceive(fd, generation);
+    } else {
+      // Any other error would come back at once every turn if armed again.
+      ++drops_[size_t(DropReason::kMalformed)];
+      TL_LOG(kError, "media socket's receive failed; the stream end is deaf")
+          .With("worker", index_)
+          .With("call_id", *EndOfTag(tag).call_id)
+          .With("error", std::strerror(-cqe.res));
+    }
   }
   if (!Uring::HasBuffer(cqe)) return;
   const uint16_t id = Uring::BufferId(cqe);
@@ -188,7 +246,13 @@ void Worker::OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now) {
   send.message.msg_namelen = ctx.destination->length;
   send.direction = uint8_t(LegIndex(end.leg));
   send.mode = uint8_t(ctx.mode);
-  Uring::PrepareSendmsg(uring_->NextSqe(), ctx.out_fd, &send.message,
+  io_uring_sqe* sqe = uring_->NextSqe();
+  if (sqe == nullptr) {  // the kernel is out of memory
+    ++drops_[size_t(DropReason::kSendFailed)];
+    uring_->RecycleBuffer(id);
+    return;
+  }
+  Uring::PrepareSendmsg(sqe, ctx.out_fd, &send.message,
                         (kSend << kKindShift) | id);
 }
 
