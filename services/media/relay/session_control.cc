@@ -160,6 +160,7 @@ absl::Status Worker::OpenSockets(StreamEnd& end) {
 void Worker::CloseSockets(StreamEnd& end) {
   if (end.rtp_fd >= 0) UnwatchSocket(end.rtp_fd);
   if (end.rtcp_fd >= 0) UnwatchSocket(end.rtcp_fd);
+  FinishUnwatching();
   if (end.rtp_fd >= 0) close(end.rtp_fd);
   if (end.rtcp_fd >= 0) close(end.rtcp_fd);
   if (end.rtp_port != 0) ports_->Release(end.rtp_port, absl::Now());

@@ -1,7 +1,6 @@
 #include "services/media/relay/uring.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -234,12 +233,13 @@ void Uring::PrepareCancelFd(io_uring_sqe* sqe, int fd, uint64_t user_data) {
   sqe->user_data = user_data;
 }
 
-void Uring::PreparePollMultishot(io_uring_sqe* sqe, int fd,
-                                 uint64_t user_data) {
-  sqe->opcode = IORING_OP_POLL_ADD;
+void Uring::PrepareRead(io_uring_sqe* sqe, int fd, void* into, unsigned length,
+                        uint64_t user_data) {
+  sqe->opcode = IORING_OP_READ;
   sqe->fd = fd;
-  sqe->poll32_events = POLLIN;
-  sqe->len = IORING_POLL_ADD_MULTI;
+  sqe->addr = uint64_t(uintptr_t(into));
+  sqe->len = length;
+  sqe->off = uint64_t(-1);  // the file's position (none for an eventfd)
   sqe->user_data = user_data;
 }
 

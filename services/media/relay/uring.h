@@ -83,8 +83,11 @@ class Uring {
   void PrepareMultishotReceive(io_uring_sqe* sqe, int fd, uint64_t user_data);
   // Cancels every request on `fd` (IORING_ASYNC_CANCEL_FD|ALL).
   void PrepareCancelFd(io_uring_sqe* sqe, int fd, uint64_t user_data);
-  // A multishot poll for readability (the worker's wake-up eventfd).
-  void PreparePollMultishot(io_uring_sqe* sqe, int fd, uint64_t user_data);
+  // A read of `length` octets of `fd` into `into`, which must stay valid
+  // until its completion (the worker's wake-up eventfd: the read itself
+  // resets its counter, so a wake-up costs no system call of its own).
+  static void PrepareRead(io_uring_sqe* sqe, int fd, void* into,
+                          unsigned length, uint64_t user_data);
   // sendmsg of `message`, which must stay valid until its completion. A
   // full socket buffer fails it (-EAGAIN) rather than parking it, as the
   // epoll path's MSG_DONTWAIT does: a parked send would hold its buffer.

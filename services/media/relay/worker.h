@@ -167,9 +167,12 @@ class Worker final : private PacketObserver {
   // Arms again what the kernel could not take last turn (out of memory).
   void RetryArming();
   void WatchSocket(StreamEnd& end, bool rtcp_socket);
+  // Queues the cancellation of `fd`'s receive; FinishUnwatching() makes
+  // the queued ones before the sockets are closed.
   void UnwatchSocket(int fd);
-  // The end of a turn, both paths: the wake-up consumed, posted work run,
-  // the periodic tick.
+  void FinishUnwatching();
+  // The end of a turn, both paths: the wake-up consumed (epoll's; on
+  // io_uring the armed read does it), posted work run, the periodic tick.
   void FinishTurn(bool woken);
   // Room for the packet path's SRTP key retries (one buffer).
   uint8_t* Scratch();
@@ -232,6 +235,8 @@ class Worker final : private PacketObserver {
   // not be armed for want of kernel memory: tried again each turn.
   std::vector<uint64_t> uring_rearm_;
   bool wake_unarmed_ = false;
+  // Where the armed read of the wake-up eventfd puts its count.
+  uint64_t wake_count_ = 0;
   // A relayed packet's send, by the buffer it is sent from: it must stay
   // valid until the send completes.
   struct UringSend {

@@ -70,7 +70,8 @@ void Worker::ArmWake() {
   io_uring_sqe* sqe = uring_->NextSqe();
   wake_unarmed_ = sqe == nullptr;  // tried again next turn
   if (sqe != nullptr) {
-    uring_->PreparePollMultishot(sqe, wake_fd_, kWake << kKindShift);
+    Uring::PrepareRead(sqe, wake_fd_, &wake_count_, sizeof(wake_count_),
+                       kWake << kKindShift);
   }
 }
 
@@ -97,11 +98,9 @@ void Worker::WatchSocket(StreamEnd& end, bool rtcp_socket) {
 void Worker::UnwatchSocket(int fd) {
   if (uring_ == nullptr || size_t(fd) >= uring_sockets_.size()) return;
   uring_sockets_[fd] = 0;
-  // Cancelled before the close: an armed receive holds the socket (and its
-  // port) open for as long as it lives. On the worker's thread the
-  // cancellation completes here; at shutdown (another thread, the worker's
-  // gone) the kernel finishes it when it can. Its last completions are
-  // stale from now on.
+  // Cancelled before the close (FinishUnwatching): an armed receive holds
+  // the socket (and its port) open for as long as it lives. Its last
+  // completions are stale from now on.
   io_uring_sqe* sqe = uring_->NextSqe();
   if (sqe == nullptr) {
     TL_LOG(kWarning,
@@ -112,7 +111,13 @@ void Worker::UnwatchSocket(int fd) {
     return;
   }
   uring_->PrepareCancelFd(sqe, fd, kIgnore << kKindShift);
-  uring_->Wait(0);
+}
+
+void Worker::FinishUnwatching() {
+  // On the worker's thread the cancellations complete here; at shutdown
+  // (another thread, the worker's gone) the kernel finishes them when it
+  // can.
+  if (uring_ != nullptr) uring_->Wait(0);
 }
 
 void Worker::ArmReceive(int fd, uint16_t generation) {
@@ -146,7 +151,6 @@ int Worker::RunOnceUring(int timeout_ms) {
   PacketContext now;
   now.now_ns = NowNs(CLOCK_MONOTONIC);
   now.now_unix_ms = NowNs(CLOCK_REALTIME) / 1000000;
-  bool woken = false;
   const unsigned handled =
       uring_->Reap(kMaxEvents, [&](const io_uring_cqe& cqe) {
         switch (Kind(cqe.user_data)) {
@@ -157,18 +161,16 @@ int Worker::RunOnceUring(int timeout_ms) {
             OnUringSend(cqe);
             break;
           case kWake:
-            woken = true;
-            if (!Uring::More(cqe)) {
-              if (cqe.res >= 0) {
-                ArmWake();
-              } else {
-                // Not armed again: a lasting error would come back every
-                // turn. Posted work then waits for the next packet or for
-                // the turn's timeout (100 ms).
-                TL_LOG(kError, "media worker's wake-up poll failed")
-                    .With("worker", index_)
-                    .With("error", std::strerror(-cqe.res));
-              }
+            // The read took the eventfd's count: nothing left to reset.
+            if (cqe.res >= 0) {
+              ArmWake();
+            } else {
+              // Not armed again: a lasting error would come back every
+              // turn. Posted work then waits for the next packet or for
+              // the turn's timeout (100 ms).
+              TL_LOG(kError, "media worker's wake-up read failed")
+                  .With("worker", index_)
+                  .With("error", std::strerror(-cqe.res));
             }
             break;
           default:
@@ -180,7 +182,7 @@ int Worker::RunOnceUring(int timeout_ms) {
   uring_->Submit();
   // Posted work runs after the turn: it may close sockets whose
   // completions were just handled.
-  FinishTurn(woken);
+  FinishTurn(/*woken=*/false);
   return int(handled);
 }
 
