@@ -1489,14 +1489,21 @@ class PassedThroughReplacesTest : public IncomingReplacesTest {
   // A UC call to the PBX (passthrough), whose REFER names the gateway's
   // call as the gateway names its dialog with us; the Replaces the UC side
   // got, unescaped.
-  std::string ReplacesTheUcSideGets() {
-    FakeServerLeg* uc = Invite("127.0.0.11", 5060, "v=0\r\n", "consult@fe");
+  // A UC call to the PBX (passthrough), answered: the PBX's leg; the UC
+  // side's in `uc`.
+  FakeClientLeg* AnsweredCallToThePbx(FakeServerLeg** uc) {
+    *uc = Invite("127.0.0.11", 5060, "v=0\r\n", "consult@fe");
     v1::Candidate pbx = Gateway("pbx-lon", "127.0.0.31");
     pbx.set_refer_mode(v1::REFER_MODE_PASSTHROUGH);
     Route({pbx});
     FakeClientLeg* to_pbx = stack_.sent.back();
     to_pbx->observer->OnResponse(Resp(200, "v=0 pbx"));
-    uc->observer->OnAck("", "");
+    (*uc)->observer->OnAck("", "");
+    return to_pbx;
+  }
+  std::string ReplacesTheUcSideGets() {
+    FakeServerLeg* uc = nullptr;
+    FakeClientLeg* to_pbx = AnsweredCallToThePbx(&uc);
     InDialog(to_pbx->observer,
              DialogRequest{"REFER",
                            "",
@@ -1563,13 +1570,8 @@ TEST_F(PassedThroughReplacesTest, ForgottenAfterFiveMinutes) {
 // A Replaces that names no dialog cannot be hidden: the REFER is refused
 // (400 with a Reason) rather than passed on with the PBX's Call-ID.
 TEST_F(PassedThroughReplacesTest, OneNamingNoDialogIsRefusedNotPassedOn) {
-  FakeServerLeg* uc = Invite("127.0.0.11", 5060, "v=0\r\n", "consult@fe");
-  v1::Candidate pbx = Gateway("pbx-lon", "127.0.0.31");
-  pbx.set_refer_mode(v1::REFER_MODE_PASSTHROUGH);
-  Route({pbx});
-  FakeClientLeg* to_pbx = stack_.sent.back();
-  to_pbx->observer->OnResponse(Resp(200, "v=0 pbx"));
-  uc->observer->OnAck("", "");
+  FakeServerLeg* uc = nullptr;
+  FakeClientLeg* to_pbx = AnsweredCallToThePbx(&uc);
   auto responses = InDialog(
       to_pbx->observer,
       DialogRequest{
