@@ -17,18 +17,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/common/status_macros.h"
+#include "services/media/relay/clock.h"
 #include "services/media/relay/worker.h"
 #include "services/media/sdp/attributes.h"
 #include "services/media/srtp/sdes.h"
 
 namespace trunkline::media::relay {
 namespace {
-
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 absl::Status CheckIds(absl::string_view call_id, v1::Leg leg,
                       absl::string_view request_id) {

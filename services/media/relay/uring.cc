@@ -60,19 +60,18 @@ absl::StatusOr<std::unique_ptr<Uring>> Uring::Create(const Options& options) {
     return absl::UnavailableError(
         "io_uring lacks NODROP, EXT_ARG or SINGLE_MMAP: kernel too old");
   }
-  ring->sq_ring_size_ =
-      params.sq_off.array + params.sq_entries * sizeof(unsigned);
-  ring->cq_ring_size_ =
-      params.cq_off.cqes + params.cq_entries * sizeof(io_uring_cqe);
-  const size_t rings_size = std::max(ring->sq_ring_size_, ring->cq_ring_size_);
+  // Both rings in one mapping (IORING_FEAT_SINGLE_MMAP).
+  const size_t rings_size =
+      std::max(params.sq_off.array + params.sq_entries * sizeof(unsigned),
+               params.cq_off.cqes + params.cq_entries * sizeof(io_uring_cqe));
   void* rings = mmap(nullptr, rings_size, PROT_READ | PROT_WRITE,
                      MAP_SHARED | MAP_POPULATE, ring->fd_, IORING_OFF_SQ_RING);
   if (rings == MAP_FAILED) {
     return absl::ResourceExhaustedError(
         absl::StrCat("io_uring rings: mmap: ", std::strerror(errno)));
   }
-  ring->sq_ring_ = rings;
-  ring->sq_ring_size_ = rings_size;
+  ring->rings_ = rings;
+  ring->rings_size_ = rings_size;
   auto* base = static_cast<uint8_t*>(rings);
   ring->sq_head_ = reinterpret_cast<unsigned*>(base + params.sq_off.head);
   ring->sq_tail_ = reinterpret_cast<unsigned*>(base + params.sq_off.tail);
@@ -161,7 +160,7 @@ Uring::~Uring() {
   // Closing the ring cancels what is still armed on it.
   if (fd_ >= 0) close(fd_);
   if (sqes_ != nullptr) munmap(sqes_, sqes_size_);
-  if (sq_ring_ != nullptr) munmap(sq_ring_, sq_ring_size_);
+  if (rings_ != nullptr) munmap(rings_, rings_size_);
   if (buffer_ring_ != nullptr) munmap(buffer_ring_, buffer_ring_size_);
   if (buffers_ != nullptr) munmap(buffers_, buffers_size_);
 }

@@ -123,9 +123,10 @@ class Uring {
             const void* arg, size_t arg_size);
 
   int fd_ = -1;
+  // Both rings' mapping.
+  void* rings_ = nullptr;
+  size_t rings_size_ = 0;
   // Submission ring.
-  void* sq_ring_ = nullptr;
-  size_t sq_ring_size_ = 0;
   unsigned* sq_head_ = nullptr;
   unsigned* sq_tail_ = nullptr;
   unsigned* sq_array_ = nullptr;
@@ -135,10 +136,7 @@ class Uring {
   unsigned to_submit_ = 0;
   io_uring_sqe* sqes_ = nullptr;
   size_t sqes_size_ = 0;
-  // Completion ring (shares the submission ring's mapping when the kernel
-  // offers IORING_FEAT_SINGLE_MMAP).
-  void* cq_ring_ = nullptr;
-  size_t cq_ring_size_ = 0;
+  // Completion ring.
   unsigned* cq_head_ = nullptr;
   unsigned* cq_tail_ = nullptr;
   unsigned cq_mask_ = 0;

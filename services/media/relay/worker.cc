@@ -14,21 +14,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/log.h"
+#include "services/media/relay/clock.h"
 
 namespace trunkline::media::relay {
 namespace {
-
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-int64_t UnixMs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 constexpr int64_t kTickNs = 250 * 1000000LL;
 constexpr int64_t kAuthEventIntervalNs = 1000 * 1000000LL;
@@ -201,8 +190,6 @@ int Worker::RunOnceEpoll(int timeout_ms) {
   return n;
 }
 
-uint8_t* Worker::Scratch() { return buffers_->scratch; }
-
 void Worker::FinishTurn(bool woken) {
   if (woken) {
     uint64_t count;
@@ -233,28 +220,17 @@ void Worker::ReadSocket(StreamEnd& end, bool rtcp_socket) {
     }
     const int received = recvmmsg(fd, b.recv, kBatch, MSG_DONTWAIT, nullptr);
     if (received <= 0) return;
-    PacketContext ctx;
-    ctx.now_ns = MonotonicNs();
-    ctx.now_unix_ms = UnixMs();
+    const int64_t now_ns = MonotonicNs();
+    const int64_t now_unix_ms = UnixMs();
     size_t out = 0;
     for (int i = 0; i < received; ++i) {
       b.sources[i].length = b.recv[i].msg_hdr.msg_namelen;
-      if (b.recv[i].msg_hdr.msg_flags & MSG_TRUNC) {
-        ++drops_[size_t(DropReason::kMalformed)];
-        end.MutableStats().OnDrop();
-        continue;
-      }
-      ctx.data = b.data[i];
-      ctx.length = b.recv[i].msg_len;
-      ctx.capacity = kBufferSize;
-      ctx.scratch = b.scratch;
-      ctx.source = &b.sources[i];
-      ctx.from = &end;
-      ctx.rtcp_socket = rtcp_socket;
-      ctx.destination = nullptr;
-      ctx.out_fd = -1;
-      if (!RunPacketPath(ctx, *this)) {
-        ++drops_[size_t(ctx.drop)];
+      PacketContext ctx;
+      ctx.now_ns = now_ns;
+      ctx.now_unix_ms = now_unix_ms;
+      if (!RunDatagram(ctx, b.data[i], b.recv[i].msg_len, kBufferSize,
+                       (b.recv[i].msg_hdr.msg_flags & MSG_TRUNC) != 0,
+                       b.sources[i], end, rtcp_socket)) {
         continue;
       }
       b.send_iov[out] = {ctx.data, ctx.length};
@@ -282,16 +258,45 @@ void Worker::SendBatch(size_t count) {
         sendmmsg(b.send_fd[start], &b.send[start], stop - start, MSG_DONTWAIT);
     if (sent < 0) sent = 0;
     for (size_t i = start; i < stop; ++i) {
-      if (i - start < size_t(sent)) {
-        packets_[b.send_direction[i]][b.send_mode[i]] += 1;
-        bytes_[b.send_direction[i]][b.send_mode[i]] += b.send_iov[i].iov_len;
-        ++relayed_total_;
-      } else {
-        ++drops_[size_t(DropReason::kSendFailed)];
-      }
+      CountSend(b.send_direction[i], b.send_mode[i], b.send_iov[i].iov_len,
+                i - start < size_t(sent));
     }
     start = stop;
   }
+}
+
+bool Worker::RunDatagram(PacketContext& ctx, uint8_t* data, size_t length,
+                         size_t capacity, bool truncated,
+                         const Endpoint& source, StreamEnd& from,
+                         bool rtcp_socket) {
+  if (truncated) {
+    ++drops_[size_t(DropReason::kMalformed)];
+    from.MutableStats().OnDrop();
+    return false;
+  }
+  ctx.data = data;
+  ctx.length = length;
+  ctx.capacity = capacity;
+  ctx.scratch = buffers_->scratch;
+  ctx.source = &source;
+  ctx.from = &from;
+  ctx.rtcp_socket = rtcp_socket;
+  if (!RunPacketPath(ctx, *this)) {
+    ++drops_[size_t(ctx.drop)];
+    return false;
+  }
+  return true;
+}
+
+void Worker::CountSend(uint8_t direction, uint8_t mode, size_t bytes,
+                       bool sent) {
+  if (!sent) {
+    ++drops_[size_t(DropReason::kSendFailed)];
+    return;
+  }
+  packets_[direction][mode] += 1;
+  bytes_[direction][mode] += bytes;
+  ++relayed_total_;
 }
 
 void Worker::Publish(v1::MediaEvent event) {

@@ -152,6 +152,14 @@ class Worker final : private PacketObserver {
   static_assert(alignof(StreamEnd) >= 2,
                 "the low bit of a tag is the RTCP flag");
 
+  // Both paths: one received datagram of `length` octets in `data` (room
+  // for `capacity`) through the packet path, `ctx` carrying the turn's
+  // clock; false, counted as a drop, when it is not to be relayed.
+  bool RunDatagram(PacketContext& ctx, uint8_t* data, size_t length,
+                   size_t capacity, bool truncated, const Endpoint& source,
+                   StreamEnd& from, bool rtcp_socket);
+  // A relayed packet's send, counted as relayed or as a failed send.
+  void CountSend(uint8_t direction, uint8_t mode, size_t bytes, bool sent);
   // Data path, epoll.
   int RunOnceEpoll(int timeout_ms);
   void ReadSocket(StreamEnd& end, bool rtcp_socket);
@@ -160,7 +168,8 @@ class Worker final : private PacketObserver {
   // Makes the ring on first use; epoll when the kernel refuses it.
   void EnsureUring();
   int RunOnceUring(int timeout_ms);
-  void OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now);
+  void OnUringReceive(const io_uring_cqe& cqe, int64_t now_ns,
+                      int64_t now_unix_ms);
   void OnUringSend(const io_uring_cqe& cqe);
   void ArmReceive(int fd, uint16_t generation);
   void ArmWake();
@@ -174,8 +183,6 @@ class Worker final : private PacketObserver {
   // The end of a turn, both paths: the wake-up consumed (epoll's; on
   // io_uring the armed read does it), posted work run, the periodic tick.
   void FinishTurn(bool woken);
-  // Room for the packet path's SRTP key retries (one buffer).
-  uint8_t* Scratch();
   void Tick(int64_t now_ns);
   // Why `session` is an orphan to delete (see WorkerOptions.orphan_seconds):
   // "media_timeout" or "never_answered"; null to keep it.

@@ -1,12 +1,12 @@
 // The worker's io_uring data path (see worker.h and uring.h).
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "services/common/log.h"
+#include "services/media/relay/clock.h"
 #include "services/media/relay/worker.h"
 
 namespace trunkline::media::relay {
@@ -23,12 +23,6 @@ uint64_t Kind(uint64_t user_data) { return user_data >> kKindShift; }
 
 uint64_t ReceiveTag(int fd, uint16_t generation) {
   return (kReceive << kKindShift) | (uint64_t(generation) << 32) | uint32_t(fd);
-}
-
-int64_t NowNs(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 }  // namespace
@@ -148,14 +142,13 @@ void Worker::RetryArming() {
 int Worker::RunOnceUring(int timeout_ms) {
   RetryArming();
   uring_->Wait(int64_t(timeout_ms) * 1000);
-  PacketContext now;
-  now.now_ns = NowNs(CLOCK_MONOTONIC);
-  now.now_unix_ms = NowNs(CLOCK_REALTIME) / 1000000;
+  const int64_t now_ns = MonotonicNs();
+  const int64_t now_unix_ms = UnixMs();
   const unsigned handled =
       uring_->Reap(kMaxEvents, [&](const io_uring_cqe& cqe) {
         switch (Kind(cqe.user_data)) {
           case kReceive:
-            OnUringReceive(cqe, now);
+            OnUringReceive(cqe, now_ns, now_unix_ms);
             break;
           case kSend:
             OnUringSend(cqe);
@@ -186,7 +179,8 @@ int Worker::RunOnceUring(int timeout_ms) {
   return int(handled);
 }
 
-void Worker::OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now) {
+void Worker::OnUringReceive(const io_uring_cqe& cqe, int64_t now_ns,
+                            int64_t now_unix_ms) {
   const int fd = int(uint32_t(cqe.user_data));
   const uint16_t generation = uint16_t(cqe.user_data >> 32);
   const uint64_t tag =
@@ -220,24 +214,13 @@ void Worker::OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now) {
   Endpoint source;
   source.length = std::min<socklen_t>(header.namelen, sizeof(source.address));
   std::memcpy(&source.address, buffer + sizeof(header), source.length);
-  if (header.flags & MSG_TRUNC) {
-    ++drops_[size_t(DropReason::kMalformed)];
-    end.MutableStats().OnDrop();
-    uring_->RecycleBuffer(id);
-    return;
-  }
   PacketContext ctx;
-  ctx.now_ns = now.now_ns;
-  ctx.now_unix_ms = now.now_unix_ms;
-  ctx.data = buffer + Uring::kPayloadOffset;
-  ctx.length = header.payloadlen;
-  ctx.capacity = uring_->buffer_stride() - Uring::kPayloadOffset;
-  ctx.scratch = Scratch();
-  ctx.source = &source;
-  ctx.from = &end;
-  ctx.rtcp_socket = IsRtcpTag(tag);
-  if (!RunPacketPath(ctx, *this)) {
-    ++drops_[size_t(ctx.drop)];
+  ctx.now_ns = now_ns;
+  ctx.now_unix_ms = now_unix_ms;
+  if (!RunDatagram(ctx, buffer + Uring::kPayloadOffset, header.payloadlen,
+                   uring_->buffer_stride() - Uring::kPayloadOffset,
+                   (header.flags & MSG_TRUNC) != 0, source, end,
+                   IsRtcpTag(tag))) {
     uring_->RecycleBuffer(id);
     return;
   }
@@ -261,13 +244,7 @@ void Worker::OnUringReceive(const io_uring_cqe& cqe, const PacketContext& now) {
 void Worker::OnUringSend(const io_uring_cqe& cqe) {
   const uint16_t id = uint16_t(cqe.user_data);
   const UringSend& send = uring_sends_[id];
-  if (cqe.res >= 0) {
-    packets_[send.direction][send.mode] += 1;
-    bytes_[send.direction][send.mode] += send.iov.iov_len;
-    ++relayed_total_;
-  } else {
-    ++drops_[size_t(DropReason::kSendFailed)];
-  }
+  CountSend(send.direction, send.mode, send.iov.iov_len, cqe.res >= 0);
   uring_->RecycleBuffer(id);
 }
 
