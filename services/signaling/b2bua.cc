@@ -475,12 +475,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       return;
     }
     if (RelaysEarly(request)) {
-      if (early_relay_ == nullptr) {
-        DialogRelay::Options relay;
-        relay.call_id = request_.call_id;
-        early_relay_ = std::make_unique<DialogRelay>(
-            b2bua_->stack_, server_.get(), current()->leg.get(),
-            std::move(relay));
+      if (early_relay_ == nullptr) early_relay_ = MakeRelay();
+      if (!request.body.empty() && request.method == "UPDATE") {
+        early_renegotiated_ = true;
       }
       early_relay_->OnRequest(from, request, std::move(txn));
       return;
@@ -505,16 +502,39 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // opened one (and ours to the caller, relayed, the caller's), an INFO
   // (RFC 6086: DTMF or a package during early media) or an UPDATE without
   // SDP goes to the other leg's early dialog and its answer comes back. An
-  // UPDATE with an offer still gets 491: the INVITE's own offer/answer is
-  // not known to be complete on both legs, and the relay's session is set
-  // up by it.
+  // UPDATE with a new offer (a gateway's codec change or hold during early
+  // media) crosses once the INVITE's own offer/answer is complete on both
+  // legs (RFC 3311 5.1), through media Update and Answer like a
+  // re-INVITE's; before that it would cross that offer/answer: 491.
   bool RelaysEarly(const DialogRequest& request) {
     if (state_ != State::kTrying || !got_provisional_ || current() == nullptr ||
         failover_after_prack_ != nullptr) {
       return false;
     }
-    return request.method == "INFO" ||
-           (request.method == "UPDATE" && request.body.empty());
+    if (request.method == "INFO") return true;
+    if (request.method != "UPDATE") return false;
+    return request.body.empty() ||
+           (callee_early_session_ && caller_early_session_ &&
+            !caller_answer_in_flight_ &&
+            early_offer_ != EarlyOffer::kAwaitingAnswer);
+  }
+
+  // Carries requests between the legs' dialogs: early (RelaysEarly), then
+  // for the rest of the call, the same relay (an early UPDATE still in
+  // progress at the answer finishes).
+  std::unique_ptr<DialogRelay> MakeRelay() {
+    DialogRelay::Options relay;
+    relay.call_id = request_.call_id;
+    relay.media = anchored_ ? b2bua_->media_ : nullptr;
+    relay.refer_mode = candidate().refer_mode();
+    relay.hide_replaces = [b2bua = b2bua_](const std::string& replaces) {
+      return b2bua->HideReplaces(replaces);
+    };
+    relay.sdp_sent = [this](MediaLeg to, const std::string& sdp) {
+      sdp_sent_[Index(to)] = sdp;
+    };
+    return std::make_unique<DialogRelay>(
+        b2bua_->stack_, server_.get(), current()->leg.get(), std::move(relay));
   }
   const v1::Candidate& candidate() const {
     return decision_.candidates(current_candidate_);
@@ -723,6 +743,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
     sent_at_ = absl::Now();
     got_provisional_ = false;
+    callee_early_session_ = false;
+    early_renegotiated_ = false;
     if (c.failover().fast_failover_seconds() > 0) {
       fast_failover_ = b2bua_->stack_->StartTimer(
           absl::Seconds(c.failover().fast_failover_seconds()),
@@ -782,19 +804,15 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       if (!trunk().empty()) ++b2bua_->counters_[trunk()].answered;
       // A delayed offer is anchored from the callee's offer in this 2xx.
       if (delayed_offer_ && !r.body.empty()) anchored_ = true;
-      DialogRelay::Options relay;
-      relay.call_id = request_.call_id;
-      relay.media = anchored_ ? b2bua_->media_ : nullptr;
-      relay.refer_mode = candidate().refer_mode();
-      relay.hide_replaces = [b2bua = b2bua_](const std::string& replaces) {
-        return b2bua->HideReplaces(replaces);
-      };
-      relay.sdp_sent = [this](MediaLeg to, const std::string& sdp) {
-        sdp_sent_[Index(to)] = sdp;
-      };
-      early_relay_.reset();
-      relay_ = std::make_unique<DialogRelay>(b2bua_->stack_, server_.get(),
-                                             a->leg.get(), std::move(relay));
+      if (early_relay_ != nullptr) {
+        // The early dialogs' relay goes on (an UPDATE it carries may still
+        // be waiting for its answer); a delayed offer may have been
+        // anchored by this 2xx.
+        relay_ = std::move(early_relay_);
+        relay_->set_media(anchored_ ? b2bua_->media_ : nullptr);
+      } else {
+        relay_ = MakeRelay();
+      }
       if (auto& rules = timers_[Index(MediaLeg::kCallee)].rules) {
         rules->OnAnswer(r);
       }
@@ -1015,10 +1033,22 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         r.code >= 200 && r.code < 300 && rules) {
       up.headers = rules->AnswerHeaders();
     }
+    if (r.code < 200 && r.reliable && !r.body.empty() &&
+        !r.offer_awaits_prack && !delayed_offer_) {
+      callee_early_session_ = true;  // its answer to our offer
+    }
     if (early_offer_ != EarlyOffer::kNone) {
       // Offer and answer were made in a reliable 18x and its PRACK (RFC
       // 3262): the caller has the relay's SDP already, and a 2xx or 18x
       // after that carries none on either leg.
+      server_->Respond(up);
+      return;
+    }
+    if (early_renegotiated_) {
+      // An early UPDATE changed the session that both legs agreed in
+      // reliable 18x (RFC 3311 5.1): SDP in a later response can only
+      // repeat the 18x's answer (RFC 6337 3.1.1), which would set the relay
+      // back to it; the caller has its session already.
       server_->Respond(up);
       return;
     }
@@ -1130,7 +1160,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
 
   // ServerLegObserver: the caller's PRACK of our reliable 18x.
   void OnPrack(const std::string& /*content_type*/, const std::string& body,
-               bool of_our_offer) override {
+               bool of_our_offer, bool of_sdp) override {
+    if (of_sdp && (!of_our_offer || !body.empty())) {
+      caller_early_session_ = true;
+    }
     if (early_offer_ != EarlyOffer::kAwaitingAnswer || state_ == State::kDone) {
       return;
     }
@@ -1223,6 +1256,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (sdp.ok()) {
       sdp_sent_[1] = *sdp;
       a->leg->Prack("application/sdp", *sdp);
+      callee_early_session_ = true;
       return;
     }
     TL_LOG(kWarning, "media answer to the callee's early offer failed")
@@ -1765,6 +1799,17 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // The caller has had SDP made by the relay (in an 18x): later candidates
   // are anchored too.
   bool relay_sdp_to_caller_ = false;
+  // Early offer/answer complete on each leg (RFC 3311 5.1), so that an
+  // UPDATE with a new offer may cross before the answer: the current
+  // candidate answered our offer in a reliable 18x, or got our answer to
+  // its own in our PRACK; the caller PRACKed a reliable 18x of ours with
+  // SDP (our answer, or our offer with its answer in the PRACK).
+  bool callee_early_session_ = false;
+  bool caller_early_session_ = false;
+  // An early UPDATE offer went to a leg: the session is no longer the one
+  // of the reliable 18x, and the 2xx's SDP (a repeat of that 18x's, RFC
+  // 6337 3.1.1) is not passed on (Relay).
+  bool early_renegotiated_ = false;
   // The Replaces our INVITE carries (StartReplacing), "" for none.
   std::string replaces_out_;
   // The candidate counted in trunkline_signaling_active_calls.

@@ -53,9 +53,14 @@ class FakeMedia : public MediaController {
   }
   bool hold_offers = false;
   bool fail_offers = false;
-  void Update(const std::string&, MediaLeg, const std::string&,
+  // With `anchors`, a new offer within the call comes back rewritten.
+  void Update(const std::string&, MediaLeg from, const std::string& sdp,
               SdpDone done) override {
-    done(absl::UnavailableError("none"));
+    if (!anchors) return done(absl::UnavailableError("none"));
+    log.push_back(absl::StrCat("update from ",
+                               from == MediaLeg::kCaller ? "caller" : "callee",
+                               ": ", sdp));
+    done("relay:" + sdp);
   }
   // A delayed offer's media: the callee's offer and the caller's answer
   // come back rewritten ("relay:" in front) when `anchors` is set.
@@ -526,7 +531,8 @@ TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
   ASSERT_EQ(leg->responses.back().code, 183);
   EXPECT_EQ(leg->responses.back().body, "relay:v=0 early offer");
   EXPECT_TRUE(out->pracks.empty()) << "the PRACK waits for the answer";
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true,
+                         /*of_sdp=*/true);
   EXPECT_THAT(out->pracks, ElementsAre("relay:v=0 caller answer"));
   // A later 18x and the 2xx repeat the callee's SDP: not a new offer.
   out->observer->OnResponse(Resp(180, "v=0 early offer"));
@@ -540,7 +546,8 @@ TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
   EXPECT_THAT(media_.log, ElementsAre("offer from callee: v=0 early offer",
                                       "answer from caller: v=0 caller answer"));
   // A PRACK that comes again changes nothing.
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true,
+                         /*of_sdp=*/true);
   EXPECT_EQ(out->pracks.size(), 1u);
 }
 
@@ -551,7 +558,8 @@ TEST_F(B2buaTest, DelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
 TEST_F(B2buaTest, FailoverAfterAnEarlyOfferOffersTheCallersAnswer) {
   FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
   EarlyOffer(stack_.sent.at(0));
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true,
+                         /*of_sdp=*/true);
   stack_.sent[0]->observer->OnResponse(Resp(503));
   ASSERT_EQ(stack_.sent.size(), 2u) << "failed over";
   FakeClientLeg* next = stack_.sent[1];
@@ -580,7 +588,8 @@ TEST_F(B2buaTest, FailoverBeforeTheCallersPrackWaitsForItsAnswer) {
   EarlyOffer(stack_.sent.at(0));
   stack_.sent[0]->observer->OnResponse(Resp(503));
   EXPECT_EQ(stack_.sent.size(), 1u) << "the next candidate waits";
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true,
+                         /*of_sdp=*/true);
   ASSERT_EQ(stack_.sent.size(), 2u);
   EXPECT_EQ(stack_.sent[1]->invite.body, "relay:v=0 caller answer");
   EXPECT_TRUE(stack_.sent[0]->pracks.empty()) << "the failed callee gets none";
@@ -608,10 +617,11 @@ TEST_F(B2buaTest, FailoverWithoutTheCallersPrackFailsTheCall) {
 // 18x's offer waits for its answer: the answer is still to come.
 TEST_F(B2buaTest, PrackOfAnotherResponseDoesNotAnswerTheEarlyOffer) {
   auto [leg, out] = EarlyOfferAwaitingTheCallersAnswer();
-  leg->observer->OnPrack("", "", /*of_our_offer=*/false);
+  leg->observer->OnPrack("", "", /*of_our_offer=*/false, /*of_sdp=*/false);
   EXPECT_TRUE(out->pracks.empty());
   EXPECT_EQ(out->cancels, 0);
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true,
+                         /*of_sdp=*/true);
   EXPECT_THAT(out->pracks, ElementsAre("relay:v=0 caller answer"));
 }
 
@@ -624,7 +634,7 @@ TEST_F(B2buaTest, PrackOfTheEarlyOfferWithoutAnAnswerFailsTheCall) {
   ASSERT_EQ(leg->responses.back().code, 183);
   EXPECT_TRUE(leg->responses.back().our_offer)
       << "the stack must know which PRACK answers it";
-  leg->observer->OnPrack("", "", /*of_our_offer=*/true);
+  leg->observer->OnPrack("", "", /*of_our_offer=*/true, /*of_sdp=*/true);
   EXPECT_EQ(out->cancels, 0) << "not before the PRACK is answered";
   EXPECT_EQ(leg->responses.back().code, 183);
   stack_.RunFirstPosted();  // after the stack's 200 to the PRACK
@@ -644,7 +654,7 @@ TEST_F(B2buaTest, PrackWithoutAnAnswerAfterTheCalleeAnsweredEndsBothLegs) {
   auto [leg, out] = EarlyOfferAwaitingTheCallersAnswer();
   out->observer->OnResponse(Resp(200));
   ASSERT_EQ(leg->responses.back().code, 200);
-  leg->observer->OnPrack("", "", /*of_our_offer=*/true);
+  leg->observer->OnPrack("", "", /*of_our_offer=*/true, /*of_sdp=*/true);
   stack_.RunFirstPosted();
   EXPECT_EQ(out->byes, 1);
   ASSERT_EQ(leg->byes.size(), 1u);
@@ -661,7 +671,7 @@ TEST_F(B2buaTest, PrackWithoutAnAnswerWhileTheFailoverWaitsFailsTheCall) {
   EarlyOffer(stack_.sent.at(0));
   stack_.sent[0]->observer->OnResponse(Resp(503));
   EXPECT_EQ(stack_.sent.size(), 1u) << "the failover waits for the answer";
-  leg->observer->OnPrack("", "", /*of_our_offer=*/true);
+  leg->observer->OnPrack("", "", /*of_our_offer=*/true, /*of_sdp=*/true);
   stack_.RunPosted();
   EXPECT_EQ(stack_.sent.size(), 1u) << "no next candidate";
   ASSERT_FALSE(got.empty());
@@ -675,7 +685,8 @@ TEST_F(B2buaTest, FailoverWhileTheCallersAnswerIsWithMedia) {
   FakeServerLeg* leg = DelayedOfferToTwoAnchoredGateways();
   EarlyOffer(stack_.sent.at(0));
   media_.hold_answers = true;
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true,
+                         /*of_sdp=*/true);
   stack_.sent[0]->observer->OnResponse(Resp(503));
   EXPECT_EQ(stack_.sent.size(), 1u);
   ASSERT_EQ(media_.held.size(), 1u);
@@ -757,7 +768,8 @@ TEST_F(B2buaTest, EarlyOfferToACallerWithout100relIsPrackedWithoutAnswer) {
 TEST_F(B2buaTest, CallerAnswerThatMediaRefusesCancelsTheCalleeAndFails500) {
   auto [leg, out] = EarlyOfferAwaitingTheCallersAnswer();
   media_.anchors = false;
-  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true);
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true,
+                         /*of_sdp=*/true);
   EXPECT_THAT(out->pracks, ElementsAre(""));
   EXPECT_EQ(out->cancels, 1);
   ASSERT_EQ(leg->responses.back().code, 500);
@@ -843,6 +855,125 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
   ASSERT_EQ(refer_answers->size(), 1u);
   EXPECT_EQ((*refer_answers)[0].code, 603);
   EXPECT_EQ(leg->dialog.requests.size(), 1u) << "only the early INFO";
+}
+
+// RFC 3311 5.1: an UPDATE with a new offer within the early dialogs, once
+// the INVITE's offer/answer is complete on both legs (the gateway answered
+// in a reliable 183, the caller PRACKed ours), goes through media like a
+// re-INVITE; the 2xx that then repeats the 183's SDP does not set the relay
+// back to it.
+TEST_F(B2buaTest, EarlyUpdateWithAnOfferCrossesOnceBothLegsHaveAnswered) {
+  supported_ = {"100rel"};
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite();
+  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+  c.mutable_media()->set_anchor(true);
+  Route({c});
+  FakeClientLeg* out = stack_.sent.at(0);
+  SipResponse early = Resp(183, "v=0 early answer");
+  early.reliable = true;
+  out->observer->OnResponse(early);
+  ASSERT_EQ(leg->responses.back().code, 183);
+  EXPECT_EQ(leg->responses.back().body, "relay:v=0 early answer");
+
+  // The caller has not PRACKed our 183 yet: its offer/answer is not known
+  // to be complete, so a new offer would cross it.
+  auto too_soon = InDialog(
+      out->observer, DialogRequest{"UPDATE", "application/sdp", "v=0 g1", {}});
+  ASSERT_EQ(too_soon->size(), 1u);
+  EXPECT_EQ((*too_soon)[0].code, 491);
+  EXPECT_TRUE(leg->dialog.requests.empty());
+
+  leg->observer->OnPrack("", "", /*of_our_offer=*/false, /*of_sdp=*/true);
+  // The gateway changes codec during early media.
+  auto update =
+      InDialog(out->observer,
+               DialogRequest{"UPDATE", "application/sdp", "v=0 pcma", {}});
+  ASSERT_EQ(leg->dialog.requests.size(), 1u);
+  EXPECT_EQ(leg->dialog.requests[0]->request.method, "UPDATE");
+  EXPECT_EQ(leg->dialog.requests[0]->request.body, "relay:v=0 pcma");
+  leg->dialog.requests[0]->Answer(200, "v=0 caller pcma");
+  ASSERT_EQ(update->size(), 1u);
+  EXPECT_EQ((*update)[0].code, 200);
+  EXPECT_EQ((*update)[0].body, "relay:v=0 caller pcma");
+
+  // The caller's own UPDATE the other way (RFC 3311 lets either side).
+  auto back = InDialog(
+      leg->observer,
+      DialogRequest{"UPDATE", "application/sdp", "v=0 caller hold", {}});
+  ASSERT_EQ(out->dialog.requests.size(), 1u);
+  EXPECT_EQ(out->dialog.requests[0]->request.body, "relay:v=0 caller hold");
+  out->dialog.requests[0]->Answer(200, "v=0 gw held");
+  ASSERT_EQ(back->size(), 1u);
+  EXPECT_EQ((*back)[0].body, "relay:v=0 gw held");
+
+  // The 200 repeats the 183's SDP: the caller's 200 has none, and media
+  // is not given the stale answer again.
+  out->observer->OnResponse(Resp(200, "v=0 early answer"));
+  ASSERT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "");
+  EXPECT_THAT(media_.log, ElementsAre("offer from caller: v=0\r\n",
+                                      "answer from callee: v=0 early answer",
+                                      "update from callee: v=0 pcma",
+                                      "answer from caller: v=0 caller pcma",
+                                      "update from caller: v=0 caller hold",
+                                      "answer from callee: v=0 gw held"));
+  leg->observer->OnAck("", "");
+  EXPECT_EQ(out->acks, 1);
+  // The same relay carries the answered call's re-INVITEs, through media.
+  InDialog(leg->observer,
+           DialogRequest{"INVITE", "application/sdp", "v=0 resume", {}});
+  ASSERT_EQ(out->dialog.requests.size(), 2u);
+  EXPECT_EQ(out->dialog.requests[1]->request.body, "relay:v=0 resume");
+}
+
+// The same after a delayed offer made early: the gateway offered in its
+// reliable 183, the caller answered in its PRACK, ours carried the relay's
+// answer; then the gateway's UPDATE crosses.
+TEST_F(B2buaTest, EarlyUpdateAfterAnEarlyOfferAnsweredInThePracks) {
+  auto [leg, out] = EarlyOfferAwaitingTheCallersAnswer();
+  auto too_soon = InDialog(
+      out->observer, DialogRequest{"UPDATE", "application/sdp", "v=0 g1", {}});
+  EXPECT_EQ((*too_soon)[0].code, 491) << "the caller's answer is still owed";
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true,
+                         /*of_sdp=*/true);
+  ASSERT_THAT(out->pracks, ElementsAre("relay:v=0 caller answer"));
+  auto update = InDialog(
+      out->observer, DialogRequest{"UPDATE", "application/sdp", "v=0 g2", {}});
+  ASSERT_EQ(leg->dialog.requests.size(), 1u);
+  EXPECT_EQ(leg->dialog.requests[0]->request.body, "relay:v=0 g2");
+  leg->dialog.requests[0]->Answer(200, "v=0 c2");
+  ASSERT_EQ(update->size(), 1u);
+  EXPECT_EQ((*update)[0].body, "relay:v=0 c2");
+  out->observer->OnResponse(Resp(200));
+  EXPECT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "");
+}
+
+// Without a reliable 18x there is no early offer/answer to build on: an
+// UPDATE with an offer before the answer still gets 491.
+TEST_F(B2buaTest, EarlyUpdateWithAnOfferAfterAnUnreliable183Gets491) {
+  supported_ = {"100rel"};
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite();
+  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+  c.mutable_media()->set_anchor(true);
+  Route({c});
+  FakeClientLeg* out = stack_.sent.at(0);
+  out->observer->OnResponse(Resp(183, "v=0 early answer"));  // not reliable
+  leg->observer->OnPrack("", "", /*of_our_offer=*/false, /*of_sdp=*/true);
+  auto answers = InDialog(
+      out->observer, DialogRequest{"UPDATE", "application/sdp", "v=0 g1", {}});
+  ASSERT_EQ(answers->size(), 1u);
+  EXPECT_EQ((*answers)[0].code, 491);
+  EXPECT_TRUE(leg->dialog.requests.empty());
+  // Nor from the caller.
+  answers = InDialog(leg->observer,
+                     DialogRequest{"UPDATE", "application/sdp", "v=0 c1", {}});
+  EXPECT_EQ((*answers)[0].code, 491);
+  // The 200's SDP is then the answer, as before.
+  out->observer->OnResponse(Resp(200, "v=0 final answer"));
+  EXPECT_EQ(leg->responses.back().body, "relay:v=0 final answer");
 }
 
 // An answered call UC user -> gw-dub on a trunk whose REFERs we carry out.

@@ -69,6 +69,9 @@ class DialogRelay {
   void ReplaceLeg(MediaLeg side, DialogLeg* leg) {
     (side == MediaLeg::kCaller ? caller_ : callee_) = leg;
   }
+  // The call is anchored from now on (a delayed offer's 2xx, after the
+  // early dialogs' requests): later offers go through `media`.
+  void set_media(MediaController* media) { options_.media = media; }
   // No re-INVITE or UPDATE is being relayed (a transfer may start its own).
   bool offer_answer_idle() const { return !OfferAnswerInProgress(); }
 

@@ -34,7 +34,8 @@ void ServerLegObserver::OnDialogRequest(
   transaction->Respond(NotImplemented());
 }
 
-void ServerLegObserver::OnPrack(const std::string&, const std::string&, bool) {}
+void ServerLegObserver::OnPrack(const std::string&, const std::string&, bool,
+                                bool) {}
 
 void ClientLegObserver::OnAck(const std::string&, const std::string&) {}
 

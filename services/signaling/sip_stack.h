@@ -91,6 +91,9 @@ struct SipResponse {
   // A reliable provisional we send whose SDP is our offer: the caller's
   // PRACK of it must carry the answer (ServerLegObserver::OnPrack).
   bool our_offer = false;
+  // A provisional received reliably (Require: 100rel, RSeq; RFC 3262): an
+  // SDP in it completes an offer/answer, as a 2xx's would.
+  bool reliable = false;
 
   // The first value of header `name` (case-insensitive), or "".
   std::string Header(const std::string& name) const;
@@ -190,8 +193,10 @@ class ServerLegObserver {
   // The caller's PRACK of one of our reliable provisionals (the stack
   // answers it 200). `of_our_offer`: the provisional it acknowledges (its
   // RAck) was sent with `our_offer`, so the body is the answer (RFC 3262 5).
+  // `of_sdp`: that provisional carried SDP (our offer or our answer), so
+  // the caller has it for sure.
   virtual void OnPrack(const std::string& content_type, const std::string& body,
-                       bool of_our_offer);
+                       bool of_our_offer, bool of_sdp);
   // Any other request within the dialog (re-INVITE, UPDATE, INFO, REFER,
   // NOTIFY, ...). The observer answers it through `transaction`.
   virtual void OnDialogRequest(const DialogRequest& request,

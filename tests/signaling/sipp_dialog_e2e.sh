@@ -18,6 +18,7 @@
 # - Reliable early media (RFC 3262): the gateway's 183 with SDP comes with
 #   Require: 100rel; Trunkline PRACKs it and sends the caller its own
 #   reliable 183 with the relay's SDP, which the caller PRACKs; then 200.
+#   Again with the gateway changing codec by UPDATE before it answers.
 # - Lost ACK: the gateway sends its 200 again after our ACK and gets it again.
 # - Delayed offer: an INVITE without SDP, the gateway's offer in its 200
 #   anchored, the caller's answer in its ACK; and the gateway's offer in a
@@ -104,6 +105,14 @@ fi
 gateway_call prack uas_prack.xml uac_prack.xml \
   "reliable 183 with the relay's SDP, PRACKed, then answered" \
   "its reliable 183 was PRACKed (RAck 1 <CSeq> INVITE)"
+
+# An UPDATE with a new offer in the early dialog (RFC 3311 5.1), once both
+# legs completed their offer/answer in reliable 183s: the gateway's codec
+# change goes through media Update to the caller, whose answer comes back
+# through the relay; the 200 then carries no SDP to the caller.
+gateway_call prackupdate uas_prack_update.xml uac_prack_update.xml \
+  "the gateway's early UPDATE arrived with the relay's SRTP offer (PCMA), answered; a 200 without SDP" \
+  "its early UPDATE (PCMA) answered by the relay, then answered the call"
 
 # Forking: the second fork answers.
 gateway_call fork uas_fork.xml uac_srtp_call.xml \
@@ -229,13 +238,14 @@ for m in 'trunkline_signaling_in_dialog_requests_total{method="INVITE"} 3' \
 done
 media=$(metrics_of "$MEDIA_METRICS")
 # The media service saw every offer/answer: the hold, resume and gateway
-# re-INVITEs through Update, and one Offer per candidate tried by the eleven
+# re-INVITEs and the early UPDATE through Update, and one Offer per
+# candidate tried by the twelve
 # anchored calls (the delayed offers' from the callee). The international call's trunks share a priority and are
 # ordered by a hash of its Call-ID: when gw-dub (no sipp by then) comes
 # first, its transport failure moves the call on with one more Offer.
 failovers=$(awk '/^trunkline_signaling_failovers_total\{/ {n += $2} END {printf "%d", n}' <<<"$metrics")
-for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 3' \
-          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((11 + failovers))"; do
+for re in 'trunkline_media_grpc_server_duration_seconds_count\{method="/trunkline.v1.Media/Update"\} 4' \
+          "trunkline_media_grpc_server_duration_seconds_count\\{method=\"/trunkline.v1.Media/Offer\"\\} $((12 + failovers))"; do
   grep -qE "$re" <<<"$media" && pass "media: $re" || { fail "media: $re"; grep -E 'grpc_server_duration_seconds_count' <<<"$media"; grep -E 'failovers_total' <<<"$metrics"; }
 done
 kill -0 "${PIDS[2]}" 2>/dev/null && pass "signaling still serving" || fail "signaling died"

@@ -923,7 +923,9 @@ class SofiaServerLeg final : public ServerLeg {
                  SIPTAG_CONTENT_TYPE_STR(r.content_type.c_str())),
           TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())),
           TAG_END());
-      if (rel != nullptr) reliables_.push_back({rel, r.our_offer});
+      if (rel != nullptr) {
+        reliables_.push_back({rel, r.our_offer, !r.body.empty()});
+      }
       if (rel != nullptr || must_100rel_) return;
     }
     Reply(irq_, r, dialog && !contact_.empty() ? contact_.c_str() : nullptr);
@@ -981,12 +983,16 @@ class SofiaServerLeg final : public ServerLeg {
                      nta_incoming_t* prack, const sip_t* sip) {
     if (prack == nullptr || sip == nullptr) return 200;
     auto* self = reinterpret_cast<SofiaServerLeg*>(magic);
-    bool our_offer = false;
+    bool our_offer = false, with_sdp = false;
     for (const Reliable& r : self->reliables_) {
-      if (r.response == rel) our_offer = r.our_offer;
+      if (r.response == rel) {
+        our_offer = r.our_offer;
+        with_sdp = r.with_sdp;
+      }
     }
     if (self->observer_) {
-      self->observer_->OnPrack(ContentTypeOf(sip), PayloadOf(sip), our_offer);
+      self->observer_->OnPrack(ContentTypeOf(sip), PayloadOf(sip), our_offer,
+                               with_sdp);
     }
     return 200;
   }
@@ -1031,6 +1037,7 @@ class SofiaServerLeg final : public ServerLeg {
   struct Reliable {
     nta_reliable_t* response;
     bool our_offer;
+    bool with_sdp;
   };
   std::vector<Reliable> reliables_;
   nta_leg_t* leg_ = nullptr;
@@ -1206,6 +1213,7 @@ class SofiaClientLeg final : public ClientLeg {
       return 0;
     }
     SipResponse r = ToResponse(self->home_, orq, sip);
+    r.reliable = reliable;
     if (tag != nullptr && r.code > 100 && r.code < 200 &&
         std::find(self->early_tags_.begin(), self->early_tags_.end(), tag) ==
             self->early_tags_.end()) {
