@@ -265,6 +265,18 @@ class B2buaTest : public ::testing::Test {
     Route({dub, lon});
     return leg;
   }
+  // An INVITE with SDP from a caller that supports 100rel, routed to the
+  // anchored Dublin gateway: the caller's leg and the callee's.
+  std::pair<FakeServerLeg*, FakeClientLeg*>
+  AnchoredOfferFromACallerWith100rel() {
+    supported_ = {"100rel"};
+    media_.anchors = true;
+    FakeServerLeg* leg = Invite();
+    v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+    c.mutable_media()->set_anchor(true);
+    Route({c});
+    return {leg, stack_.sent.at(0)};
+  }
   // The callee's offer in a reliable 183.
   static void EarlyOffer(FakeClientLeg* out) {
     SipResponse early = Resp(183, "v=0 early offer");
@@ -863,13 +875,7 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
 // re-INVITE; the 2xx that then repeats the 183's SDP does not set the relay
 // back to it.
 TEST_F(B2buaTest, EarlyUpdateWithAnOfferCrossesOnceBothLegsHaveAnswered) {
-  supported_ = {"100rel"};
-  media_.anchors = true;
-  FakeServerLeg* leg = Invite();
-  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
-  c.mutable_media()->set_anchor(true);
-  Route({c});
-  FakeClientLeg* out = stack_.sent.at(0);
+  auto [leg, out] = AnchoredOfferFromACallerWith100rel();
   SipResponse early = Resp(183, "v=0 early answer");
   early.reliable = true;
   out->observer->OnResponse(early);
@@ -953,13 +959,7 @@ TEST_F(B2buaTest, EarlyUpdateAfterAnEarlyOfferAnsweredInThePracks) {
 // Without a reliable 18x there is no early offer/answer to build on: an
 // UPDATE with an offer before the answer still gets 491.
 TEST_F(B2buaTest, EarlyUpdateWithAnOfferAfterAnUnreliable183Gets491) {
-  supported_ = {"100rel"};
-  media_.anchors = true;
-  FakeServerLeg* leg = Invite();
-  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
-  c.mutable_media()->set_anchor(true);
-  Route({c});
-  FakeClientLeg* out = stack_.sent.at(0);
+  auto [leg, out] = AnchoredOfferFromACallerWith100rel();
   out->observer->OnResponse(Resp(183, "v=0 early answer"));  // not reliable
   leg->observer->OnPrack("", "", /*of_our_offer=*/false, /*of_sdp=*/true);
   auto answers = InDialog(
