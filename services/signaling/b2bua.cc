@@ -661,9 +661,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // offered what the caller answered, through the same relay (its
       // caller side keeps its ports and keys), and the caller is sent no
       // second offer (Relay).
-      const std::string& offer = anchor && !caller_early_answer_.empty()
-                                     ? caller_early_answer_
-                                     : request_.body;
+      // Bypassed, the next candidate gets the caller's answer as it is.
+      const std::string& offer =
+          !caller_early_answer_.empty() ? caller_early_answer_ : request_.body;
       delayed_offer_ = anchor && offer.empty();
       early_offer_ = EarlyOffer::kNone;  // each candidate makes its own
       if (anchor && !delayed_offer_) {
@@ -674,7 +674,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
                               }));
         return;
       }
-      Send(request_.body);
+      Send(offer);
       return;
     }
     FailFinally();
@@ -1108,6 +1108,26 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
                                       }));
       return;
     }
+    if (!anchored_ && r.code < 200 && r.offer_awaits_prack) {
+      // Media bypassed and our INVITE without SDP: the callee's offer in a
+      // reliable 18x goes to the caller as it is, as an offer of ours that
+      // its PRACK answers; that answer goes to the callee in the PRACK the
+      // stack holds back for it (OnPrack). A caller without 100rel cannot
+      // answer early: the callee's PRACK goes without an answer and the
+      // 2xx decides, as when anchored.
+      if (!CallerTakes100rel()) {
+        if (Attempt* a = current()) a->leg->Prack("", "");
+        server_->Respond(up);
+        return;
+      }
+      early_offer_ = EarlyOffer::kAwaitingAnswer;
+      up.body = r.body;
+      up.content_type = r.content_type;
+      up.our_offer = true;
+      sdp_sent_[0] = up.body;
+      server_->Respond(up);
+      return;
+    }
     if (r.body.empty() || !anchored_) {
       up.body = r.body;
       up.content_type = r.content_type;
@@ -1159,7 +1179,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   }
 
   // ServerLegObserver: the caller's PRACK of our reliable 18x.
-  void OnPrack(const std::string& /*content_type*/, const std::string& body,
+  void OnPrack(const std::string& content_type, const std::string& body,
                bool of_our_offer, bool of_sdp) override {
     if (of_sdp && (!of_our_offer || !body.empty())) {
       caller_early_session_ = true;
@@ -1188,6 +1208,24 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       return;
     }
     early_offer_ = EarlyOffer::kAnswered;
+    if (!anchored_) {
+      // Bypassed: the caller's answer is the callee's, as it is.
+      caller_early_answer_ = body;
+      if (failover_after_prack_) {
+        // The candidate that offered failed meanwhile (TryNext waits): the
+        // next one is offered the caller's answer.
+        failover_after_prack_.reset();
+        early_offer_ = EarlyOffer::kNone;
+        TryNext();
+        return;
+      }
+      if (Attempt* a = current()) {
+        sdp_sent_[1] = body;
+        a->leg->Prack(content_type, body);
+        callee_early_session_ = true;
+      }
+      return;
+    }
     caller_answer_in_flight_ = true;
     b2bua_->media_->Answer(
         request_.call_id, MediaLeg::kCaller, body,

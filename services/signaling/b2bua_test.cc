@@ -869,6 +869,47 @@ TEST_F(B2buaTest, RequestsWithinTheCallCrossOnceAnswered) {
   EXPECT_EQ(leg->dialog.requests.size(), 1u) << "only the early INFO";
 }
 
+// Media bypassed, a delayed offer: the callee's offer in its reliable 183
+// reaches the caller as it is, as an offer whose answer its PRACK carries,
+// and that answer goes on in the PRACK the stack held back for it.
+TEST_F(B2buaTest, BypassedDelayedOfferMadeInAReliable18xIsAnsweredInThePrack) {
+  supported_ = {"100rel"};
+  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+  Route({Gateway("pstn-dub", "127.0.0.21")});  // media bypassed
+  FakeClientLeg* out = stack_.sent.at(0);
+  EXPECT_EQ(out->invite.body, "");
+  EarlyOffer(out);
+  ASSERT_EQ(leg->responses.back().code, 183);
+  EXPECT_EQ(leg->responses.back().body, "v=0 early offer");
+  EXPECT_TRUE(leg->responses.back().our_offer)
+      << "the caller's PRACK must carry the answer";
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true,
+                         /*of_sdp=*/true);
+  EXPECT_THAT(out->pracks, ElementsAre("v=0 caller answer"));
+  out->observer->OnResponse(Resp(200));
+  EXPECT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "");
+  EXPECT_TRUE(media_.log.empty());
+}
+
+// The same when that callee then fails before the caller's PRACK: the
+// failover waits for it, and the next (bypassed) candidate is offered the
+// caller's answer as it is.
+TEST_F(B2buaTest, BypassedFailoverBeforeTheCallersPrackOffersItsAnswer) {
+  supported_ = {"100rel"};
+  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+  v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
+  Route({Gateway("pstn-dub", "127.0.0.21"), lon});
+  EarlyOffer(stack_.sent.at(0));
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 1u) << "waits for the caller's answer";
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true,
+                         /*of_sdp=*/true);
+  ASSERT_EQ(stack_.sent.size(), 2u) << "failed over";
+  EXPECT_EQ(stack_.sent[1]->invite.body, "v=0 caller answer");
+  EXPECT_TRUE(media_.log.empty());
+}
+
 // RFC 3311 5.1: an UPDATE with a new offer within the early dialogs, once
 // the INVITE's offer/answer is complete on both legs (the gateway answered
 // in a reliable 183, the caller PRACKed ours), goes through media like a

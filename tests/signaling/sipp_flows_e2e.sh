@@ -109,6 +109,16 @@ call early_info uac_srtp_call_early_info.xml 0871234567 \
 call refer_passthrough uac_srtp_call_referred.xml +442079461234 \
   127.0.0.31:uas_answer_then_refer.xml
 
+# --- Media bypassed (pbx-lon), a delayed offer: the IP-PBX offers in a
+# reliable 183; the caller gets that offer as it is and answers in its
+# PRACK, whose answer must reach the IP-PBX in ours (RFC 3262 5).
+call bypass_early_offer uac_early_offer_bypass.xml +442079461234 \
+  127.0.0.31:uas_early_offer.xml
+if awk '/^PRACK sip/,/^a=rtpmap/' "$DIR/bypass_early_offer-127.0.0.31.msg" |
+     grep -q '^c=IN IP4 127\.0\.0\.11'; then
+  pass "bypassed early offer: the IP-PBX's PRACK carried the caller's answer as it is"
+else fail "bypassed early offer: the IP-PBX's PRACK"; grep -A12 '^PRACK' "$DIR/bypass_early_offer-127.0.0.31.msg" | head -20; fi
+
 # --- Inter-trunk routing: pbx-lon (127.0.0.31, trunk port 5164) calls out.
 printf 'SEQUENTIAL\n902071234567;\n' > "$DIR/pbx.csv"
 sipp_run inter_trunk-gw 127.0.0.22 uas_answer.xml & GW=$!
