@@ -188,7 +188,9 @@ for srtp in false true; do
 done
 
 # Added latency at half of our RTP->RTP maximum, beside the echo and
-# rtpengine.
+# rtpengine. Each run on a fresh relay, as each step of the search above:
+# the instance left by the search's last step has just been overloaded
+# (rtpengine may still hold ports of its deleted calls).
 half=$(( our_max / 2 ))
 if [ "$half" -gt 0 ]; then
   echo "# half load: $half streams x 50 pps"
@@ -196,9 +198,11 @@ if [ "$half" -gt 0 ]; then
   run --target=echo --echo_base=$echo_base --echo_forward_base=$echo_forward_base --streams="$half" --pps=50 --relay_pid="$echo_pid"
   stop_echo
   for srtp in false true; do
-    run --target=trunkline --media=127.0.0.1:50971 --streams="$half" --pps=50 --srtp=$srtp --relay_pid="$media_pid"
+    restart trunkline
+    run --target=trunkline --media=127.0.0.1:50971 --streams="$half" --pps=50 --srtp=$srtp --relay_pid="$pid"
     if [ $have_rtpengine = 1 ]; then
-      run --target=rtpengine --rtpengine=127.0.0.1:2223 --streams="$half" --pps=50 --srtp=$srtp --relay_pid="$rtpengine_pid"
+      restart rtpengine
+      run --target=rtpengine --rtpengine=127.0.0.1:2223 --streams="$half" --pps=50 --srtp=$srtp --relay_pid="$pid"
     fi
   done
 fi
