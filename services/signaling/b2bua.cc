@@ -1070,15 +1070,15 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
                              }));
       return;
     }
+    if (r.code < 200 && r.offer_awaits_prack && !CallerTakes100rel()) {
+      // The callee's offer in a reliable 18x, sent though we did not offer
+      // 100rel: the caller cannot answer early, so the callee's PRACK goes
+      // without an answer and the 2xx decides (anchored or bypassed).
+      if (Attempt* a = current()) a->leg->Prack("", "");
+      server_->Respond(up);
+      return;
+    }
     if (delayed_offer_ && !r.body.empty()) {
-      if (r.code < 200 && r.offer_awaits_prack && !CallerTakes100rel()) {
-        // A callee that sends reliably though we did not offer 100rel: the
-        // caller cannot answer early, so its PRACK goes without an answer
-        // and the 2xx decides.
-        if (Attempt* a = current()) a->leg->Prack("", "");
-        server_->Respond(up);
-        return;
-      }
       if (r.code < 200 && r.offer_awaits_prack) {
         // The callee's offer in a reliable 18x: the caller, which supports
         // 100rel (else the callee was not offered it), gets the relay's
@@ -1108,18 +1108,11 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
                                       }));
       return;
     }
-    if (!anchored_ && r.code < 200 && r.offer_awaits_prack) {
+    if (r.code < 200 && r.offer_awaits_prack) {
       // Media bypassed and our INVITE without SDP: the callee's offer in a
       // reliable 18x goes to the caller as it is, as an offer of ours that
       // its PRACK answers; that answer goes to the callee in the PRACK the
-      // stack holds back for it (OnPrack). A caller without 100rel cannot
-      // answer early: the callee's PRACK goes without an answer and the
-      // 2xx decides, as when anchored.
-      if (!CallerTakes100rel()) {
-        if (Attempt* a = current()) a->leg->Prack("", "");
-        server_->Respond(up);
-        return;
-      }
+      // stack holds back for it (OnPrack).
       early_offer_ = EarlyOffer::kAwaitingAnswer;
       up.body = r.body;
       up.content_type = r.content_type;
