@@ -33,8 +33,9 @@ std::chrono::system_clock::time_point Soon() {
 class MediaServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // A range of its own, so parallel test binaries do not collide.
-    const uint32_t base = 47000 + 100 * uint32_t(getpid() % 20);
+    // A range of its own, so parallel test binaries do not collide, below
+    // the kernel's ephemeral range (see worker_test.cc).
+    const uint32_t base = 24000 + 100 * uint32_t(getpid() % 20);
     ports_ = *relay::PortAllocator::Create(base, base + 99, absl::Seconds(30));
     relay::WorkerOptions options;
     options.bind_address = "127.0.0.1";

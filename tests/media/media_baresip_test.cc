@@ -502,7 +502,7 @@ class MediaBaresipTest : public ::testing::Test {
         TRUNKLINE_MEDIA_BIN,
         absl::StrCat(TRUNKLINE_SOURCE_DIR, "/tests/topology/minimal.yaml"),
         dir_ + "/media.log",
-        {"--rtp_port_min=40000", "--rtp_port_max=40999", "--workers=1",
+        {"--rtp_port_min=29000", "--rtp_port_max=29999", "--workers=1",
          "--rtp_bind_address=" + host_ip_, "--advertised_address=" + host_ip_,
          "--rtp_timeout_seconds=0"}));
     ASSERT_TRUE(media_.WaitReady()) << Read(dir_ + "/media.log");

@@ -92,9 +92,11 @@ class RecordingWatcher : public EventWatcher {
 class WorkerTest : public ::testing::TestWithParam<PacketIo> {
  protected:
   void SetUp() override {
-    // A range of its own, so parallel test binaries do not collide.
-    ports_ = *PortAllocator::Create(46000 + 200 * (getpid() % 20),
-                                    46199 + 200 * (getpid() % 20),
+    // A range of its own, so parallel test binaries do not collide, below
+    // the kernel's ephemeral range (32768-60999), so that sockets bound to
+    // port 0 elsewhere on the host cannot take it.
+    ports_ = *PortAllocator::Create(20000 + 200 * (getpid() % 20),
+                                    20199 + 200 * (getpid() % 20),
                                     absl::Seconds(30));
     worker_ = *Worker::Create(0, Options(), ports_.get(), &hub_, nullptr);
     hub_.Add(&watcher_);
