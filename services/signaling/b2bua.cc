@@ -192,6 +192,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     for (auto& t : transferor_bye_) t.reset();
     relay_.reset();
     early_relay_.reset();
+    caller_reoffer_txn_.reset();
+    reoffer_retry_.reset();
     transfer_.reset();
     failed_transfer_.reset();
     for (auto& t : moved_) t.reset();
@@ -355,6 +357,48 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
     if (!body.empty()) sdp_sent_[1] = body;
     if (Attempt* a = current()) a->leg->Ack(content_type, body);
+    if (!caller_reoffer_.empty()) ReofferToCaller();
+  }
+
+  // Bypassed, the call failed over after the caller's early offer/answer
+  // with an earlier candidate: the caller gets the answering candidate's
+  // SDP in a re-INVITE (RFC 3261 14), so that its media goes there. The
+  // caller's answer stays on this leg: the candidate's session was made
+  // from the caller's own SDP and is unchanged.
+  void ReofferToCaller() {
+    if (caller_reoffer_.empty()) return;
+    if (state_ != State::kAnswered || !relay_->offer_answer_idle()) {
+      caller_reoffer_.clear();  // an exchange of the parties' goes first
+      return;
+    }
+    TL_LOG(kInfo, "re-INVITE to the caller with the answering candidate's SDP")
+        .With("call_id", request_.call_id)
+        .With("trunk", trunk());
+    DialogRequest reinvite;
+    reinvite.method = "INVITE";
+    reinvite.content_type = "application/sdp";
+    reinvite.body = caller_reoffer_;
+    sdp_sent_[0] = caller_reoffer_;
+    caller_reoffer_txn_ = server_->SendRequest(
+        reinvite, [this](const SipResponse& r) { OnCallerReoffered(r); });
+  }
+  void OnCallerReoffered(const SipResponse& r) {
+    if (r.code >= 200 && r.code < 300) {
+      caller_reoffer_txn_->Ack("", "");
+      caller_reoffer_.clear();
+      return;
+    }
+    if (r.code == 491 && state_ == State::kAnswered) {
+      // Crossed a re-INVITE of the caller's (RFC 3261 14.1): again later,
+      // if nothing else changed the session meanwhile.
+      reoffer_retry_ = b2bua_->stack_->StartTimer(
+          absl::Seconds(2), [this] { ReofferToCaller(); });
+      return;
+    }
+    TL_LOG(kWarning, "caller refused the re-INVITE with the new candidate's SDP")
+        .With("call_id", request_.call_id)
+        .With("code", r.code);
+    caller_reoffer_.clear();
   }
   void OnDelayedAnswer(absl::StatusOr<std::string> sdp) {
     Attempt* a = current();
@@ -532,6 +576,12 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     };
     relay.sdp_sent = [this](MediaLeg to, const std::string& sdp) {
       sdp_sent_[Index(to)] = sdp;
+      if (to == MediaLeg::kCallee && !anchored_ && state_ == State::kTrying) {
+        caller_sdp_after_update_ = sdp;  // bypassed: the caller's own SDP
+      }
+      // The current callee's SDP reached the caller in a relayed exchange
+      // (early or not): nothing older is to be offered to it.
+      if (to == MediaLeg::kCaller) caller_reoffer_.clear();
     };
     return std::make_unique<DialogRelay>(
         b2bua_->stack_, server_.get(), current()->leg.get(), std::move(relay));
@@ -662,8 +712,12 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // caller side keeps its ports and keys), and the caller is sent no
       // second offer (Relay).
       // Bypassed, the next candidate gets the caller's answer as it is.
-      const std::string& offer =
-          !caller_early_answer_.empty() ? caller_early_answer_ : request_.body;
+      // After an early UPDATE (bypassed), the caller's SDP as it left it.
+      const std::string& offer = !caller_sdp_after_update_.empty()
+                                     ? caller_sdp_after_update_
+                                 : !caller_early_answer_.empty()
+                                     ? caller_early_answer_
+                                     : request_.body;
       delayed_offer_ = anchor && offer.empty();
       early_offer_ = EarlyOffer::kNone;  // each candidate makes its own
       if (anchor && !delayed_offer_) {
@@ -911,6 +965,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
     std::string().swap(request_.body);
     std::string().swap(caller_early_answer_);
+    std::string().swap(caller_sdp_after_update_);
     HeaderList().swap(request_.call_history);
   }
 
@@ -1118,10 +1173,23 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       up.content_type = r.content_type;
       up.our_offer = true;
       sdp_sent_[0] = up.body;
+      caller_session_from_ = current_candidate_;
+      server_->Respond(up);
+      return;
+    }
+    if (!r.body.empty() && !anchored_ && caller_session_from_ >= 0 &&
+        caller_session_from_ != current_candidate_) {
+      // Bypassed, after a failover: the caller's early offer/answer was
+      // made with an earlier candidate's SDP. This one's goes to it in a
+      // re-INVITE once answered (OnAck).
+      caller_reoffer_ = r.body;
       server_->Respond(up);
       return;
     }
     if (r.body.empty() || !anchored_) {
+      if (r.code < 200 && !r.body.empty() && CallerTakes100rel()) {
+        caller_session_from_ = current_candidate_;  // goes reliably
+      }
       up.body = r.body;
       up.content_type = r.content_type;
       if (r.code >= 200 && !r.body.empty()) sdp_sent_[0] = r.body;
@@ -1841,6 +1909,21 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // of the reliable 18x, and the 2xx's SDP (a repeat of that 18x's, RFC
   // 6337 3.1.1) is not passed on (Relay).
   bool early_renegotiated_ = false;
+  // Media bypassed: the candidate whose SDP the caller got in a reliable
+  // 18x (its offer/answer is complete with that SDP once it PRACKs); -1
+  // for none. A later bypassed candidate's SDP cannot go in a response to
+  // the caller's INVITE (RFC 6337 3.1.1: only a repeat of the first
+  // answer), so it waits in `caller_reoffer_` and goes to the caller in a
+  // re-INVITE once the call is answered and ACKed (ReofferToCaller); until
+  // then the caller would keep sending to the failed candidate's address.
+  int caller_session_from_ = -1;
+  std::string caller_reoffer_;
+  std::unique_ptr<DialogTransaction> caller_reoffer_txn_;
+  std::unique_ptr<Timer> reoffer_retry_;
+  // Media bypassed: the caller's SDP as an early UPDATE left it (its offer,
+  // or its answer to the callee's), which a later candidate is offered
+  // rather than the INVITE's; "" while no early UPDATE crossed.
+  std::string caller_sdp_after_update_;
   // The Replaces our INVITE carries (StartReplacing), "" for none.
   std::string replaces_out_;
   // The candidate counted in trunkline_signaling_active_calls.

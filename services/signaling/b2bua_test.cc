@@ -910,6 +910,112 @@ TEST_F(B2buaTest, BypassedFailoverBeforeTheCallersPrackOffersItsAnswer) {
   EXPECT_TRUE(media_.log.empty());
 }
 
+// Media bypassed, the caller's early offer/answer made with the first
+// gateway's SDP (a reliable 183, PRACKed), then a failover: the answering
+// gateway's SDP cannot go in the 200 (RFC 6337 3.1.1), so once the caller
+// ACKs it gets a re-INVITE offering that SDP, and its media goes there.
+TEST_F(B2buaTest, BypassedFailoverAfterEarlyMediaReoffersToTheCaller) {
+  supported_ = {"100rel"};
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("pstn-lon", "127.0.0.22")});
+  FakeClientLeg* dub = stack_.sent.at(0);
+  dub->observer->OnResponse(Resp(183, "v=0 dub"));
+  ASSERT_EQ(leg->responses.back().body, "v=0 dub");
+  leg->observer->OnPrack("", "", /*of_our_offer=*/false, /*of_sdp=*/true);
+  dub->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  FakeClientLeg* lon = stack_.sent[1];
+  EXPECT_EQ(lon->invite.body, "v=0\r\n") << "the caller's own offer";
+  lon->observer->OnResponse(Resp(183, "v=0 lon"));
+  EXPECT_EQ(leg->responses.back().code, 183);
+  EXPECT_EQ(leg->responses.back().body, "") << "not a second answer";
+  lon->observer->OnResponse(Resp(200, "v=0 lon"));
+  EXPECT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "");
+  EXPECT_TRUE(leg->dialog.requests.empty()) << "not before the ACK";
+  leg->observer->OnAck("", "");
+  EXPECT_EQ(lon->acks, 1);
+  ASSERT_EQ(leg->dialog.requests.size(), 1u);
+  EXPECT_EQ(leg->dialog.requests[0]->request.method, "INVITE");
+  EXPECT_EQ(leg->dialog.requests[0]->request.body, "v=0 lon");
+  leg->dialog.requests[0]->Answer(200, "v=0 caller again");
+  EXPECT_EQ(leg->dialog.requests[0]->acks.size(), 1u);
+  EXPECT_TRUE(lon->dialog.requests.empty())
+      << "the gateway's session, made from the caller's SDP, is unchanged";
+  EXPECT_TRUE(media_.log.empty());
+  // The call goes on as usual: the gateway's re-INVITE reaches the caller.
+  InDialog(lon->observer,
+           DialogRequest{"INVITE", "application/sdp", "v=0 lon hold", {}});
+  ASSERT_EQ(leg->dialog.requests.size(), 2u);
+  EXPECT_EQ(leg->dialog.requests[1]->request.body, "v=0 lon hold");
+}
+
+// The same after a delayed offer: the first gateway offered in its
+// reliable 183 and the caller answered in its PRACK; the next gateway is
+// offered that answer, and its answer reaches the caller in a re-INVITE.
+// A re-INVITE crossing one of the caller's (491) is tried again later.
+TEST_F(B2buaTest, BypassedFailoverAfterAnEarlyOfferReoffersToTheCaller) {
+  supported_ = {"100rel"};
+  FakeServerLeg* leg = Invite("127.0.0.11", 5060, /*body=*/"");
+  Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("pstn-lon", "127.0.0.22")});
+  EarlyOffer(stack_.sent.at(0));
+  leg->observer->OnPrack("application/sdp", "v=0 caller answer", true,
+                         /*of_sdp=*/true);
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  FakeClientLeg* lon = stack_.sent[1];
+  EXPECT_EQ(lon->invite.body, "v=0 caller answer");
+  lon->observer->OnResponse(Resp(200, "v=0 lon"));
+  EXPECT_EQ(leg->responses.back().body, "");
+  leg->observer->OnAck("", "");
+  ASSERT_EQ(leg->dialog.requests.size(), 1u);
+  EXPECT_EQ(leg->dialog.requests[0]->request.body, "v=0 lon");
+  leg->dialog.requests[0]->Answer(491);
+  stack_.Advance(absl::Seconds(2));
+  ASSERT_EQ(leg->dialog.requests.size(), 2u) << "tried again";
+  EXPECT_EQ(leg->dialog.requests[1]->request.body, "v=0 lon");
+  leg->dialog.requests[1]->Answer(200, "v=0 caller again");
+  EXPECT_EQ(leg->dialog.requests[1]->acks.size(), 1u);
+}
+
+// Without the caller's early offer/answer (no 100rel: the 183 was only a
+// preview) the answering gateway's SDP goes in the 200, as usual.
+TEST_F(B2buaTest, BypassedFailoverAfterAnUnreliable183AnswersInThe200) {
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("pstn-lon", "127.0.0.22")});
+  stack_.sent.at(0)->observer->OnResponse(Resp(183, "v=0 dub"));
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  stack_.sent.at(1)->observer->OnResponse(Resp(200, "v=0 lon"));
+  EXPECT_EQ(leg->responses.back().body, "v=0 lon");
+  leg->observer->OnAck("", "");
+  EXPECT_TRUE(leg->dialog.requests.empty());
+}
+
+// Media bypassed, an early UPDATE changed the caller's session with the
+// first gateway; that gateway fails: the next is offered the caller's SDP
+// as the UPDATE left it, not the INVITE's.
+TEST_F(B2buaTest, BypassedFailoverAfterAnEarlyUpdateOffersTheCallersNewSdp) {
+  supported_ = {"100rel"};
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("pstn-lon", "127.0.0.22")});
+  FakeClientLeg* dub = stack_.sent.at(0);
+  SipResponse early = Resp(183, "v=0 dub");
+  early.reliable = true;
+  dub->observer->OnResponse(early);
+  leg->observer->OnPrack("", "", /*of_our_offer=*/false, /*of_sdp=*/true);
+  auto update = InDialog(
+      leg->observer,
+      DialogRequest{"UPDATE", "application/sdp", "v=0 caller moved", {}});
+  ASSERT_EQ(dub->dialog.requests.size(), 1u);
+  EXPECT_EQ(dub->dialog.requests[0]->request.body, "v=0 caller moved");
+  dub->dialog.requests[0]->Answer(200, "v=0 dub again");
+  ASSERT_EQ(update->size(), 1u);
+  EXPECT_EQ((*update)[0].code, 200);
+  dub->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  EXPECT_EQ(stack_.sent[1]->invite.body, "v=0 caller moved");
+}
+
 // RFC 3311 5.1: an UPDATE with a new offer within the early dialogs, once
 // the INVITE's offer/answer is complete on both legs (the gateway answered
 // in a reliable 183, the caller PRACKed ours), goes through media like a

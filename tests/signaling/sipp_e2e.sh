@@ -113,6 +113,13 @@ for re in '^trunkline_signaling_grpc_client_duration_seconds_count\{method="/tru
 done
 kill -0 "${PIDS[1]}" 2>/dev/null || { echo "FAIL: signaling died"; FAILED=$((FAILED+1)); }
 
+# --- Media bypassed, a failover after early media: gw-dub's reliable 183
+# (its SDP) completes the caller's offer/answer, then gw-dub fails (503);
+# the ITSP's SDP reaches the caller in a re-INVITE after the ACK, not as a
+# second answer in the 200 (the scenarios check both).
+run_case bypass_failover_reoffer 127.0.0.11 uac_bypass_failover_reoffer.xml \
+  127.0.0.21:uas_early_answer_503.xml 127.0.0.41:uas_answer.xml
+
 # --- A reload that adds a trunk on a new port binds it without a restart:
 # gw-dub gets a second trunk on 127.0.0.1:5190 (SIGHUP), and its OPTIONS
 # there are answered 200.
