@@ -395,7 +395,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
           absl::Seconds(2), [this] { ReofferToCaller(); });
       return;
     }
-    TL_LOG(kWarning, "caller refused the re-INVITE with the new candidate's SDP")
+    TL_LOG(kWarning,
+           "caller refused the re-INVITE with the new candidate's SDP")
         .With("call_id", request_.call_id)
         .With("code", r.code);
     caller_reoffer_.clear();
@@ -713,11 +714,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // second offer (Relay).
       // Bypassed, the next candidate gets the caller's answer as it is.
       // After an early UPDATE (bypassed), the caller's SDP as it left it.
-      const std::string& offer = !caller_sdp_after_update_.empty()
-                                     ? caller_sdp_after_update_
-                                 : !caller_early_answer_.empty()
-                                     ? caller_early_answer_
-                                     : request_.body;
+      const std::string& offer =
+          !caller_sdp_after_update_.empty() ? caller_sdp_after_update_
+          : !caller_early_answer_.empty()   ? caller_early_answer_
+                                            : request_.body;
       delayed_offer_ = anchor && offer.empty();
       early_offer_ = EarlyOffer::kNone;  // each candidate makes its own
       if (anchor && !delayed_offer_) {
