@@ -577,12 +577,14 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     };
     relay.sdp_sent = [this](MediaLeg to, const std::string& sdp) {
       sdp_sent_[Index(to)] = sdp;
-      if (to == MediaLeg::kCallee && !anchored_ && state_ == State::kTrying) {
-        caller_sdp_after_update_ = sdp;  // bypassed: the caller's own SDP
-      }
       // The current callee's SDP reached the caller in a relayed exchange
       // (early or not): nothing older is to be offered to it.
       if (to == MediaLeg::kCaller) caller_reoffer_.clear();
+    };
+    relay.sdp_agreed = [this](MediaLeg of, const std::string& sdp) {
+      if (of == MediaLeg::kCaller && state_ == State::kTrying) {
+        caller_sdp_after_update_ = sdp;  // an early UPDATE's, as it came
+      }
     };
     return std::make_unique<DialogRelay>(
         b2bua_->stack_, server_.get(), current()->leg.get(), std::move(relay));
@@ -713,7 +715,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // caller side keeps its ports and keys), and the caller is sent no
       // second offer (Relay).
       // Bypassed, the next candidate gets the caller's answer as it is.
-      // After an early UPDATE (bypassed), the caller's SDP as it left it.
+      // After an early UPDATE, the caller's SDP as it left it.
       const std::string& offer =
           !caller_sdp_after_update_.empty() ? caller_sdp_after_update_
           : !caller_early_answer_.empty()   ? caller_early_answer_
@@ -1920,9 +1922,11 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   std::string caller_reoffer_;
   std::unique_ptr<DialogTransaction> caller_reoffer_txn_;
   std::unique_ptr<Timer> reoffer_retry_;
-  // Media bypassed: the caller's SDP as an early UPDATE left it (its offer,
-  // or its answer to the callee's), which a later candidate is offered
-  // rather than the INVITE's; "" while no early UPDATE crossed.
+  // The caller's SDP as an early UPDATE left it (its offer, or its answer
+  // to the callee's, as the caller sent it), which a later candidate is
+  // offered (through media when anchored: the relay's side towards the
+  // caller takes it) rather than the INVITE's; "" while no early UPDATE
+  // completed.
   std::string caller_sdp_after_update_;
   // The Replaces our INVITE carries (StartReplacing), "" for none.
   std::string replaces_out_;

@@ -1016,6 +1016,32 @@ TEST_F(B2buaTest, BypassedFailoverAfterAnEarlyUpdateOffersTheCallersNewSdp) {
   EXPECT_EQ(stack_.sent[1]->invite.body, "v=0 caller moved");
 }
 
+// Anchored, the same: the next candidate's offer is made by media from the
+// caller's SDP as the early UPDATE left it (the relay's side towards the
+// caller takes its new address or keys), not from the INVITE's.
+TEST_F(B2buaTest, AnchoredFailoverAfterAnEarlyUpdateOffersTheCallersNewSdp) {
+  supported_ = {"100rel"};
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite();
+  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
+  dub.mutable_media()->set_anchor(true);
+  v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
+  lon.mutable_media()->set_anchor(true);
+  Route({dub, lon});
+  SipResponse early = Resp(183, "v=0 dub");
+  early.reliable = true;
+  stack_.sent.at(0)->observer->OnResponse(early);
+  leg->observer->OnPrack("", "", /*of_our_offer=*/false, /*of_sdp=*/true);
+  InDialog(leg->observer,
+           DialogRequest{"UPDATE", "application/sdp", "v=0 caller moved", {}});
+  ASSERT_EQ(stack_.sent[0]->dialog.requests.size(), 1u);
+  stack_.sent[0]->dialog.requests[0]->Answer(200, "v=0 dub again");
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  EXPECT_EQ(stack_.sent[1]->invite.body, "relay:v=0 caller moved");
+  EXPECT_EQ(media_.log.back(), "offer from caller: v=0 caller moved");
+}
+
 // RFC 3311 5.1: an UPDATE with a new offer within the early dialogs, once
 // the INVITE's offer/answer is complete on both legs (the gateway answered
 // in a reliable 183, the caller PRACKed ours), goes through media like a

@@ -187,6 +187,12 @@ void DialogRelay::OnFinal(Exchange* e, const SipResponse& r) {
     return;
   }
   const bool sdp = IsSdp(r.content_type, r.body);
+  if (e->offer_answer) {
+    if (e->offer_in_request) {
+      SdpAgreed(e->from, e->request.content_type, e->request.body);
+    }
+    SdpAgreed(Other(e->from), r.content_type, r.body);
+  }
   if (sdp && e->offer_answer && options_.media != nullptr &&
       (e->offer_in_request || e->invite)) {
     up.content_type = "application/sdp";
@@ -234,6 +240,7 @@ bool DialogRelay::OnAck(MediaLeg from, const std::string& content_type,
     Exchange* e = exchange.get();
     if (!e->awaiting_ack || e->from != from) continue;
     e->ack_timer.reset();
+    if (e->late_offer) SdpAgreed(from, content_type, body);
     if (e->late_offer && options_.media != nullptr &&
         IsSdp(content_type, body)) {
       e->awaiting_ack = false;  // the exchange ends with the media answer
@@ -327,6 +334,13 @@ void DialogRelay::OnLateAnswerRewritten(Exchange* e,
     e->outgoing->Ack("", "");
   }
   Forget(e);
+}
+
+void DialogRelay::SdpAgreed(MediaLeg of, const std::string& content_type,
+                            const std::string& body) {
+  if (options_.sdp_agreed && IsSdp(content_type, body)) {
+    options_.sdp_agreed(of, body);
+  }
 }
 
 void DialogRelay::SdpSent(MediaLeg to, const std::string& content_type,

@@ -41,6 +41,11 @@ class DialogRelay {
     // Told of every session description sent to a leg (offer or answer),
     // so that the call can repeat it in a session refresh.
     std::function<void(MediaLeg to, const std::string& sdp)> sdp_sent;
+    // Told of a leg's own session description (as that leg sent it) once
+    // the exchange that carried it is complete: an offer answered with a
+    // 2xx, an answer. A failover before the call is answered offers the
+    // caller's to the next candidate.
+    std::function<void(MediaLeg of, const std::string& sdp)> sdp_agreed;
     // A passed-through REFER's embedded Replaces (it names the referrer's
     // dialog with us) is replaced by what this returns, one the referee
     // may see (B2bua::HideReplaces); an empty result (it names no dialog)
@@ -89,6 +94,8 @@ class DialogRelay {
   bool OfferAnswerInProgress() const;
   void SdpSent(MediaLeg to, const std::string& content_type,
                const std::string& body);
+  void SdpAgreed(MediaLeg of, const std::string& content_type,
+                 const std::string& body);
   Exchange* Find(uint64_t id);
   // Runs `then` with the result of media `call` unless the relay (or the
   // exchange) is gone by then.

@@ -76,6 +76,9 @@ class DialogRelayTest : public ::testing::Test {
     o.call_id = "call-1";
     o.media = anchored ? &media_ : nullptr;
     o.refer_mode = refer;
+    o.sdp_agreed = [this](MediaLeg of, const std::string& sdp) {
+      agreed_.emplace_back(of == MediaLeg::kCaller ? "caller" : "callee", sdp);
+    };
     relay_ = std::make_unique<DialogRelay>(&stack_, &caller_, &callee_, o);
   }
   // A request from `from`; returns what it was answered.
@@ -92,6 +95,8 @@ class DialogRelayTest : public ::testing::Test {
   FakeClientLeg callee_;
   RecordingMedia media_;
   std::unique_ptr<DialogRelay> relay_;
+  // (leg, its own SDP) per sdp_agreed call.
+  std::vector<std::pair<std::string, std::string>> agreed_;
 };
 
 TEST_F(DialogRelayTest, AnchoredReinviteGoesThroughMediaUpdateAndAnswer) {
@@ -179,6 +184,31 @@ TEST_F(DialogRelayTest, BypassedCallPassesSdpUnchanged) {
   EXPECT_TRUE(media_.calls.empty());
   // UPDATE has no ACK: nothing is left in progress.
   EXPECT_EQ(relay_->in_progress(), 0u);
+}
+
+// Each leg's own SDP (as it sent it, not the relay's) is reported once its
+// exchange completed: not for an offer refused, nor before the answer.
+TEST_F(DialogRelayTest, EachLegsOwnSdpIsReportedOnceAgreed) {
+  Make(/*anchored=*/true);
+  Send(MediaLeg::kCaller, Req("UPDATE", "caller-1"));
+  media_.Complete(std::string("relay-offer"));
+  callee_.dialog.requests[0]->Answer(488);
+  EXPECT_TRUE(agreed_.empty()) << "a refused offer agrees nothing";
+  Send(MediaLeg::kCaller, Req("UPDATE", "caller-2"));
+  media_.Complete(std::string("relay-offer"));
+  EXPECT_TRUE(agreed_.empty()) << "not before the answer";
+  callee_.dialog.requests[1]->Answer(200, "callee-2");
+  EXPECT_THAT(agreed_, ElementsAre(Pair("caller", "caller-2"),
+                                   Pair("callee", "callee-2")));
+  media_.Complete(std::string("relay-answer"));
+  // A late offer: the callee's in its 2xx, the caller's answer in its ACK.
+  agreed_.clear();
+  Send(MediaLeg::kCaller, Req("INVITE"));
+  callee_.dialog.requests[2]->Answer(200, "callee-offer");
+  media_.Complete(std::string("offer-to-caller"));
+  relay_->OnAck(MediaLeg::kCaller, "application/sdp", "caller-answer");
+  EXPECT_THAT(agreed_, ElementsAre(Pair("callee", "callee-offer"),
+                                   Pair("caller", "caller-answer")));
 }
 
 TEST_F(DialogRelayTest, LateOfferReinviteAnswersInTheAck) {
