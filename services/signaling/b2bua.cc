@@ -365,6 +365,12 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   // SDP in a re-INVITE (RFC 3261 14), so that its media goes there. The
   // caller's answer stays on this leg: the candidate's session was made
   // from the caller's own SDP and is unchanged.
+  //
+  // Anchored, the relay makes that offer: the candidate's SDP goes to media
+  // `Update` as if the candidate offered it again (the relay's side towards
+  // the candidate keeps its ports and keys), and the caller's answer goes
+  // to `Answer`, so the relay learns the caller's keys and address; the
+  // candidate gets nothing.
   void ReofferToCaller() {
     if (caller_reoffer_.empty()) return;
     if (state_ != State::kAnswered || !relay_->offer_answer_idle()) {
@@ -373,12 +379,36 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
     TL_LOG(kInfo, "re-INVITE to the caller with the answering candidate's SDP")
         .With("call_id", request_.call_id)
-        .With("trunk", trunk());
+        .With("trunk", trunk())
+        .With("anchored", anchored_);
+    if (!anchored_) {
+      SendReoffer(caller_reoffer_);
+      return;
+    }
+    b2bua_->media_->Update(
+        request_.call_id, MediaLeg::kCallee, caller_reoffer_,
+        ForThisCall([](Call* call, absl::StatusOr<std::string> sdp) {
+          if (call->state_ != State::kAnswered ||
+              call->caller_reoffer_.empty()) {
+            return;
+          }
+          if (!sdp.ok() || !call->relay_->offer_answer_idle()) {
+            TL_LOG(kWarning, "no re-INVITE to the caller after the failover")
+                .With("call_id", call->request_.call_id)
+                .With("error", sdp.ok() ? "an exchange of the parties' began"
+                                        : sdp.status().message());
+            call->caller_reoffer_.clear();
+            return;
+          }
+          call->SendReoffer(*sdp);
+        }));
+  }
+  void SendReoffer(const std::string& sdp) {
     DialogRequest reinvite;
     reinvite.method = "INVITE";
     reinvite.content_type = "application/sdp";
-    reinvite.body = caller_reoffer_;
-    sdp_sent_[0] = caller_reoffer_;
+    reinvite.body = sdp;
+    sdp_sent_[0] = sdp;
     caller_reoffer_txn_ = server_->SendRequest(
         reinvite, [this](const SipResponse& r) { OnCallerReoffered(r); });
   }
@@ -386,6 +416,18 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (r.code >= 200 && r.code < 300) {
       caller_reoffer_txn_->Ack("", "");
       caller_reoffer_.clear();
+      if (anchored_ && !r.body.empty()) {
+        b2bua_->media_->Answer(
+            request_.call_id, MediaLeg::kCaller, r.body,
+            ForThisCall([](Call* call, absl::StatusOr<std::string> sdp) {
+              if (sdp.ok())
+                return;  // the relay's answer: the candidate's
+                         // session is unchanged
+              TL_LOG(kWarning, "media refused the caller's answer")
+                  .With("call_id", call->request_.call_id)
+                  .With("error", sdp.status().message());
+            }));
+      }
       return;
     }
     if (r.code == 491 && state_ == State::kAnswered) {
@@ -1109,6 +1151,28 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       server_->Respond(up);
       return;
     }
+    if (!r.body.empty() && !r.offer_awaits_prack && caller_session_from_ >= 0 &&
+        caller_session_from_ != current_candidate_) {
+      // After a failover, the caller's early offer/answer was made with an
+      // earlier, bypassed candidate's SDP: this one's (or, anchored, the
+      // relay's made from it) goes to the caller in a re-INVITE once the
+      // call is answered (OnAck). Anchored, its answer sets up the relay's
+      // side towards it first.
+      caller_reoffer_ = r.body;
+      if (!anchored_) {
+        server_->Respond(up);
+        return;
+      }
+      b2bua_->media_->Answer(request_.call_id, MediaLeg::kCallee, r.body,
+                             ForThisCall([up](Call* call, auto sdp) {
+                               if (!sdp.ok()) {
+                                 call->OnMediaAnswer(up, std::move(sdp));
+                               } else if (call->state_ != State::kDone) {
+                                 call->server_->Respond(up);
+                               }
+                             }));
+      return;
+    }
     if (!caller_early_answer_.empty() && anchored_) {
       // A candidate after one whose early offer the caller answered: its
       // answer sets up the relay's side towards it, and the caller, whose
@@ -1176,15 +1240,6 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       up.our_offer = true;
       sdp_sent_[0] = up.body;
       caller_session_from_ = current_candidate_;
-      server_->Respond(up);
-      return;
-    }
-    if (!r.body.empty() && !anchored_ && caller_session_from_ >= 0 &&
-        caller_session_from_ != current_candidate_) {
-      // Bypassed, after a failover: the caller's early offer/answer was
-      // made with an earlier candidate's SDP. This one's goes to it in a
-      // re-INVITE once answered (OnAck).
-      caller_reoffer_ = r.body;
       server_->Respond(up);
       return;
     }
@@ -1913,11 +1968,12 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   bool early_renegotiated_ = false;
   // Media bypassed: the candidate whose SDP the caller got in a reliable
   // 18x (its offer/answer is complete with that SDP once it PRACKs); -1
-  // for none. A later bypassed candidate's SDP cannot go in a response to
-  // the caller's INVITE (RFC 6337 3.1.1: only a repeat of the first
-  // answer), so it waits in `caller_reoffer_` and goes to the caller in a
-  // re-INVITE once the call is answered and ACKed (ReofferToCaller); until
-  // then the caller would keep sending to the failed candidate's address.
+  // for none. A later candidate's SDP (bypassed, or the relay's, anchored)
+  // cannot go in a response to the caller's INVITE (RFC 6337 3.1.1: only a
+  // repeat of the first answer), so that candidate's waits in
+  // `caller_reoffer_` and goes to the caller in a re-INVITE once the call
+  // is answered and ACKed (ReofferToCaller); until then the caller would
+  // keep sending to the failed candidate's address.
   int caller_session_from_ = -1;
   std::string caller_reoffer_;
   std::unique_ptr<DialogTransaction> caller_reoffer_txn_;

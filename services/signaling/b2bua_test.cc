@@ -978,6 +978,38 @@ TEST_F(B2buaTest, BypassedFailoverAfterAnEarlyOfferReoffersToTheCaller) {
   EXPECT_EQ(leg->dialog.requests[1]->acks.size(), 1u);
 }
 
+// The same when the next candidate is anchored (its plan says so): the
+// relay's side towards it is set up from its answer, and the caller's
+// re-INVITE carries the relay's offer, made by media Update from that
+// answer; the caller's answer goes to media Answer (its keys, its address).
+TEST_F(B2buaTest, FailoverFromBypassedEarlyMediaToAnAnchoredCandidate) {
+  supported_ = {"100rel"};
+  media_.anchors = true;
+  FakeServerLeg* leg = Invite();
+  v1::Candidate lon = Gateway("pstn-lon", "127.0.0.22");
+  lon.mutable_media()->set_anchor(true);
+  Route({Gateway("pstn-dub", "127.0.0.21"), lon});
+  stack_.sent.at(0)->observer->OnResponse(Resp(183, "v=0 dub"));
+  ASSERT_EQ(leg->responses.back().body, "v=0 dub") << "bypassed";
+  leg->observer->OnPrack("", "", /*of_our_offer=*/false, /*of_sdp=*/true);
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  EXPECT_EQ(stack_.sent[1]->invite.body, "relay:v=0\r\n");
+  stack_.sent[1]->observer->OnResponse(Resp(200, "v=0 lon"));
+  EXPECT_EQ(leg->responses.back().code, 200);
+  EXPECT_EQ(leg->responses.back().body, "");
+  leg->observer->OnAck("", "");
+  ASSERT_EQ(leg->dialog.requests.size(), 1u);
+  EXPECT_EQ(leg->dialog.requests[0]->request.body, "relay:v=0 lon");
+  leg->dialog.requests[0]->Answer(200, "v=0 caller again");
+  EXPECT_EQ(leg->dialog.requests[0]->acks.size(), 1u);
+  EXPECT_THAT(media_.log, ElementsAre("offer from caller: v=0\r\n",
+                                      "answer from callee: v=0 lon",
+                                      "update from callee: v=0 lon",
+                                      "answer from caller: v=0 caller again"));
+  EXPECT_TRUE(stack_.sent[1]->dialog.requests.empty());
+}
+
 // Without the caller's early offer/answer (no 100rel: the 183 was only a
 // preview) the answering gateway's SDP goes in the 200, as usual.
 TEST_F(B2buaTest, BypassedFailoverAfterAnUnreliable183AnswersInThe200) {

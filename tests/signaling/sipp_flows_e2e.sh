@@ -119,6 +119,40 @@ if awk '/^PRACK sip/,/^a=rtpmap/' "$DIR/bypass_early_offer-127.0.0.31.msg" |
   pass "bypassed early offer: the IP-PBX's PRACK carried the caller's answer as it is"
 else fail "bypassed early offer: the IP-PBX's PRACK"; grep -A12 '^PRACK' "$DIR/bypass_early_offer-127.0.0.31.msg" | head -20; fi
 
+# --- A failover from bypassed early media to an anchored trunk: a reload
+# lets pstn-dub bypass media (SRTP optional); gw-dub's reliable 183 (its
+# own SDP) completes the caller's offer/answer, then gw-dub fails (503);
+# the ITSP is anchored. The caller's 200 has no SDP, and after its ACK a
+# re-INVITE offers the relay's SDP (made by media Update from the ITSP's
+# answer), whose answer goes to media Answer; the ITSP gets nothing more.
+updates() {
+  metrics_of "$MEDIA_METRICS" | awk '$1 == "trunkline_media_grpc_server_duration_seconds_count{method=\"/trunkline.v1.Media/Update\"}" { print $2 }'
+}
+derive "$DIR/bypass-dub.yaml" --set pstn-dub.enableBypass=true --set pstn-dub.srtpMode=optional
+cp "$DIR/topology.yaml" "$DIR/base.yaml"
+reload_both() {  # FILE: routing and signaling take FILE as the topology
+  local r s
+  r=$(grep -c 'topology reloaded' "$DIR/routing.log")
+  s=$(grep -c 'topology reloaded' "$DIR/signaling.log")
+  cp "$1" "$DIR/topology.yaml"
+  kill -HUP "${PIDS[0]}" "${PIDS[2]}"
+  for _ in $(seq 50); do
+    [ "$(grep -c 'topology reloaded' "$DIR/routing.log")" -gt "$r" ] &&
+      [ "$(grep -c 'topology reloaded' "$DIR/signaling.log")" -gt "$s" ] && return 0
+    sleep 0.1
+  done
+  fail "reload of $1 not seen in the logs"
+}
+reload_both "$DIR/bypass-dub.yaml"
+updates_before=$(updates)
+call reoffer_anchored uac_failover_reoffer_relay.xml 0871234567 \
+  127.0.0.21:uas_early_answer_503.xml 127.0.0.41:uas_answer.xml
+if [ "$(updates)" = "$(( ${updates_before:-0} + 1 ))" ]; then
+  pass "failover to an anchored trunk: the caller's re-INVITE was made by media Update"
+else fail "failover to an anchored trunk: Update count ${updates_before:-0} -> $(updates)"; fi
+reload_both "$DIR/base.yaml"
+sleep 0.5  # routing's file watcher may reload the same file once more
+
 # --- Inter-trunk routing: pbx-lon (127.0.0.31, trunk port 5164) calls out.
 printf 'SEQUENTIAL\n902071234567;\n' > "$DIR/pbx.csv"
 sipp_run inter_trunk-gw 127.0.0.22 uas_answer.xml & GW=$!
