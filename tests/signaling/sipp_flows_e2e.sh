@@ -14,6 +14,9 @@
 #   one in the early dialog, during early media before the answer.
 # - REFER passed through from the IP-PBX: its Refer-To and Referred-By reach
 #   the caller naming Trunkline, not the PBX.
+# - A failover from bypassed early media (pstn-dub made bypassable by a
+#   reload) to the anchored ITSP: the caller is moved to the relay by a
+#   re-INVITE made through media Update after the answer.
 # - Inter-trunk routing: the London IP-PBX dials 9 + a UK number; the call
 #   leaves on the London gateway in national format, the PBX extension as
 #   the calling number.
