@@ -1005,6 +1005,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       current_candidate_ = 0;
       next_candidate_ = 1;
       last_failure_from_candidate_ = -1;
+      caller_session_from_ = -1;  // an index into the candidates gone
       for (auto& attempt : attempts_) attempt->candidate = 0;
     }
     std::string().swap(request_.body);
