@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/topology/defaults.h"
 
@@ -115,6 +116,9 @@ const BrokenCase kBroken[] = {
     {"number_range",
      "45: UC number range #1: first \"+15550001000\" and last \"+1555000199\" "
      "must be numbers of the same length, first <= last"},
+    {"not_utf8",
+     "4: not valid UTF-8: byte 0xE9 at column 21 (YAML text must be UTF-8; "
+     "was the file saved as Latin-1 or Windows-1252?)"},
     {"policy_assignment_policy",
      "42: policy assignment #1: voice policy \"executives\" is not defined"},
     {"registration_without_credentials",
@@ -203,6 +207,34 @@ trunks:
   EXPECT_EQ(errors[1].line, 6);
   EXPECT_EQ(errors[2].ToString(),
             "t.yaml:6: trunk \"b\": gateway \"ghost\" is not defined");
+}
+
+// RFC 3629's forms: what is not UTF-8 is refused at its line, what is
+// (a BOM, two- to four-byte characters) loads.
+TEST(LoaderTest, TextMustBeUtf8) {
+  const std::string valid =
+      "\xEF\xBB\xBFsites:\n  - {name: hq, description: \"Z\xC3\xBCrich "
+      "\xE2\x82\xAC \xF0\x9D\x84\x9E\"}\n";
+  std::vector<TopologyError> errors;
+  EXPECT_NE(LoadTopologyText(valid, "t.yaml", &errors), nullptr)
+      << ErrorsToStatus(errors);
+  for (const char* bad : {
+           "\xC0\xAF",          // overlong '/'
+           "\xE0\x80\xAF",      // overlong, three bytes
+           "\xED\xA0\x80",      // a UTF-16 surrogate
+           "\xF4\x90\x80\x80",  // above U+10FFFF
+           "\xE2\x82",          // cut short
+           "\xBF",              // a lone continuation byte
+           "\xF8\x88\x80\x80\x80",
+       }) {
+    errors.clear();
+    const std::string text =
+        absl::StrCat("sites:\n  - {name: hq, description: \"x", bad, "\"}\n");
+    EXPECT_EQ(LoadTopologyText(text, "t.yaml", &errors), nullptr);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].line, 2);
+    EXPECT_THAT(errors[0].message, testing::StartsWith("not valid UTF-8"));
+  }
 }
 
 TEST(LoaderTest, MissingFile) {
