@@ -13,6 +13,7 @@
 #include "services/common/topology/defaults.h"
 #include "services/common/topology/validator.h"
 #include "services/common/topology/yaml_to_proto.h"
+#include "services/common/utf8.h"
 
 namespace trunkline {
 
@@ -39,56 +40,22 @@ std::string TopologyContentHash(const v1::Topology& topology) {
 
 namespace {
 
-// The first byte of `text` that is not part of well-formed UTF-8 (RFC 3629
-// section 4: no overlong forms, no surrogates, nothing above U+10FFFF), as
-// a message with its line; nullopt when the whole text is UTF-8. YAML text
-// must be Unicode, and every name and number in it ends up in protobuf
-// string fields, which peers refuse to parse unless they are UTF-8: a file
-// saved as Latin-1 would load here and then break every RPC that carries
-// one of its names.
+// A topology that is not UTF-8 (a file saved as Latin-1, say) is refused
+// at its first such byte: YAML text must be Unicode, and its names and
+// numbers end up in protobuf string fields (utf8.h).
 std::optional<SourceError> FirstNonUtf8Byte(absl::string_view text) {
-  int line = 1;
-  size_t line_start = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = [&](size_t k) { return uint8_t(text[k]); };
-    const uint8_t b = byte(i);
-    size_t length = 0;
-    uint8_t second_min = 0x80, second_max = 0xBF;
-    if (b < 0x80) {
-      length = 1;
-    } else if (b >= 0xC2 && b <= 0xDF) {
-      length = 2;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-      length = 3;
-      if (b == 0xE0) second_min = 0xA0;  // overlong
-      if (b == 0xED) second_max = 0x9F;  // surrogates
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      length = 4;
-      if (b == 0xF0) second_min = 0x90;  // overlong
-      if (b == 0xF4) second_max = 0x8F;  // above U+10FFFF
-    }
-    bool ok = length > 0 && i + length <= text.size();
-    for (size_t k = 1; ok && k < length; ++k) {
-      const uint8_t lo = k == 1 ? second_min : 0x80;
-      const uint8_t hi = k == 1 ? second_max : 0xBF;
-      ok = byte(i + k) >= lo && byte(i + k) <= hi;
-    }
-    if (!ok) {
-      return SourceError{
-          line, absl::StrFormat(
-                    "not valid UTF-8: byte 0x%02X at column %d (YAML text "
-                    "must be UTF-8; was the file saved as Latin-1 or "
-                    "Windows-1252?)",
-                    b, int(i - line_start + 1))};
-    }
-    if (b == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-    i += length;
-  }
-  return std::nullopt;
+  const std::optional<size_t> at = FirstInvalidUtf8(text);
+  if (!at) return std::nullopt;
+  const absl::string_view before = text.substr(0, *at);
+  const size_t line_start = before.rfind('\n');
+  const size_t column =
+      line_start == absl::string_view::npos ? *at + 1 : *at - line_start;
+  return SourceError{
+      int(std::count(before.begin(), before.end(), '\n')) + 1,
+      absl::StrFormat("not valid UTF-8: byte 0x%02X at column %d (YAML text "
+                      "must be UTF-8; was the file saved as Latin-1 or "
+                      "Windows-1252?)",
+                      uint8_t(text[*at]), int(column))};
 }
 
 }  // namespace
