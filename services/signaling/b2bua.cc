@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "services/common/error_table.h"
 #include "services/common/log.h"
+#include "services/common/utf8.h"
 #include "services/signaling/call_plan.h"
 #include "services/signaling/call_record.h"
 #include "services/signaling/dialog_relay.h"
@@ -2165,6 +2166,26 @@ std::optional<SipResponse> B2bua::Refuse(const IncomingRequest& request) const {
     return r;
   }
   if (request.method != "INVITE") return std::nullopt;
+  // What routing and media are given of the request (Request-URI, From,
+  // P-Asserted-Identity, Call-ID, Replaces) is ASCII in RFC 3261's grammar
+  // (25.1: other octets only %-escaped); raw octets that are not even UTF-8
+  // cannot go in their protobuf strings, so the call could only fail later
+  // with an internal error. It is the request that is malformed: 400.
+  const std::pair<absl::string_view, const std::string*> identities[] = {
+      {"Request-URI", &request.request_uri},
+      {"From", &request.from_uri},
+      {"P-Asserted-Identity", &request.pai_uri},
+      {"Call-ID", &request.call_id},
+      {"Replaces", &request.replaces}};
+  for (const auto& [name, value] : identities) {
+    if (!IsValidUtf8(*value)) {
+      return Failure(
+          400, "Bad Request",
+          SipReason(400, absl::StrCat(name,
+                                      " has octets that are not UTF-8 "
+                                      "(RFC 3261 25.1: escape them)")));
+    }
+  }
   // We forward it: a loop through trunks and UC side (a misrouted
   // inter-trunk route, two nodes routing to each other) ends here rather
   // than taking calls, trunk slots and media sessions round and round.

@@ -2330,6 +2330,34 @@ TEST_F(B2buaTest, RefusesWhatRfc3261Section8_2Refuses) {
     EXPECT_EQ(responses[0].code, 483);
     EXPECT_THAT(responses[0].Header("Reason"), HasSubstr("Max-Forwards"));
   }
+  {  // Octets that are not UTF-8 where RFC 3261 allows only escaped ones:
+     // 400 naming the header, before routing is asked.
+    IncomingRequest latin1;
+    latin1.method = "INVITE";
+    latin1.request_uri = "sip:0871234567@127.0.0.1";
+    latin1.from_uri = "sip:caf\xE9@contoso.example";
+    latin1.call_id = "latin1@fe";
+    latin1.source.remote_address = "127.0.0.11";
+    latin1.source.local_port = 5060;
+    std::vector<SipResponse> responses;
+    auto leg = std::make_unique<FakeServerLeg>();
+    leg->sink = &responses;
+    b2bua_.OnInvite(latin1, std::move(leg));
+    ASSERT_EQ(responses.size(), 1u);
+    EXPECT_EQ(responses[0].code, 400);
+    EXPECT_THAT(responses[0].Header("Reason"),
+                HasSubstr("From has octets that are not UTF-8"));
+    // UTF-8 (escaped or not) is taken.
+    latin1.from_uri = "sip:caf\xC3\xA9@contoso.example";
+    latin1.call_id = "utf8@fe";
+    responses.clear();
+    auto leg2 = std::make_unique<FakeServerLeg>();
+    leg2->sink = &responses;
+    b2bua_.OnInvite(latin1, std::move(leg2));
+    ASSERT_FALSE(responses.empty());
+    EXPECT_EQ(responses[0].code, 100);
+    EXPECT_EQ(routing_.requests.size(), routed + 1);
+  }
   std::vector<SipResponse> got = invite("application/unknownformat", {}, false);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].code, 415);
@@ -2337,10 +2365,10 @@ TEST_F(B2buaTest, RefusesWhatRfc3261Section8_2Refuses) {
   got = invite("application/sdp", {"text/nobodyknowsthis"}, true);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].code, 406);
-  EXPECT_EQ(routing_.requests.size(), routed);
+  EXPECT_EQ(routing_.requests.size(), routed + 1);
   got = invite("application/sdp", {"application/sdp"}, true);
   EXPECT_EQ(got[0].code, 100);
-  EXPECT_EQ(routing_.requests.size(), routed + 1);
+  EXPECT_EQ(routing_.requests.size(), routed + 2);
 }
 
 }  // namespace

@@ -8,9 +8,18 @@
 #include "grpcpp/security/credentials.h"
 #include "services/common/error_table.h"
 #include "services/common/log.h"
+#include "services/common/utf8.h"
 
 namespace trunkline::signaling {
 namespace {
+
+// SDP's free text (s=, i=, a=tool) may be in another charset than UTF-8
+// (RFC 4566 a=charset), but the request's field is a protobuf string, which
+// media would refuse to parse: such bytes go as '?'. The relay reads none
+// of that text.
+std::string SdpForMedia(const std::string& sdp) {
+  return IsValidUtf8(sdp) ? sdp : ReplaceInvalidUtf8(sdp);
+}
 
 constexpr absl::Duration kLoadPollInterval = absl::Seconds(2);
 
@@ -201,7 +210,7 @@ void GrpcMediaController::FirstOffer(const std::string& call_id,
   request.set_from_leg(ToProto(from));
   // A new candidate is a new offer within the same session.
   request.set_request_id(absl::StrCat("offer-", ++call.requests));
-  request.set_sdp(sdp);
+  request.set_sdp(SdpForMedia(sdp));
   const bool caller_offers = from == MediaLeg::kCaller;
   *request.mutable_from_side() =
       caller_offers ? CallerSide(candidate) : CalleeSide(candidate);
@@ -221,7 +230,7 @@ void GrpcMediaController::Update(const std::string& call_id, MediaLeg from,
   request.set_call_id(call_id);
   request.set_from_leg(ToProto(from));
   request.set_request_id(absl::StrCat("update-", ++it->second.requests));
-  request.set_sdp(sdp);
+  request.set_sdp(SdpForMedia(sdp));
   // No side plans: the session keeps the ones of its first offer.
   SdpRpc(it->second.instance, SdpMethod::kUpdate, std::move(request),
          std::move(done));
@@ -239,7 +248,7 @@ void GrpcMediaController::Retarget(const std::string& call_id, MediaLeg side,
   request.set_call_id(call_id);
   request.set_from_leg(ToProto(side));
   request.set_request_id(absl::StrCat("retarget-", ++it->second.requests));
-  request.set_sdp(sdp);
+  request.set_sdp(SdpForMedia(sdp));
   // The new party is reached like a callee of `candidate`; the other side
   // keeps its plan (to_side unset).
   *request.mutable_from_side() = CalleeSide(candidate);
@@ -258,7 +267,7 @@ void GrpcMediaController::Answer(const std::string& call_id, MediaLeg from,
   request.set_call_id(call_id);
   request.set_from_leg(ToProto(from));
   request.set_request_id(absl::StrCat("answer-", ++it->second.requests));
-  request.set_sdp(sdp);
+  request.set_sdp(SdpForMedia(sdp));
   SdpRpc(it->second.instance, SdpMethod::kAnswer, std::move(request),
          std::move(done));
 }

@@ -186,6 +186,24 @@ TEST(GrpcMediaControllerTest, DelayedOfferComesFromTheCalleeWithSidesSwapped) {
   EXPECT_EQ(instance.answers()[0].from_leg(), v1::LEG_CALLER);
 }
 
+// SDP whose free text is not UTF-8 (a Latin-1 session name) still reaches
+// media, those octets as '?': a protobuf string would not parse.
+TEST(GrpcMediaControllerTest, SdpOctetsThatAreNotUtf8GoAsQuestionMarks) {
+  FakeMedia instance(500);
+  auto server = GrpcServer::Start("127.0.0.1:0", {&instance});
+  ASSERT_TRUE(server.ok());
+  GrpcMediaController media({absl::StrCat("127.0.0.1:", (*server)->port())},
+                            Inline(), absl::Seconds(2));
+  WaitForLoads(media);
+  absl::StatusOr<std::string> offer = Wait([&](auto done) {
+    media.Offer("call-l", PstnCandidate(), "v=0\r\ns=Caf\xE9 \xE2\x82\xAC\r\n",
+                std::move(done));
+  });
+  ASSERT_TRUE(offer.ok()) << offer.status();
+  ASSERT_EQ(instance.offers().size(), 1u);
+  EXPECT_EQ(instance.offers()[0].sdp(), "v=0\r\ns=Caf? \xE2\x82\xAC\r\n");
+}
+
 // A call from a trunk: the caller's side gets that trunk's settings and
 // its listener's address, the callee's (the UC side) its own; the RTCP
 // expectations are per side, active and on hold.
