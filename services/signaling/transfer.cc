@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "services/common/error_table.h"
 #include "services/common/log.h"
+#include "services/common/utf8.h"
 #include "services/signaling/call_plan.h"
 #include "services/signaling/uri_rehome.h"
 
@@ -128,6 +129,12 @@ absl::StatusOr<ReferTarget> ParseReferTo(const HeaderList& headers) {
         absl::StrCat("Refer-To is not a sip, sips or tel URI: ", *value));
   }
   target.user = PercentDecode(target.user);
+  // The user part is routed (a protobuf string): octets that are not UTF-8,
+  // raw or escaped, are refused here rather than failing routing's request.
+  if (!IsValidUtf8(target.user)) {
+    return absl::InvalidArgumentError(
+        "Refer-To's user part has octets that are not UTF-8");
+  }
   if (target.user.empty() && missing.empty()) {
     missing = "Refer-To URI has an empty user part: ";
   }

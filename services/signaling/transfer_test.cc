@@ -62,6 +62,12 @@ TEST(ParseReferToTest, RefusesWhatCannotBeRouted) {
   EXPECT_THAT(Parse("<sip:a@b").status().message(), HasSubstr("without '>'"));
   EXPECT_EQ(Parse("<tel:>").status().code(),
             absl::StatusCode::kInvalidArgument);
+  // Routing takes only UTF-8, escaped or not.
+  EXPECT_THAT(Parse("<sip:caf%E9@example>").status().message(),
+              HasSubstr("not UTF-8"));
+  EXPECT_THAT(Parse("<sip:caf\xE9@example>").status().message(),
+              HasSubstr("not UTF-8"));
+  EXPECT_TRUE(Parse("<sip:caf%C3%A9@example>").ok());
 }
 
 // An attended transfer's target is the peer's Contact, which may have no
