@@ -1165,14 +1165,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         server_->Respond(up);
         return;
       }
-      b2bua_->media_->Answer(request_.call_id, MediaLeg::kCallee, r.body,
-                             ForThisCall([up](Call* call, auto sdp) {
-                               if (!sdp.ok()) {
-                                 call->OnMediaAnswer(up, std::move(sdp));
-                               } else if (call->state_ != State::kDone) {
-                                 call->server_->Respond(up);
-                               }
-                             }));
+      RespondOnceAnchored(up, r.body);
       return;
     }
     if (!caller_early_answer_.empty() && anchored_) {
@@ -1183,14 +1176,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         server_->Respond(up);
         return;
       }
-      b2bua_->media_->Answer(request_.call_id, MediaLeg::kCallee, r.body,
-                             ForThisCall([up](Call* call, auto sdp) {
-                               if (!sdp.ok()) {
-                                 call->OnMediaAnswer(up, std::move(sdp));
-                               } else if (call->state_ != State::kDone) {
-                                 call->server_->Respond(up);
-                               }
-                             }));
+      RespondOnceAnchored(up, r.body);
       return;
     }
     if (r.code < 200 && r.offer_awaits_prack && !CallerTakes100rel()) {
@@ -1260,6 +1246,20 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     b2bua_->media_->Answer(request_.call_id, MediaLeg::kCallee, r.body,
                            ForThisCall([up](Call* call, auto sdp) {
                              call->OnMediaAnswer(up, std::move(sdp));
+                           }));
+  }
+
+  // The callee's answer sets up the relay's side towards it; the caller,
+  // whose offer/answer is over, then gets `up` without SDP (or, if media
+  // refuses the answer, what OnMediaAnswer makes of that).
+  void RespondOnceAnchored(const SipResponse& up, const std::string& answer) {
+    b2bua_->media_->Answer(request_.call_id, MediaLeg::kCallee, answer,
+                           ForThisCall([up](Call* call, auto sdp) {
+                             if (!sdp.ok()) {
+                               call->OnMediaAnswer(up, std::move(sdp));
+                             } else if (call->state_ != State::kDone) {
+                               call->server_->Respond(up);
+                             }
                            }));
   }
 

@@ -2294,66 +2294,54 @@ TEST_F(B2buaTest, RefusesWhatRfc3261Section8_2Refuses) {
 
   // INVITE: a body we cannot read, or an Accept we cannot answer, is
   // refused before routing is asked.
-  auto invite = [this](const std::string& type, std::vector<std::string> accept,
-                       bool has_accept) {
+  auto from_fe = [](const std::string& call_id) {
     IncomingRequest i;
     i.method = "INVITE";
     i.request_uri = "sip:0871234567@127.0.0.1";
     i.request_uri_user = "0871234567";
-    i.call_id = "refused@fe";
-    i.content_type = type;
-    i.body = "v=0\r\n";
-    i.accept = std::move(accept);
-    i.has_accept = has_accept;
+    i.call_id = call_id;
     i.source.remote_address = "127.0.0.11";
     i.source.local_port = 5060;
+    return i;
+  };
+  auto answers = [this](const IncomingRequest& i) {
     std::vector<SipResponse> responses;
     auto leg = std::make_unique<FakeServerLeg>();
     leg->sink = &responses;
     b2bua_.OnInvite(i, std::move(leg));
     return responses;
   };
+  auto invite = [&](const std::string& type, std::vector<std::string> accept,
+                    bool has_accept) {
+    IncomingRequest i = from_fe("refused@fe");
+    i.content_type = type;
+    i.body = "v=0\r\n";
+    i.accept = std::move(accept);
+    i.has_accept = has_accept;
+    return answers(i);
+  };
   const size_t routed = routing_.requests.size();
   {  // Max-Forwards 0: a loop, 483 (RFC 3261 16.3).
-    IncomingRequest looped;
-    looped.method = "INVITE";
-    looped.request_uri = "sip:0871234567@127.0.0.1";
-    looped.call_id = "looped@fe";
+    IncomingRequest looped = from_fe("looped@fe");
     looped.max_forwards = 0;
-    looped.source.remote_address = "127.0.0.11";
-    looped.source.local_port = 5060;
-    std::vector<SipResponse> responses;
-    auto leg = std::make_unique<FakeServerLeg>();
-    leg->sink = &responses;
-    b2bua_.OnInvite(looped, std::move(leg));
+    std::vector<SipResponse> responses = answers(looped);
     ASSERT_EQ(responses.size(), 1u);
     EXPECT_EQ(responses[0].code, 483);
     EXPECT_THAT(responses[0].Header("Reason"), HasSubstr("Max-Forwards"));
   }
   {  // Octets that are not UTF-8 where RFC 3261 allows only escaped ones:
      // 400 naming the header, before routing is asked.
-    IncomingRequest latin1;
-    latin1.method = "INVITE";
-    latin1.request_uri = "sip:0871234567@127.0.0.1";
+    IncomingRequest latin1 = from_fe("latin1@fe");
     latin1.from_uri = "sip:caf\xE9@contoso.example";
-    latin1.call_id = "latin1@fe";
-    latin1.source.remote_address = "127.0.0.11";
-    latin1.source.local_port = 5060;
-    std::vector<SipResponse> responses;
-    auto leg = std::make_unique<FakeServerLeg>();
-    leg->sink = &responses;
-    b2bua_.OnInvite(latin1, std::move(leg));
+    std::vector<SipResponse> responses = answers(latin1);
     ASSERT_EQ(responses.size(), 1u);
     EXPECT_EQ(responses[0].code, 400);
     EXPECT_THAT(responses[0].Header("Reason"),
                 HasSubstr("From has octets that are not UTF-8"));
     // UTF-8 (escaped or not) is taken.
-    latin1.from_uri = "sip:caf\xC3\xA9@contoso.example";
-    latin1.call_id = "utf8@fe";
-    responses.clear();
-    auto leg2 = std::make_unique<FakeServerLeg>();
-    leg2->sink = &responses;
-    b2bua_.OnInvite(latin1, std::move(leg2));
+    IncomingRequest utf8 = from_fe("utf8@fe");
+    utf8.from_uri = "sip:caf\xC3\xA9@contoso.example";
+    responses = answers(utf8);
     ASSERT_FALSE(responses.empty());
     EXPECT_EQ(responses[0].code, 100);
     EXPECT_EQ(routing_.requests.size(), routed + 1);

@@ -156,16 +156,32 @@ v1::Candidate PstnCandidate() {
   return c;
 }
 
-TEST(GrpcMediaControllerTest, DelayedOfferComesFromTheCalleeWithSidesSwapped) {
-  FakeMedia instance(500);
-  auto server = GrpcServer::Start("127.0.0.1:0", {&instance});
-  ASSERT_TRUE(server.ok());
-  GrpcMediaController media({absl::StrCat("127.0.0.1:", (*server)->port())},
-                            Inline(), absl::Seconds(2));
-  WaitForLoads(media);
+// One media instance (capacity 500) and a controller that uses it, once
+// the controller has its load.
+class OneInstanceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = GrpcServer::Start("127.0.0.1:0", {&instance});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    controller_ = std::make_unique<GrpcMediaController>(
+        std::vector<std::string>{absl::StrCat("127.0.0.1:", server_->port())},
+        Inline(), absl::Seconds(2));
+    WaitForLoads(*controller_);
+  }
+  GrpcMediaController& media() { return *controller_; }
+
+  FakeMedia instance{500};
+
+ private:
+  std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<GrpcMediaController> controller_;
+};
+
+TEST_F(OneInstanceTest, DelayedOfferComesFromTheCalleeWithSidesSwapped) {
   absl::StatusOr<std::string> offer = Wait([&](auto done) {
-    media.OfferFromCallee("call-d", PstnCandidate(), "callee-offer",
-                          std::move(done));
+    media().OfferFromCallee("call-d", PstnCandidate(), "callee-offer",
+                            std::move(done));
   });
   ASSERT_TRUE(offer.ok()) << offer.status();
   ASSERT_EQ(instance.offers().size(), 1u);
@@ -179,7 +195,8 @@ TEST(GrpcMediaControllerTest, DelayedOfferComesFromTheCalleeWithSidesSwapped) {
   EXPECT_EQ(sent.to_side().srtp(), v1::SRTP_MODE_REQUIRED);
   // The caller's answer goes to the same session.
   absl::StatusOr<std::string> answer = Wait([&](auto done) {
-    media.Answer("call-d", MediaLeg::kCaller, "caller-answer", std::move(done));
+    media().Answer("call-d", MediaLeg::kCaller, "caller-answer",
+                   std::move(done));
   });
   ASSERT_TRUE(answer.ok()) << answer.status();
   ASSERT_EQ(instance.answers().size(), 1u);
@@ -188,16 +205,10 @@ TEST(GrpcMediaControllerTest, DelayedOfferComesFromTheCalleeWithSidesSwapped) {
 
 // SDP whose free text is not UTF-8 (a Latin-1 session name) still reaches
 // media, those octets as '?': a protobuf string would not parse.
-TEST(GrpcMediaControllerTest, SdpOctetsThatAreNotUtf8GoAsQuestionMarks) {
-  FakeMedia instance(500);
-  auto server = GrpcServer::Start("127.0.0.1:0", {&instance});
-  ASSERT_TRUE(server.ok());
-  GrpcMediaController media({absl::StrCat("127.0.0.1:", (*server)->port())},
-                            Inline(), absl::Seconds(2));
-  WaitForLoads(media);
+TEST_F(OneInstanceTest, SdpOctetsThatAreNotUtf8GoAsQuestionMarks) {
   absl::StatusOr<std::string> offer = Wait([&](auto done) {
-    media.Offer("call-l", PstnCandidate(), "v=0\r\ns=Caf\xE9 \xE2\x82\xAC\r\n",
-                std::move(done));
+    media().Offer("call-l", PstnCandidate(),
+                  "v=0\r\ns=Caf\xE9 \xE2\x82\xAC\r\n", std::move(done));
   });
   ASSERT_TRUE(offer.ok()) << offer.status();
   ASSERT_EQ(instance.offers().size(), 1u);
@@ -207,13 +218,7 @@ TEST(GrpcMediaControllerTest, SdpOctetsThatAreNotUtf8GoAsQuestionMarks) {
 // A call from a trunk: the caller's side gets that trunk's settings and
 // its listener's address, the callee's (the UC side) its own; the RTCP
 // expectations are per side, active and on hold.
-TEST(GrpcMediaControllerTest, EachSideGetsItsLegsSettings) {
-  FakeMedia instance(500);
-  auto server = GrpcServer::Start("127.0.0.1:0", {&instance});
-  ASSERT_TRUE(server.ok());
-  GrpcMediaController media({absl::StrCat("127.0.0.1:", (*server)->port())},
-                            Inline(), absl::Seconds(2));
-  WaitForLoads(media);
+TEST_F(OneInstanceTest, EachSideGetsItsLegsSettings) {
   v1::Candidate to_uc;
   to_uc.mutable_next_hop()->set_advertised_address("10.0.0.5");
   v1::MediaPlan* plan = to_uc.mutable_media();
@@ -227,7 +232,7 @@ TEST(GrpcMediaControllerTest, EachSideGetsItsLegsSettings) {
   plan->set_caller_rtcp_mux(true);
   plan->set_media_timeout_seconds(60);
   ASSERT_TRUE(Wait([&](auto done) {
-                media.Offer("call-in", to_uc, "trunk-offer", std::move(done));
+                media().Offer("call-in", to_uc, "trunk-offer", std::move(done));
               }).ok());
   ASSERT_EQ(instance.offers().size(), 1u);
   const v1::OfferRequest sent = instance.offers()[0];
