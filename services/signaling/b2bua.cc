@@ -21,6 +21,7 @@
 #include "services/signaling/call_record.h"
 #include "services/signaling/dialog_relay.h"
 #include "services/signaling/digest_auth.h"
+#include "services/signaling/sdp_origin.h"
 #include "services/signaling/session_timer.h"
 #include "services/signaling/transfer.h"
 
@@ -404,12 +405,15 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
           call->SendReoffer(*sdp);
         }));
   }
+  // From here on the caller keeps the origin (o= line) of the SDP it had
+  // (RFC 3264 8), whoever's SDP it is sent: the re-INVITE's is a new
+  // version of the failed candidate's session, not the answering one's.
   void SendReoffer(const std::string& sdp) {
     DialogRequest reinvite;
     reinvite.method = "INVITE";
     reinvite.content_type = "application/sdp";
-    reinvite.body = sdp;
-    sdp_sent_[0] = sdp;
+    reinvite.body = caller_origin_->Apply(sdp);
+    sdp_sent_[0] = reinvite.body;
     caller_reoffer_txn_ = server_->SendRequest(
         reinvite, [this](const SipResponse& r) { OnCallerReoffered(r); });
   }
@@ -623,6 +627,14 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // The current callee's SDP reached the caller in a relayed exchange
       // (early or not): nothing older is to be offered to it.
       if (to == MediaLeg::kCaller) caller_reoffer_.clear();
+    };
+    relay.rewrite_sdp = [this](MediaLeg to, const std::string& sdp) {
+      // The caller's own leg (not a transfer's), once moved to another
+      // party's SDP (SendReoffer).
+      if (to == MediaLeg::kCaller && caller_origin_ && !moved_[0]) {
+        return caller_origin_->Apply(sdp);
+      }
+      return sdp;
     };
     relay.sdp_agreed = [this](MediaLeg of, const std::string& sdp) {
       if (of == MediaLeg::kCaller && state_ == State::kTrying) {
@@ -1161,6 +1173,11 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // call is answered (OnAck). Anchored, its answer sets up the relay's
       // side towards it first.
       caller_reoffer_ = r.body;
+      if (!caller_origin_) {
+        // Whatever reaches the caller from now on keeps its session's o=.
+        caller_origin_.emplace();
+        caller_origin_->Apply(sdp_sent_[0]);
+      }
       if (!anchored_) {
         server_->Respond(up);
         return;
@@ -1234,6 +1251,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if (r.body.empty() || !anchored_) {
       if (r.code < 200 && !r.body.empty() && CallerTakes100rel()) {
         caller_session_from_ = current_candidate_;  // goes reliably
+        sdp_sent_[0] = r.body;
       }
       up.body = r.body;
       up.content_type = r.content_type;
@@ -1980,6 +1998,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   std::string caller_reoffer_;
   std::unique_ptr<DialogTransaction> caller_reoffer_txn_;
   std::unique_ptr<Timer> reoffer_retry_;
+  // Set once a later candidate's SDP is owed to the caller (Relay): the
+  // o= line the caller keeps seeing, from the SDP it had.
+  std::optional<SdpOriginKeeper> caller_origin_;
   // The caller's SDP as an early UPDATE left it (its offer, or its answer
   // to the callee's, as the caller sent it), which a later candidate is
   // offered (through media when anchored: the relay's side towards the

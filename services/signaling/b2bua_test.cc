@@ -950,6 +950,37 @@ TEST_F(B2buaTest, BypassedFailoverAfterEarlyMediaReoffersToTheCaller) {
   EXPECT_EQ(leg->dialog.requests[1]->request.body, "v=0 lon hold");
 }
 
+// The caller keeps the o= line of the session it had (RFC 3264 8): the
+// re-INVITE carries the answering gateway's SDP as a new version of the
+// first gateway's origin, and so does that gateway's own re-INVITE later.
+TEST_F(B2buaTest, BypassedFailoverKeepsTheCallersOrigin) {
+  supported_ = {"100rel"};
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("pstn-lon", "127.0.0.22")});
+  stack_.sent.at(0)->observer->OnResponse(Resp(
+      183, "v=0\r\no=dub 7 1 IN IP4 127.0.0.21\r\nc=IN IP4 127.0.0.21\r\n"));
+  leg->observer->OnPrack("", "", /*of_our_offer=*/false, /*of_sdp=*/true);
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  FakeClientLeg* lon = stack_.sent.at(1);
+  lon->observer->OnResponse(Resp(
+      200, "v=0\r\no=lon 40 1 IN IP4 127.0.0.22\r\nc=IN IP4 127.0.0.22\r\n"));
+  leg->observer->OnAck("", "");
+  ASSERT_EQ(leg->dialog.requests.size(), 1u);
+  EXPECT_EQ(leg->dialog.requests[0]->request.body,
+            "v=0\r\no=dub 7 2 IN IP4 127.0.0.21\r\nc=IN IP4 127.0.0.22\r\n");
+  leg->dialog.requests[0]->Answer(200, "v=0 caller");
+  InDialog(lon->observer,
+           DialogRequest{"INVITE",
+                         "application/sdp",
+                         "v=0\r\no=lon 40 2 IN IP4 127.0.0.22\r\nc=IN IP4 "
+                         "127.0.0.22\r\na=sendonly\r\n",
+                         {}});
+  ASSERT_EQ(leg->dialog.requests.size(), 2u);
+  EXPECT_EQ(leg->dialog.requests[1]->request.body,
+            "v=0\r\no=dub 7 3 IN IP4 127.0.0.21\r\nc=IN IP4 "
+            "127.0.0.22\r\na=sendonly\r\n");
+}
+
 // The same after a delayed offer: the first gateway offered in its
 // reliable 183 and the caller answered in its PRACK; the next gateway is
 // offered that answer, and its answer reaches the caller in a re-INVITE.

@@ -169,7 +169,7 @@ void DialogRelay::SendOn(Exchange* e, const std::string& content_type,
       return;
     }
   }
-  SdpSent(Other(e->from), content_type, body);
+  out.body = Outgoing(Other(e->from), content_type, std::move(out.body));
   e->outgoing = to->SendRequest(out, std::move(on_final));
 }
 
@@ -214,7 +214,7 @@ void DialogRelay::OnFinal(Exchange* e, const SipResponse& r) {
 }
 
 void DialogRelay::Answered(Exchange* e, SipResponse up) {
-  SdpSent(e->from, up.content_type, up.body);
+  up.body = Outgoing(e->from, up.content_type, std::move(up.body));
   e->incoming->Respond(up);
   if (!e->invite) {
     Forget(e);
@@ -248,8 +248,7 @@ bool DialogRelay::OnAck(MediaLeg from, const std::string& content_type,
                              Resume(e, &DialogRelay::OnLateAnswerRewritten));
       return true;
     }
-    SdpSent(Other(from), content_type, body);
-    e->outgoing->Ack(content_type, body);
+    e->outgoing->Ack(content_type, Outgoing(Other(from), content_type, body));
     Forget(e);
     return true;
   }
@@ -325,8 +324,9 @@ void DialogRelay::OnLateOfferRewritten(Exchange* e,
 void DialogRelay::OnLateAnswerRewritten(Exchange* e,
                                         absl::StatusOr<std::string> sdp) {
   if (sdp.ok()) {
-    SdpSent(Other(e->from), "application/sdp", *sdp);
-    e->outgoing->Ack("application/sdp", *sdp);
+    e->outgoing->Ack(
+        "application/sdp",
+        Outgoing(Other(e->from), "application/sdp", *std::move(sdp)));
   } else {
     TL_LOG(kWarning, "media refused a late answer")
         .With("call_id", options_.call_id)
@@ -343,11 +343,12 @@ void DialogRelay::SdpAgreed(MediaLeg of, const std::string& content_type,
   }
 }
 
-void DialogRelay::SdpSent(MediaLeg to, const std::string& content_type,
-                          const std::string& body) {
-  if (options_.sdp_sent && IsSdp(content_type, body)) {
-    options_.sdp_sent(to, body);
-  }
+std::string DialogRelay::Outgoing(MediaLeg to, const std::string& content_type,
+                                  std::string body) {
+  if (!IsSdp(content_type, body)) return body;
+  if (options_.rewrite_sdp) body = options_.rewrite_sdp(to, body);
+  if (options_.sdp_sent) options_.sdp_sent(to, body);
+  return body;
 }
 
 bool DialogRelay::OfferAnswerInProgress() const {

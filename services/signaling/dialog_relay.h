@@ -41,6 +41,10 @@ class DialogRelay {
     // Told of every session description sent to a leg (offer or answer),
     // so that the call can repeat it in a session refresh.
     std::function<void(MediaLeg to, const std::string& sdp)> sdp_sent;
+    // When set, each session description for a leg is what this returns of
+    // it (the call keeps a leg's o= line, SdpOriginKeeper); sdp_sent is told
+    // of the result.
+    std::function<std::string(MediaLeg to, const std::string& sdp)> rewrite_sdp;
     // Told of a leg's own session description (as that leg sent it) once
     // the exchange that carried it is complete: an offer answered with a
     // 2xx, an answer. A failover before the call is answered offers the
@@ -92,8 +96,9 @@ class DialogRelay {
   void Answered(Exchange* e, SipResponse up);
   void Forget(Exchange* e);
   bool OfferAnswerInProgress() const;
-  void SdpSent(MediaLeg to, const std::string& content_type,
-               const std::string& body);
+  // `body` as it goes to leg `to` (rewrite_sdp), once sdp_sent is told.
+  std::string Outgoing(MediaLeg to, const std::string& content_type,
+                       std::string body);
   void SdpAgreed(MediaLeg of, const std::string& content_type,
                  const std::string& body);
   Exchange* Find(uint64_t id);

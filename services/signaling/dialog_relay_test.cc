@@ -211,6 +211,41 @@ TEST_F(DialogRelayTest, EachLegsOwnSdpIsReportedOnceAgreed) {
                                    Pair("caller", "caller-answer")));
 }
 
+// rewrite_sdp makes what a leg gets (the call keeps its o= line), and
+// sdp_sent hears of that; bodies that are not SDP are left alone.
+TEST(DialogRelayRewriteTest, EachLegGetsTheRewrittenSdp) {
+  FakeSipStack stack;
+  FakeServerLeg caller;
+  FakeClientLeg callee;
+  std::vector<std::pair<std::string, std::string>> sent;
+  DialogRelay::Options o;
+  o.call_id = "call-1";
+  o.rewrite_sdp = [](MediaLeg to, const std::string& sdp) {
+    return (to == MediaLeg::kCaller ? "to-caller:" : "to-callee:") + sdp;
+  };
+  o.sdp_sent = [&](MediaLeg to, const std::string& sdp) {
+    sent.emplace_back(to == MediaLeg::kCaller ? "caller" : "callee", sdp);
+  };
+  DialogRelay relay(&stack, &caller, &callee, o);
+  auto txn = std::make_unique<FakeServerTransaction>();
+  auto up = txn->responses;
+  relay.OnRequest(MediaLeg::kCallee, Req("INVITE", "hold"), std::move(txn));
+  ASSERT_EQ(caller.dialog.requests.size(), 1u);
+  EXPECT_EQ(caller.dialog.requests[0]->request.body, "to-caller:hold");
+  caller.dialog.requests[0]->Answer(200, "held");
+  ASSERT_EQ(up->size(), 1u);
+  EXPECT_EQ((*up)[0].body, "to-callee:held");
+  EXPECT_THAT(sent, ElementsAre(Pair("caller", "to-caller:hold"),
+                                Pair("callee", "to-callee:held")));
+  auto info = std::make_unique<FakeServerTransaction>();
+  DialogRequest dtmf = Req("INFO");
+  dtmf.content_type = "application/dtmf-relay";
+  dtmf.body = "Signal=5";
+  relay.OnRequest(MediaLeg::kCallee, dtmf, std::move(info));
+  ASSERT_EQ(caller.dialog.requests.size(), 2u);
+  EXPECT_EQ(caller.dialog.requests[1]->request.body, "Signal=5");
+}
+
 TEST_F(DialogRelayTest, LateOfferReinviteAnswersInTheAck) {
   Make(/*anchored=*/true);
   auto up = Send(MediaLeg::kCaller, Req("INVITE"));
