@@ -412,7 +412,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     DialogRequest reinvite;
     reinvite.method = "INVITE";
     reinvite.content_type = "application/sdp";
-    reinvite.body = caller_origin_->Apply(sdp);
+    reinvite.body = KeptOrigin(MediaLeg::kCaller, sdp);
     sdp_sent_[0] = reinvite.body;
     caller_reoffer_txn_ = server_->SendRequest(
         reinvite, [this](const SipResponse& r) { OnCallerReoffered(r); });
@@ -629,12 +629,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       if (to == MediaLeg::kCaller) caller_reoffer_.clear();
     };
     relay.rewrite_sdp = [this](MediaLeg to, const std::string& sdp) {
-      // The caller's own leg (not a transfer's), once moved to another
-      // party's SDP (SendReoffer).
-      if (to == MediaLeg::kCaller && caller_origin_ && !moved_[0]) {
-        return caller_origin_->Apply(sdp);
-      }
-      return sdp;
+      // Each side's own party keeps its o= line once it was sent another
+      // party's SDP (KeepOriginOf).
+      return KeptOrigin(to, sdp);
     };
     relay.sdp_agreed = [this](MediaLeg of, const std::string& sdp) {
       if (of == MediaLeg::kCaller && state_ == State::kTrying) {
@@ -1173,11 +1170,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       // call is answered (OnAck). Anchored, its answer sets up the relay's
       // side towards it first.
       caller_reoffer_ = r.body;
-      if (!caller_origin_) {
-        // Whatever reaches the caller from now on keeps its session's o=.
-        caller_origin_.emplace();
-        caller_origin_->Apply(sdp_sent_[0]);
-      }
+      KeepOriginOf(MediaLeg::kCaller);
       if (!anchored_) {
         server_->Respond(up);
         return;
@@ -1486,6 +1479,21 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     Finish();
   }
 
+  // From now on the party on `side`'s original leg keeps the o= line of
+  // the SDP it had (RFC 3264 8), whoever's SDP it is sent.
+  void KeepOriginOf(MediaLeg side) {
+    std::optional<SdpOriginKeeper>& keeper = sdp_origin_[Index(side)];
+    if (keeper || moved_[Index(side)]) return;
+    keeper.emplace();
+    keeper->Apply(sdp_sent_[Index(side)]);
+  }
+  // `sdp` as the party on `to`'s original leg must see it (KeepOriginOf);
+  // as it is for a transfer's new party, or before any party switch.
+  std::string KeptOrigin(MediaLeg to, const std::string& sdp) {
+    std::optional<SdpOriginKeeper>& keeper = sdp_origin_[Index(to)];
+    return keeper && !moved_[Index(to)] ? keeper->Apply(sdp) : sdp;
+  }
+
   // --- Transfers (REFER in the trunk's terminate mode) ---
 
   static int Index(MediaLeg side) { return side == MediaLeg::kCaller ? 0 : 1; }
@@ -1553,6 +1561,12 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     }
     plan.sdp_sent = [this](MediaLeg to, const std::string& sdp) {
       sdp_sent_[Index(to)] = sdp;
+    };
+    // The party that stays gets the target's SDP (or the relay's) as a new
+    // version of the session it had.
+    plan.rewrite_sdp = [this](MediaLeg to, const std::string& sdp) {
+      KeepOriginOf(to);
+      return KeptOrigin(to, sdp);
     };
     std::string refer_sub;
     for (const auto& [name, value] : refer.headers) {
@@ -1998,9 +2012,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   std::string caller_reoffer_;
   std::unique_ptr<DialogTransaction> caller_reoffer_txn_;
   std::unique_ptr<Timer> reoffer_retry_;
-  // Set once a later candidate's SDP is owed to the caller (Relay): the
-  // o= line the caller keeps seeing, from the SDP it had.
-  std::optional<SdpOriginKeeper> caller_origin_;
+  // Per side (Index), once that side's party is to get another party's SDP
+  // (a later candidate's after a failover, a transfer target's): the o=
+  // line it keeps seeing, from the SDP it had (KeepOriginOf).
+  std::optional<SdpOriginKeeper> sdp_origin_[2];
   // The caller's SDP as an early UPDATE left it (its offer, or its answer
   // to the callee's, as the caller sent it), which a later candidate is
   // offered (through media when anchored: the relay's side towards the

@@ -1248,6 +1248,31 @@ class TransferTest : public B2buaTest {
   FakeClientLeg* callee_ = nullptr;
 };
 
+// The transferee keeps the o= line of its session (RFC 3264 8): media
+// bypassed, the target's offer reaches it as a new version of the origin
+// of the SDP it had (the caller's, from our INVITE).
+TEST_F(B2buaTest, TransfereeKeepsItsSessionsOrigin) {
+  FakeServerLeg* caller =
+      Invite("127.0.0.11", 5060,
+             "v=0\r\no=fe 3 1 IN IP4 127.0.0.11\r\nc=IN IP4 127.0.0.11\r\n");
+  v1::Candidate c = Gateway("pstn-dub", "127.0.0.21");
+  c.set_refer_mode(v1::REFER_MODE_TERMINATE);
+  Route({c});
+  FakeClientLeg* callee = stack_.sent.at(0);
+  callee->observer->OnResponse(Resp(200, "v=0 callee"));
+  caller->observer->OnAck("", "");
+  InDialog(
+      caller->observer,
+      DialogRequest{"REFER", "", "", {{"Refer-To", "<sip:+35318881234@x>"}}});
+  Route({Gateway("pstn-cork", "127.0.0.22")});
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  stack_.sent[1]->observer->OnResponse(Resp(
+      200, "v=0\r\no=cork 50 1 IN IP4 127.0.0.22\r\nc=IN IP4 127.0.0.22\r\n"));
+  ASSERT_EQ(callee->dialog.requests.size(), 1u);
+  EXPECT_EQ(callee->dialog.requests[0]->request.body,
+            "v=0\r\no=fe 3 2 IN IP4 127.0.0.11\r\nc=IN IP4 127.0.0.22\r\n");
+}
+
 TEST_F(TransferTest, CallerTransfersTheCalleeToANumberRoutingChooses) {
   SipResponse accepted = Refer(
       {{"Refer-To",

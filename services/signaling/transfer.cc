@@ -326,7 +326,8 @@ void Transfer::OnOfferForTransferee(absl::StatusOr<std::string> sdp) {
   DialogRequest reinvite;
   reinvite.method = "INVITE";
   reinvite.content_type = "application/sdp";
-  reinvite.body = *std::move(sdp);
+  reinvite.body = plan_.rewrite_sdp ? plan_.rewrite_sdp(Other(plan_.side), *sdp)
+                                    : *std::move(sdp);
   if (plan_.sdp_sent) plan_.sdp_sent(Other(plan_.side), reinvite.body);
   reinvite_ = host_->LegOn(Other(plan_.side))
                   ->SendRequest(reinvite, Guard(&Transfer::OnTransfereeAnswer));

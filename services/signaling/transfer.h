@@ -110,6 +110,9 @@ class Transfer final : public ClientLegObserver {
     // Told of each session description sent to a leg (the session refresh
     // repeats the last one).
     std::function<void(MediaLeg to, const std::string& sdp)> sdp_sent;
+    // When set, the SDP of the re-INVITE to the party that stays is what
+    // this returns of it (the call keeps that party's o= line).
+    std::function<std::string(MediaLeg to, const std::string& sdp)> rewrite_sdp;
     // The request the INVITE to a candidate is built from (BuildInvite):
     // its caller identity is the transferee's.
     IncomingRequest as_if;
