@@ -215,6 +215,12 @@ if [ -n "$TRUNKCTL" ]; then
     echo "PASS: trace --output=json has the raw INVITE"; PASSED=$((PASSED+1))
   else echo "FAIL: trace json"; head -c 2000 "$DIR/trace.json"; FAILED=$((FAILED+1)); fi
   check trunkctl_trace_both 2 "${TC[@]}" trace --call x --trunk y
+  # An argument that is not UTF-8 (a Latin-1 terminal) is refused by
+  # trunkctl itself, not sent for the service to fail parsing.
+  if check trunkctl_not_utf8 2 "${TC[@]}" calls show $'caf\xe9' &&
+     ! grep -q 'not valid UTF-8' "$DIR/trunkctl_not_utf8.stderr"; then
+    echo "FAIL: trunkctl_not_utf8 says why"; FAILED=$((FAILED+1))
+  fi
   # TrunkStatus counters: itsp took the keepalive case's call and this one.
   check trunkctl_show_itsp 0 "${TC[@]}" trunks show itsp --output=json
   if grep -q '"answered": "2"' "$DIR/trunkctl_show_itsp.stdout" && grep -q '"answerSeizureRatio": 1' "$DIR/trunkctl_show_itsp.stdout"; then

@@ -17,8 +17,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/common/flags.h"
+#include "services/common/utf8.h"
 #include "tools/trunkctl/media_commands.h"
 #include "tools/trunkctl/node_commands.h"
 #include "tools/trunkctl/output.h"
@@ -130,6 +132,17 @@ int main(int argc, char** argv) {
                                                std::cerr);
     }
     return Usage("topology verbs: validate, show");
+  }
+  // Everything else goes to a service in protobuf strings, which take only
+  // UTF-8: bytes from a terminal in another charset would come back as the
+  // service's "unable to parse request". (A topology FILE above is a path,
+  // whatever its bytes.)
+  for (int i = 1; i < argc; ++i) {
+    if (!trunkline::IsValidUtf8(argv[i])) {
+      return Usage(absl::StrCat("argument ", i,
+                                " is not valid UTF-8 (is the terminal set to "
+                                "UTF-8?)"));
+    }
   }
   if (args[0] == "media") {
     if (args.size() != 3 || args[1] != "query") {
