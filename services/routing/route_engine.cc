@@ -382,6 +382,7 @@ class Decider {
       c->set_calling_number(caller);
       c->mutable_headers()->set_forward_p_asserted_identity(true);
       c->mutable_headers()->set_forward_call_history(true);
+      c->mutable_headers()->set_forward_location(true);
       v1::MediaPlan* m = c->mutable_media();
       m->set_caller_srtp(origin_config.srtp_mode());
       m->set_callee_srtp(hop.srtp_mode());
@@ -627,6 +628,7 @@ class Decider {
         config.forward_p_asserted_identity());
     c->mutable_headers()->set_forward_call_history(
         config.forward_call_history());
+    c->mutable_headers()->set_forward_location(config.enable_pidf_lo_support());
     v1::MediaPlan* m = c->mutable_media();
     m->set_caller_srtp(caller_srtp);
     m->set_callee_srtp(config.srtp_mode());

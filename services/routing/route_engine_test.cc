@@ -288,6 +288,23 @@ TEST_F(RouteEngineTest, MediaAndFailoverPlans) {
   EXPECT_FALSE(d.candidates(0).media().anchor());
 }
 
+// The caller's location (an emergency call's PIDF-LO) goes to a trunk
+// with enable_pidf_lo_support (pstn-dub in the example) and to the UC side,
+// to no other trunk.
+TEST_F(RouteEngineTest, LocationOnlyWhereTheTrunkTakesIt) {
+  v1::RouteDecision d =
+      Decided(User("sip:a@contoso.example", "+35315551234", "112"));
+  ASSERT_EQ(Trunks(d), (std::vector<std::string>{"pstn-dub"}));
+  EXPECT_TRUE(d.candidates(0).headers().forward_location());
+  d = Decided(User("sip:b@contoso.example", "+442079462001", "999"));
+  ASSERT_EQ(Trunks(d), (std::vector<std::string>{"pstn-lon"}));
+  EXPECT_FALSE(d.candidates(0).headers().forward_location());
+  d = Decided(Trunk("pstn-lon", "02071234567", "02079462001"));
+  ASSERT_TRUE(d.to_uc_side());
+  ASSERT_GT(d.candidates_size(), 0);
+  EXPECT_TRUE(d.candidates(0).headers().forward_location());
+}
+
 TEST_F(RouteEngineTest, InboundAndInterTrunk) {
   // PSTN to a UC user: to the UC side, first front end first.
   v1::RouteDecision d = Decided(Trunk("pstn-dub", "0871234567", "015551234"));

@@ -1022,6 +1022,8 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     std::string().swap(caller_early_answer_);
     std::string().swap(caller_sdp_after_update_);
     HeaderList().swap(request_.call_history);
+    std::vector<BodyPart>().swap(request_.body_parts);
+    HeaderList().swap(request_.geolocation);
   }
 
   // (Re)arms the session timer of a trunk's leg: our next refresh, or the
@@ -2229,11 +2231,21 @@ std::optional<SipResponse> B2bua::Refuse(const IncomingRequest& request) const {
     return Failure(483, "Too Many Hops",
                    SipReason(483, "Max-Forwards reached 0: a routing loop?"));
   }
-  if (!request.body.empty() && !request.content_type.empty() &&
-      !absl::EqualsIgnoreCase(request.content_type, "application/sdp")) {
-    SipResponse r = Response(415, "Unsupported Media Type");
-    r.headers = {{"Accept", "application/sdp"}};
-    return r;
+  if (!request.body_error.empty()) {
+    return Failure(400, "Bad Request", SipReason(400, request.body_error));
+  }
+  // RFC 3261 20.11, RFC 5621 9.1: a part we cannot handle and may not
+  // ignore. Known parts other than SDP are forwarded (location) or end
+  // here on purpose (ISUP, QSIG: SIP-I and SIP-T stop at the border).
+  for (const BodyPart& part : request.body_parts) {
+    if (part.required && !IsKnownPart(part.media_type)) {
+      SipResponse r = Failure(
+          415, "Unsupported Media Type",
+          SipReason(415, absl::StrCat("a body part of type ", part.media_type,
+                                      " that is required (handling)")));
+      r.headers.emplace_back("Accept", kAcceptedBodies);
+      return r;
+    }
   }
   if (request.has_accept) {
     const bool sdp = std::any_of(

@@ -2402,10 +2402,34 @@ TEST_F(B2buaTest, RefusesWhatRfc3261Section8_2Refuses) {
     EXPECT_EQ(responses[0].code, 100);
     EXPECT_EQ(routing_.requests.size(), routed + 1);
   }
-  std::vector<SipResponse> got = invite("application/unknownformat", {}, false);
+  // The stack hands a body that is not SDP over as a part (message_body.h).
+  auto with_part = [&](const std::string& call_id, const std::string& type,
+                       bool required) {
+    IncomingRequest i = from_fe(call_id);
+    BodyPart part;
+    part.content_type = type;
+    part.media_type = type;
+    part.required = required;
+    part.body = "x";
+    i.body_parts.push_back(part);
+    return answers(i);
+  };
+  std::vector<SipResponse> got =
+      with_part("unknown@fe", "application/unknownformat", true);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].code, 415);
-  EXPECT_EQ(got[0].Header("Accept"), "application/sdp");
+  EXPECT_EQ(got[0].Header("Accept"),
+            "application/sdp, application/pidf+xml, multipart/mixed");
+  EXPECT_THAT(got[0].Header("Reason"), HasSubstr("application/unknownformat"));
+  {  // A multipart body that cannot be taken apart: 400 saying why.
+    IncomingRequest broken = from_fe("broken@fe");
+    broken.body_error = "multipart body: no closing delimiter \"--b--\"";
+    std::vector<SipResponse> responses = answers(broken);
+    ASSERT_EQ(responses.size(), 1u);
+    EXPECT_EQ(responses[0].code, 400);
+    EXPECT_THAT(responses[0].Header("Reason"),
+                HasSubstr("no closing delimiter"));
+  }
   got = invite("application/sdp", {"text/nobodyknowsthis"}, true);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].code, 406);
@@ -2413,6 +2437,15 @@ TEST_F(B2buaTest, RefusesWhatRfc3261Section8_2Refuses) {
   got = invite("application/sdp", {"application/sdp"}, true);
   EXPECT_EQ(got[0].code, 100);
   EXPECT_EQ(routing_.requests.size(), routed + 2);
+  // Parts that may be ignored, and those we know (ISUP from a SIP-I
+  // carrier, a location object), are taken: the call is routed.
+  got = with_part("optional@fe", "application/x-vendor", false);
+  EXPECT_EQ(got[0].code, 100);
+  got = with_part("isup@fe", "application/isup", true);
+  EXPECT_EQ(got[0].code, 100);
+  got = with_part("pidf@fe", "application/pidf+xml", true);
+  EXPECT_EQ(got[0].code, 100);
+  EXPECT_EQ(routing_.requests.size(), routed + 5);
 }
 
 }  // namespace

@@ -112,6 +112,23 @@ OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
     out.content_type =
         in.content_type.empty() ? "application/sdp" : in.content_type;
   }
+  // The caller's location (an emergency call's PIDF-LO, RFC 6442) goes
+  // beside the SDP to a trunk that takes it; its other parts (ISUP) and
+  // everything for a trunk that does not, end here. Without an SDP to go
+  // with (a delayed offer) it is not sent, and neither are the Geolocation
+  // headers that point at it.
+  if (c.headers().forward_location()) {
+    std::vector<BodyPart> location;
+    for (const BodyPart& part : in.body_parts) {
+      if (IsLocationPart(part)) location.push_back(part);
+    }
+    if (!location.empty() && !body.empty()) {
+      out.body = JoinMultipart(body, location, &out.content_type);
+    }
+    if (location.empty() || !body.empty()) {
+      for (const auto& h : in.geolocation) out.headers.push_back(h);
+    }
+  }
   // One hop less than the caller's, so a loop through us runs out (the
   // stack's 70 when the caller sent none).
   if (in.max_forwards > 0) {

@@ -82,6 +82,66 @@ TEST(CallPlanTest, HeadersOnlyWhenThePlanAllows) {
   EXPECT_TRUE(out.body.empty());
 }
 
+// An emergency call's location (RFC 6442): a trunk with
+// enable_pidf_lo_support gets the PIDF-LO beside the SDP we send and the
+// Geolocation headers; any other trunk the SDP alone; other parts (ISUP)
+// go to nobody.
+TEST(CallPlanTest, LocationOnlyToATrunkThatTakesIt) {
+  IncomingRequest in;
+  in.content_type = "application/sdp";
+  BodyPart pidf;
+  pidf.content_type = "application/pidf+xml";
+  pidf.media_type = "application/pidf+xml";
+  pidf.content_id = "<loc@fe>";
+  pidf.disposition = "render;handling=optional";
+  pidf.body = "<presence/>";
+  BodyPart isup;
+  isup.content_type = "application/isup";
+  isup.media_type = "application/isup";
+  isup.body = "ISUP";
+  in.body_parts = {pidf, isup};
+  in.geolocation = {{"Geolocation", "<cid:loc@fe>"},
+                    {"Geolocation-Routing", "yes"}};
+  const std::string relay_sdp = "v=0\r\nc=IN IP4 127.0.0.1\r\n";
+
+  v1::Candidate without = Dublin();
+  OutgoingInvite out = BuildInvite(in, without, relay_sdp);
+  EXPECT_EQ(out.content_type, "application/sdp");
+  EXPECT_EQ(out.body, relay_sdp);
+  for (const auto& [name, value] : out.headers) {
+    EXPECT_NE(name.rfind("Geolocation", 0), 0u) << name;
+  }
+
+  v1::Candidate with = Dublin();
+  with.mutable_headers()->set_forward_location(true);
+  out = BuildInvite(in, with, relay_sdp);
+  EXPECT_EQ(out.content_type, "multipart/mixed;boundary=trunkline-part");
+  absl::StatusOr<SplitBody> sent = Split(out.content_type, out.body);
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(sent->sdp, relay_sdp);  // the SDP we made, not the caller's
+  ASSERT_EQ(sent->others.size(), 1u);  // no ISUP
+  EXPECT_EQ(sent->others[0].media_type, "application/pidf+xml");
+  EXPECT_EQ(sent->others[0].content_id, "<loc@fe>");
+  EXPECT_EQ(sent->others[0].body, "<presence/>");
+  EXPECT_THAT(out.headers, Contains(Pair("Geolocation", "<cid:loc@fe>")));
+  EXPECT_THAT(out.headers, Contains(Pair("Geolocation-Routing", "yes")));
+
+  // A delayed offer: no SDP to carry it, so neither the part nor the
+  // headers pointing at it.
+  out = BuildInvite(in, with, "");
+  EXPECT_TRUE(out.body.empty());
+  for (const auto& [name, value] : out.headers) {
+    EXPECT_NE(name.rfind("Geolocation", 0), 0u) << name;
+  }
+  // A location by reference (no part) travels in its header alone.
+  IncomingRequest by_reference;
+  by_reference.geolocation = {{"Geolocation", "<https://lis.example/l/1>"}};
+  out = BuildInvite(by_reference, with, relay_sdp);
+  EXPECT_EQ(out.content_type, "application/sdp");
+  EXPECT_THAT(out.headers,
+              Contains(Pair("Geolocation", "<https://lis.example/l/1>")));
+}
+
 TEST(CallPlanTest, AnonymousCallerGetsPrivacyId) {
   IncomingRequest in;
   in.from_user = "+35315551801";

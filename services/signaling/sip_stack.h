@@ -21,6 +21,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "services/signaling/message_body.h"
 #include "trunkline/v1/topology.pb.h"
 
 namespace trunkline::signaling {
@@ -48,8 +49,18 @@ struct IncomingRequest {
   std::string pai_uri;  // P-Asserted-Identity, empty when absent
   std::string pai_user;
   std::string call_id;
+  // The SDP ("application/sdp", or both empty): of a multipart body
+  // (RFC 5621) its SDP part alone.
   std::string content_type;
   std::string body;
+  // The body's other parts (message_body.h): a location object (RFC 6442),
+  // an ISUP message (SIP-I); a body of one such part is here too.
+  std::vector<BodyPart> body_parts;
+  // Why a multipart body could not be taken apart; "" when it could.
+  std::string body_error;
+  // RFC 6442's Geolocation and Geolocation-Routing headers as received,
+  // forwarded with the location object where the trunk takes it.
+  HeaderList geolocation;
   // History-Info and Diversion as received ("Name", "value"), forwarded only
   // when the trunk's configuration allows it.
   HeaderList call_history;

@@ -12,6 +12,9 @@
 #   translates to 404; the caller gets 404 with a Reason naming the 434.
 # - INFO from the gateway within the call reaches the caller, and so does
 #   one in the early dialog, during early media before the answer.
+# - Emergency calls with the caller's location (a PIDF-LO beside the SDP):
+#   forwarded to the trunk that takes it, not to the one that does not;
+#   gateways that speak SIP-I (ISUP beside their SDP) both ways.
 # - REFER passed through from the IP-PBX: its Refer-To and Referred-By reach
 #   the caller naming Trunkline, not the PBX.
 # - A failover from bypassed early media (pstn-dub made bypassable by a
@@ -106,6 +109,48 @@ else fail "INFO from the gateway: an address leaked across"; fi
 # DTMF INFO before it answers; the caller gets it in its early dialog.
 call early_info uac_srtp_call_early_info.xml 0871234567 \
   127.0.0.21:uas_early_info.xml
+
+# --- Emergency calls with the caller's location (RFC 6442, RFC 5621): the
+# front end's INVITE carries a PIDF-LO beside its SDP. A Dublin user's 112
+# leaves on pstn-dub, which takes location (enablePidfLoSupport): gw-dub
+# gets the PIDF-LO beside the relay's SDP, with the Geolocation headers. A
+# London user's 999 leaves on pstn-lon, which does not: the SDP alone. Both
+# gateways answer as SIP-I gateways do (ISUP beside the SDP in 183 and 200);
+# the caller gets the SDP alone.
+call location_dub uac_emergency_location.xml '112;+35315551234' \
+  127.0.0.21:uas_sipi_answer.xml
+got=$(sed -n '/^INVITE sip:112@/,/^--trunkline-part--/p' "$DIR/location_dub-127.0.0.21.msg")
+for re in '^Content-Type: multipart/mixed;boundary=trunkline-part' \
+          '^Geolocation: <cid:loc-1@fe\.contoso\.example>' '^Geolocation-Routing: yes' \
+          '^Content-Type: application/pidf\+xml' '^Content-ID: <loc-1@fe\.contoso\.example>' \
+          '<ca:country>IE</ca:country>' '^c=IN IP4 127\.0\.0\.1'; do
+  grep -qE "$re" <<<"$got" && pass "location to pstn-dub: $re" \
+    || fail "location to pstn-dub: no $re in gw-dub's INVITE"
+done
+call location_lon uac_emergency_location.xml '999;+442079462001' \
+  127.0.0.22:uas_sipi_answer.xml
+got=$(sed -n '/^INVITE sip:999@/,/^-----/p' "$DIR/location_lon-127.0.0.22.msg")
+if grep -q '^Content-Type: application/sdp' <<<"$got" &&
+   ! grep -qiE 'geolocation|pidf|multipart' <<<"$got"; then
+  pass "location to pstn-lon (no enablePidfLoSupport): the SDP alone, no Geolocation"
+else fail "location to pstn-lon: $(grep -iE '^(Content-Type|Geolocation)' "$DIR/location_lon-127.0.0.22.msg")"; fi
+answer=$(sed -n '/^SIP\/2.0 200/,$p' "$DIR/location_dub-uc.msg" 2>/dev/null)
+if grep -q '^m=audio' <<<"$answer" && ! grep -qE 'ISUP|ANM|multipart' <<<"$answer"; then
+  pass "SIP-I answers: the caller got the SDP without the ISUP part"
+else fail "SIP-I answers: the ISUP part reached the caller"; fi
+
+# --- A SIP-I gateway calls a UC user: its INVITE's ISUP IAM stays here,
+# the front end gets the relay's SDP alone.
+printf 'SEQUENTIAL\n015551234;\n' > "$DIR/sipi.csv"
+sipp_run sipi_in-uc 127.0.0.11 uas_uc_answer_hangs_up.xml & uc=$!
+bound 127.0.0.11
+sipp_run sipi_in-gw 127.0.0.21 uac_gw_sipi_call.xml -inf "$DIR/sipi.csv" 127.0.0.1:5160
+judge sipi_in-gw $? "SIP-I call from gw-dub to a UC user: answered, ended"
+wait $uc; judge sipi_in-uc $? "SIP-I call: the UC side's scenario"
+got=$(sed -n '/^INVITE sip:/,/^m=audio/p' "$DIR/sipi_in-uc.msg")
+if grep -q '^Content-Type: application/sdp' <<<"$got" && ! grep -qE 'ISUP|IAM' "$DIR/sipi_in-uc.msg"; then
+  pass "SIP-I call: the front end got the SDP without the ISUP part"
+else fail "SIP-I call: $(grep -E '^Content-Type|ISUP' "$DIR/sipi_in-uc.msg")"; fi
 
 # --- REFER passed through (pbx-lon's referMode): the IP-PBX transfers the
 # caller to its extension 1001; the caller's REFER names it at Trunkline.

@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/signaling/message_body.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -39,7 +40,43 @@ std::string RenderedValue(su_home_t* home, const sip_header_t* h) {
   return std::string(absl::StripAsciiWhitespace(out));
 }
 
+// The Content-Type value with its parameters ("multipart/mixed;
+// boundary=x"), or "".
+std::string FullContentType(su_home_t* home, const sip_t* sip) {
+  if (sip->sip_content_type == nullptr) return "";
+  return RenderedValue(
+      home, reinterpret_cast<const sip_header_t*>(sip->sip_content_type));
+}
+
 }  // namespace
+
+MessageBody BodyOf(su_home_t* home, const sip_t* sip, bool split) {
+  MessageBody out;
+  if (sip == nullptr || sip->sip_payload == nullptr ||
+      sip->sip_payload->pl_len == 0) {
+    return out;
+  }
+  out.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  const std::string media =
+      sip->sip_content_type ? MediaTypeOf(Str(sip->sip_content_type->c_type))
+                            : "";
+  if (media.empty() || media == "application/sdp") {
+    if (sip->sip_content_type) out.content_type = "application/sdp";
+    return out;
+  }
+  out.content_type = FullContentType(home, sip);
+  if (!split || !absl::StartsWith(media, "multipart/")) return out;
+  absl::StatusOr<SplitBody> parts = Split(out.content_type, out.body);
+  if (!parts.ok()) {
+    out.error = std::string(parts.status().message());
+    return out;
+  }
+  out.split = true;
+  out.body = std::move(parts->sdp);
+  out.content_type = out.body.empty() ? "" : "application/sdp";
+  out.others = std::move(parts->others);
+  return out;
+}
 
 msg_mclass_t const* SipParser() {
   // Without this, Sofia parses P-Asserted-Identity as an unknown header and
@@ -75,11 +112,26 @@ IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip) {
     r.pai_user = UrlUser(pai->paid_url);
   }
   if (sip->sip_call_id) r.call_id = Str(sip->sip_call_id->i_id);
-  if (sip->sip_payload && sip->sip_payload->pl_len > 0) {
-    r.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-    if (sip->sip_content_type) {
-      r.content_type = Str(sip->sip_content_type->c_type);
-    }
+  // The B2BUA takes the SDP; the other parts (a location object, an ISUP
+  // message) go apart, a body of one such part too.
+  MessageBody body = BodyOf(home, sip);
+  if (!body.error.empty()) {
+    r.body_error = std::move(body.error);
+  } else if (!body.split && !body.body.empty() &&
+             body.content_type != "application/sdp" &&
+             !body.content_type.empty()) {
+    const std::string disposition =
+        sip->sip_content_disposition
+            ? RenderedValue(home, reinterpret_cast<const sip_header_t*>(
+                                      sip->sip_content_disposition))
+            : "";
+    absl::StatusOr<SplitBody> one =
+        Split(body.content_type, body.body, disposition);
+    if (one.ok()) r.body_parts = std::move(one->others);
+  } else {
+    r.content_type = std::move(body.content_type);
+    r.body = std::move(body.body);
+    r.body_parts = std::move(body.others);
   }
   for (const sip_unknown_t* u = sip->sip_unknown; u; u = u->un_next) {
     const std::string name = Str(u->un_name);
@@ -88,6 +140,9 @@ IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip) {
       r.call_history.emplace_back(name, Str(u->un_value));
     } else if (absl::EqualsIgnoreCase(name, "Replaces")) {
       r.replaces = Str(u->un_value);
+    } else if (absl::EqualsIgnoreCase(name, "Geolocation") ||
+               absl::EqualsIgnoreCase(name, "Geolocation-Routing")) {
+      r.geolocation.emplace_back(name, Str(u->un_value));
     }
   }
   // Every Require header's option tags (the list may span headers).
@@ -132,12 +187,16 @@ DialogRequest DescribeDialogRequest(su_home_t* home, const sip_t* sip) {
   DialogRequest r;
   if (sip == nullptr || sip->sip_request == nullptr) return r;
   r.method = Str(sip->sip_request->rq_method_name);
-  if (sip->sip_payload && sip->sip_payload->pl_len > 0) {
-    r.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-    if (sip->sip_content_type) {
-      r.content_type = Str(sip->sip_content_type->c_type);
-    }
-  }
+  // An offer or answer in a multipart body is taken out of it (the other
+  // parts stay on this leg); anything else travels as it came, its
+  // Content-Type's parameters included.
+  const sip_method_t m = sip->sip_request->rq_method;
+  MessageBody body =
+      BodyOf(home, sip,
+             m == sip_method_invite || m == sip_method_update ||
+                 m == sip_method_prack || m == sip_method_ack);
+  r.content_type = std::move(body.content_type);
+  r.body = std::move(body.body);
   // Every header in the order received, known to Sofia or not.
   for (const sip_header_t* h = reinterpret_cast<const sip_header_t*>(
            reinterpret_cast<const sip_header_t*>(sip->sip_request)->sh_succ);

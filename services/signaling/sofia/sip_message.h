@@ -19,6 +19,23 @@ namespace trunkline::signaling {
 // Built once; never freed.
 msg_mclass_t const* SipParser();
 
+// A message's body as the B2BUA takes it: a multipart one (RFC 5621), when
+// `split` (a message that may carry an offer or answer), split into its SDP
+// (`body`, `content_type` "application/sdp", both empty when it has none)
+// and the other parts; an SDP body as it is ("application/sdp" whatever its
+// parameters); any other body as it is, its Content-Type with its
+// parameters (a boundary, a charset).
+struct MessageBody {
+  std::string content_type;
+  std::string body;
+  std::vector<BodyPart> others;
+  bool split = false;  // a multipart body taken apart
+  // A multipart body that could not be taken apart: why (the body and its
+  // Content-Type stay as received).
+  std::string error;
+};
+MessageBody BodyOf(su_home_t* home, const sip_t* sip, bool split = true);
+
 // The request's fields as IncomingRequest has them (source left empty: the
 // transport knows it). `sip` must be a request.
 IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip);

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -68,12 +69,82 @@ TEST(SipMessageTest, ReadsRequireAndCompactForms) {
   std::optional<IncomingRequest> r = ParseDatagram(Seed("invite_require.sip"));
   ASSERT_TRUE(r.has_value());
   EXPECT_THAT(r->require, ElementsAre("100rel", "timer"));
-  EXPECT_EQ(r->content_type, "application/unknownformat");
+  // A body that is not SDP is a part of its own (the B2BUA answers 415).
+  EXPECT_TRUE(r->content_type.empty());
+  EXPECT_TRUE(r->body.empty());
+  ASSERT_EQ(r->body_parts.size(), 1u);
+  EXPECT_EQ(r->body_parts[0].media_type, "application/unknownformat");
+  EXPECT_TRUE(r->body_parts[0].required);
   EXPECT_FALSE(r->has_accept);
   r = ParseDatagram(Seed("register.sip"));
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->method, "REGISTER");
   EXPECT_EQ(r->call_id, "seed-4@127.0.0.11");
+}
+
+// An emergency call from the UC side: SDP and the caller's location
+// (PIDF-LO) in a multipart/mixed body, with RFC 6442's headers.
+TEST(SipMessageTest, SplitsSdpFromALocationObject) {
+  std::optional<IncomingRequest> r =
+      ParseDatagram(Seed("invite_multipart_pidf.sip"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->body_error.empty()) << r->body_error;
+  EXPECT_EQ(r->content_type, "application/sdp");
+  EXPECT_TRUE(absl::StartsWith(r->body, "v=0\r\n")) << r->body;
+  EXPECT_TRUE(absl::EndsWith(r->body, "a=rtpmap:0 PCMU/8000\r\n")) << r->body;
+  ASSERT_EQ(r->body_parts.size(), 1u);
+  EXPECT_EQ(r->body_parts[0].media_type, "application/pidf+xml");
+  EXPECT_EQ(r->body_parts[0].content_id, "<alice-loc@contoso.example>");
+  EXPECT_FALSE(r->body_parts[0].required);
+  EXPECT_THAT(r->body_parts[0].body, ::testing::HasSubstr("<ca:country>IE"));
+  EXPECT_THAT(r->geolocation,
+              ElementsAre(::testing::Pair("Geolocation",
+                                          "<cid:alice-loc@contoso.example>"),
+                          ::testing::Pair("Geolocation-Routing", "yes")));
+}
+
+// A SIP-I carrier's INVITE: SDP and a binary ISUP IAM.
+TEST(SipMessageTest, SplitsSdpFromAnIsupMessage) {
+  std::optional<IncomingRequest> r =
+      ParseDatagram(Seed("invite_sipi_isup.sip"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->body_error.empty()) << r->body_error;
+  EXPECT_EQ(r->content_type, "application/sdp");
+  EXPECT_TRUE(absl::StartsWith(r->body, "v=0\r\n"));
+  ASSERT_EQ(r->body_parts.size(), 1u);
+  EXPECT_EQ(r->body_parts[0].media_type, "application/isup");
+  EXPECT_EQ(r->body_parts[0].body.size(), 17u);  // NUL octets included
+  EXPECT_FALSE(r->body_parts[0].required);
+}
+
+// A multipart body that cannot be taken apart is reported, not guessed at;
+// in a re-INVITE the SDP is taken out, in an INFO the body travels as it
+// came, its boundary with it.
+TEST(SipMessageTest, MultipartInDialogAndBroken) {
+  std::string broken = Seed("invite_multipart_pidf.sip");
+  const size_t close = broken.find("--loc-boundary--");
+  ASSERT_NE(close, std::string::npos);
+  broken.replace(close, 16, "--loc-boundarX--");
+  std::optional<IncomingRequest> r = ParseDatagram(broken);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_THAT(r->body_error, ::testing::HasSubstr("no closing delimiter"));
+
+  std::string reinvite = Seed("invite_multipart_pidf.sip");
+  std::optional<DialogRequest> d = ParseDialogDatagram(reinvite);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->content_type, "application/sdp");
+  EXPECT_TRUE(absl::StartsWith(d->body, "v=0\r\n"));
+
+  std::string info = reinvite;
+  info.replace(0, 6, "INFO  ");
+  const size_t cseq = info.find("CSeq: 1 INVITE");
+  ASSERT_NE(cseq, std::string::npos);
+  info.replace(cseq, 14, "CSeq: 1 INFO  ");
+  d = ParseDialogDatagram(info);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->method, "INFO");
+  EXPECT_THAT(d->content_type, ::testing::HasSubstr("boundary=loc-boundary"));
+  EXPECT_TRUE(absl::StartsWith(d->body, "--loc-boundary"));
 }
 
 // A withheld number: anonymous From, the number in P-Asserted-Identity,

@@ -146,11 +146,15 @@ SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
   r.code = sip->sip_status->st_status;
   r.phrase = Str(sip->sip_status->st_phrase);
   r.local = nta_sip_is_internal(sip);
-  if (sip->sip_payload && sip->sip_payload->pl_len > 0) {
-    r.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-    if (sip->sip_content_type)
-      r.content_type = Str(sip->sip_content_type->c_type);
-  }
+  // A SIP-I carrier's 18x and 200 carry the ISUP message beside the SDP:
+  // the SDP is taken, the ISUP ends here.
+  const sip_method_t m = sip->sip_cseq ? sip->sip_cseq->cs_method
+                                       : sip_method_unknown;
+  MessageBody body = BodyOf(home, sip,
+                            m == sip_method_invite || m == sip_method_update ||
+                                m == sip_method_prack);
+  r.content_type = std::move(body.content_type);
+  r.body = std::move(body.body);
   if (sip->sip_reason) {
     r.headers.emplace_back(
         "Reason",
@@ -617,12 +621,14 @@ void Reply(nta_incoming_t* irq, const SipResponse& r, const char* contact) {
       TAG_IF(!r.body.empty(), SIPTAG_PAYLOAD_STR(r.body.c_str())), TAG_END());
 }
 
-std::string PayloadOf(const sip_t* sip) {
-  if (sip == nullptr || sip->sip_payload == nullptr) return "";
-  return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-}
-std::string ContentTypeOf(const sip_t* sip) {
-  return sip && sip->sip_content_type ? Str(sip->sip_content_type->c_type) : "";
+// The offer or answer an ACK or PRACK carries (BodyOf: of a multipart
+// body, its SDP part).
+MessageBody SessionBodyOf(const sip_t* sip) {
+  su_home_t home[1] = {};
+  su_home_init(home);
+  MessageBody body = BodyOf(home, sip);
+  su_home_deinit(home);
+  return body;
 }
 
 // Requests that establish or refresh the remote target, so that they and
@@ -671,7 +677,8 @@ class SofiaServerTransaction final : public ServerTransaction {
     auto* self = reinterpret_cast<SofiaServerTransaction*>(magic);
     if (sip != nullptr && sip->sip_request &&
         sip->sip_request->rq_method == sip_method_ack && self->on_ack_) {
-      self->on_ack_(ContentTypeOf(sip), PayloadOf(sip));
+      const MessageBody body = SessionBodyOf(sip);
+      self->on_ack_(body.content_type, body.body);
     }
     return 0;
   }
@@ -953,11 +960,8 @@ class SofiaServerLeg final : public ServerLeg {
     if (sip->sip_request->rq_method == sip_method_cancel) {
       self->observer_->OnCancel();
     } else if (sip->sip_request->rq_method == sip_method_ack) {
-      std::string body, type;
-      if (sip->sip_payload)
-        body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-      if (sip->sip_content_type) type = Str(sip->sip_content_type->c_type);
-      self->observer_->OnAck(type, body);
+      const MessageBody body = SessionBodyOf(sip);
+      self->observer_->OnAck(body.content_type, body.body);
       self->ReleaseInvite();
     }
     return 0;
@@ -991,7 +995,8 @@ class SofiaServerLeg final : public ServerLeg {
       }
     }
     if (self->observer_) {
-      self->observer_->OnPrack(ContentTypeOf(sip), PayloadOf(sip), our_offer,
+      const MessageBody body = SessionBodyOf(sip);
+      self->observer_->OnPrack(body.content_type, body.body, our_offer,
                                with_sdp);
     }
     return 200;
@@ -1013,7 +1018,8 @@ class SofiaServerLeg final : public ServerLeg {
         return 200;
       case sip_method_ack:
         if (self->observer_) {
-          self->observer_->OnAck(ContentTypeOf(sip), PayloadOf(sip));
+          const MessageBody body = SessionBodyOf(sip);
+          self->observer_->OnAck(body.content_type, body.body);
         }
         self->ReleaseInvite();
         return 0;
@@ -1404,7 +1410,8 @@ class SofiaClientLeg final : public ClientLeg {
         return 200;
       case sip_method_ack:
         if (self->observer_) {
-          self->observer_->OnAck(ContentTypeOf(sip), PayloadOf(sip));
+          const MessageBody body = SessionBodyOf(sip);
+          self->observer_->OnAck(body.content_type, body.body);
         }
         return 0;
       default:
