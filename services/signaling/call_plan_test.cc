@@ -118,7 +118,7 @@ TEST(CallPlanTest, LocationOnlyToATrunkThatTakesIt) {
   EXPECT_EQ(out.content_type, "multipart/mixed;boundary=trunkline-part");
   absl::StatusOr<SplitBody> sent = Split(out.content_type, out.body);
   ASSERT_TRUE(sent.ok()) << sent.status();
-  EXPECT_EQ(sent->sdp, relay_sdp);  // the SDP we made, not the caller's
+  EXPECT_EQ(sent->sdp, relay_sdp);     // the SDP we made, not the caller's
   ASSERT_EQ(sent->others.size(), 1u);  // no ISUP
   EXPECT_EQ(sent->others[0].media_type, "application/pidf+xml");
   EXPECT_EQ(sent->others[0].content_id, "<loc@fe>");

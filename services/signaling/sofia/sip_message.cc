@@ -191,10 +191,9 @@ DialogRequest DescribeDialogRequest(su_home_t* home, const sip_t* sip) {
   // parts stay on this leg); anything else travels as it came, its
   // Content-Type's parameters included.
   const sip_method_t m = sip->sip_request->rq_method;
-  MessageBody body =
-      BodyOf(home, sip,
-             m == sip_method_invite || m == sip_method_update ||
-                 m == sip_method_prack || m == sip_method_ack);
+  MessageBody body = BodyOf(home, sip,
+                            m == sip_method_invite || m == sip_method_update ||
+                                m == sip_method_prack || m == sip_method_ack);
   r.content_type = std::move(body.content_type);
   r.body = std::move(body.body);
   // Every header in the order received, known to Sofia or not.

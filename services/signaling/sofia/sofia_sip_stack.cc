@@ -148,8 +148,8 @@ SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
   r.local = nta_sip_is_internal(sip);
   // A SIP-I carrier's 18x and 200 carry the ISUP message beside the SDP:
   // the SDP is taken, the ISUP ends here.
-  const sip_method_t m = sip->sip_cseq ? sip->sip_cseq->cs_method
-                                       : sip_method_unknown;
+  const sip_method_t m =
+      sip->sip_cseq ? sip->sip_cseq->cs_method : sip_method_unknown;
   MessageBody body = BodyOf(home, sip,
                             m == sip_method_invite || m == sip_method_update ||
                                 m == sip_method_prack);
