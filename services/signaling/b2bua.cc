@@ -447,6 +447,17 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
         .With("call_id", request_.call_id)
         .With("code", r.code);
     caller_reoffer_.clear();
+    // Its media would still go to the gateway that failed: dead air both
+    // ways, which a caller can only end by hanging up. End it for them,
+    // saying why (as RFC 3261 12.2.1.2 asks anyway after 481 and 408).
+    if (state_ == State::kAnswered) {
+      EndAnswered(SipReason(
+          r.code,
+          absl::StrCat("the caller refused the re-INVITE moving its media "
+                       "to ",
+                       candidate().next_hop().gateway(),
+                       " after the failover")));
+    }
   }
   void OnDelayedAnswer(absl::StatusOr<std::string> sdp) {
     Attempt* a = current();

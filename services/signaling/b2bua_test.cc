@@ -950,6 +950,29 @@ TEST_F(B2buaTest, BypassedFailoverAfterEarlyMediaReoffersToTheCaller) {
   EXPECT_EQ(leg->dialog.requests[1]->request.body, "v=0 lon hold");
 }
 
+// A caller that refuses that re-INVITE would keep sending to the gateway
+// that failed: the call is ended on both legs, with a Reason saying so.
+TEST_F(B2buaTest, BypassedFailoverRefusedByTheCallerEndsTheCall) {
+  supported_ = {"100rel"};
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21"), Gateway("pstn-lon", "127.0.0.22")});
+  stack_.sent.at(0)->observer->OnResponse(Resp(183, "v=0 dub"));
+  leg->observer->OnPrack("", "", /*of_our_offer=*/false, /*of_sdp=*/true);
+  stack_.sent[0]->observer->OnResponse(Resp(503));
+  FakeClientLeg* lon = stack_.sent.at(1);
+  lon->observer->OnResponse(Resp(200, "v=0 lon"));
+  leg->observer->OnAck("", "");
+  ASSERT_EQ(leg->dialog.requests.size(), 1u);
+  EXPECT_TRUE(leg->byes.empty());
+  leg->dialog.requests[0]->Answer(488, "");
+  EXPECT_EQ(lon->byes, 1);
+  ASSERT_EQ(leg->byes.size(), 1u);
+  EXPECT_THAT(leg->byes[0], HasSubstr("cause=488"));
+  EXPECT_THAT(leg->byes[0], HasSubstr("refused the re-INVITE"));
+  stack_.RunPosted();
+  EXPECT_EQ(b2bua_.active_calls(), 0u);
+}
+
 // The caller keeps the o= line of the session it had (RFC 3264 8): the
 // re-INVITE carries the answering gateway's SDP as a new version of the
 // first gateway's origin, and so does that gateway's own re-INVITE later.
