@@ -542,6 +542,11 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
   void OnLegRequest(MediaLeg from, const DialogRequest& request,
                     std::unique_ptr<ServerTransaction> txn) {
     b2bua_->metrics_->InDialogRequest(request.method);
+    if (!request.body_error.empty()) {
+      txn->Respond(
+          Failure(400, "Bad Request", SipReason(400, request.body_error)));
+      return;
+    }
     if (relay_ != nullptr && state_ == State::kAnswered &&
         request.method == "REFER" &&
         candidate().refer_mode() == v1::REFER_MODE_TERMINATE) {

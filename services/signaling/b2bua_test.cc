@@ -950,6 +950,24 @@ TEST_F(B2buaTest, BypassedFailoverAfterEarlyMediaReoffersToTheCaller) {
   EXPECT_EQ(leg->dialog.requests[1]->request.body, "v=0 lon hold");
 }
 
+// A re-INVITE whose multipart body cannot be taken apart: 400 saying why,
+// nothing of it relayed.
+TEST_F(B2buaTest, InDialogRequestWithABrokenBodyGets400) {
+  FakeServerLeg* leg = Invite();
+  Route({Gateway("pstn-dub", "127.0.0.21")});
+  FakeClientLeg* out = stack_.sent.at(0);
+  out->observer->OnResponse(Resp(200, "v=0 gw"));
+  leg->observer->OnAck("", "");
+  DialogRequest reinvite{"INVITE", "", "", {}};
+  reinvite.body_error = "multipart body: no closing delimiter \"--b--\"";
+  auto answers = InDialog(leg->observer, reinvite);
+  ASSERT_EQ(answers->size(), 1u);
+  EXPECT_EQ((*answers)[0].code, 400);
+  EXPECT_THAT((*answers)[0].Header("Reason"),
+              HasSubstr("no closing delimiter"));
+  EXPECT_TRUE(out->dialog.requests.empty());
+}
+
 // A caller that refuses that re-INVITE would keep sending to the gateway
 // that failed: the call is ended on both legs, with a Reason saying so.
 TEST_F(B2buaTest, BypassedFailoverRefusedByTheCallerEndsTheCall) {

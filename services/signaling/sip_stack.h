@@ -167,6 +167,10 @@ struct DialogRequest {
   std::string content_type;
   std::string body;
   HeaderList headers;
+  // Why a multipart body (of a request that may carry an offer or answer)
+  // could not be taken apart; "" when it could. The body is then empty:
+  // the request is answered 400, nothing of it relayed.
+  std::string body_error = {};
 };
 
 // The headers of an in-dialog request that a B2BUA passes on to the other

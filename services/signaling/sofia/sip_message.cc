@@ -194,8 +194,12 @@ DialogRequest DescribeDialogRequest(su_home_t* home, const sip_t* sip) {
   MessageBody body = BodyOf(home, sip,
                             m == sip_method_invite || m == sip_method_update ||
                                 m == sip_method_prack || m == sip_method_ack);
-  r.content_type = std::move(body.content_type);
-  r.body = std::move(body.body);
+  if (!body.error.empty()) {
+    r.body_error = std::move(body.error);
+  } else {
+    r.content_type = std::move(body.content_type);
+    r.body = std::move(body.body);
+  }
   // Every header in the order received, known to Sofia or not.
   for (const sip_header_t* h = reinterpret_cast<const sip_header_t*>(
            reinterpret_cast<const sip_header_t*>(sip->sip_request)->sh_succ);

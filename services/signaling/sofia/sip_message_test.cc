@@ -129,8 +129,13 @@ TEST(SipMessageTest, MultipartInDialogAndBroken) {
   ASSERT_TRUE(r.has_value());
   EXPECT_THAT(r->body_error, ::testing::HasSubstr("no closing delimiter"));
 
+  std::optional<DialogRequest> d = ParseDialogDatagram(broken);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_THAT(d->body_error, ::testing::HasSubstr("no closing delimiter"));
+  EXPECT_TRUE(d->body.empty()) << "nothing of it to relay";
+
   std::string reinvite = Seed("invite_multipart_pidf.sip");
-  std::optional<DialogRequest> d = ParseDialogDatagram(reinvite);
+  d = ParseDialogDatagram(reinvite);
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->content_type, "application/sdp");
   EXPECT_TRUE(absl::StartsWith(d->body, "v=0\r\n"));

@@ -153,8 +153,15 @@ SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
   MessageBody body = BodyOf(home, sip,
                             m == sip_method_invite || m == sip_method_update ||
                                 m == sip_method_prack);
-  r.content_type = std::move(body.content_type);
-  r.body = std::move(body.body);
+  if (body.error.empty()) {
+    r.content_type = std::move(body.content_type);
+    r.body = std::move(body.body);
+  } else {
+    // As a response without a body: nothing of it reaches the other leg.
+    TL_LOG(kWarning, "body of a response dropped")
+        .With("code", r.code)
+        .With("error", body.error);
+  }
   if (sip->sip_reason) {
     r.headers.emplace_back(
         "Reason",
@@ -628,6 +635,14 @@ MessageBody SessionBodyOf(const sip_t* sip) {
   su_home_init(home);
   MessageBody body = BodyOf(home, sip);
   su_home_deinit(home);
+  if (!body.error.empty()) {
+    // Nothing of a body we cannot read goes on to the other leg (its SDP
+    // would name this side's addresses); the ACK or PRACK counts as one
+    // without a body.
+    TL_LOG(kWarning, "body dropped").With("error", body.error);
+    body.body.clear();
+    body.content_type.clear();
+  }
   return body;
 }
 
