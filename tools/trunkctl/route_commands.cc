@@ -1,6 +1,8 @@
 #include "tools/trunkctl/route_commands.h"
 
 #include <chrono>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -57,6 +59,17 @@ std::string SessionTimerText(const v1::SessionTimer& t) {
   if (!t.enabled()) return "-";
   return absl::StrCat(t.session_expires_seconds(), " s");
 }
+
+// What the candidate's INVITE carries beyond the numbers, as the trunk's
+// configuration allows it: "PAI,history,location", "anonymous", "-".
+std::string ForwardsText(const v1::HeaderPlan& h) {
+  std::vector<std::string> parts;
+  if (h.anonymous()) parts.push_back("anonymous");
+  if (h.forward_p_asserted_identity()) parts.push_back("PAI");
+  if (h.forward_call_history()) parts.push_back("history");
+  if (h.forward_location()) parts.push_back("location");
+  return parts.empty() ? "-" : absl::StrJoin(parts, ",");
+}
 }  // namespace
 
 void PrintExplanation(const v1::RouteExplanation& e, std::ostream& out) {
@@ -71,7 +84,7 @@ void PrintExplanation(const v1::RouteExplanation& e, std::ostream& out) {
         << "\n";
   } else {
     Table table({"#", "TRUNK", "ROUTE", "USAGE", "NEXT HOP", "CALLED",
-                 "CALLING", "MEDIA", "SESSION TIMER"});
+                 "CALLING", "MEDIA", "FORWARDS", "SESSION TIMER"});
     int i = 0;
     for (const v1::Candidate& c : d.candidates()) {
       table.AddRow({absl::StrCat(++i),
@@ -82,6 +95,7 @@ void PrintExplanation(const v1::RouteExplanation& e, std::ostream& out) {
                                  c.next_hop().host(), ":", c.next_hop().port()),
                     c.called_number(), c.calling_number(),
                     c.media().anchor() ? "anchored" : "bypass",
+                    ForwardsText(c.headers()),
                     SessionTimerText(c.trunk().empty() ? v1::SessionTimer()
                                                        : c.session_timer())});
     }

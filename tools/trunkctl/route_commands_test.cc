@@ -37,6 +37,22 @@ TEST(RouteCommandsTest, ExplanationShowsEachLegsSessionTimer) {
   EXPECT_THAT(text, HasSubstr("topology v1"));
 }
 
+// What each candidate's INVITE carries: an emergency route's check that
+// the caller's location reaches the gateway.
+TEST(RouteCommandsTest, ExplanationShowsWhatIsForwarded) {
+  v1::RouteExplanation e;
+  v1::Candidate* dub = e.mutable_decision()->add_candidates();
+  dub->set_trunk("pstn-dub");
+  dub->mutable_headers()->set_forward_p_asserted_identity(true);
+  dub->mutable_headers()->set_forward_location(true);
+  v1::Candidate* itsp = e.mutable_decision()->add_candidates();
+  itsp->set_trunk("itsp");
+  std::ostringstream out;
+  PrintExplanation(e, out);
+  EXPECT_THAT(out.str(), HasSubstr("FORWARDS"));
+  EXPECT_THAT(out.str(), HasSubstr("PAI,location"));
+}
+
 TEST(RouteCommandsTest, RejectAndNoCallerTimer) {
   v1::RouteExplanation e;
   e.mutable_decision()->mutable_reject()->set_sip_code(404);
