@@ -510,6 +510,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     // challenges we answered on this leg.
     std::string request_uri;
     int auth_tries = 0;
+    // The INVITE carried the caller's location beside its SDP (a multipart
+    // body): a 415 to it is tried again without (OnCalleeResponse).
+    bool sent_location = false;
     std::unique_ptr<ClientLeg> leg;
     void OnResponse(const SipResponse& r) override {
       call->OnCalleeResponse(this, r);
@@ -848,6 +851,7 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       }
     }
     a->request_uri = invite.request_uri;
+    a->sent_location = absl::StartsWith(invite.content_type, "multipart/");
     sdp_sent_[1] = body;
     a->leg = b2bua_->stack_->SendInvite(invite, a);
     if (const std::string leg_id = a->leg->call_id(); !leg_id.empty()) {
@@ -955,6 +959,10 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     if ((r.code == 401 || r.code == 407) && !r.local && Authenticate(a, r)) {
       return;  // the INVITE goes again with our credentials
     }
+    if (r.code == 415 && !r.local && a->sent_location) {
+      RetryWithoutLocation(a);
+      return;
+    }
     const v1::Candidate& c = candidate();
     if (IsFailover(r, c.failover())) {
       TL_LOG(kInfo, "failover")
@@ -975,6 +983,28 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
     last_failure_ = r;
     last_failure_from_candidate_ = current_candidate_;
     FailFinally();
+  }
+
+  // The trunk refused the multipart body that carried the caller's
+  // location (415: `enablePidfLoSupport` set for a gateway that takes no
+  // such body). An emergency call must not fail on that: the same
+  // candidate is tried next, without the location (RFC 3261 21.4.13: again
+  // with only the types the 415's Accept lists), before any other.
+  void RetryWithoutLocation(Attempt* a) {
+    const v1::Candidate& c = candidate();
+    TL_LOG(kWarning, "trunk refused the caller's location: sent again without")
+        .With("call_id", request_.call_id)
+        .With("trunk", c.trunk());
+    v1::Candidate again = c;
+    again.mutable_headers()->set_forward_location(false);
+    *decision_.add_candidates() = std::move(again);
+    for (int i = decision_.candidates_size() - 1; i > next_candidate_; --i) {
+      decision_.mutable_candidates()->SwapElements(i, i - 1);
+    }
+    CountFailover(c.trunk(), "location_refused");
+    failovers_.push_back(absl::StrCat(NameOf(c), ": location_refused"));
+    a->abandoned = true;
+    TryNext();
   }
 
   // A trunk's digest challenge (RFC 3261 22.2): answered with the trunk's

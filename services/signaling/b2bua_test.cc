@@ -968,6 +968,53 @@ TEST_F(B2buaTest, InDialogRequestWithABrokenBodyGets400) {
   EXPECT_TRUE(out->dialog.requests.empty());
 }
 
+// An emergency call with the caller's location to a trunk configured to
+// take it whose gateway refuses the multipart body (415): sent to the same
+// gateway again at once, SDP alone, before any other candidate.
+TEST_F(B2buaTest, LocationRefusedWith415IsSentAgainWithout) {
+  IncomingRequest r;
+  r.method = "INVITE";
+  r.request_uri = "sip:112@127.0.0.1:5060";
+  r.request_uri_user = "112";
+  r.from_uri = "sip:+35315551234@contoso.example";
+  r.from_user = "+35315551234";
+  r.call_id = "e911@fe";
+  r.content_type = "application/sdp";
+  r.body = "v=0\r\n";
+  BodyPart pidf;
+  pidf.content_type = pidf.media_type = "application/pidf+xml";
+  pidf.body = "<presence/>";
+  r.body_parts.push_back(pidf);
+  r.geolocation = {{"Geolocation", "<cid:loc@fe>"}};
+  r.source.remote_address = "127.0.0.11";
+  r.source.local_port = 5060;
+  auto server = std::make_unique<FakeServerLeg>();
+  FakeServerLeg* leg = server.get();
+  b2bua_.OnInvite(r, std::move(server));
+  v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
+  dub.mutable_headers()->set_forward_location(true);
+  Route({dub, Gateway("itsp", "127.0.0.41")});
+  ASSERT_EQ(stack_.sent.size(), 1u);
+  EXPECT_THAT(stack_.sent[0]->invite.content_type, HasSubstr("multipart/"));
+  SipResponse refused = Resp(415);
+  refused.headers = {{"Accept", "application/sdp"}};
+  stack_.sent[0]->observer->OnResponse(refused);
+  ASSERT_EQ(stack_.sent.size(), 2u);
+  const OutgoingInvite& again = stack_.sent[1]->invite;
+  EXPECT_EQ(again.next_hop_host, "127.0.0.21") << "the same gateway";
+  EXPECT_EQ(again.content_type, "application/sdp");
+  EXPECT_EQ(again.body, "v=0\r\n");
+  for (const auto& [name, value] : again.headers) {
+    EXPECT_NE(name, "Geolocation");
+  }
+  // Refused again (SDP alone): a failure of the candidate as usual, here
+  // final (415 is not one of its failover codes), not a third try.
+  stack_.sent[1]->observer->OnResponse(Resp(415));
+  EXPECT_EQ(stack_.sent.size(), 2u);
+  ASSERT_FALSE(leg->responses.empty());
+  EXPECT_EQ(leg->responses.back().code, 415);
+}
+
 // A caller that refuses that re-INVITE would keep sending to the gateway
 // that failed: the call is ended on both legs, with a Reason saying so.
 TEST_F(B2buaTest, BypassedFailoverRefusedByTheCallerEndsTheCall) {

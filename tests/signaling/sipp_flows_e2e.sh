@@ -13,7 +13,8 @@
 # - INFO from the gateway within the call reaches the caller, and so does
 #   one in the early dialog, during early media before the answer.
 # - Emergency calls with the caller's location (a PIDF-LO beside the SDP):
-#   forwarded to the trunk that takes it, not to the one that does not;
+#   forwarded to the trunk that takes it, not to the one that does not,
+#   sent again without it to a gateway that refuses it (415);
 #   gateways that speak SIP-I (ISUP beside their SDP) both ways.
 # - REFER passed through from the IP-PBX: its Refer-To and Referred-By reach
 #   the caller naming Trunkline, not the PBX.
@@ -138,6 +139,22 @@ answer=$(sed -n '/^SIP\/2.0 200/,$p' "$DIR/location_dub-uc.msg" 2>/dev/null)
 if grep -q '^m=audio' <<<"$answer" && ! grep -qE 'ISUP|ANM|multipart' <<<"$answer"; then
   pass "SIP-I answers: the caller got the SDP without the ISUP part"
 else fail "SIP-I answers: the ISUP part reached the caller"; fi
+
+# --- A gateway that refuses the location (415): the same call again at
+# once with the SDP alone, answered there, not moved to the ITSP.
+printf 'SEQUENTIAL\n112;+35315551234;\n' > "$DIR/location_415.csv"
+sipp_run location_415-gw 127.0.0.21 uas_415_location.xml -m 2 & gw=$!
+bound 127.0.0.21
+sipp_run location_415-uc 127.0.0.11 uac_emergency_location.xml \
+  -inf "$DIR/location_415.csv" 127.0.0.1:5060
+judge location_415-uc $? "location refused with 415: the call answered by the same gateway"
+wait $gw; judge location_415-gw $? "location refused with 415: gw-dub refused the multipart INVITE, answered the SDP alone"
+if [ "$(grep -c '^INVITE sip:112@' "$DIR/location_415-gw.msg")" = 2 ]; then
+  pass "location refused with 415: gw-dub got the call twice (no other peer runs)"
+else fail "location refused with 415: $(grep -c '^INVITE' "$DIR/location_415-gw.msg") INVITEs at gw-dub"; fi
+if metrics_of "$SIGNALING_METRICS" | grep -q 'trunkline_signaling_failovers_total{reason="location_refused",trunk="pstn-dub"} 1'; then
+  pass "location refused with 415: counted as location_refused"
+else fail "location refused: $(metrics_of "$SIGNALING_METRICS" | grep location_refused)"; fi
 
 # --- A SIP-I gateway calls a UC user: its INVITE's ISUP IAM stays here,
 # the front end gets the relay's SDP alone.
