@@ -166,6 +166,13 @@ class B2buaTest : public ::testing::Test {
                         uint32_t port = 5060,
                         const std::string& body = "v=0\r\n",
                         const std::string& call_id = "abc@fe") {
+    return Invite(InviteRequest(source, port, body, call_id));
+  }
+  // The INVITE Invite() sends, to be changed before sending it.
+  IncomingRequest InviteRequest(const std::string& source = "127.0.0.11",
+                                uint32_t port = 5060,
+                                const std::string& body = "v=0\r\n",
+                                const std::string& call_id = "abc@fe") {
     IncomingRequest r;
     r.method = "INVITE";
     r.request_uri = "sip:0871234567@127.0.0.1:5060";
@@ -178,6 +185,9 @@ class B2buaTest : public ::testing::Test {
     r.supported = supported_;
     r.source.remote_address = source;
     r.source.local_port = port;
+    return r;
+  }
+  FakeServerLeg* Invite(const IncomingRequest& r) {
     auto leg = std::make_unique<FakeServerLeg>();
     FakeServerLeg* raw = leg.get();
     leg->destroyed = &server_destroyed_;
@@ -972,25 +982,13 @@ TEST_F(B2buaTest, InDialogRequestWithABrokenBodyGets400) {
 // take it whose gateway refuses the multipart body (415): sent to the same
 // gateway again at once, SDP alone, before any other candidate.
 TEST_F(B2buaTest, LocationRefusedWith415IsSentAgainWithout) {
-  IncomingRequest r;
-  r.method = "INVITE";
-  r.request_uri = "sip:112@127.0.0.1:5060";
-  r.request_uri_user = "112";
-  r.from_uri = "sip:+35315551234@contoso.example";
-  r.from_user = "+35315551234";
-  r.call_id = "e911@fe";
-  r.content_type = "application/sdp";
-  r.body = "v=0\r\n";
+  IncomingRequest r = InviteRequest();
   BodyPart pidf;
   pidf.content_type = pidf.media_type = "application/pidf+xml";
   pidf.body = "<presence/>";
   r.body_parts.push_back(pidf);
   r.geolocation = {{"Geolocation", "<cid:loc@fe>"}};
-  r.source.remote_address = "127.0.0.11";
-  r.source.local_port = 5060;
-  auto server = std::make_unique<FakeServerLeg>();
-  FakeServerLeg* leg = server.get();
-  b2bua_.OnInvite(r, std::move(server));
+  FakeServerLeg* leg = Invite(r);
   v1::Candidate dub = Gateway("pstn-dub", "127.0.0.21");
   dub.mutable_headers()->set_forward_location(true);
   Route({dub, Gateway("itsp", "127.0.0.41")});

@@ -70,6 +70,21 @@ call() {
     wait "${pids[$i]}"; judge "${names[$i]}" $? "$name: ${names[$i]#$name-}'s scenario"
   done
 }
+# placed NAME CALLER IP SCENARIO NUMBER TARGET PEER IP SCENARIO [PEER ARGS...]:
+# one call from a sipp caller other than call()'s (a gateway, the IP-PBX,
+# the UC side with a caller of its own) to TARGET (our socket), with one
+# sipp peer answering; logs $DIR/NAME-CALLER.* and $DIR/NAME-PEER.*, each
+# side's scenario one check.
+placed() {
+  local name=$1 caller=$2 caller_ip=$3 caller_scenario=$4 number=$5 target=$6
+  local peer=$7 peer_ip=$8 peer_scenario=$9 pid; shift 9
+  printf 'SEQUENTIAL\n%s;\n' "$number" > "$DIR/$name.csv"
+  sipp_run "$name-$peer" "$peer_ip" "$peer_scenario" "$@" & pid=$!
+  bound "$peer_ip"
+  sipp_run "$name-$caller" "$caller_ip" "$caller_scenario" -inf "$DIR/$name.csv" "$target"
+  judge "$name-$caller" $? "$name: the $caller's scenario"
+  wait $pid; judge "$name-$peer" $? "$name: the $peer's scenario"
+}
 failovers() {  # TRUNK REASON: trunkline_signaling_failovers_total's value
   metrics_of "$SIGNALING_METRICS" | awk -v want="trunkline_signaling_failovers_total{reason=\"$2\",trunk=\"$1\"}" \
     '$1 == want { print $2 }'
@@ -142,13 +157,9 @@ else fail "SIP-I answers: the ISUP part reached the caller"; fi
 
 # --- A gateway that refuses the location (415): the same call again at
 # once with the SDP alone, answered there, not moved to the ITSP.
-printf 'SEQUENTIAL\n112;+35315551234;\n' > "$DIR/location_415.csv"
-sipp_run location_415-gw 127.0.0.21 uas_415_location.xml -m 2 & gw=$!
-bound 127.0.0.21
-sipp_run location_415-uc 127.0.0.11 uac_emergency_location.xml \
-  -inf "$DIR/location_415.csv" 127.0.0.1:5060
-judge location_415-uc $? "location refused with 415: the call answered by the same gateway"
-wait $gw; judge location_415-gw $? "location refused with 415: gw-dub refused the multipart INVITE, answered the SDP alone"
+# (gw-dub's sipp sees the second INVITE, a new Call-ID, as a second call.)
+placed location_415 uc 127.0.0.11 uac_emergency_location.xml '112;+35315551234' \
+  127.0.0.1:5060 gw 127.0.0.21 uas_415_location.xml -m 2
 if [ "$(grep -c '^INVITE sip:112@' "$DIR/location_415-gw.msg")" = 2 ]; then
   pass "location refused with 415: gw-dub got the call twice (no other peer runs)"
 else fail "location refused with 415: $(grep -c '^INVITE' "$DIR/location_415-gw.msg") INVITEs at gw-dub"; fi
@@ -158,12 +169,8 @@ else fail "location refused: $(metrics_of "$SIGNALING_METRICS" | grep location_r
 
 # --- A SIP-I gateway calls a UC user: its INVITE's ISUP IAM stays here,
 # the front end gets the relay's SDP alone.
-printf 'SEQUENTIAL\n015551234;\n' > "$DIR/sipi.csv"
-sipp_run sipi_in-uc 127.0.0.11 uas_uc_answer_hangs_up.xml & uc=$!
-bound 127.0.0.11
-sipp_run sipi_in-gw 127.0.0.21 uac_gw_sipi_call.xml -inf "$DIR/sipi.csv" 127.0.0.1:5160
-judge sipi_in-gw $? "SIP-I call from gw-dub to a UC user: answered, ended"
-wait $uc; judge sipi_in-uc $? "SIP-I call: the UC side's scenario"
+placed sipi_in gw 127.0.0.21 uac_gw_sipi_call.xml 015551234 127.0.0.1:5160 \
+  uc 127.0.0.11 uas_uc_answer_hangs_up.xml
 got=$(sed -n '/^INVITE sip:/,/^m=audio/p' "$DIR/sipi_in-uc.msg")
 if grep -q '^Content-Type: application/sdp' <<<"$got" && ! grep -qE 'ISUP|IAM' "$DIR/sipi_in-uc.msg"; then
   pass "SIP-I call: the front end got the SDP without the ISUP part"
@@ -219,12 +226,8 @@ reload_both "$DIR/base.yaml"
 sleep 0.5  # routing's file watcher may reload the same file once more
 
 # --- Inter-trunk routing: pbx-lon (127.0.0.31, trunk port 5164) calls out.
-printf 'SEQUENTIAL\n902071234567;\n' > "$DIR/pbx.csv"
-sipp_run inter_trunk-gw 127.0.0.22 uas_answer.xml & GW=$!
-bound 127.0.0.22
-sipp_run inter_trunk-pbx 127.0.0.31 uac_pbx_call.xml -inf "$DIR/pbx.csv" 127.0.0.1:5164
-judge inter_trunk-pbx $? "inter-trunk: the IP-PBX's call to the PSTN answered and hung up"
-wait $GW; judge inter_trunk-gw $? "inter-trunk: the London gateway answered"
+placed inter_trunk pbx 127.0.0.31 uac_pbx_call.xml 902071234567 127.0.0.1:5164 \
+  gw 127.0.0.22 uas_answer.xml
 if grep -q '^INVITE sip:02071234567@127\.0\.0\.22' "$DIR/inter_trunk-gw.msg" &&
    grep -qi '^From:.*sip:02079461001@' "$DIR/inter_trunk-gw.msg"; then
   pass "inter-trunk: called 02071234567 and calling 02079461001 (pstn-lon's national format)"

@@ -71,7 +71,6 @@ MessageBody BodyOf(su_home_t* home, const sip_t* sip, bool split) {
     out.error = std::string(parts.status().message());
     return out;
   }
-  out.split = true;
   out.body = std::move(parts->sdp);
   out.content_type = out.body.empty() ? "" : "application/sdp";
   out.others = std::move(parts->others);
@@ -117,9 +116,10 @@ IncomingRequest DescribeRequest(su_home_t* home, const sip_t* sip) {
   MessageBody body = BodyOf(home, sip);
   if (!body.error.empty()) {
     r.body_error = std::move(body.error);
-  } else if (!body.split && !body.body.empty() &&
-             body.content_type != "application/sdp" &&
-             !body.content_type.empty()) {
+  } else if (!body.content_type.empty() &&
+             body.content_type != "application/sdp") {
+    // Not SDP and not split (a split body's type is the SDP's or none): a
+    // body of one other part.
     const std::string disposition =
         sip->sip_content_disposition
             ? RenderedValue(home, reinterpret_cast<const sip_header_t*>(

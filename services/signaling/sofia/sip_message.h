@@ -29,7 +29,6 @@ struct MessageBody {
   std::string content_type;
   std::string body;
   std::vector<BodyPart> others;
-  bool split = false;  // a multipart body taken apart
   // A multipart body that could not be taken apart: why (the body and its
   // Content-Type stay as received).
   std::string error;
