@@ -21,6 +21,7 @@
 #include "services/common/status_macros.h"
 #include "services/signaling/call_plan.h"
 #include "services/signaling/sofia/sip_message.h"
+#include "services/signaling/sofia/timer_pacer.h"
 #include "services/signaling/tls_files.h"
 
 // Sofia's headers only from here on.
@@ -257,10 +258,23 @@ class SofiaSipStack::Impl {
     su_wait_create(wait, wake_fd_, SU_WAIT_IN);
     su_root_register(root_, wait, &Impl::OnWake,
                      reinterpret_cast<su_wakeup_arg_t*>(this), 0);
+    // The wake descriptor is registered on the root's epoll descriptor
+    // only (Sofia's default port on Linux); another port gets no pacer.
+    const int epoll_fd = EpollFdWatching(wake_fd_);
+    if (epoll_fd >= 0) {
+      pacer_ = std::make_unique<TimerPacer>(root_, epoll_fd);
+      if (!pacer_->Install()) pacer_.reset();
+    }
+    if (pacer_ == nullptr) {
+      TL_LOG(kWarning, "Sofia-SIP's loop is not on epoll: it spins for up "
+                       "to 1 ms before each timer");
+    }
     ready->Notify();
     su_root_run(root_);
     if (agent_ != nullptr) nta_agent_destroy(agent_);
     agent_ = nullptr;
+    su_root_remove_prepoll(root_);
+    pacer_.reset();
     su_root_destroy(root_);
     su_deinit();
   }
@@ -533,6 +547,7 @@ class SofiaSipStack::Impl {
   std::vector<ListenSpec> specs_;  // bound so far
   int next_ident_ = 0;
   int wake_fd_ = -1;
+  std::unique_ptr<TimerPacer> pacer_;
   std::thread thread_;
   absl::Mutex mu_;
   std::vector<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
