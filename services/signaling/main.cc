@@ -21,6 +21,11 @@ ABSL_FLAG(int32_t, tls_certificate_check_seconds, 60,
           "How often the TLS sockets' certificate files are read again to "
           "see whether a renewed certificate waits for a restart (0: never)");
 
+ABSL_FLAG(int32_t, gateway_dns_refresh_seconds, 60,
+          "How often the FQDNs of gateways given without an address are "
+          "resolved again, for trusting requests from them by source "
+          "address (0: only at start and when the topology changes)");
+
 int main(int argc, char** argv) {
   // gRPC's default poller (epoll1) lets every thread that waits on any
   // completion queue (the admin server's, gRPC's callback threads) read the
@@ -42,6 +47,9 @@ int main(int argc, char** argv) {
       absl::Seconds(std::max(0, absl::GetFlag(FLAGS_drain_seconds)));
   options.certificate_check = absl::Seconds(
       std::max(0, absl::GetFlag(FLAGS_tls_certificate_check_seconds)));
+  const int32_t dns_refresh = absl::GetFlag(FLAGS_gateway_dns_refresh_seconds);
+  options.gateway_dns_refresh =
+      dns_refresh > 0 ? absl::Seconds(dns_refresh) : absl::InfiniteDuration();
   return trunkline::RunService(
       "signaling", trunkline::kSignalingDefaults,
       [&options](const trunkline::ServiceContext& context)

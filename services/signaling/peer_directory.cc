@@ -223,6 +223,7 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
     std::vector<std::string> sources(g.trusted_sources().begin(),
                                      g.trusted_sources().end());
     if (!g.address().empty()) sources.push_back(g.address());
+    if (g.address().empty()) e.resolve_name = g.fqdn();
     const std::string name = CertificateName(g);
     if (!name.empty()) e.tls_names.push_back(name);
     e.tls_identity_required =
@@ -416,6 +417,34 @@ std::optional<PeerMatch> PeerDirectory::Match(
   }
   if (loose != nullptr) return loose->peer;
   return std::nullopt;
+}
+
+std::vector<std::string> PeerDirectory::NamesToResolve() const {
+  std::vector<std::string> names;
+  for (const Entry& e : entries_) {
+    if (!e.resolve_name.empty() &&
+        std::find(names.begin(), names.end(), e.resolve_name) == names.end()) {
+      names.push_back(e.resolve_name);
+    }
+  }
+  return names;
+}
+
+std::shared_ptr<const PeerDirectory> PeerDirectory::WithResolvedNames(
+    const ResolvedNames& resolved) const {
+  auto copy = std::shared_ptr<PeerDirectory>(new PeerDirectory(*this));
+  for (Entry& e : copy->entries_) {
+    if (e.resolve_name.empty()) continue;
+    auto it = resolved.find(e.resolve_name);
+    if (it == resolved.end()) continue;
+    for (const std::string& address : it->second) {
+      if (absl::StatusOr<AddressRange> r = AddressRange::Parse(address);
+          r.ok()) {
+        e.sources.push_back(*r);
+      }
+    }
+  }
+  return copy;
 }
 
 std::string PeerDirectory::TlsNameOf(const std::string& gateway) const {

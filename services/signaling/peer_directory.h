@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "services/signaling/credential_store.h"
+#include "services/signaling/host_resolver.h"
 #include "services/signaling/sip_stack.h"
 #include "trunkline/v1/topology.pb.h"
 
@@ -161,6 +162,13 @@ class PeerDirectory {
   // their gateway, which is how routing skips one reported down; `uc_side`
   // set, no trunk settings).
   std::vector<TrunkInfo> monitored() const;
+  // The FQDNs of the gateways given by name only (no `address`), whose
+  // addresses come from a resolver (HostResolver).
+  std::vector<std::string> NamesToResolve() const;
+  // This directory with those gateways trusted from the addresses their
+  // names resolved to as well (besides their trustedSources).
+  std::shared_ptr<const PeerDirectory> WithResolvedNames(
+      const ResolvedNames& resolved) const;
   // The topology's digest credentials, passwords read.
   const CredentialStore& credentials() const { return credentials_; }
   // What could not be read while building (password files).
@@ -171,6 +179,8 @@ class PeerDirectory {
     PeerMatch peer;
     uint32_t local_port = 0;  // 0: any
     std::vector<AddressRange> sources;
+    // The gateway's FQDN when it has no address: resolved into `sources`.
+    std::string resolve_name;
     // Certificate names that identify the gateway over TLS.
     std::vector<std::string> tls_names;
     // Mutual TLS: over TLS, only `tls_names` identify it.

@@ -60,6 +60,42 @@ TEST(PeerDirectoryTest, TrustsConfiguredPeersOnly) {
   EXPECT_FALSE((*dir)->Match("127.0.0.99", 5060).has_value());
 }
 
+TEST(PeerDirectoryTest, AGatewayGivenByNameIsTrustedFromWhatItResolvesTo) {
+  auto t = Example();
+  ASSERT_NE(t, nullptr);
+  v1::Topology topology = t->topology;
+  for (v1::Gateway& g : *topology.mutable_gateways()) {
+    if (g.name() == "itsp") g.clear_address();  // fqdn sip.itsp.example
+  }
+  auto dir = PeerDirectory::Create(topology, "med-pool");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_THAT((*dir)->NamesToResolve(),
+              ::testing::ElementsAre("sip.itsp.example"));
+  // Not resolved yet: nobody is that gateway.
+  EXPECT_FALSE((*dir)->Match("192.0.2.41", 5166).has_value());
+  std::shared_ptr<const PeerDirectory> resolved = (*dir)->WithResolvedNames(
+      {{"sip.itsp.example", {"192.0.2.41", "2001:db8::41"}}});
+  auto v4 = resolved->Match("192.0.2.41", 5166);
+  ASSERT_TRUE(v4.has_value());
+  EXPECT_EQ(v4->gateway, "itsp");
+  auto v6 = resolved->Match("2001:db8::41", 5166);
+  ASSERT_TRUE(v6.has_value());
+  EXPECT_EQ(v6->gateway, "itsp");
+  EXPECT_FALSE(resolved->Match("192.0.2.42", 5166).has_value());
+  // The others keep their own addresses; a name nobody asked for changes
+  // nothing.
+  EXPECT_TRUE(resolved->Match("127.0.0.21", 5160).has_value());
+  EXPECT_FALSE(
+      (*dir)
+          ->WithResolvedNames({{"gw-dub.contoso.example", {"192.0.2.9"}}})
+          ->Match("192.0.2.9", 5160)
+          .has_value());
+  // A gateway with an address needs no resolving.
+  auto example = PeerDirectory::Create(t->topology, "med-pool");
+  ASSERT_TRUE(example.ok());
+  EXPECT_THAT((*example)->NamesToResolve(), ::testing::IsEmpty());
+}
+
 TEST(PeerDirectoryTest, TrunksCarryTheirGatewayAndKeepalive) {
   auto t = Example();
   ASSERT_NE(t, nullptr);

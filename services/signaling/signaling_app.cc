@@ -52,6 +52,15 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
   app->b2bua_ = std::make_unique<B2bua>(stack, app->routing_.get(),
                                         app->media_.get(), app->metrics_.get());
   app->b2bua_->SetGatewayMonitor(app->monitor_.get());
+  SignalingApp* self = app.get();
+  app->resolver_ = std::make_unique<HostResolver>(
+      options.gateway_dns_refresh, &HostResolver::SystemLookup,
+      [stack, self](const ResolvedNames& resolved) {
+        stack->Post([self, resolved] {
+          self->resolved_ = resolved;
+          self->TrustPeers();
+        });
+      });
   // The SIP trace: the stack's messages, tagged by the B2BUA with their call
   // and trunk, to the admin API's Trace streams. All of it on the loop.
   B2bua* b2bua = app->b2bua_.get();
@@ -77,6 +86,9 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
 }
 
 SignalingApp::~SignalingApp() {
+  // No resolution is posted from here on (those posted run on the loop
+  // below, before the B2BUA goes).
+  resolver_.reset();
   if (drain_thread_.joinable()) drain_thread_.join();
   // Registrations end while the sockets are still open: an un-REGISTER per
   // registered trunk, its answer awaited for a bounded time (a registrar
@@ -107,8 +119,12 @@ absl::Status SignalingApp::ApplyTopology(
   const TrunkFigures figures = FiguresOf(peers->trunks());
   trunk_count_ = figures.trunks;
   call_limit_ = figures.call_limit;
+  resolver_->SetNames(peers->NamesToResolve());
   if (!started_) {
-    stack_->RunAndWait([&] { b2bua_->SetPeers(peers); });
+    stack_->RunAndWait([&] {
+      topology_peers_ = peers;
+      TrustPeers();
+    });
     RETURN_IF_ERROR(stack_->Start(peers->listen_specs(), b2bua_.get()));
     started_ = true;
     listening_ = peers->listen_specs();
@@ -160,11 +176,19 @@ absl::Status SignalingApp::ApplyTopology(
     }
   }
   stack_->RunAndWait([&] {
-    b2bua_->SetPeers(peers);
+    topology_peers_ = peers;
+    TrustPeers();
     monitor_->SetTrunks(peers->monitored());
     registrar_->SetPeers(peers);
   });
   return absl::OkStatus();
+}
+
+void SignalingApp::TrustPeers() {
+  if (topology_peers_ == nullptr) return;
+  b2bua_->SetPeers(topology_peers_->NamesToResolve().empty()
+                       ? topology_peers_
+                       : topology_peers_->WithResolvedNames(resolved_));
 }
 
 void SignalingApp::WatchCertificates(const std::vector<ListenSpec>& bound) {

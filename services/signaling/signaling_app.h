@@ -14,6 +14,7 @@
 #include "services/signaling/b2bua.h"
 #include "services/signaling/gateway_monitor.h"
 #include "services/signaling/grpc_completion_thread.h"
+#include "services/signaling/host_resolver.h"
 #include "services/signaling/media_controller.h"
 #include "services/signaling/routing_client.h"
 #include "services/signaling/signaling_admin_service.h"
@@ -36,6 +37,9 @@ struct SignalingOptions {
   // How often the TLS sockets' certificate files are read again
   // (CertificateWatcher); zero: never.
   absl::Duration certificate_check = absl::Seconds(60);
+  // How often the FQDNs of gateways given by name only are resolved again
+  // (HostResolver); infinite: only when the topology changes.
+  absl::Duration gateway_dns_refresh = absl::Seconds(60);
 };
 
 class SignalingApp final : public ServiceApp {
@@ -67,6 +71,9 @@ class SignalingApp final : public ServiceApp {
   SignalingApp() = default;
   // TLS sockets just bound: their certificates are watched.
   void WatchCertificates(const std::vector<ListenSpec>& bound);
+  // On the loop: the B2BUA trusts the topology's peers, the gateways given
+  // by FQDN from the addresses last resolved.
+  void TrustPeers();
 
   SignalingOptions options_;
   std::unique_ptr<SofiaSipStack> stack_;
@@ -82,8 +89,13 @@ class SignalingApp final : public ServiceApp {
   std::unique_ptr<B2bua> b2bua_;
   std::unique_ptr<SipTraceHub> trace_;
   std::unique_ptr<SignalingAdminService> admin_;
+  // The loop's: the topology's peers and what their FQDNs resolved to.
+  std::shared_ptr<const PeerDirectory> topology_peers_;
+  ResolvedNames resolved_;
   std::vector<ListenSpec> listening_;
   std::unique_ptr<CertificateWatcher> certificates_;
+  // Last member but one: stopped first, before what its results reach.
+  std::unique_ptr<HostResolver> resolver_;
   bool started_ = false;
   std::thread drain_thread_;
   // FiguresOf the topology in use, for FillLoad on gRPC's threads.

@@ -129,8 +129,20 @@ t = yaml.safe_load(open(sys.argv[1]))
 t["trunks"].append({"name": "pstn-dub-b", "pool": "med-pool", "listener": "lan",
                     "gateway": "gw-dub", "localPort": 5190,
                     "configuration": "pstn-dub"})
+# A gateway given by FQDN only: trusted from what the name resolves to
+# (localhost: 127.0.0.1 and ::1, from /etc/hosts).
+t["gateways"].append({"name": "gw-named", "kind": "pstn_gateway",
+                      "fqdn": "localhost", "port": 5098})
+t["trunks"].append({"name": "named", "pool": "med-pool", "listener": "lan",
+                    "gateway": "gw-named", "localPort": 5192,
+                    "configuration": "pstn-dub"})
 yaml.safe_dump(t, open(sys.argv[1] + ".new", "w"), sort_keys=False)
 PY
+# Before the reload 127.0.0.1 is no peer: its OPTIONS get 403.
+if timeout 20 sipp -sf "$SCEN/uac_options_403.xml" -i 127.0.0.1 -p 5098 -m 1 -timeout 10s -nostdin \
+     127.0.0.1:5160 >"$DIR/named-before.out" 2>&1; then
+  echo "PASS: 127.0.0.1 refused before it is a gateway's address"; PASSED=$((PASSED+1))
+else echo "FAIL: OPTIONS from 127.0.0.1 before the reload"; FAILED=$((FAILED+1)); fi
 mv "$DIR/topology.yaml.new" "$DIR/topology.yaml"
 kill -HUP "${PIDS[1]}"
 for _ in $(seq 50); do grep -q 'msg="SIP listener added".*port=5190' "$DIR/signaling.log" && break; sleep 0.2; done
@@ -139,6 +151,12 @@ if grep -q 'msg="SIP listener added".*port=5190' "$DIR/signaling.log" &&
      127.0.0.1:5190 >"$DIR/reload-options.out" 2>&1; then
   echo "PASS: a reloaded topology's new trunk port answers without a restart"; PASSED=$((PASSED+1))
 else echo "FAIL: new trunk port after reload"; grep -i "listener\|reload\|topology" "$DIR/signaling.log" | tail -5; FAILED=$((FAILED+1)); fi
+for _ in $(seq 50); do grep -q 'msg="gateway FQDN resolved".*name=localhost' "$DIR/signaling.log" && break; sleep 0.2; done
+if grep -q 'msg="gateway FQDN resolved".*name=localhost.*127\.0\.0\.1' "$DIR/signaling.log" &&
+   timeout 20 sipp -sf "$SCEN/uac_options.xml" -i 127.0.0.1 -p 5098 -m 1 -timeout 10s -nostdin \
+     127.0.0.1:5192 >"$DIR/named-after.out" 2>&1; then
+  echo "PASS: a gateway given by FQDN is trusted from the address it resolves to"; PASSED=$((PASSED+1))
+else echo "FAIL: gateway by FQDN"; grep -i "fqdn" "$DIR/signaling.log" | tail -3; FAILED=$((FAILED+1)); fi
 
 # --- OPTIONS keepalive: gw-dub (127.0.0.21) receives but never answers. With
 # intervalSeconds 5 and downThreshold 1 it is down after the first interval,

@@ -1,0 +1,71 @@
+// The addresses behind the FQDNs of gateways given by name only (no
+// `address`), so that requests from them are trusted by source address as
+// from a gateway given by address (Lync and Teams resolve a gateway's FQDN
+// the same way). A and AAAA through getaddrinfo (/etc/hosts, then DNS):
+// at once for a new set of names, then again every `refresh`, since a
+// provider moves its SBCs. A name that stops resolving keeps its last
+// addresses (a DNS outage must not cut a trunk off) until it is no longer
+// asked for; one never resolved trusts nothing.
+//
+// Resolution blocks, so it runs on a thread of its own; `on_change` is
+// called there, with every name's addresses, whenever any of them changed.
+#ifndef TRUNKLINE_SERVICES_SIGNALING_HOST_RESOLVER_H_
+#define TRUNKLINE_SERVICES_SIGNALING_HOST_RESOLVER_H_
+
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace trunkline::signaling {
+
+// Name -> its addresses (sorted, IPv4 and IPv6 text).
+using ResolvedNames =
+    absl::flat_hash_map<std::string, std::vector<std::string>>;
+
+class HostResolver {
+ public:
+  using Lookup = std::function<absl::StatusOr<std::vector<std::string>>(
+      const std::string& name)>;
+  using OnChange = std::function<void(const ResolvedNames&)>;
+
+  // The system's resolver: every A and AAAA address of `name`, or why not.
+  static absl::StatusOr<std::vector<std::string>> SystemLookup(
+      const std::string& name);
+
+  HostResolver(absl::Duration refresh, Lookup lookup, OnChange on_change);
+  ~HostResolver();
+  HostResolver(const HostResolver&) = delete;
+  HostResolver& operator=(const HostResolver&) = delete;
+
+  // The names to keep resolved (any thread); resolved at once when they
+  // differ from the last set.
+  void SetNames(std::vector<std::string> names);
+
+ private:
+  void Run();
+  // One pass over `names`; true when the result differs from `resolved_`.
+  bool ResolveAll(const std::vector<std::string>& names);
+
+  const absl::Duration refresh_;
+  const Lookup lookup_;
+  const OnChange on_change_;
+  absl::Mutex mu_;
+  std::vector<std::string> names_ ABSL_GUARDED_BY(mu_);
+  bool names_changed_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  // The resolver thread's own.
+  ResolvedNames resolved_;
+  absl::flat_hash_map<std::string, std::string> failing_;  // name -> why
+  std::thread thread_;
+};
+
+}  // namespace trunkline::signaling
+
+#endif  // TRUNKLINE_SERVICES_SIGNALING_HOST_RESOLVER_H_
