@@ -297,7 +297,13 @@ derive "$DIR/uc-keepalive.yaml" --keepalive pstn-lon=5/1 --uc-keepalive 5/1
 FE1=$!; PIDS+=($FE1)
 /usr/bin/python3 "$SRC/tests/signaling/silent_peer.py" 127.0.0.12 5060 "$DIR/fe2.log" 40 &
 FE2=$!; PIDS+=($FE2)
-for _ in $(seq 50); do grep -q listening "$DIR/fe2.log" 2>/dev/null && break; sleep 0.1; done
+# Both bound before the reload's first probes: an OPTIONS sent before
+# fe-dub-1 listens is refused by the kernel (ICMP), and fe-dub-1 is down
+# without having seen it.
+for _ in $(seq 50); do
+  grep -q listening "$DIR/fe1.log" 2>/dev/null && grep -q listening "$DIR/fe2.log" 2>/dev/null && break
+  sleep 0.1
+done
 kill -USR1 $FE2
 cp "$DIR/uc-keepalive.yaml" "$DIR/topology.yaml"
 kill -HUP "${PIDS[2]}"
