@@ -98,6 +98,7 @@ run_case cancel_while_ringing 127.0.0.11 uac_cancel.xml 127.0.0.21:uas_ring_canc
 run_case failover_503_to_itsp 127.0.0.11 uac_call.xml 127.0.0.21:uas_503.xml 127.0.0.41:uas_answer.xml
 run_case untrusted_source_403 127.0.0.99 uac_expect_403.xml
 
+
 metrics=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SM/metrics').read().decode())")
 for m in 'trunkline_signaling_calls_answered_total{direction="outbound",trunk="pstn-dub"} 2' \
          'trunkline_signaling_calls_answered_total{direction="outbound",trunk="itsp"} 1' \
@@ -112,6 +113,21 @@ for re in '^trunkline_signaling_grpc_client_duration_seconds_count\{method="/tru
   else echo "FAIL: metric $re"; FAILED=$((FAILED+1)); fi
 done
 kill -0 "${PIDS[1]}" 2>/dev/null || { echo "FAIL: signaling died"; FAILED=$((FAILED+1)); }
+
+# --- A SIP-I gateway that gives its cause only in the ISUP Release of its
+# body (no Reason header): a 486 with the Release alone, then a BYE with it
+# in multipart/mixed. The caller gets the Q.850 cause as a Reason both times.
+/usr/bin/python3 "$SRC/tests/signaling/sipi_gateway.py" 127.0.0.21 5060 "$DIR/sipi-gw.log" 30 &
+SIPI=$!; PIDS+=($SIPI)
+sleep 0.3
+if sipp_run sipi_busy 127.0.0.11 uac_expect_486_isup.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060; then
+  echo "PASS: a SIP-I 486's ISUP cause reached the caller as a Reason"; PASSED=$((PASSED+1))
+else echo "FAIL: SIP-I 486 (see $DIR/sipi_busy.err)"; FAILED=$((FAILED+1)); fi
+sipp_run sipi_bye 127.0.0.11 uac_call_callee_hangs_up.xml -inf "$DIR/numbers.csv" 127.0.0.1:5060
+if grep -q '^Reason: Q.850;cause=31;text="Normal, unspecified"' "$DIR/sipi_bye.msg"; then
+  echo "PASS: a SIP-I BYE's ISUP cause reached the caller's BYE"; PASSED=$((PASSED+1))
+else echo "FAIL: no Q.850 Reason from the SIP-I BYE"; grep -i '^Reason\|^BYE' "$DIR/sipi_bye.msg"; FAILED=$((FAILED+1)); fi
+wait "$SIPI" 2>/dev/null
 
 # --- Media bypassed, a failover after early media: gw-dub's reliable 183
 # (its SDP) completes the caller's offer/answer, then gw-dub fails (503);

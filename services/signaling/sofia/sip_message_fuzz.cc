@@ -4,7 +4,8 @@
 // checks and, for an INVITE that passes, a whole call over the fake stack
 // (routing answers one candidate; 180, 200, ACK, BYE). The same bytes go
 // through the SIP trace's own readers (Call-ID, first line, UTF-8
-// escaping, the transport dump parser), which see every message raw.
+// escaping, the transport dump parser), which see every message raw, and
+// the ISUP Release reader.
 //
 // The source is a trusted UC next hop of the example topology, so that
 // the fuzzer reaches past the 403.
@@ -18,6 +19,7 @@
 #include "services/common/topology/loader.h"
 #include "services/signaling/b2bua.h"
 #include "services/signaling/fake_sip_stack.h"
+#include "services/signaling/isup_cause.h"
 #include "services/signaling/sip_trace.h"
 #include "services/signaling/sofia/sip_message.h"
 
@@ -67,8 +69,13 @@ void Run(absl::string_view datagram) {
                   absl::UnixEpoch());
   (void)dump.Feed(text, absl::UnixEpoch());
 
+  // The ISUP Release reader sees the raw bytes too (a SIP-I body is
+  // binary).
+  (void)ReleaseCause(datagram);
+
   std::optional<IncomingRequest> request = ParseDatagram(datagram);
   if (!request) return;
+  (void)ReasonFromIsup(request->body_parts);
   request->source.remote_address = "127.0.0.11";
   request->source.remote_port = 5060;
   request->source.local_port = 5060;

@@ -20,6 +20,7 @@
 #include "services/common/log.h"
 #include "services/common/status_macros.h"
 #include "services/signaling/call_plan.h"
+#include "services/signaling/isup_cause.h"
 #include "services/signaling/sofia/sip_message.h"
 #include "services/signaling/sofia/timer_pacer.h"
 #include "services/signaling/tls_files.h"
@@ -136,6 +137,21 @@ std::string ReasonOf(const sip_t* sip) {
   return value;
 }
 
+// A BYE's Reason for the other leg: its own Reason header, else the Q.850
+// cause of the ISUP Release a SIP-I gateway put in its body.
+std::string ByeReasonOf(const sip_t* sip) {
+  std::string reason = ReasonOf(sip);
+  if (!reason.empty() || sip == nullptr || sip->sip_payload == nullptr) {
+    return reason;
+  }
+  su_home_t home[1] = {};
+  su_home_init(home);
+  const MessageBody body = BodyOf(home, sip);
+  su_home_deinit(home);
+  reason = ReasonFromIsup(body.others);
+  return reason.empty() ? ReasonFromIsup(body.content_type, body.body) : reason;
+}
+
 SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
   SipResponse r;
   if (sip == nullptr || sip->sip_status == nullptr) {
@@ -154,6 +170,16 @@ SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
   MessageBody body = BodyOf(home, sip,
                             m == sip_method_invite || m == sip_method_update ||
                                 m == sip_method_prack);
+  // A SIP-I gateway's refusal carries its Q.850 cause in the ISUP Release,
+  // often with no Reason header: the cause becomes one.
+  std::string isup_reason;
+  if (r.code >= 300 && sip->sip_reason == nullptr && body.error.empty()) {
+    isup_reason = ReasonFromIsup(body.others);
+    if (isup_reason.empty()) {
+      isup_reason = ReasonFromIsup(body.content_type, body.body);
+    }
+  }
+  if (!isup_reason.empty()) r.headers.emplace_back("Reason", isup_reason);
   if (body.error.empty()) {
     r.content_type = std::move(body.content_type);
     r.body = std::move(body.body);
@@ -266,8 +292,9 @@ class SofiaSipStack::Impl {
       if (!pacer_->Install()) pacer_.reset();
     }
     if (pacer_ == nullptr) {
-      TL_LOG(kWarning, "Sofia-SIP's loop is not on epoll: it spins for up "
-                       "to 1 ms before each timer");
+      TL_LOG(kWarning,
+             "Sofia-SIP's loop is not on epoll: it spins for up "
+             "to 1 ms before each timer");
     }
     ready->Notify();
     su_root_run(root_);
@@ -1044,7 +1071,7 @@ class SofiaServerLeg final : public ServerLeg {
     auto* self = reinterpret_cast<SofiaServerLeg*>(magic);
     switch (sip->sip_request->rq_method) {
       case sip_method_bye:
-        if (self->observer_) self->observer_->OnBye(ReasonOf(sip));
+        if (self->observer_) self->observer_->OnBye(ByeReasonOf(sip));
         return 200;
       case sip_method_ack:
         if (self->observer_) {
@@ -1436,7 +1463,7 @@ class SofiaClientLeg final : public ClientLeg {
     auto* self = reinterpret_cast<SofiaClientLeg*>(magic);
     switch (sip->sip_request->rq_method) {
       case sip_method_bye:
-        if (self->observer_) self->observer_->OnBye(ReasonOf(sip));
+        if (self->observer_) self->observer_->OnBye(ByeReasonOf(sip));
         return 200;
       case sip_method_ack:
         if (self->observer_) {
