@@ -186,6 +186,18 @@ absl::Status SignalingApp::ApplyTopology(
 
 void SignalingApp::TrustPeers() {
   if (topology_peers_ == nullptr) return;
+  const std::vector<std::string> names = topology_peers_->NamesToResolve();
+  for (const std::string& gone : fqdn_names_) {
+    if (std::find(names.begin(), names.end(), gone) == names.end()) {
+      metrics_->ForgetFqdn(gone);
+    }
+  }
+  for (const std::string& name : names) {
+    auto it = resolved_.find(name);
+    metrics_->FqdnAddresses(name,
+                            it == resolved_.end() ? 0 : it->second.size());
+  }
+  fqdn_names_ = names;
   b2bua_->SetPeers(topology_peers_->NamesToResolve().empty()
                        ? topology_peers_
                        : topology_peers_->WithResolvedNames(resolved_));

@@ -126,6 +126,12 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
                        .Name("trunkline_signaling_options_rtt_seconds")
                        .Help("Last OPTIONS keepalive round trip")
                        .Register(*registry)),
+      fqdn_addresses_(prometheus::BuildGauge()
+                          .Name("trunkline_signaling_gateway_fqdn_addresses")
+                          .Help("Addresses requests are taken from for a "
+                                "gateway given by FQDN only (0: its name "
+                                "never resolved; requests from it get 403)")
+                          .Register(*registry)),
       routing_answering_(
           prometheus::BuildGauge()
               .Name("trunkline_signaling_routing_answering")
@@ -238,6 +244,18 @@ void SignalingMetrics::AuthChallenge(const std::string& trunk,
 void SignalingMetrics::TrunkRegistered(const std::string& trunk,
                                        bool registered) {
   registered_.Add({{"trunk", trunk}}).Set(registered ? 1 : 0);
+}
+
+void SignalingMetrics::FqdnAddresses(const std::string& name,
+                                     size_t addresses) {
+  fqdn_addresses_.Add({{"name", name}}).Set(static_cast<double>(addresses));
+}
+
+void SignalingMetrics::ForgetFqdn(const std::string& name) {
+  const std::map<std::string, std::string> labels = {{"name", name}};
+  if (fqdn_addresses_.Has(labels)) {
+    fqdn_addresses_.Remove(&fqdn_addresses_.Add(labels));
+  }
 }
 
 void SignalingMetrics::RoutingAnswering(bool answering) {

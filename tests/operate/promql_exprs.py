@@ -53,6 +53,7 @@ CONTRACT = {
     "trunkline_signaling_tls_certificate_expiry_timestamp_seconds": (
         "gauge", ["socket"]),
     "trunkline_signaling_tls_certificate_renewed": ("gauge", ["socket"]),
+    "trunkline_signaling_gateway_fqdn_addresses": ("gauge", ["name"]),
     "trunkline_signaling_options_rtt_seconds": ("gauge", ["trunk", "gateway"]),
     "trunkline_signaling_routing_answering": ("gauge", []),
     "trunkline_signaling_untrusted_requests_total": ("counter", ["method"]),

@@ -173,6 +173,10 @@ if grep -q 'msg="gateway FQDN resolved".*name=localhost.*127\.0\.0\.1' "$DIR/sig
      127.0.0.1:5192 >"$DIR/named-after.out" 2>&1; then
   echo "PASS: a gateway given by FQDN is trusted from the address it resolves to"; PASSED=$((PASSED+1))
 else echo "FAIL: gateway by FQDN"; grep -i "fqdn" "$DIR/signaling.log" | tail -3; FAILED=$((FAILED+1)); fi
+fqdn_metric=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SM/metrics').read().decode())" | grep '^trunkline_signaling_gateway_fqdn_addresses')
+if grep -qE '^trunkline_signaling_gateway_fqdn_addresses\{name="localhost"\} [1-9]' <<<"$fqdn_metric"; then
+  echo "PASS: metric: the addresses trusted for localhost"; PASSED=$((PASSED+1))
+else echo "FAIL: fqdn metric: $fqdn_metric"; FAILED=$((FAILED+1)); fi
 
 # --- OPTIONS keepalive: gw-dub (127.0.0.21) receives but never answers. With
 # intervalSeconds 5 and downThreshold 1 it is down after the first interval,
