@@ -161,18 +161,22 @@ if timeout 20 sipp -sf "$SCEN/uac_options_403.xml" -i 127.0.0.1 -p 5098 -m 1 -ti
 else echo "FAIL: OPTIONS from 127.0.0.1 before the reload"; FAILED=$((FAILED+1)); fi
 mv "$DIR/topology.yaml.new" "$DIR/topology.yaml"
 kill -HUP "${PIDS[1]}"
-for _ in $(seq 50); do grep -q 'msg="SIP listener added".*port=5190' "$DIR/signaling.log" && break; sleep 0.2; done
-if grep -q 'msg="SIP listener added".*port=5190' "$DIR/signaling.log" &&
-   timeout 20 sipp -sf "$SCEN/uac_options.xml" -i 127.0.0.21 -p 5060 -m 1 -timeout 10s -nostdin \
-     127.0.0.1:5190 >"$DIR/reload-options.out" 2>&1; then
-  echo "PASS: a reloaded topology's new trunk port answers without a restart"; PASSED=$((PASSED+1))
-else echo "FAIL: new trunk port after reload"; grep -i "listener\|reload\|topology" "$DIR/signaling.log" | tail -5; FAILED=$((FAILED+1)); fi
-for _ in $(seq 50); do grep -q 'msg="gateway FQDN resolved".*name=localhost' "$DIR/signaling.log" && break; sleep 0.2; done
-if grep -q 'msg="gateway FQDN resolved".*name=localhost.*127\.0\.0\.1' "$DIR/signaling.log" &&
-   timeout 20 sipp -sf "$SCEN/uac_options.xml" -i 127.0.0.1 -p 5098 -m 1 -timeout 10s -nostdin \
-     127.0.0.1:5192 >"$DIR/named-after.out" 2>&1; then
-  echo "PASS: a gateway given by FQDN is trusted from the address it resolves to"; PASSED=$((PASSED+1))
-else echo "FAIL: gateway by FQDN"; grep -i "fqdn" "$DIR/signaling.log" | tail -3; FAILED=$((FAILED+1)); fi
+# options_after NAME LOG_REGEX SOURCE_IP SOURCE_PORT TARGET: once signaling's
+# log matches LOG_REGEX (up to 10 s), one OPTIONS from SOURCE_IP:SOURCE_PORT
+# to TARGET must be answered 200. Logs NAME's result.
+options_after() {
+  local name=$1 logged=$2 ip=$3 port=$4 target=$5
+  for _ in $(seq 50); do grep -q "$logged" "$DIR/signaling.log" && break; sleep 0.2; done
+  if grep -q "$logged" "$DIR/signaling.log" &&
+     timeout 20 sipp -sf "$SCEN/uac_options.xml" -i "$ip" -p "$port" -m 1 -timeout 10s -nostdin \
+       "$target" >"$DIR/options-$port-${target##*:}.out" 2>&1; then
+    echo "PASS: $name"; PASSED=$((PASSED+1))
+  else echo "FAIL: $name"; grep -i "listener\|reload\|topology\|fqdn" "$DIR/signaling.log" | tail -5; FAILED=$((FAILED+1)); fi
+}
+options_after "a reloaded topology's new trunk port answers without a restart" \
+  'msg="SIP listener added".*port=5190' 127.0.0.21 5060 127.0.0.1:5190
+options_after "a gateway given by FQDN is trusted from the address it resolves to" \
+  'msg="gateway FQDN resolved".*name=localhost.*127\.0\.0\.1' 127.0.0.1 5098 127.0.0.1:5192
 fqdn_metric=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$SM/metrics').read().decode())" | grep '^trunkline_signaling_gateway_fqdn_addresses')
 if grep -qE '^trunkline_signaling_gateway_fqdn_addresses\{name="localhost"\} [1-9]' <<<"$fqdn_metric"; then
   echo "PASS: metric: the addresses trusted for localhost"; PASSED=$((PASSED+1))
