@@ -119,13 +119,15 @@ absl::Status SignalingApp::ApplyTopology(
   const TrunkFigures figures = FiguresOf(peers->trunks());
   trunk_count_ = figures.trunks;
   call_limit_ = figures.call_limit;
-  resolver_->SetNames(peers->NamesToResolve());
   if (!started_) {
     stack_->RunAndWait([&] {
       topology_peers_ = peers;
       TrustPeers();
     });
     RETURN_IF_ERROR(stack_->Start(peers->listen_specs(), b2bua_.get()));
+    // Only a topology in use has its names resolved: a refused one must not
+    // make the resolver forget the names of the one that stays.
+    resolver_->SetNames(peers->NamesToResolve());
     started_ = true;
     listening_ = peers->listen_specs();
     WatchCertificates(listening_);
@@ -181,6 +183,7 @@ absl::Status SignalingApp::ApplyTopology(
     monitor_->SetTrunks(peers->monitored());
     registrar_->SetPeers(peers);
   });
+  resolver_->SetNames(peers->NamesToResolve());
   return absl::OkStatus();
 }
 
@@ -198,7 +201,7 @@ void SignalingApp::TrustPeers() {
                             it == resolved_.end() ? 0 : it->second.size());
   }
   fqdn_names_ = names;
-  b2bua_->SetPeers(topology_peers_->NamesToResolve().empty()
+  b2bua_->SetPeers(names.empty()
                        ? topology_peers_
                        : topology_peers_->WithResolvedNames(resolved_));
 }
