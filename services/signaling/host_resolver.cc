@@ -127,13 +127,9 @@ bool HostResolver::ResolveAll(const std::vector<std::string>& names) {
     }
     if (last != resolved_.end()) next[name] = last->second;
   }
-  for (auto it = failing_.begin(); it != failing_.end();) {
-    if (std::find(names.begin(), names.end(), it->first) == names.end()) {
-      failing_.erase(it++);
-    } else {
-      ++it;
-    }
-  }
+  absl::erase_if(failing_, [&names](const auto& entry) {
+    return std::find(names.begin(), names.end(), entry.first) == names.end();
+  });
   if (next == resolved_) return false;
   for (const auto& [name, addresses] : next) {
     auto before = resolved_.find(name);

@@ -103,21 +103,20 @@ std::string Q850Reason(int cause) {
   return absl::StrCat("Q.850;cause=", cause);
 }
 
-std::string ReasonFromIsup(absl::string_view content_type,
+std::string ReasonFromIsup(const std::vector<BodyPart>& parts,
+                           absl::string_view content_type,
                            absl::string_view body) {
-  if (MediaTypeOf(content_type) != "application/isup") return "";
-  std::optional<int> cause = ReleaseCause(body);
-  return cause ? Q850Reason(*cause) : "";
-}
-
-std::string ReasonFromIsup(const std::vector<BodyPart>& parts) {
+  std::optional<int> cause;
   for (const BodyPart& part : parts) {
-    if (part.media_type != "application/isup") continue;
-    if (std::optional<int> cause = ReleaseCause(part.body)) {
-      return Q850Reason(*cause);
+    if (part.media_type == "application/isup" &&
+        (cause = ReleaseCause(part.body))) {
+      break;
     }
   }
-  return "";
+  if (!cause && MediaTypeOf(content_type) == "application/isup") {
+    cause = ReleaseCause(body);
+  }
+  return cause ? Q850Reason(*cause) : "";
 }
 
 }  // namespace trunkline::signaling

@@ -28,11 +28,12 @@ std::optional<int> ReleaseCause(absl::string_view isup);
 // that calls commonly end with; the cause alone for the others).
 std::string Q850Reason(int cause);
 
-// The Reason header value for a message whose body parts (or, for a body
-// of one part, `content_type` and `body`) carry an ISUP REL; "" otherwise.
-std::string ReasonFromIsup(const std::vector<BodyPart>& parts);
-std::string ReasonFromIsup(absl::string_view content_type,
-                           absl::string_view body);
+// The Reason header value for a message that carries an ISUP REL: among
+// the parts split off a multipart body, or as the whole body
+// (`content_type` and `body`, when it was not multipart); "" otherwise.
+std::string ReasonFromIsup(const std::vector<BodyPart>& parts,
+                           absl::string_view content_type = "",
+                           absl::string_view body = "");
 
 }  // namespace trunkline::signaling
 

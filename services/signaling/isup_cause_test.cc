@@ -85,9 +85,10 @@ TEST(IsupCauseTest, FindsTheReleaseAmongTheParts) {
   isup.body = std::string({'\x09', '\x01', '\x00'});  // ANM
   EXPECT_EQ(ReasonFromIsup({isup}), "");
   // A body of the ISUP message alone.
-  EXPECT_EQ(ReasonFromIsup("application/ISUP; version=itu-t92+", Release(1)),
-            "Q.850;cause=1;text=\"Unallocated (unassigned) number\"");
-  EXPECT_EQ(ReasonFromIsup("application/sdp", Release(1)), "");
+  EXPECT_EQ(
+      ReasonFromIsup({}, "application/ISUP; version=itu-t92+", Release(1)),
+      "Q.850;cause=1;text=\"Unallocated (unassigned) number\"");
+  EXPECT_EQ(ReasonFromIsup({}, "application/sdp", Release(1)), "");
 }
 
 }  // namespace

@@ -148,8 +148,7 @@ std::string ByeReasonOf(const sip_t* sip) {
   su_home_init(home);
   const MessageBody body = BodyOf(home, sip);
   su_home_deinit(home);
-  reason = ReasonFromIsup(body.others);
-  return reason.empty() ? ReasonFromIsup(body.content_type, body.body) : reason;
+  return ReasonFromIsup(body.others, body.content_type, body.body);
 }
 
 SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
@@ -172,14 +171,11 @@ SipResponse ToResponse(su_home_t* home, nta_outgoing_t* orq, const sip_t* sip) {
                                 m == sip_method_prack);
   // A SIP-I gateway's refusal carries its Q.850 cause in the ISUP Release,
   // often with no Reason header: the cause becomes one.
-  std::string isup_reason;
   if (r.code >= 300 && sip->sip_reason == nullptr && body.error.empty()) {
-    isup_reason = ReasonFromIsup(body.others);
-    if (isup_reason.empty()) {
-      isup_reason = ReasonFromIsup(body.content_type, body.body);
-    }
+    std::string isup_reason =
+        ReasonFromIsup(body.others, body.content_type, body.body);
+    if (!isup_reason.empty()) r.headers.emplace_back("Reason", isup_reason);
   }
-  if (!isup_reason.empty()) r.headers.emplace_back("Reason", isup_reason);
   if (body.error.empty()) {
     r.content_type = std::move(body.content_type);
     r.body = std::move(body.body);

@@ -5,13 +5,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
 namespace trunkline::signaling {
@@ -71,7 +72,7 @@ int EpollFdWatching(int registered_fd) {
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return -1;
   int found = -1;
-  const std::string wanted = absl::StrCat("tfd: ", registered_fd, " ");
+  const std::string wanted = absl::StrCat(registered_fd);
   while (dirent* entry = readdir(dir)) {
     int fd;
     if (!absl::SimpleAtoi(entry->d_name, &fd) || fd == dirfd(dir)) continue;
@@ -85,12 +86,9 @@ int EpollFdWatching(int registered_fd) {
     std::string line;
     while (std::getline(info, line)) {
       // "tfd:        7 events:       19 data: ..." (spaces vary).
-      std::string squeezed;
-      for (char c : line) {
-        if (c == ' ' && !squeezed.empty() && squeezed.back() == ' ') continue;
-        squeezed += c;
-      }
-      if (absl::StartsWith(squeezed, wanted)) {
+      const std::vector<absl::string_view> fields =
+          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+      if (fields.size() >= 2 && fields[0] == "tfd:" && fields[1] == wanted) {
         found = fd;
         break;
       }
