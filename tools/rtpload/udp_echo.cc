@@ -1,5 +1,6 @@
 // udp_echo: the floor for rtpload. N sockets on --listen_base + 2i, each
-// forwarding what it receives to 127.0.0.1:--forward_base + 2i with
+// forwarding what it receives to 127.0.0.1:--forward_base + 2i (or, with
+// --forward_shared, all to --forward_base) with
 // recvmmsg/sendmmsg from one thread: what a relay costs with no RTP work at
 // all.
 #include <arpa/inet.h>
@@ -19,6 +20,9 @@
 ABSL_FLAG(int, listen_base, 61000, "first listening port");
 ABSL_FLAG(int, forward_base, 63000, "first destination port");
 ABSL_FLAG(int, count, 100, "socket pairs");
+ABSL_FLAG(bool, forward_shared, false,
+          "forward every socket's packets to --forward_base itself (for "
+          "rtpload --shared_receiver)");
 
 namespace {
 volatile sig_atomic_t stopping = 0;
@@ -45,7 +49,8 @@ int main(int argc, char** argv) {
     }
     destinations[i] = sin;
     destinations[i].sin_port =
-        htons(uint16_t(absl::GetFlag(FLAGS_forward_base) + 2 * i));
+        htons(uint16_t(absl::GetFlag(FLAGS_forward_base) +
+                       (absl::GetFlag(FLAGS_forward_shared) ? 0 : 2 * i)));
     epoll_event e{};
     e.events = EPOLLIN;
     e.data.u32 = uint32_t(i);
