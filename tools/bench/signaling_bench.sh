@@ -15,7 +15,8 @@
 #   tools/bench/signaling_bench.sh BUILD_BIN_DIR OUT_DIR
 #
 # Environment: RATES (the ramp's steps), STEP_SECONDS, CPU_RATE (the rate
-# of the CPU-per-call step), PARTS (any of "ours peer memory"; all by
+# of the CPU-per-call steps), CPU_ROUNDS (alternating rounds of them, 5),
+# PARTS (any of "ours peer memory"; all by
 # default: one part alone while tuning), KEEP_WORK (keep the logs),
 # MEDIA_FLAGS (more flags for our media service, e.g. --packet_io=epoll).
 set -euo pipefail
@@ -79,7 +80,7 @@ start_stack() {  # topology
   for svc in routing media signaling; do
     api=$(free_port) admin=$(free_port) metrics=$(free_port)
     local extra=()
-    [ $svc = media ] && extra=(--rtp_port_min=20000 --rtp_port_max=59999 ${MEDIA_FLAGS:-})
+    [ $svc = media ] && extra=(--rtp_port_min=20000 --rtp_port_max="${MEDIA_PORT_MAX:-59999}" ${MEDIA_FLAGS:-})
     [ $svc = signaling ] && extra=(--routing="$ROUTING_API" --media="$MEDIA_API")
     "$BIN/$svc" --topology="$topo" --grpc_address=127.0.0.1:$api \
       --admin_address=127.0.0.1:$admin --metrics_address=127.0.0.1:$metrics \
@@ -92,6 +93,20 @@ start_stack() {  # topology
   sleep 2.5  # signaling's first media load poll
 }
 stop_pids() { for p in "$@"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
+# Kamailio + rtpengine; rtpengine's ports from $1 to 59999.
+start_peer() {  # first_rtp_port
+  NG=$(free_port); KPORT=5090
+  rtpengine --table=-1 --interface=127.0.0.1 --listen-ng=127.0.0.1:$NG \
+    --port-min="$1" --port-max=59999 --foreground --log-stderr --log-level=3 \
+    --no-fallback 2>"$WORK/rtpengine.log" &
+  PIDS+=($!); RTPENGINE=$!
+  sed -e "s/__PORT__/$KPORT/" -e "s/__NG_PORT__/$NG/" -e "s/__GATEWAY__/127.0.0.21:5060/" \
+    tools/bench/kamailio-bench.cfg > "$WORK/kamailio.cfg"
+  kamailio -f "$WORK/kamailio.cfg" -DD -E -P "$WORK/kamailio.pid" 2>"$WORK/kamailio.log" &
+  PIDS+=($!); KAMAILIO=$!
+  sleep 2
+  KPIDS=($(pgrep -P "$KAMAILIO") "$KAMAILIO" "$RTPENGINE")
+}
 
 printf 'SEQUENTIAL\n0871234567;\n' > "$WORK/numbers.csv"
 uas() {  # the gateway: answers every call
@@ -166,36 +181,85 @@ done
 uas
 ramp trunkline 127.0.0.1:5060 "${STACK[@]}"
 OURS_BEST=$BEST
-# CPU per call at a fixed rate, and which of our processes spends it.
-for i in 0 1 2; do BEFORE[$i]=$(ticks "${STACK[$i]}"); done
-read -r ok failed cpu < <(step 127.0.0.1:5060 "$CPU_RATE" "${STACK[@]}")
-OURS_US=$(awk -v t="$cpu" -v hz="$HZ" -v n="$ok" 'BEGIN{printf "%.0f", t/hz*1e6/n}')
-for i in 0 1 2; do
-  t=$(( $(ticks "${STACK[$i]}") - BEFORE[$i] ))
-  SPLIT+="${names[$i]} $(awk -v t="$t" -v hz="$HZ" -v n="$ok" 'BEGIN{printf "%.0f", t/hz*1e6/n}') µs, "
-done
 stop_pids "${STACK[@]}" "$UAS"
 fi
 
 if part peer; then
 echo "== Kamailio (tm, rr, dialog, rtpengine) + rtpengine"
-NG=$(free_port); KPORT=5090
-rtpengine --table=-1 --interface=127.0.0.1 --listen-ng=127.0.0.1:$NG \
-  --port-min=20000 --port-max=59999 --foreground --log-stderr --log-level=3 \
-  --no-fallback 2>"$WORK/rtpengine.log" &
-PIDS+=($!); RTPENGINE=$!
-sed -e "s/__PORT__/$KPORT/" -e "s/__NG_PORT__/$NG/" -e "s/__GATEWAY__/127.0.0.21:5060/" \
-  tools/bench/kamailio-bench.cfg > "$WORK/kamailio.cfg"
-kamailio -f "$WORK/kamailio.cfg" -DD -E -P "$WORK/kamailio.pid" 2>"$WORK/kamailio.log" &
-PIDS+=($!); KAMAILIO=$!
-sleep 2
-KPIDS=($(pgrep -P "$KAMAILIO") "$KAMAILIO" "$RTPENGINE")
+start_peer 20000
 uas
 ramp kamailio+rtpengine 127.0.0.1:$KPORT "${KPIDS[@]}"
 PEER_BEST=$BEST
-read -r ok failed cpu < <(step 127.0.0.1:$KPORT "$CPU_RATE" "${KPIDS[@]}")
-PEER_US=$(awk -v t="$cpu" -v hz="$HZ" -v n="$ok" 'BEGIN{printf "%.0f", t/hz*1e6/n}')
 stop_pids "$KAMAILIO" "$RTPENGINE" "$UAS"
+fi
+
+# CPU per call at CPU_RATE: both systems up side by side (ours' media ports
+# 20000-39999, rtpengine's 40000-59999, one gateway), a warm-up step each,
+# then CPU_ROUNDS rounds of one step of each (in turn which goes first). The
+# figure is each side's median over the rounds, and their ratio: on this
+# VM one 10 s step's CPU per call moved by up to 1.8x between two steps of
+# the same system a minute apart, so steps far apart in time (as when each
+# system's step followed its own ramp) compared the machine's moments more
+# than the systems.
+ROUND_LINES=()
+if part ours || part peer; then
+echo "== CPU per call at ${CPU_RATE}/s, ${CPU_ROUNDS:-5} alternating rounds"
+us_of() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN{ if (n>0) printf "%.0f", t/hz*1e6/n; else print 0 }'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+part ours && { topology "$WORK/anchored.yaml"; MEDIA_PORT_MAX=39999 start_stack "$WORK/anchored.yaml"; }
+part peer && start_peer 40000
+uas
+names=(routing media signaling)
+OURS_ALL=() PEER_ALL=() RATIOS=()
+declare -A SPLIT_ALL
+half=$(( STEP_SECONDS / 2 > 0 ? STEP_SECONDS / 2 : 1 ))
+part ours && STEP_SECONDS=$half step 127.0.0.1:5060 "$CPU_RATE" "${STACK[@]}" >/dev/null && sleep 2
+part peer && STEP_SECONDS=$half step 127.0.0.1:$KPORT "$CPU_RATE" "${KPIDS[@]}" >/dev/null && sleep 2
+ours_step() {
+  declare -A BEFORE
+  for i in 0 1 2; do BEFORE[$i]=$(ticks "${STACK[$i]}"); done
+  read -r ok failed cpu < <(step 127.0.0.1:5060 "$CPU_RATE" "${STACK[@]}")
+  ours_us=$(us_of "$cpu" "$ok"); OURS_ALL+=("$ours_us")
+  local split="" t u
+  for i in 0 1 2; do
+    t=$(( $(ticks "${STACK[$i]}") - BEFORE[$i] ))
+    u=$(us_of "$t" "$ok"); SPLIT_ALL[$i]+="$u "
+    split+="${names[$i]} $u, "
+  done
+  ours_line=" Trunkline $ours_us µs (${split%, }; $ok answered, $failed failed)"
+  sleep 2
+}
+peer_step() {
+  read -r ok failed cpu < <(step 127.0.0.1:$KPORT "$CPU_RATE" "${KPIDS[@]}")
+  peer_us=$(us_of "$cpu" "$ok"); PEER_ALL+=("$peer_us")
+  peer_line=" Kamailio + rtpengine $peer_us µs ($ok answered, $failed failed)"
+  sleep 2
+}
+# Odd rounds ours first, even rounds the peer's: a drift of the machine
+# over a round favours neither.
+for round in $(seq "${CPU_ROUNDS:-5}"); do
+  ours_us=0 peer_us=0 ours_line="" peer_line="" line="round $round:"
+  if [ $((round % 2)) = 1 ]; then
+    part ours && ours_step; part peer && peer_step
+  else
+    part peer && peer_step; part ours && ours_step
+  fi
+  line+="$ours_line$peer_line"
+  if [ "$ours_us" -gt 0 ] && [ "$peer_us" -gt 0 ]; then
+    r=$(awk -v a="$ours_us" -v b="$peer_us" 'BEGIN{printf "%.2f", a/b}'); RATIOS+=("$r")
+    line+=", ratio $r"
+  fi
+  echo "$line"; ROUND_LINES+=("$line")
+done
+if part ours; then
+  OURS_US=$(median "${OURS_ALL[@]}")
+  SPLIT=""
+  for i in 0 1 2; do SPLIT+="${names[$i]} $(median ${SPLIT_ALL[$i]}), "; done
+fi
+part peer && PEER_US=$(median "${PEER_ALL[@]}")
+part ours && stop_pids "${STACK[@]}"
+part peer && stop_pids "$KAMAILIO" "$RTPENGINE"
+stop_pids "$UAS"
 fi
 
 MEMORY_LINES=()
@@ -240,7 +304,8 @@ fi
 {
   echo
   echo "Highest rate with < 0.1% failed calls: Trunkline ${OURS_BEST}/s, Kamailio + rtpengine ${PEER_BEST}/s (ratio $(awk -v a="$OURS_BEST" -v b="$PEER_BEST" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-" }'))."
-  echo "CPU per call at ${CPU_RATE}/s: Trunkline ${OURS_US} µs (${SPLIT%, }), Kamailio + rtpengine ${PEER_US} µs (ratio $(awk -v a="$OURS_US" -v b="$PEER_US" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-" }'))."
+  echo "CPU per call at ${CPU_RATE}/s, the median of ${CPU_ROUNDS:-5} alternating rounds: Trunkline ${OURS_US} µs (medians: ${SPLIT%, }), Kamailio + rtpengine ${PEER_US} µs (ratio $(awk -v a="$OURS_US" -v b="$PEER_US" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-" }'); each round's: ${RATIOS[*]:-none})."
+  for line in "${ROUND_LINES[@]}"; do echo "- $line"; done
   echo "Trunkline idle, CPU over 10 s without calls: ${IDLE%, }."
   for line in "${MEMORY_LINES[@]}"; do echo "$line"; done
 } | tee -a "$OUT/signaling.md"
