@@ -716,8 +716,8 @@ int Run() {
     }
     next += interval_ns;
     Stream& s = streams[index];
-    const uint32_t ssrc =
-        htonl(uint32_t(index + 1));  // index + 1: see receiver
+    // The stream's index + 1, by which the shared receiver finds it.
+    const uint32_t ssrc = htonl(uint32_t(index + 1));
     index = (index + 1) % streams.size();
     ++s.sequence;
     s.timestamp += 160;
