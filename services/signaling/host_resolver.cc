@@ -53,10 +53,11 @@ absl::StatusOr<std::vector<std::string>> HostResolver::SystemLookup(
 }
 
 HostResolver::HostResolver(absl::Duration refresh, Lookup lookup,
-                           OnChange on_change)
+                           OnChange on_change, OnFailing on_failing)
     : refresh_(refresh),
       lookup_(std::move(lookup)),
-      on_change_(std::move(on_change)) {
+      on_change_(std::move(on_change)),
+      on_failing_(std::move(on_failing)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -93,8 +94,21 @@ void HostResolver::Run() {
       names_changed_ = false;
       names = names_;
     }
+    const std::vector<std::string> failing_before = FailingNames();
     if (ResolveAll(names)) on_change_(resolved_);
+    if (on_failing_ != nullptr) {
+      std::vector<std::string> failing = FailingNames();
+      if (failing != failing_before) on_failing_(failing);
+    }
   }
+}
+
+std::vector<std::string> HostResolver::FailingNames() const {
+  std::vector<std::string> names;
+  names.reserve(failing_.size());
+  for (const auto& [name, why] : failing_) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 bool HostResolver::ResolveAll(const std::vector<std::string>& names) {

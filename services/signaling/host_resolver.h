@@ -8,7 +8,9 @@
 // asked for; one never resolved trusts nothing.
 //
 // Resolution blocks, so it runs on a thread of its own; `on_change` is
-// called there, with every name's addresses, whenever any of them changed.
+// called there, with every name's addresses, whenever any of them changed,
+// and `on_failing` (when given) with the names whose last lookup failed,
+// whenever that set changed (a name kept on its last addresses is in it).
 #ifndef TRUNKLINE_SERVICES_SIGNALING_HOST_RESOLVER_H_
 #define TRUNKLINE_SERVICES_SIGNALING_HOST_RESOLVER_H_
 
@@ -34,12 +36,15 @@ class HostResolver {
   using Lookup = std::function<absl::StatusOr<std::vector<std::string>>(
       const std::string& name)>;
   using OnChange = std::function<void(const ResolvedNames&)>;
+  // Sorted names.
+  using OnFailing = std::function<void(const std::vector<std::string>&)>;
 
   // The system's resolver: every A and AAAA address of `name`, or why not.
   static absl::StatusOr<std::vector<std::string>> SystemLookup(
       const std::string& name);
 
-  HostResolver(absl::Duration refresh, Lookup lookup, OnChange on_change);
+  HostResolver(absl::Duration refresh, Lookup lookup, OnChange on_change,
+               OnFailing on_failing = nullptr);
   ~HostResolver();
   HostResolver(const HostResolver&) = delete;
   HostResolver& operator=(const HostResolver&) = delete;
@@ -52,10 +57,12 @@ class HostResolver {
   void Run();
   // One pass over `names`; true when the result differs from `resolved_`.
   bool ResolveAll(const std::vector<std::string>& names);
+  std::vector<std::string> FailingNames() const;
 
   const absl::Duration refresh_;
   const Lookup lookup_;
   const OnChange on_change_;
+  const OnFailing on_failing_;
   absl::Mutex mu_;
   std::vector<std::string> names_ ABSL_GUARDED_BY(mu_);
   bool names_changed_ ABSL_GUARDED_BY(mu_) = false;

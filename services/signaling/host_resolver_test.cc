@@ -43,15 +43,16 @@ class FakeDns {
   int lookups_ = 0;
 };
 
-// What on_change delivered, waited for by the test.
-class Changes {
+// What a callback delivered, waited for by the test.
+template <typename T>
+class Recorded {
  public:
-  void Record(const ResolvedNames& resolved) {
+  void Record(const T& value) {
     absl::MutexLock lock(&mu_);
-    seen_.push_back(resolved);
+    seen_.push_back(value);
   }
-  // The `n`th change (1-based), waiting up to 5 s for it.
-  std::optional<ResolvedNames> Wait(size_t n) {
+  // The `n`th report (1-based), waiting up to 5 s for it.
+  std::optional<T> Wait(size_t n) {
     absl::MutexLock lock(&mu_);
     auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return seen_.size() >= n;
@@ -68,15 +69,26 @@ class Changes {
 
  private:
   absl::Mutex mu_;
-  std::vector<ResolvedNames> seen_;
+  std::vector<T> seen_;
 };
+using Changes = Recorded<ResolvedNames>;
+using Failing = Recorded<std::vector<std::string>>;
 
 // A resolver over `dns` that records its changes in `changes`.
+// With `failing`, also the names whose lookups fail, as reported.
 std::unique_ptr<HostResolver> Resolve(absl::Duration refresh, FakeDns& dns,
-                                      Changes& changes) {
+                                      Changes& changes,
+                                      Failing* failing = nullptr) {
+  HostResolver::OnFailing on_failing = nullptr;
+  if (failing != nullptr) {
+    on_failing = [failing](const std::vector<std::string>& names) {
+      failing->Record(names);
+    };
+  }
   return std::make_unique<HostResolver>(
       refresh, [&dns](const std::string& n) { return dns.Lookup(n); },
-      [&changes](const ResolvedNames& r) { changes.Record(r); });
+      [&changes](const ResolvedNames& r) { changes.Record(r); },
+      std::move(on_failing));
 }
 
 TEST(HostResolverTest, ResolvesNewNamesAtOnce) {
@@ -130,6 +142,43 @@ TEST(HostResolverTest, AFailingNameKeepsItsLastAddresses) {
   ASSERT_TRUE(second.has_value());
   EXPECT_THAT((*second)["a.example"], ElementsAre("192.0.2.1"));
   EXPECT_THAT((*second)["b.example"], ElementsAre("192.0.2.3"));
+}
+
+TEST(HostResolverTest, ReportsTheNamesWhoseLookupsFailWhenThatSetChanges) {
+  FakeDns dns;
+  dns.Set("a.example", {"192.0.2.1"});
+  Changes changes;
+  Failing failing;
+  std::unique_ptr<HostResolver> resolver =
+      Resolve(absl::Milliseconds(20), dns, changes, &failing);
+  resolver->SetNames({"a.example", "never.example"});
+  std::optional<std::vector<std::string>> first = failing.Wait(1);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_THAT(*first, ElementsAre("never.example"));
+  // a.example stops resolving (kept on its address, but reported), then
+  // answers again.
+  dns.Fail("a.example");
+  std::optional<std::vector<std::string>> second = failing.Wait(2);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_THAT(*second, ElementsAre("a.example", "never.example"));
+  ASSERT_TRUE(changes.Wait(1).has_value());
+  EXPECT_THAT((*changes.Wait(1))["a.example"], ElementsAre("192.0.2.1"));
+  dns.Set("a.example", {"192.0.2.1"});
+  std::optional<std::vector<std::string>> third = failing.Wait(3);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_THAT(*third, ElementsAre("never.example"));
+  // Refreshes that change nothing report nothing; a dropped name leaves
+  // the set.
+  const int lookups = dns.lookups();
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (dns.lookups() < lookups + 4 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(failing.count(), 3u);
+  resolver->SetNames({"a.example"});
+  std::optional<std::vector<std::string>> fourth = failing.Wait(4);
+  ASSERT_TRUE(fourth.has_value());
+  EXPECT_THAT(*fourth, IsEmpty());
 }
 
 TEST(HostResolverTest, ANameNeverResolvedIsLeftOutAndADroppedNameGoes) {

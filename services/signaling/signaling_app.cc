@@ -60,6 +60,12 @@ absl::StatusOr<std::unique_ptr<SignalingApp>> SignalingApp::Create(
           self->resolved_ = resolved;
           self->TrustPeers();
         });
+      },
+      [stack, self](const std::vector<std::string>& failing) {
+        stack->Post([self, failing] {
+          self->failing_names_ = failing;
+          self->TrustPeers();
+        });
       });
   // The SIP trace: the stack's messages, tagged by the B2BUA with their call
   // and trunk, to the admin API's Trace streams. All of it on the loop.
@@ -197,8 +203,9 @@ void SignalingApp::TrustPeers() {
   }
   for (const std::string& name : names) {
     auto it = resolved_.find(name);
-    metrics_->FqdnAddresses(name,
-                            it == resolved_.end() ? 0 : it->second.size());
+    metrics_->FqdnAddresses(name, it == resolved_.end() ? 0 : it->second.size(),
+                            !std::binary_search(failing_names_.begin(),
+                                                failing_names_.end(), name));
   }
   fqdn_names_ = names;
   b2bua_->SetPeers(names.empty()

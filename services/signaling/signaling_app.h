@@ -92,7 +92,8 @@ class SignalingApp final : public ServiceApp {
   // The loop's: the topology's peers and what their FQDNs resolved to.
   std::shared_ptr<const PeerDirectory> topology_peers_;
   ResolvedNames resolved_;
-  std::vector<std::string> fqdn_names_;  // in the metrics
+  std::vector<std::string> failing_names_;  // sorted: last lookup failed
+  std::vector<std::string> fqdn_names_;     // in the metrics
   std::vector<ListenSpec> listening_;
   std::unique_ptr<CertificateWatcher> certificates_;
   // Last member but one: stopped first, before what its results reach.

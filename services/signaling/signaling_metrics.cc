@@ -132,6 +132,12 @@ SignalingMetrics::SignalingMetrics(prometheus::Registry* registry)
                                 "gateway given by FQDN only (0: its name "
                                 "never resolved; requests from it get 403)")
                           .Register(*registry)),
+      fqdn_resolving_(prometheus::BuildGauge()
+                          .Name("trunkline_signaling_gateway_fqdn_resolving")
+                          .Help("0 while the last lookup of a gateway's FQDN "
+                                "failed (its last addresses, if any, stay "
+                                "trusted)")
+                          .Register(*registry)),
       routing_answering_(
           prometheus::BuildGauge()
               .Name("trunkline_signaling_routing_answering")
@@ -246,15 +252,19 @@ void SignalingMetrics::TrunkRegistered(const std::string& trunk,
   registered_.Add({{"trunk", trunk}}).Set(registered ? 1 : 0);
 }
 
-void SignalingMetrics::FqdnAddresses(const std::string& name,
-                                     size_t addresses) {
+void SignalingMetrics::FqdnAddresses(const std::string& name, size_t addresses,
+                                     bool resolving) {
   fqdn_addresses_.Add({{"name", name}}).Set(static_cast<double>(addresses));
+  fqdn_resolving_.Add({{"name", name}}).Set(resolving ? 1 : 0);
 }
 
 void SignalingMetrics::ForgetFqdn(const std::string& name) {
   const std::map<std::string, std::string> labels = {{"name", name}};
   if (fqdn_addresses_.Has(labels)) {
     fqdn_addresses_.Remove(&fqdn_addresses_.Add(labels));
+  }
+  if (fqdn_resolving_.Has(labels)) {
+    fqdn_resolving_.Remove(&fqdn_resolving_.Add(labels));
   }
 }
 

@@ -70,9 +70,10 @@ class SignalingMetrics {
   // 0 while new calls are refused at once because routing does not answer
   // (GrpcRoutingClient); any thread.
   void RoutingAnswering(bool answering);
-  // The addresses trusted for gateway FQDN `name` (0: it never resolved);
-  // ForgetFqdn when the topology no longer names it.
-  void FqdnAddresses(const std::string& name, size_t addresses);
+  // The addresses trusted for gateway FQDN `name` (0: it never resolved)
+  // and whether its last lookup succeeded; ForgetFqdn when the topology no
+  // longer names it.
+  void FqdnAddresses(const std::string& name, size_t addresses, bool resolving);
   void ForgetFqdn(const std::string& name);
   // The audio a trunk sent us over one anchored call, as the relay measured
   // it (estimated MOS, loss ratio, worst jitter): a carrier's quality by
@@ -101,6 +102,7 @@ class SignalingMetrics {
   prometheus::Family<prometheus::Gauge>& gateway_up_;
   prometheus::Family<prometheus::Gauge>& options_rtt_;
   prometheus::Family<prometheus::Gauge>& fqdn_addresses_;
+  prometheus::Family<prometheus::Gauge>& fqdn_resolving_;
   prometheus::Gauge& routing_answering_;
   prometheus::Family<prometheus::Histogram>& trunk_mos_;
   prometheus::Family<prometheus::Histogram>& trunk_loss_;

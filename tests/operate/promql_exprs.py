@@ -54,6 +54,7 @@ CONTRACT = {
         "gauge", ["socket"]),
     "trunkline_signaling_tls_certificate_renewed": ("gauge", ["socket"]),
     "trunkline_signaling_gateway_fqdn_addresses": ("gauge", ["name"]),
+    "trunkline_signaling_gateway_fqdn_resolving": ("gauge", ["name"]),
     "trunkline_signaling_options_rtt_seconds": ("gauge", ["trunk", "gateway"]),
     "trunkline_signaling_routing_answering": ("gauge", []),
     "trunkline_signaling_untrusted_requests_total": ("counter", ["method"]),
