@@ -50,6 +50,8 @@ ticks() {  # pids... -> utime+stime summed
   done
   echo "$t"
 }
+# us_of TICKS CALLS: CPU µs per call (0 without calls).
+us_of() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN{ if (n>0) printf "%.0f", t/hz*1e6/n; else print 0 }'; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # The topology: the example, no keepalive or registration (sipp peers), no
@@ -145,7 +147,7 @@ ramp() {  # name target pids...
   for rate in $RATES; do
     read -r ok failed cpu < <(step "$target" "$rate" "$@")
     local total=$((ok + failed)) want=$((rate * STEP_SECONDS))
-    local us=$(awk -v t="$cpu" -v hz="$HZ" -v n="$ok" 'BEGIN{ if (n>0) printf "%.0f", t/hz*1e6/n; else print "-" }')
+    local us; us=$(us_of "$cpu" "$ok"); [ "$ok" -gt 0 ] || us=-
     echo "| $name | $rate | $ok/$want | $failed | $us |" | tee -a "$OUT/signaling.md"
     if [ "$total" -lt "$want" ] || [ $((failed * 1000)) -gt "$want" ]; then break; fi
     BEST=$rate
@@ -204,7 +206,6 @@ fi
 ROUND_LINES=()
 if part ours || part peer; then
 echo "== CPU per call at ${CPU_RATE}/s, ${CPU_ROUNDS:-5} alternating rounds"
-us_of() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN{ if (n>0) printf "%.0f", t/hz*1e6/n; else print 0 }'; }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 part ours && { topology "$WORK/anchored.yaml"; MEDIA_PORT_MAX=39999 start_stack "$WORK/anchored.yaml"; }
 part peer && start_peer 40000
