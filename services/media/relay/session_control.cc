@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "services/common/status_macros.h"
 #include "services/media/relay/clock.h"
+#include "services/media/relay/udp_socket.h"
 #include "services/media/relay/worker.h"
 #include "services/media/sdp/attributes.h"
 #include "services/media/srtp/sdes.h"
@@ -89,39 +90,6 @@ uint32_t StaticClock(int payload_type) {
     default:
       return 8000;
   }
-}
-
-absl::StatusOr<int> BindUdp(int family, const std::string& address,
-                            uint16_t port) {
-  const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "socket(): ", std::strerror(errno), " (raise the open file limit?)"));
-  }
-  sockaddr_storage local{};
-  socklen_t length;
-  if (family == AF_INET) {
-    auto& sin = reinterpret_cast<sockaddr_in&>(local);
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(port);
-    inet_pton(AF_INET, address.c_str(), &sin.sin_addr);
-    length = sizeof(sin);
-  } else {
-    auto& sin6 = reinterpret_cast<sockaddr_in6&>(local);
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_port = htons(port);
-    inet_pton(AF_INET6, address.c_str(), &sin6.sin6_addr);
-    const int off = 0;
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-    length = sizeof(sin6);
-  }
-  if (bind(fd, reinterpret_cast<sockaddr*>(&local), length) != 0) {
-    const int error = errno;
-    close(fd);
-    return absl::UnavailableError(
-        absl::StrCat("bind ", address, ":", port, ": ", std::strerror(error)));
-  }
-  return fd;
 }
 
 }  // namespace
