@@ -13,6 +13,9 @@
 #   WORKERS      worker threads of each relay [1]
 #   SRTP_CRYPTO  our relay's --srtp_crypto (openssl or libsrtp) [openssl]
 #   PACKET_IO    our relay's --packet_io (uring or epoll) [its default: uring]
+#   PIN          1: with two cores or more, the relay under test (every
+#                thread of ours, rtpengine's or the echo) runs on CPU 1 and
+#                rtpload on CPU 0; 0: both float over every core [1]
 #   RT_PRIORITY  SCHED_FIFO priority of both relays' workers in the paced
 #                runs (ours: --worker_realtime_priority, rtpengine:
 #                --scheduling=fifo --priority) [10; 0: default scheduling]
@@ -36,6 +39,19 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$out"; }
 trap cleanup EXIT
 
+# The relay under test and the load tool each on a core of their own (as
+# the routing benchmark does with its server and generator): floating over
+# both cores, a relay's worker woke on the core where rtpload was sending
+# and took it over (real-time) between the sender's packets of one tick,
+# or rtpload's threads ran on the relay's core between its packets; either
+# way the tail measured the two sharing a core, not the relay (at 1500
+# paced streams, p99 0.3-10 ms floating, 64-152 us pinned; the same for
+# every relay).
+relay_cpu=() tool_cpu=()
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  relay_cpu=(taskset -c 1) tool_cpu=(taskset -c 0)
+fi
+
 # Every run receives all streams on one socket that rtpload drains each
 # millisecond (--shared_receiver): a socket per stream, waited on in epoll,
 # cost the tool about 5 µs a packet and every relay a wake-up of the tool's
@@ -43,7 +59,7 @@ trap cleanup EXIT
 # shares with it. SHARED_RECEIVER=0: a socket per stream.
 shared=${SHARED_RECEIVER:-1}
 receiver_flags=(--shared_receiver="$([ "$shared" = 1 ] && echo true || echo false)")
-run() { "$bin/rtpload" --seconds="$seconds" "${receiver_flags[@]}" "$@" 2>>"$out/rtpload.err" || tail -3 "$out/rtpload.err"; }
+run() { "${tool_cpu[@]}" "$bin/rtpload" --seconds="$seconds" "${receiver_flags[@]}" "$@" 2>>"$out/rtpload.err" || tail -3 "$out/rtpload.err"; }
 
 # The floor: a bare echo, one thread, at the relays' scheduling. Its ports
 # are in our relay's range (20000-32767), which holds no socket while the
@@ -54,7 +70,7 @@ echo_forward_base=26400
 start_echo() {
   local sched=()
   [ "$rt" -gt 0 ] && sched=(chrt -f "$rt")
-  "${sched[@]}" "$bin/udp_echo" --listen_base=$echo_base --forward_base=$echo_forward_base --count="$1" --forward_shared="$([ "$shared" = 1 ] && echo true || echo false)" 9>&- & echo_pid=$!; pids+=($echo_pid); sleep 0.3
+  "${relay_cpu[@]}" "${sched[@]}" "$bin/udp_echo" --listen_base=$echo_base --forward_base=$echo_forward_base --count="$1" --forward_shared="$([ "$shared" = 1 ] && echo true || echo false)" 9>&- & echo_pid=$!; pids+=($echo_pid); sleep 0.3
 }
 stop_echo() { kill "$echo_pid"; wait "$echo_pid" 2>/dev/null; }
 
@@ -62,7 +78,7 @@ stop_echo() { kill "$echo_pid"; wait "$echo_pid" 2>/dev/null; }
 # 20000-32767 (below the kernel's ephemeral range, which rtpload's own
 # sockets use): 3192 streams of two pairs each.
 start_media() {
-  "$bin/media" --topology=tests/topology/minimal.yaml --grpc_address=127.0.0.1:50971 \
+  "${relay_cpu[@]}" "$bin/media" --topology=tests/topology/minimal.yaml --grpc_address=127.0.0.1:50971 \
     --admin_address=127.0.0.1:0 --metrics_address=127.0.0.1:0 --workers="${WORKERS:-1}" \
     --rtp_bind_address=127.0.0.1 --advertised_address=127.0.0.1 --rtp_port_min=20000 \
     --rtp_port_max=32767 --port_quarantine_seconds=0 --rtp_timeout_seconds=0 \
@@ -89,7 +105,7 @@ fi
 start_rtpengine() {
   local sched=()
   [ "$rt" -gt 0 ] && sched=(--scheduling=fifo --priority="$rt")
-  rtpengine --table=-1 --interface=127.0.0.1 --listen-ng=127.0.0.1:2223 \
+  "${relay_cpu[@]}" rtpengine --table=-1 --interface=127.0.0.1 --listen-ng=127.0.0.1:2223 \
     --port-min=2000 --port-max=19999 --delete-delay=0 --num-threads="${WORKERS:-1}" \
     "${sched[@]}" --foreground --log-stderr --log-level=3 --no-fallback \
     2>>"$out/rtpengine.log" 9>&- & rtpengine_pid=$!
@@ -97,6 +113,7 @@ start_rtpengine() {
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null; }
 echo "# $(uptime)"
+echo "# relay under test: ${relay_cpu[*]:-any core}; rtpload: ${tool_cpu[*]:-any core}"
 
 # Resident memory per idle stream: VmRSS of a fresh relay before and after
 # allocating the streams (Offer + Answer, no packets), one fresh process per
