@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -94,12 +95,7 @@ void HostResolver::Run() {
       names_changed_ = false;
       names = names_;
     }
-    const std::vector<std::string> failing_before = FailingNames();
-    if (ResolveAll(names)) on_change_(resolved_);
-    if (on_failing_ != nullptr) {
-      std::vector<std::string> failing = FailingNames();
-      if (failing != failing_before) on_failing_(failing);
-    }
+    ResolvePass(names);
   }
 }
 
@@ -111,50 +107,91 @@ std::vector<std::string> HostResolver::FailingNames() const {
   return names;
 }
 
-bool HostResolver::ResolveAll(const std::vector<std::string>& names) {
-  ResolvedNames next;
-  for (const std::string& name : names) {
-    absl::StatusOr<std::vector<std::string>> addresses = lookup_(name);
-    if (addresses.ok() && !addresses->empty()) {
-      std::sort(addresses->begin(), addresses->end());
-      if (failing_.erase(name) > 0) {
-        TL_LOG(kInfo, "gateway FQDN resolves again")
-            .With("name", name)
-            .With("addresses", absl::StrJoin(*addresses, ","));
+void HostResolver::ReportFailing(const std::vector<std::string>& before) {
+  if (on_failing_ == nullptr) return;
+  std::vector<std::string> failing = FailingNames();
+  if (failing != before) on_failing_(failing);
+}
+
+void HostResolver::ResolvePass(const std::vector<std::string>& names) {
+  // `names` is sorted (SetNames).
+  auto asked = [&names](const std::string& name) {
+    return std::binary_search(names.begin(), names.end(), name);
+  };
+  // Names no longer asked for go first.
+  std::vector<std::string> failing_before = FailingNames();
+  absl::erase_if(failing_, [&](const auto& e) { return !asked(e.first); });
+  if (absl::erase_if(resolved_,
+                     [&](const auto& e) { return !asked(e.first); }) > 0) {
+    on_change_(resolved_);
+  }
+  ReportFailing(failing_before);
+  if (names.empty()) return;
+
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> lookups;
+  const size_t parallel = std::min(kParallelLookups, names.size());
+  for (size_t t = 0; t < parallel; ++t) {
+    lookups.emplace_back([this, &names, &next] {
+      for (size_t i; (i = next.fetch_add(1)) < names.size();) {
+        Answer answer = lookup_(names[i]);
+        absl::MutexLock lock(&answers_mu_);
+        answers_.emplace_back(i, std::move(answer));
       }
-      next[name] = *std::move(addresses);
-      continue;
-    }
-    const std::string why = addresses.ok()
-                                ? absl::StrCat("no address for ", name)
-                                : std::string(addresses.status().message());
-    auto last = resolved_.find(name);
-    if (failing_[name] != why) {
-      failing_[name] = why;
-      TL_LOG(kWarning, last != resolved_.end()
-                           ? "gateway FQDN does not resolve: its last "
-                             "addresses stay trusted"
-                           : "gateway FQDN does not resolve: requests from "
-                             "it are refused until it does")
-          .With("name", name)
-          .With("detail", why);
-    }
-    if (last != resolved_.end()) next[name] = last->second;
+    });
   }
-  absl::erase_if(failing_, [&names](const auto& entry) {
-    return std::find(names.begin(), names.end(), entry.first) == names.end();
-  });
-  if (next == resolved_) return false;
-  for (const auto& [name, addresses] : next) {
-    auto before = resolved_.find(name);
-    if (before == resolved_.end() || before->second != addresses) {
-      TL_LOG(kInfo, "gateway FQDN resolved")
-          .With("name", name)
-          .With("addresses", absl::StrJoin(addresses, ","));
+  for (size_t taken = 0; taken < names.size();) {
+    std::vector<std::pair<size_t, Answer>> ready;
+    {
+      absl::MutexLock lock(&answers_mu_);
+      auto any = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(answers_mu_) {
+        return !answers_.empty();
+      };
+      answers_mu_.Await(absl::Condition(&any));
+      ready.swap(answers_);
     }
+    failing_before = FailingNames();
+    bool changed = false;
+    for (auto& [index, answer] : ready) {
+      changed |= Take(names[index], std::move(answer));
+    }
+    taken += ready.size();
+    if (changed) on_change_(resolved_);
+    ReportFailing(failing_before);
   }
-  resolved_ = std::move(next);
-  return true;
+  for (std::thread& lookup : lookups) lookup.join();
+}
+
+bool HostResolver::Take(const std::string& name, Answer answer) {
+  if (answer.ok() && !answer->empty()) {
+    std::sort(answer->begin(), answer->end());
+    if (failing_.erase(name) > 0) {
+      TL_LOG(kInfo, "gateway FQDN resolves again")
+          .With("name", name)
+          .With("addresses", absl::StrJoin(*answer, ","));
+    }
+    std::vector<std::string>& addresses = resolved_[name];
+    if (addresses == *answer) return false;
+    addresses = *std::move(answer);
+    TL_LOG(kInfo, "gateway FQDN resolved")
+        .With("name", name)
+        .With("addresses", absl::StrJoin(addresses, ","));
+    return true;
+  }
+  const std::string why = answer.ok() ? absl::StrCat("no address for ", name)
+                                      : std::string(answer.status().message());
+  if (failing_[name] != why) {
+    failing_[name] = why;
+    TL_LOG(kWarning, resolved_.contains(name)
+                         ? "gateway FQDN does not resolve: its last "
+                           "addresses stay trusted"
+                         : "gateway FQDN does not resolve: requests from "
+                           "it are refused until it does")
+        .With("name", name)
+        .With("detail", why);
+  }
+  // Its last addresses, if any, stay.
+  return false;
 }
 
 }  // namespace trunkline::signaling

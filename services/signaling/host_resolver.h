@@ -7,16 +7,21 @@
 // addresses (a DNS outage must not cut a trunk off) until it is no longer
 // asked for; one never resolved trusts nothing.
 //
-// Resolution blocks, so it runs on a thread of its own; `on_change` is
-// called there, with every name's addresses, whenever any of them changed,
-// and `on_failing` (when given) with the names whose last lookup failed,
-// whenever that set changed (a name kept on its last addresses is in it).
+// Resolution blocks, so it runs on a thread of its own, with up to
+// kParallelLookups lookups of a pass at a time on threads of the pass: each
+// answer is taken as it comes, so a name whose DNS server is slow to answer
+// (glibc waits seconds per server and attempt) holds up no other name's
+// update. `on_change` is called on the resolver's thread, with every name's
+// addresses, whenever any of them changed, and `on_failing` (when given)
+// with the names whose last lookup failed, whenever that set changed (a
+// name kept on its last addresses is in it).
 #ifndef TRUNKLINE_SERVICES_SIGNALING_HOST_RESOLVER_H_
 #define TRUNKLINE_SERVICES_SIGNALING_HOST_RESOLVER_H_
 
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -53,10 +58,17 @@ class HostResolver {
   // differ from the last set.
   void SetNames(std::vector<std::string> names);
 
+  static constexpr size_t kParallelLookups = 8;
+
  private:
+  using Answer = absl::StatusOr<std::vector<std::string>>;
   void Run();
-  // One pass over `names`; true when the result differs from `resolved_`.
-  bool ResolveAll(const std::vector<std::string>& names);
+  // One pass over `names`, reporting as the answers come.
+  void ResolvePass(const std::vector<std::string>& names);
+  // Takes one name's answer; true when its addresses changed.
+  bool Take(const std::string& name, Answer answer);
+  // Reports the failing names when they differ from `before`.
+  void ReportFailing(const std::vector<std::string>& before);
   std::vector<std::string> FailingNames() const;
 
   const absl::Duration refresh_;
@@ -67,6 +79,9 @@ class HostResolver {
   std::vector<std::string> names_ ABSL_GUARDED_BY(mu_);
   bool names_changed_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  // A pass's answers, by the index of their name, as the lookups finish.
+  absl::Mutex answers_mu_;
+  std::vector<std::pair<size_t, Answer>> answers_ ABSL_GUARDED_BY(answers_mu_);
   // The resolver thread's own.
   ResolvedNames resolved_;
   absl::flat_hash_map<std::string, std::string> failing_;  // name -> why

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
@@ -25,8 +26,21 @@ class FakeDns {
     absl::MutexLock lock(&mu_);
     answers_.erase(name);
   }
+  // Lookups of `name` wait until Release(): a DNS server slow to answer.
+  void Hold(const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    held_.insert(name);
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    held_.clear();
+  }
   absl::StatusOr<std::vector<std::string>> Lookup(const std::string& name) {
     absl::MutexLock lock(&mu_);
+    auto answered = [this, &name]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return held_.count(name) == 0;
+    };
+    mu_.Await(absl::Condition(&answered));
     ++lookups_;
     auto it = answers_.find(name);
     if (it == answers_.end()) return absl::UnavailableError("NXDOMAIN");
@@ -40,6 +54,7 @@ class FakeDns {
  private:
   absl::Mutex mu_;
   std::map<std::string, std::vector<std::string>> answers_;
+  std::set<std::string> held_;
   int lookups_ = 0;
 };
 
@@ -196,6 +211,27 @@ TEST(HostResolverTest, ANameNeverResolvedIsLeftOutAndADroppedNameGoes) {
   std::optional<ResolvedNames> second = changes.Wait(2);
   ASSERT_TRUE(second.has_value());
   EXPECT_THAT(*second, IsEmpty());
+}
+
+TEST(HostResolverTest, ANameSlowToAnswerHoldsUpNoOther) {
+  FakeDns dns;
+  dns.Set("fast.example", {"192.0.2.1"});
+  dns.Set("slow.example", {"192.0.2.2"});
+  dns.Hold("slow.example");
+  Changes changes;
+  std::unique_ptr<HostResolver> resolver =
+      Resolve(absl::Hours(1), dns, changes);
+  resolver->SetNames({"fast.example", "slow.example"});
+  std::optional<ResolvedNames> first = changes.Wait(1);
+  // Released before any assertion can end the test with a lookup held.
+  dns.Release();
+  ASSERT_TRUE(first.has_value()) << "the fast name waited for the slow one";
+  EXPECT_THAT((*first)["fast.example"], ElementsAre("192.0.2.1"));
+  EXPECT_EQ(first->count("slow.example"), 0u);
+  std::optional<ResolvedNames> second = changes.Wait(2);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_THAT((*second)["fast.example"], ElementsAre("192.0.2.1"));
+  EXPECT_THAT((*second)["slow.example"], ElementsAre("192.0.2.2"));
 }
 
 TEST(HostResolverTest, TheSystemResolverReadsHostsAndRefusesWhatIsNot) {
