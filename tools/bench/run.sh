@@ -65,7 +65,7 @@ measure() {  # method rate seconds
   echo '```'
 } >> "$RESULTS"
 # ROUTING_ROUNDS (3) rounds of every rate, the health check and Route in
-# turn; a line per method and rate gives the median p99 of the rounds: one
+# turn; a line per method and rate gives the median p99 of the rounds (µs): one
 # 10 s run's p99 on this VM moves with any stall of a few milliseconds (the
 # median of three is the figure, every run is printed), as the media
 # benchmark's half-load step does.
@@ -76,19 +76,7 @@ for round in $(seq "${ROUTING_ROUNDS:-3}"); do
     measure route "$rate" 10 | tee -a "$RESULTS" "$OUT/routing_grpc.txt"
   done
 done
-awk '{ m = ""; r = ""; p = "";
-       for (i = 1; i <= NF; i++) { split($i, kv, "=");
-         if (kv[1] == "method") m = kv[2]; if (kv[1] == "offered") r = kv[2];
-         if (kv[1] == "p99") p = kv[2] + 0 }
-       if (m != "" && p != "") { k = m " " r; n[k]++; v[k, n[k]] = p } }
-     END { for (k in n) { c = n[k]; for (i = 1; i <= c; i++) a[i] = v[k, i];
-             for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++)
-               if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
-             list = a[1]; for (i = 2; i <= c; i++) list = list "," a[i];
-             split(k, mr, " ");
-             printf "routing_grpc method=%s offered=%s runs=%d p99_us_median=%d p99_us_sorted=%s\n",
-                    mr[1], mr[2], c, a[int((c + 1) / 2)], list } }' \
-  "$OUT/routing_grpc.txt" | sort | tee -a "$RESULTS"
+round_medians "$OUT/routing_grpc.txt" routing_grpc method offered p99 | tee -a "$RESULTS"
 echo '```' >> "$RESULTS"
 kill "$ROUTING"; wait "$ROUTING" 2>/dev/null || true
 PIDS=()

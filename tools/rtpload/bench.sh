@@ -29,6 +29,7 @@
 # benches and tests that start peers), taken by this script. Starts and
 # stops only the processes it starts (by PID).
 set -u
+. "$(dirname "$0")/../lib.sh"  # round_medians
 build=${1:-build}
 seconds=${2:-5}
 bin=$build/bin
@@ -211,22 +212,6 @@ for srtp in false true; do
   fi
 done
 
-# The median of each target and mode's latency_p99_us over the rounds of
-# rtpload lines in file $1 ($2 streams), one summary line each.
-half_load_medians() {
-  awk -v streams="$2" '{ t = ""; m = ""; p = "";
-         for (i = 1; i <= NF; i++) { split($i, kv, "=");
-           if (kv[1] == "target") t = kv[2]; if (kv[1] == "mode") m = kv[2];
-           if (kv[1] == "latency_p99_us") p = kv[2] + 0 }
-         if (t != "" && p != "") { k = t " " m; n[k]++; v[k, n[k]] = p } }
-       END { for (k in n) { c = n[k]; for (i = 1; i <= c; i++) a[i] = v[k, i];
-               for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++)
-                 if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
-               list = a[1]; for (i = 2; i <= c; i++) list = list "," a[i];
-               split(k, tm, " ");
-               printf "half_load target=%s mode=%s streams=%d runs=%d latency_p99_us_median=%d latency_p99_us_sorted=%s\n",
-                      tm[1], tm[2], streams, c, a[int((c + 1) / 2)], list } }' "$1" | sort
-}
 # Added latency at half of our RTP->RTP maximum, beside the echo and
 # rtpengine. Each run on a fresh relay, as each step of the search above:
 # the instance left by the search's last step has just been overloaded
@@ -252,7 +237,7 @@ if [ "$half" -gt 0 ]; then
       fi
     done
   done
-  half_load_medians "$out/half.txt" "$half"
+  round_medians "$out/half.txt" half_load target mode latency_p99_us "streams=$half"
 fi
 
 echo "# $(uptime)"
