@@ -20,11 +20,12 @@
 #                runs (ours: --worker_realtime_priority, rtpengine:
 #                --scheduling=fifo --priority) [10; 0: default scheduling]
 # The flat-out CPU-per-packet runs use the default scheduling for both
-# relays: a real-time worker that shares the cores with the load tool wakes
-# for every packet, so its batches (and its CPU per packet) are not those of
-# a relay with cores of its own. The paced runs (latency, most streams) give
-# both relays' workers the same real-time priority, so neither waits for the
-# time slices of the other work on this shared machine.
+# relays (a real-time worker that shared the cores with the load tool, as
+# before PIN, woke for every packet, so its batches and its CPU per packet
+# were not those of a relay with cores of its own). The paced runs
+# (latency, most streams) give both relays' workers the same real-time
+# priority, so neither waits for the time slices of other work (the
+# kernel's threads, the relay's own) on its core.
 # rtpengine runs under flock /tmp/trunkline-peers.lock (shared with other
 # benches and tests that start peers), taken by this script. Starts and
 # stops only the processes it starts (by PID).
@@ -163,9 +164,9 @@ for pps in 0 50; do
 done
 
 # The most paced streams each relay holds with p99 < 20 ms and loss < 1 %,
-# counted only when rtpload really sent 95 % of the step's packets (past
-# about 2000 streams its sender, on the same two cores, falls behind: the
-# step then did not test the relay at its stream count).
+# counted only when rtpload really sent 95 % of the step's packets (near
+# 3000 streams its sender, sharing its core with its receiver, can fall
+# behind: the step then did not test the relay at its stream count).
 p99_ok() {  # an rtpload line
   awk '{for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }}
        END { loss = v["loss"]; sub("%", "", loss);
