@@ -184,9 +184,10 @@ if grep -qE '^trunkline_signaling_gateway_fqdn_addresses\{name="localhost"\} [1-
   echo "PASS: metric: the addresses trusted for localhost"; PASSED=$((PASSED+1))
 else echo "FAIL: fqdn metric: $fqdn_metric"; FAILED=$((FAILED+1)); fi
 # Then a gateway whose name cannot resolve (.invalid, RFC 6761), in a reload
-# of its own: its lookup goes to DNS, however slow that is here, and the
-# resolver reports a pass when it is done. Which names resolve: localhost
-# does, sbc.nowhere.invalid does not (and has no address to fall back on).
+# of its own: its lookup goes to DNS, however slow that is here (the
+# resolver reports each name's answer as it comes, so localhost's checks
+# above never waited for it). Which names resolve: localhost does,
+# sbc.nowhere.invalid does not (and has no address to fall back on).
 /usr/bin/python3 - "$DIR/topology.yaml" <<'PY'
 import sys, yaml
 t = yaml.safe_load(open(sys.argv[1]))
