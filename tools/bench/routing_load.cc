@@ -13,6 +13,15 @@
 // transport and no completion is handed from one thread to another (each
 // hand-off is a futex wake and a context switch, on the two cores the
 // server also runs on).
+//
+// --spin: the thread polls the queue without ever sleeping. gRPC rounds a
+// wait's deadline up to a whole millisecond, so a sleeping generator sends
+// up to a millisecond's requests at once and takes each reply only when it
+// wakes; spinning, every request goes out when due and every reply is
+// taken as it arrives, so the figures are the server's and the loopback's,
+// not the generator's sleep. It takes the whole of a core: use it when the
+// generator has one of its own (tools/bench/run.sh pins it), never on the
+// server's.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -38,6 +47,9 @@ ABSL_FLAG(int, channels, 1, "gRPC channels (connections) to spread over");
 ABSL_FLAG(int, max_in_flight, 5000,
           "requests outstanding at most; when reached, sending waits (the "
           "report counts how often)");
+ABSL_FLAG(bool, spin, false,
+          "poll the completion queue without sleeping (takes a whole core; "
+          "see the comment at the top)");
 ABSL_FLAG(bool, minimal_stack, true,
           "channels without gRPC's optional filters (grpc.minimal_stack)");
 
@@ -86,6 +98,7 @@ int main(int argc, char** argv) {
   const int rate = absl::GetFlag(FLAGS_rate);
   const int seconds = absl::GetFlag(FLAGS_seconds);
   const bool health = absl::GetFlag(FLAGS_method) == "health";
+  const bool spin = absl::GetFlag(FLAGS_spin);
   const long max_in_flight = std::max(1, absl::GetFlag(FLAGS_max_in_flight));
   std::vector<std::unique_ptr<grpc::GenericStub>> generic;
   for (int i = 0; i < absl::GetFlag(FLAGS_channels); ++i) {
@@ -169,10 +182,14 @@ int main(int argc, char** argv) {
     }
     void* tag;
     bool ok;
-    // gRPC takes system_clock deadlines.
+    // gRPC takes system_clock deadlines and rounds them up to the next
+    // millisecond: a deadline of "now" still sleeps up to 1 ms, so spinning
+    // asks for one in the past (a poll that does not wait).
     const auto deadline =
-        std::chrono::system_clock::now() +
-        std::chrono::duration_cast<std::chrono::nanoseconds>(wait_until - now);
+        spin ? std::chrono::system_clock::now() - std::chrono::seconds(1)
+             : std::chrono::system_clock::now() +
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       wait_until - now);
     switch (cq.AsyncNext(&tag, &ok, deadline)) {
       case grpc::CompletionQueue::GOT_EVENT: {
         const auto done = Clock::now();
@@ -226,15 +243,18 @@ int main(int argc, char** argv) {
     return v.empty() ? 0.0 : v[static_cast<size_t>(p * (v.size() - 1))];
   };
   // The generator's own CPU (every thread, user + system) per request: it
-  // shares the two cores with the server.
+  // shares the two cores with the server. Spinning, it is the whole core's
+  // time divided by the requests.
   std::printf(
       "routing_load method=%s offered=%d/s achieved=%.0f/s requests=%ld "
       "failed=%ld p50=%.0fus p99=%.0fus p999=%.0fus max=%.0fus "
-      "p99_from_due=%.0fus throttled=%ld client_cpu_per_request=%.1fus\n",
+      "p99_from_due=%.0fus throttled=%ld client_cpu_per_request=%.1fus "
+      "spin=%d\n",
       health ? "health" : "route", rate,
       static_cast<double>(sent) / all_seconds, sent, failed, pct(micros, 0.5),
       pct(micros, 0.99), pct(micros, 0.999),
       micros.empty() ? 0.0 : micros.back(), pct(micros_from_due, 0.99),
-      throttled, cpu_seconds * 1e6 / static_cast<double>(std::max(sent, 1L)));
+      throttled, cpu_seconds * 1e6 / static_cast<double>(std::max(sent, 1L)),
+      spin ? 1 : 0);
   return failed > 0 ? 1 : 0;
 }
