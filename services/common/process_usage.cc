@@ -1,5 +1,6 @@
 #include "services/common/process_usage.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -70,8 +71,16 @@ absl::StatusOr<ProcessUsage> ReadProcessUsage() {
   if (!stat.ok()) return stat.status();
   absl::StatusOr<std::string> statm = ReadFile("/proc/self/statm");
   if (!statm.ok()) return statm.status();
-  return ParseProcessUsage(*stat, *statm, sysconf(_SC_CLK_TCK),
-                           sysconf(_SC_PAGESIZE));
+  absl::StatusOr<ProcessUsage> usage = ParseProcessUsage(
+      *stat, *statm, sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE));
+  // /proc counts CPU time in clock ticks (10 ms): a young or idle process
+  // shows 0. The process CPU clock has nanoseconds.
+  timespec cpu{};
+  if (usage.ok() && clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0) {
+    usage->cpu_seconds = static_cast<double>(cpu.tv_sec) +
+                         static_cast<double>(cpu.tv_nsec) / 1e9;
+  }
+  return usage;
 }
 
 }  // namespace trunkline
