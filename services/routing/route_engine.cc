@@ -674,8 +674,9 @@ class Decider {
                           v1::NextHop* hop) {
     hop->set_gateway(gw.name());
     hop->set_host(gw.address().empty() ? gw.fqdn() : gw.address());
-    hop->set_port(remote_port);
+    hop->set_port(remote_port);  // 0 with dnsSrv: the records give it
     hop->set_transport(transport);
+    if (gw.dns_srv()) hop->set_dns_srv(true);
     if (transport == v1::TRANSPORT_TLS && gw.tls().sips_uri()) {
       hop->set_sips(true);
     }

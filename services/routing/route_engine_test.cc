@@ -158,6 +158,32 @@ voicePolicies: [{name: global, pstnUsages: [U]}]
   EXPECT_FALSE(d.candidates(1).next_hop().sips());
 }
 
+TEST_F(RouteEngineTest, GatewaysLocatedBySrvHaveNoPort) {
+  auto s = FromText(R"(
+sites: [{name: hq}]
+pools: [{name: p1, site: hq, listeners: [{name: lan, address: 127.0.0.1}]}]
+gateways:
+  - {name: gw, kind: pstn_gateway, fqdn: sbc.carrier.example, dnsSrv: true, transport: tcp}
+  - {name: gw2, kind: pstn_gateway, fqdn: gw2.carrier.example}
+trunks: [{name: t, pool: p1, gateway: gw}, {name: t2, pool: p1, gateway: gw2}]
+trunkConfigurations: [{name: global, srtpMode: optional}]
+pstnUsages: [{name: U}]
+voiceRoutes: [{name: r, numberPattern: '^\+.*$', pstnUsages: [U], trunks: [{trunk: t}, {trunk: t2, priority: 1}]}]
+voicePolicies: [{name: global, pstnUsages: [U]}]
+)");
+  v1::RouteDecision d;
+  ASSERT_TRUE(Decide(*s, User("sip:a@x", "+15550001", "+15550002"), &d).ok());
+  ASSERT_EQ(d.candidates_size(), 2);
+  const v1::NextHop& srv = d.candidates(0).next_hop();
+  EXPECT_EQ(srv.host(), "sbc.carrier.example");
+  EXPECT_TRUE(srv.dns_srv());
+  EXPECT_EQ(srv.port(), 0u);
+  EXPECT_EQ(srv.transport(), v1::TRANSPORT_TCP);
+  const v1::NextHop& named = d.candidates(1).next_hop();
+  EXPECT_FALSE(named.dns_srv());
+  EXPECT_EQ(named.port(), 5060u);
+}
+
 TEST_F(RouteEngineTest, FirstMatchingNormalizationRuleWins) {
   v1::RouteExplanation e;
   v1::RouteDecision d =

@@ -127,7 +127,9 @@ class B2bua::Call final : public ServerLegObserver, public Transfer::Host {
       v1::LegDetail* callee = d.add_legs();
       callee->set_role("callee");
       callee->set_remote(
-          absl::StrCat(c.next_hop().host(), ":", c.next_hop().port()));
+          c.next_hop().dns_srv()
+              ? c.next_hop().host()
+              : absl::StrCat(c.next_hop().host(), ":", c.next_hop().port()));
       callee->set_local(absl::StrCat(c.next_hop().local_port()));
       if (state_ == State::kAnswered) callee->set_final_status(200);
       d.set_route(absl::StrCat(c.trunk().empty() ? "uc-side" : c.trunk(),

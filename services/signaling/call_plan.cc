@@ -42,6 +42,10 @@ std::string UriHost(const std::string& host) {
   return absl::StrContains(host, ':') ? absl::StrCat("[", host, "]") : host;
 }
 
+std::string UriHostPort(const std::string& host, uint32_t port) {
+  return port == 0 ? UriHost(host) : absl::StrCat(UriHost(host), ":", port);
+}
+
 std::string UriScheme(bool sips) { return sips ? "sips:" : "sip:"; }
 
 std::string OurContact(const std::string& host, uint32_t port,
@@ -62,12 +66,13 @@ OutgoingInvite BuildInvite(const IncomingRequest& in, const v1::Candidate& c,
   const v1::NextHop& hop = c.next_hop();
   OutgoingInvite out;
   const std::string gw = UriHost(hop.host());
-  const uint32_t port = hop.port() ? hop.port() : 5060;
+  // No port for a gateway located by DNS SRV: nta then looks the records up.
+  const uint32_t port = hop.dns_srv() ? 0 : hop.port() ? hop.port() : 5060;
   const std::string local = UriHost(hop.advertised_address());
   const std::string scheme = UriScheme(hop.sips());
-  out.request_uri =
-      absl::StrCat(scheme, c.called_number(), "@", gw, ":", port,
-                   hop.sips() ? "" : TransportParam(hop.transport()));
+  out.request_uri = absl::StrCat(
+      scheme, c.called_number(), "@", UriHostPort(hop.host(), port),
+      hop.sips() ? "" : TransportParam(hop.transport()));
   out.to = absl::StrCat("<", scheme, c.called_number(), "@", gw, ">");
   // Withheld by policy (routing's caller-ID suppression) or by the caller:
   // an anonymous From and Privacy: id; only a trusted peer (forwarded

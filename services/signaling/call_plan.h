@@ -40,6 +40,10 @@ std::string SipReason(int cause, const std::string& text);
 // "host" or "[v6host]".
 std::string UriHost(const std::string& host);
 
+// "host:port" ("[v6host]:port"), or the host alone for port 0: a gateway
+// located by DNS SRV (its dnsSrv), where the records give the port.
+std::string UriHostPort(const std::string& host, uint32_t port);
+
 // The URI parameter naming `transport`: "" for UDP, ";transport=tcp" or
 // ";transport=tls".
 std::string TransportParam(v1::Transport transport);

@@ -34,6 +34,24 @@ TEST(CallPlanTest, TranslatedNumbersAtTheGateway) {
   EXPECT_TRUE(out.headers.empty());  // no PAI, no history unless allowed
 }
 
+// A gateway located by DNS SRV: no port anywhere, so the SIP stack looks up
+// the records for the transport.
+TEST(CallPlanTest, NoPortForAGatewayLocatedBySrv) {
+  IncomingRequest in;
+  v1::Candidate c = Dublin();
+  c.mutable_next_hop()->set_host("itsp.example");
+  c.mutable_next_hop()->set_port(0);
+  c.mutable_next_hop()->set_dns_srv(true);
+  c.mutable_next_hop()->set_transport(v1::TRANSPORT_TCP);
+  OutgoingInvite out = BuildInvite(in, c, "sdp");
+  EXPECT_EQ(out.request_uri, "sip:0871234567@itsp.example;transport=tcp");
+  EXPECT_EQ(out.to, "<sip:0871234567@itsp.example>");
+  EXPECT_EQ(out.next_hop_host, "itsp.example");
+  EXPECT_EQ(out.next_hop_port, 0u);
+  EXPECT_EQ(UriHostPort("itsp.example", 0), "itsp.example");
+  EXPECT_EQ(UriHostPort("2001:db8::1", 5060), "[2001:db8::1]:5060");
+}
+
 // Each INVITE we forward has one hop less than the caller's, so a loop
 // through us runs out.
 TEST(CallPlanTest, MaxForwardsOneLessThanTheCallers) {

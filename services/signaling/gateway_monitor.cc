@@ -104,7 +104,7 @@ void GatewayMonitor::Probe(const std::string& trunk) {
   OutgoingRequest r;
   r.method = "OPTIONS";
   const std::string scheme = UriScheme(t.sips);
-  r.request_uri = absl::StrCat(scheme, UriHost(t.host), ":", t.port);
+  r.request_uri = absl::StrCat(scheme, UriHostPort(t.host, t.port));
   r.to = absl::StrCat("<", r.request_uri, ">");
   r.from = absl::StrCat("<", scheme, "trunkline@", UriHost(t.advertised), ">");
   r.contact = OurContact(t.advertised, t.local_port, t.transport, t.sips);

@@ -13,10 +13,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/log.h"
+#include "services/signaling/srv_lookup.h"
 
 namespace trunkline::signaling {
 
-absl::StatusOr<std::vector<std::string>> HostResolver::SystemLookup(
+namespace {
+
+// A and AAAA through getaddrinfo (/etc/hosts, then DNS).
+absl::StatusOr<std::vector<std::string>> AddressLookup(
     const std::string& name) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -51,6 +55,14 @@ absl::StatusOr<std::vector<std::string>> HostResolver::SystemLookup(
         absl::StrCat("cannot resolve ", name, ": no IPv4 or IPv6 address"));
   }
   return addresses;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> HostResolver::SystemLookup(
+    const std::string& name) {
+  if (IsSrvName(name)) return SrvAddresses(name, QuerySrv, AddressLookup);
+  return AddressLookup(name);
 }
 
 HostResolver::HostResolver(absl::Duration refresh, Lookup lookup,

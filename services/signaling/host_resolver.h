@@ -1,7 +1,9 @@
 // The addresses behind the FQDNs of gateways given by name only (no
 // `address`), so that requests from them are trusted by source address as
 // from a gateway given by address (Lync and Teams resolve a gateway's FQDN
-// the same way). A and AAAA through getaddrinfo (/etc/hosts, then DNS):
+// the same way). A and AAAA through getaddrinfo (/etc/hosts, then DNS); for
+// a gateway located by SRV (its dnsSrv) the name asked for is its SRV name
+// (srv_lookup.h), whose targets' addresses are the answer:
 // at once for a new set of names, then again every `refresh`, since a
 // provider moves its SBCs. A name that stops resolving keeps its last
 // addresses (a DNS outage must not cut a trunk off) until it is no longer
@@ -44,7 +46,8 @@ class HostResolver {
   // Sorted names.
   using OnFailing = std::function<void(const std::vector<std::string>&)>;
 
-  // The system's resolver: every A and AAAA address of `name`, or why not.
+  // The system's resolver: every A and AAAA address of `name` (of its SRV
+  // targets, for an SRV name: srv_lookup.h), or why not.
   static absl::StatusOr<std::vector<std::string>> SystemLookup(
       const std::string& name);
 

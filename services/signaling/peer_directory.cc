@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "services/common/status_macros.h"
 #include "services/signaling/call_plan.h"
+#include "services/signaling/srv_lookup.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -223,7 +224,11 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
     std::vector<std::string> sources(g.trusted_sources().begin(),
                                      g.trusted_sources().end());
     if (!g.address().empty()) sources.push_back(g.address());
-    if (g.address().empty()) e.resolve_name = g.fqdn();
+    if (g.address().empty()) {
+      // Located by SRV: trusted from the records' targets for the transport
+      // requests to it use (HostResolver looks up such a name's SRV).
+      e.resolve_name = g.dns_srv() ? SrvName(g.fqdn(), transport) : g.fqdn();
+    }
     const std::string name = CertificateName(g);
     if (!name.empty()) e.tls_names.push_back(name);
     e.tls_identity_required =
@@ -266,7 +271,8 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
                      : g->transport() != v1::TRANSPORT_UNSPECIFIED
                          ? g->transport()
                          : v1::TRANSPORT_UDP;
-    info.port = t.remote_port()                       ? t.remote_port()
+    info.port = g->dns_srv()                          ? 0  // by SRV
+                : t.remote_port()                     ? t.remote_port()
                 : g->port()                           ? g->port()
                 : info.transport == v1::TRANSPORT_TLS ? 5061
                                                       : 5060;
@@ -342,7 +348,8 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
     info.transport = g->transport() != v1::TRANSPORT_UNSPECIFIED
                          ? g->transport()
                          : v1::TRANSPORT_UDP;
-    info.port = g->port()                             ? g->port()
+    info.port = g->dns_srv()                          ? 0  // by SRV
+                : g->port()                           ? g->port()
                 : info.transport == v1::TRANSPORT_TLS ? 5061
                                                       : 5060;
     if (info.transport == v1::TRANSPORT_TLS) {

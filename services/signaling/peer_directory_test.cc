@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/topology/loader.h"
+#include "services/signaling/srv_lookup.h"
 
 namespace trunkline::signaling {
 namespace {
@@ -94,6 +95,45 @@ TEST(PeerDirectoryTest, AGatewayGivenByNameIsTrustedFromWhatItResolvesTo) {
   auto example = PeerDirectory::Create(t->topology, "med-pool");
   ASSERT_TRUE(example.ok());
   EXPECT_THAT((*example)->NamesToResolve(), ::testing::IsEmpty());
+}
+
+// Located by SRV: trusted from the targets of the records for the transport
+// its trunk uses, and reached on no port of our choosing.
+TEST(PeerDirectoryTest, AGatewayLocatedBySrvIsTrustedFromItsTargets) {
+  auto t = Example();
+  ASSERT_NE(t, nullptr);
+  v1::Topology topology = t->topology;
+  for (v1::Gateway& g : *topology.mutable_gateways()) {
+    if (g.name() == "itsp") {
+      g.clear_address();  // fqdn sip.itsp.example
+      g.clear_port();
+      g.set_dns_srv(true);
+    }
+  }
+  std::string transport_name;
+  for (v1::Trunk& trunk : *topology.mutable_trunks()) {
+    if (trunk.gateway() == "itsp") {
+      trunk.clear_remote_port();
+      transport_name = SrvName("sip.itsp.example", trunk.transport());
+    }
+  }
+  ASSERT_FALSE(transport_name.empty());
+  auto dir = PeerDirectory::Create(topology, "med-pool");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_THAT((*dir)->NamesToResolve(), ::testing::ElementsAre(transport_name));
+  std::shared_ptr<const PeerDirectory> resolved =
+      (*dir)->WithResolvedNames({{transport_name, {"192.0.2.41"}}});
+  auto peer = resolved->Match("192.0.2.41", 5166);
+  ASSERT_TRUE(peer.has_value());
+  EXPECT_EQ(peer->gateway, "itsp");
+  bool found = false;
+  for (const TrunkInfo& info : (*dir)->trunks()) {
+    if (info.gateway != "itsp") continue;
+    found = true;
+    EXPECT_EQ(info.host, "sip.itsp.example");
+    EXPECT_EQ(info.port, 0u);
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST(PeerDirectoryTest, TrunksCarryTheirGatewayAndKeepalive) {

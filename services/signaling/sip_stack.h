@@ -117,6 +117,7 @@ struct OutgoingInvite {
   std::string to;
   std::string contact;
   // Where the request goes (the next hop) and which local socket sends it.
+  // Port 0: `next_hop_host` is located by DNS SRV for `transport`.
   std::string next_hop_host;
   uint32_t next_hop_port = 5060;
   v1::Transport transport = v1::TRANSPORT_UDP;

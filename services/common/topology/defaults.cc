@@ -73,7 +73,8 @@ void ApplyTopologyDefaults(v1::Topology* t) {
     if (gw.transport() == v1::TRANSPORT_UNSPECIFIED) {
       gw.set_transport(v1::TRANSPORT_UDP);
     }
-    if (gw.port() == 0) {
+    // A gateway located by SRV takes its ports from the records.
+    if (gw.port() == 0 && !gw.dns_srv()) {
       gw.set_port(gw.transport() == v1::TRANSPORT_TLS ? kSipsPort : kSipPort);
     }
   }

@@ -95,6 +95,15 @@ const BrokenCase kBroken[] = {
      "pattern has only 1 capture group"},
     {"dial_plan_scope_target",
      "39: dial plan \"global\": site \"paris\" is not defined"},
+    {"dns_srv_trunk_remote_port",
+     "24: trunk \"trunk\": gateway \"gw\" is located by dnsSrv, whose records "
+     "give the port: remove remotePort"},
+    {"dns_srv_with_address",
+     "15: gateway \"gw\": dnsSrv locates the gateway by its fqdn: give fqdn "
+     "and no address"},
+    {"dns_srv_with_port",
+     "15: gateway \"gw\": with dnsSrv the SRV records give the port: remove "
+     "port (or dnsSrv)"},
     {"duplicate_key",
      "28: \"pstnUsages\" appears twice in one Topology (first at line 26)"},
     {"duplicate_name", "4: site \"hq\" is defined twice (first at line 3)"},

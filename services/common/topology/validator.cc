@@ -246,6 +246,20 @@ class Validator {
                            " is not an IPv4 or IPv6 address"));
       }
       Port(gw.port(), path + ".port", owner, "port");
+      if (gw.dns_srv()) {
+        if (gw.fqdn().empty() || !gw.address().empty()) {
+          Error(path + ".dns_srv",
+                absl::StrCat(owner,
+                             ": dnsSrv locates the gateway by its fqdn: give "
+                             "fqdn and no address"));
+        }
+        if (gw.port() != 0) {
+          Error(path + ".port",
+                absl::StrCat(owner,
+                             ": with dnsSrv the SRV records give the port: "
+                             "remove port (or dnsSrv)"));
+        }
+      }
       if (gw.tls().sips_uri() && gw.transport() != v1::TRANSPORT_TLS) {
         Error(path + ".tls.sips_uri",
               absl::StrCat(owner, ": tls.sipsUri needs transport tls"));
@@ -409,6 +423,12 @@ class Validator {
       const v1::Pool* pool = pool_ok ? FindPool(t_, trunk.pool()) : nullptr;
       const v1::Gateway* gw =
           gateway_ok ? FindGateway(t_, trunk.gateway()) : nullptr;
+      if (gw != nullptr && gw->dns_srv() && trunk.remote_port() != 0) {
+        Error(path + ".remote_port",
+              absl::StrCat(owner, ": gateway ", Quote(gw->name()),
+                           " is located by dnsSrv, whose records give the "
+                           "port: remove remotePort"));
+      }
       const v1::Listener* listener =
           pool ? FindListener(*pool, trunk.listener()) : nullptr;
       if (pool && !listener && !trunk.listener().empty()) {

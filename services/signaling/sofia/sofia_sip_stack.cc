@@ -98,14 +98,16 @@ unsigned TlsVerifyPolicy(const TlsSpec& tls) {
 // Where a request goes: the next hop's URL, for nta to resolve and
 // connect to. Over TLS with a name to check that differs from the address,
 // the host is that name (what Sofia checks the certificate against) and
-// maddr the address connected to.
+// maddr the address connected to. Port 0 (a gateway located by DNS SRV):
+// no port, so nta looks up the SRV records of the name for the transport
+// (RFC 3263 section 4.2) and fails over between their targets.
 std::string NextHopUrl(const std::string& host, uint32_t port,
                        v1::Transport transport, const std::string& tls_name) {
   if (transport == v1::TRANSPORT_TLS && !tls_name.empty() && tls_name != host) {
-    return absl::StrCat("sip:", tls_name, ":", port,
+    return absl::StrCat("sip:", UriHostPort(tls_name, port),
                         ";transport=tls;maddr=", UriHost(host));
   }
-  return absl::StrCat("sip:", UriHost(host), ":", port,
+  return absl::StrCat("sip:", UriHostPort(host, port),
                       ";transport=", ProtoName(transport));
 }
 

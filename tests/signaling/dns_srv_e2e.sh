@@ -1,0 +1,193 @@
+#!/bin/bash
+# A gateway located by DNS SRV (its dnsSrv), end to end on loopback: dnsmasq
+# serves the records on 127.0.0.153, and the signaling binary runs in a
+# mount namespace of its own whose /etc/resolv.conf names that server (the
+# machine's is not touched). sipp plays the UC front end (127.0.0.11) and
+# the ITSP's two SBCs, the records' targets: sbc1.itsp.test (127.0.0.51,
+# priority 10) and sbc2.itsp.test (127.0.0.52, priority 20). Checks: a call
+# out goes to the first target's port from the records with no port in the
+# Request-URI; with the first target gone, to the second; calls in from a
+# target are trusted, from elsewhere refused. Every process this script
+# starts is stopped by its PID.
+#
+#   dns_srv_e2e.sh ROUTING_BIN SIGNALING_BIN SOURCE_DIR
+set -u
+ROUTING=$1 SIGNALING=$2 SRC=$3
+SCEN=$SRC/tests/signaling/scenarios
+DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+for need in sipp unshare; do
+  command -v "$need" >/dev/null || { echo "FAIL: $need not installed"; exit 1; }
+done
+[ -x "$DNSMASQ" ] || { echo "FAIL: dnsmasq not installed (Debian: dnsmasq-base)"; exit 1; }
+if [ "$(id -u)" != 0 ]; then
+  # A mount namespace needs root (CI and make test run as root).
+  echo "SKIP: not root: cannot give signaling a resolv.conf of its own"; exit 0
+fi
+
+DIR=$(mktemp -d /tmp/trunkline-srv-e2e-XXXXXX)
+chmod 755 "$DIR"
+PIDS=()
+FAILED=0 PASSED=0
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  if [ "$FAILED" = 0 ]; then rm -rf "$DIR"; else echo "logs kept in $DIR"; fi
+}
+trap cleanup EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pass() { echo "PASS: $1"; PASSED=$((PASSED+1)); }
+fail() { echo "FAIL: $1"; FAILED=$((FAILED+1)); }
+
+# The ITSP's zone: SIP over UDP at two SBCs; the domain's own A record (its
+# web site, 127.0.0.60) is not where SIP goes.
+DNS=127.0.0.153
+"$DNSMASQ" --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+  --user=root --listen-address=$DNS --bind-interfaces --port=53 \
+  --local=/test/ --no-negcache --log-queries --log-facility="$DIR/dnsmasq.log" \
+  --srv-host=_sip._udp.itsp.test,sbc1.itsp.test,5197,10,50 \
+  --srv-host=_sip._udp.itsp.test,sbc2.itsp.test,5198,20,50 \
+  --host-record=sbc1.itsp.test,127.0.0.51 \
+  --host-record=sbc2.itsp.test,127.0.0.52 \
+  --host-record=itsp.test,127.0.0.60 &
+PIDS+=($!)
+printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$DNS" > "$DIR/resolv.conf"
+
+# No OPTIONS keepalive: probes sent before the sipp targets listen would
+# fail, and Sofia-SIP then lowers the silent target's priority in its SRV
+# cache (RFC 3263 failover remembered), which would reorder the calls below.
+cat > "$DIR/topology.yaml" <<'EOF'
+sites: [{name: hq}]
+pools:
+  - name: pool
+    site: hq
+    listeners: [{name: lan, address: 127.0.0.1}]
+gateways:
+  - {name: fe, kind: uc_front_end, address: 127.0.0.11}
+  - {name: itsp, kind: pstn_gateway, fqdn: itsp.test, dnsSrv: true, site: hq}
+trunks:
+  - {name: itsp-trunk, pool: pool, gateway: itsp, localPort: 5170}
+trunkConfigurations:
+  - {name: global, srtpMode: optional, enableBypass: true, keepalive: {enabled: false}}
+pstnUsages: [{name: Local}]
+voiceRoutes:
+  - {name: all, numberPattern: '^\+1\d+$', pstnUsages: [Local], trunks: [{trunk: itsp-trunk}]}
+voicePolicies: [{name: global, pstnUsages: [Local]}]
+dialPlans:
+  - name: global
+    scope: global
+    normalizationRules: [{name: e164, pattern: '^\+(\d+)$', translation: '+$1'}]
+ucSide:
+  nextHops: [{gateway: fe, pool: pool}]
+  numberRanges: [{first: '+15550001000', last: '+15550001999'}]
+EOF
+
+RG=$(free_port) RA=$(free_port) RM=$(free_port)
+SG=$(free_port) SA=$(free_port) SM=$(free_port)
+"$ROUTING" --topology="$DIR/topology.yaml" --grpc_address=127.0.0.1:$RG \
+  --admin_address=127.0.0.1:$RA --metrics_address=127.0.0.1:$RM 2>"$DIR/routing.log" &
+PIDS+=($!)
+# unshare and sh exec the signaling binary: the PID is its own. The
+# namespace's mounts are private (unshare's default), so the bind mount is
+# seen by signaling alone.
+unshare --mount -- /bin/sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
+  "$DIR/resolv.conf" "$SIGNALING" --topology="$DIR/topology.yaml" \
+  --grpc_address=127.0.0.1:$SG --admin_address=127.0.0.1:$SA \
+  --metrics_address=127.0.0.1:$SM --routing=127.0.0.1:$RG --media= \
+  --gateway_dns_refresh_seconds=2 2>"$DIR/signaling.log" &
+PIDS+=($!)
+for _ in $(seq 50); do
+  grep -q 'msg=serving' "$DIR/signaling.log" && grep -q 'msg=serving' "$DIR/routing.log" && break
+  sleep 0.2
+done
+if ! grep -q 'msg=serving' "$DIR/signaling.log"; then
+  fail "signaling did not start"; cat "$DIR/signaling.log"; exit 1
+fi
+if ! grep -q "nameserver $DNS" /etc/resolv.conf 2>/dev/null; then
+  pass "the machine's /etc/resolv.conf is untouched"
+else
+  fail "the machine's /etc/resolv.conf names the test's DNS server"
+fi
+
+metric() { curl -s "http://127.0.0.1:$SM/metrics"; }
+# Trust comes from the records' targets: wait for the SRV name's addresses.
+for _ in $(seq 50); do
+  metric | grep -qE '^trunkline_signaling_gateway_fqdn_addresses\{name="_sip._udp.itsp.test"\} 2' && break
+  sleep 0.2
+done
+if metric | grep -qE '^trunkline_signaling_gateway_fqdn_addresses\{name="_sip._udp.itsp.test"\} 2'; then
+  pass "the SRV name resolves to both targets' addresses"
+else
+  fail "SRV trust: $(metric | grep fqdn_ | tr '\n' ' '); $(grep -i 'fqdn\|resolv' "$DIR/signaling.log" | tail -3)"
+fi
+
+printf 'SEQUENTIAL\n+15550002000;\n' > "$DIR/out.csv"
+printf 'SEQUENTIAL\n+15550001500;\n' > "$DIR/in.csv"
+sipp_run() {  # name ip port scenario [extra args...]
+  local name=$1 ip=$2 port=$3 scen=$4; shift 4
+  timeout 40 sipp -sf "$SCEN/$scen" -i "$ip" -p "$port" -m 1 -timeout 30s -nostdin \
+    -trace_err -error_file "$DIR/$name.err" -trace_msg -message_file "$DIR/$name.msg" "$@" >"$DIR/$name.out" 2>&1
+}
+# call NAME UAC_IP UAC_PORT UAC_SCENARIO CSV TARGET UAS_IP UAS_PORT UAS_SCENARIO
+call() {
+  local name=$1 uac_ip=$2 uac_port=$3 uac=$4 csv=$5 target=$6 uas_ip=$7 uas_port=$8 uas=$9
+  local ok=1 uas_pid=""
+  if [ -n "$uas_ip" ]; then
+    sipp_run "$name-uas" "$uas_ip" "$uas_port" "$uas" & uas_pid=$!
+    sleep 0.5
+  fi
+  sipp_run "$name-uac" "$uac_ip" "$uac_port" "$uac" -inf "$DIR/$csv" "$target" || ok=0
+  if [ -n "$uas_pid" ]; then wait "$uas_pid" || ok=0; fi
+  return $((1 - ok))
+}
+
+# Out: to the priority-10 target, on the records' port, with no port (and
+# the domain) in the Request-URI; the priority-20 target, listening too,
+# gets nothing.
+# (timeout's PID: it passes the TERM below on to sipp.)
+timeout 40 sipp -sf "$SCEN/uas_answer.xml" -i 127.0.0.52 -p 5198 -m 1 -nostdin \
+  -trace_msg -message_file "$DIR/out_first-idle.msg" >"$DIR/out_first-idle.out" 2>&1 &
+idle=$!
+if call out_first 127.0.0.11 5060 uac_call.xml out.csv 127.0.0.1:5060 127.0.0.51 5197 uas_answer.xml &&
+   grep -qE '^INVITE sip:\+15550002000@itsp\.test SIP/2\.0' "$DIR/out_first-uas.msg"; then
+  pass "a call out goes to the first SRV target, sip:+15550002000@itsp.test"
+else
+  fail "out_first: $(grep -m1 '^INVITE' "$DIR/out_first-uas.msg" 2>/dev/null); see $DIR/out_first-*"
+fi
+kill "$idle" 2>/dev/null; wait "$idle" 2>/dev/null
+if [ -e "$DIR/out_first-idle.msg" ] && ! grep -q '^INVITE' "$DIR/out_first-idle.msg"; then
+  pass "the second SRV target got nothing while the first answered"
+else
+  fail "the priority-20 target was tried first or too (see $DIR/out_first-idle.msg)"
+fi
+if grep -q '_sip._udp.itsp.test' "$DIR/dnsmasq.log"; then
+  pass "signaling asked DNS for _sip._udp.itsp.test"
+else
+  fail "no SRV query in dnsmasq's log"
+fi
+
+# Out, with nothing at the first target: the transaction layer moves on to
+# the second (RFC 3263 section 4.3) after the first's timeout or ICMP error.
+if call out_second 127.0.0.11 5060 uac_call.xml out.csv 127.0.0.1:5060 127.0.0.52 5198 uas_answer.xml &&
+   grep -qE '^INVITE sip:\+15550002000@itsp\.test SIP/2\.0' "$DIR/out_second-uas.msg"; then
+  pass "with the first target silent, the call goes to the second"
+else
+  fail "out_second: see $DIR/out_second-*"
+fi
+
+# In: from a target, to a UC number, trusted and routed to the front end.
+if call in_trusted 127.0.0.52 5198 uac_call.xml in.csv 127.0.0.1:5170 127.0.0.11 5060 uas_answer.xml; then
+  pass "a call in from an SRV target is trusted and reaches the UC side"
+else
+  fail "in_trusted: see $DIR/in_trusted-*"
+fi
+# The domain's own address and any other are not the gateway's.
+for ip in 127.0.0.60 127.0.0.59; do
+  if call "in_refused_$ip" "$ip" 5199 uac_expect_403.xml in.csv 127.0.0.1:5170 "" "" ""; then
+    pass "a call in from $ip (not an SRV target) gets 403"
+  else
+    fail "in_refused from $ip: see $DIR/in_refused_$ip-*"
+  fi
+done
+
+echo "dns_srv_e2e: $PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
