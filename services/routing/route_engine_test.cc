@@ -137,19 +137,28 @@ policyAssignments:
 // A gateway that takes sips: URIs: its TLS trunk's candidate says so; a
 // trunk to it over TCP would be refused by the loader, a plain gateway's
 // TLS trunk does not.
-TEST_F(RouteEngineTest, SipsUrisForGatewaysThatTakeThem) {
-  auto s = FromText(R"(
+// A topology of two gateways, `gw` and `gw2` (given in `gateways`), a trunk
+// to each (t, then t2 at a lower priority) and one route for every number.
+std::shared_ptr<const RoutingSnapshot> TwoGateways(
+    const std::string& gateways) {
+  return FromText(absl::StrCat(R"(
 sites: [{name: hq}]
 pools: [{name: p1, site: hq, listeners: [{name: lan, address: 127.0.0.1}]}]
 gateways:
-  - {name: gw, kind: pstn_gateway, address: 127.0.0.9, transport: tls, tls: {sipsUri: true}}
-  - {name: gw2, kind: pstn_gateway, address: 127.0.0.10, transport: tls}
+)",
+                               gateways, R"(
 trunks: [{name: t, pool: p1, gateway: gw}, {name: t2, pool: p1, gateway: gw2}]
 trunkConfigurations: [{name: global, srtpMode: optional}]
 pstnUsages: [{name: U}]
 voiceRoutes: [{name: r, numberPattern: '^\+.*$', pstnUsages: [U], trunks: [{trunk: t}, {trunk: t2, priority: 1}]}]
 voicePolicies: [{name: global, pstnUsages: [U]}]
-)");
+)"));
+}
+
+TEST_F(RouteEngineTest, SipsUrisForGatewaysThatTakeThem) {
+  auto s = TwoGateways(R"(
+  - {name: gw, kind: pstn_gateway, address: 127.0.0.9, transport: tls, tls: {sipsUri: true}}
+  - {name: gw2, kind: pstn_gateway, address: 127.0.0.10, transport: tls})");
   v1::RouteDecision d;
   ASSERT_TRUE(Decide(*s, User("sip:a@x", "+15550001", "+15550002"), &d).ok());
   ASSERT_EQ(d.candidates_size(), 2);
@@ -159,18 +168,9 @@ voicePolicies: [{name: global, pstnUsages: [U]}]
 }
 
 TEST_F(RouteEngineTest, GatewaysLocatedBySrvHaveNoPort) {
-  auto s = FromText(R"(
-sites: [{name: hq}]
-pools: [{name: p1, site: hq, listeners: [{name: lan, address: 127.0.0.1}]}]
-gateways:
+  auto s = TwoGateways(R"(
   - {name: gw, kind: pstn_gateway, fqdn: sbc.carrier.example, dnsSrv: true, transport: tcp}
-  - {name: gw2, kind: pstn_gateway, fqdn: gw2.carrier.example}
-trunks: [{name: t, pool: p1, gateway: gw}, {name: t2, pool: p1, gateway: gw2}]
-trunkConfigurations: [{name: global, srtpMode: optional}]
-pstnUsages: [{name: U}]
-voiceRoutes: [{name: r, numberPattern: '^\+.*$', pstnUsages: [U], trunks: [{trunk: t}, {trunk: t2, priority: 1}]}]
-voicePolicies: [{name: global, pstnUsages: [U]}]
-)");
+  - {name: gw2, kind: pstn_gateway, fqdn: gw2.carrier.example})");
   v1::RouteDecision d;
   ASSERT_TRUE(Decide(*s, User("sip:a@x", "+15550001", "+15550002"), &d).ok());
   ASSERT_EQ(d.candidates_size(), 2);

@@ -13,30 +13,14 @@
 #   dns_srv_e2e.sh ROUTING_BIN SIGNALING_BIN SOURCE_DIR
 set -u
 ROUTING=$1 SIGNALING=$2 SRC=$3
-SCEN=$SRC/tests/signaling/scenarios
+. "$SRC/tests/signaling/e2e_lib.sh"
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
-for need in sipp unshare; do
-  command -v "$need" >/dev/null || { echo "FAIL: $need not installed"; exit 1; }
-done
-[ -x "$DNSMASQ" ] || { echo "FAIL: dnsmasq not installed (Debian: dnsmasq-base)"; exit 1; }
+[ -x "$DNSMASQ" ] || { fail "dnsmasq not installed (Debian: dnsmasq-base)"; exit 1; }
+command -v unshare >/dev/null || { fail "unshare not installed (Debian: util-linux)"; exit 1; }
 if [ "$(id -u)" != 0 ]; then
   # A mount namespace needs root (CI and make test run as root).
   echo "SKIP: not root: cannot give signaling a resolv.conf of its own"; exit 0
 fi
-
-DIR=$(mktemp -d /tmp/trunkline-srv-e2e-XXXXXX)
-chmod 755 "$DIR"
-PIDS=()
-FAILED=0 PASSED=0
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  if [ "$FAILED" = 0 ]; then rm -rf "$DIR"; else echo "logs kept in $DIR"; fi
-}
-trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pass() { echo "PASS: $1"; PASSED=$((PASSED+1)); }
-fail() { echo "FAIL: $1"; FAILED=$((FAILED+1)); }
 
 # The ITSP's zone: SIP over UDP at two SBCs; the domain's own A record (its
 # web site, 127.0.0.60) is not where SIP goes.
@@ -81,34 +65,24 @@ ucSide:
   numberRanges: [{first: '+15550001000', last: '+15550001999'}]
 EOF
 
-RG=$(free_port) RA=$(free_port) RM=$(free_port)
-SG=$(free_port) SA=$(free_port) SM=$(free_port)
-"$ROUTING" --topology="$DIR/topology.yaml" --grpc_address=127.0.0.1:$RG \
-  --admin_address=127.0.0.1:$RA --metrics_address=127.0.0.1:$RM 2>"$DIR/routing.log" &
-PIDS+=($!)
-# unshare and sh exec the signaling binary: the PID is its own. The
-# namespace's mounts are private (unshare's default), so the bind mount is
-# seen by signaling alone.
-unshare --mount -- /bin/sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
-  "$DIR/resolv.conf" "$SIGNALING" --topology="$DIR/topology.yaml" \
-  --grpc_address=127.0.0.1:$SG --admin_address=127.0.0.1:$SA \
-  --metrics_address=127.0.0.1:$SM --routing=127.0.0.1:$RG --media= \
-  --gateway_dns_refresh_seconds=2 2>"$DIR/signaling.log" &
-PIDS+=($!)
-for _ in $(seq 50); do
-  grep -q 'msg=serving' "$DIR/signaling.log" && grep -q 'msg=serving' "$DIR/routing.log" && break
-  sleep 0.2
-done
-if ! grep -q 'msg=serving' "$DIR/signaling.log"; then
-  fail "signaling did not start"; cat "$DIR/signaling.log"; exit 1
-fi
+# Signaling in a mount namespace of its own: unshare and sh exec the
+# binary, so the PID `start` keeps is its own; the namespace's mounts are
+# private (unshare's default), so the bind mount is seen by signaling alone.
+printf '#!/bin/sh\nexec unshare --mount -- /bin/sh -c %s %s %s "$@"\n' \
+  "'mount --bind \"\$0\" /etc/resolv.conf && exec \"\$@\"'" \
+  "$DIR/resolv.conf" "$SIGNALING" > "$DIR/signaling-with-test-dns"
+chmod +x "$DIR/signaling-with-test-dns"
+start routing "$ROUTING"
+start signaling "$DIR/signaling-with-test-dns" --routing="$ROUTING_API" --media= \
+  --gateway_dns_refresh_seconds=2
+for _ in $(seq 50); do grep -q 'msg=serving' "$DIR/signaling.log" && break; sleep 0.2; done
 if ! grep -q "nameserver $DNS" /etc/resolv.conf 2>/dev/null; then
   pass "the machine's /etc/resolv.conf is untouched"
 else
   fail "the machine's /etc/resolv.conf names the test's DNS server"
 fi
 
-metric() { curl -s "http://127.0.0.1:$SM/metrics"; }
+metric() { curl -s "http://127.0.0.1:$SIGNALING_METRICS/metrics"; }
 # Trust comes from the records' targets: wait for the SRV name's addresses.
 for _ in $(seq 50); do
   metric | grep -qE '^trunkline_signaling_gateway_fqdn_addresses\{name="_sip._udp.itsp.test"\} 2' && break
@@ -122,7 +96,7 @@ fi
 
 printf 'SEQUENTIAL\n+15550002000;\n' > "$DIR/out.csv"
 printf 'SEQUENTIAL\n+15550001500;\n' > "$DIR/in.csv"
-sipp_run() {  # name ip port scenario [extra args...]
+sipp_at() {  # name ip port scenario [extra args...]
   local name=$1 ip=$2 port=$3 scen=$4; shift 4
   timeout 40 sipp -sf "$SCEN/$scen" -i "$ip" -p "$port" -m 1 -timeout 30s -nostdin \
     -trace_err -error_file "$DIR/$name.err" -trace_msg -message_file "$DIR/$name.msg" "$@" >"$DIR/$name.out" 2>&1
@@ -132,10 +106,10 @@ call() {
   local name=$1 uac_ip=$2 uac_port=$3 uac=$4 csv=$5 target=$6 uas_ip=$7 uas_port=$8 uas=$9
   local ok=1 uas_pid=""
   if [ -n "$uas_ip" ]; then
-    sipp_run "$name-uas" "$uas_ip" "$uas_port" "$uas" & uas_pid=$!
+    sipp_at "$name-uas" "$uas_ip" "$uas_port" "$uas" & uas_pid=$!
     sleep 0.5
   fi
-  sipp_run "$name-uac" "$uac_ip" "$uac_port" "$uac" -inf "$DIR/$csv" "$target" || ok=0
+  sipp_at "$name-uac" "$uac_ip" "$uac_port" "$uac" -inf "$DIR/$csv" "$target" || ok=0
   if [ -n "$uas_pid" ]; then wait "$uas_pid" || ok=0; fi
   return $((1 - ok))
 }
