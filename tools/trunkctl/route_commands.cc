@@ -60,6 +60,14 @@ std::string SessionTimerText(const v1::SessionTimer& t) {
   return absl::StrCat(t.session_expires_seconds(), " s");
 }
 
+// Where the candidate's INVITE goes: "gw-dub 127.0.0.21:5060", or for a
+// gateway located by DNS SRV "itsp sip.itsp.example (SRV)".
+std::string NextHopText(const v1::NextHop& hop) {
+  if (hop.dns_srv())
+    return absl::StrCat(hop.gateway(), " ", hop.host(), " (SRV)");
+  return absl::StrCat(hop.gateway(), " ", hop.host(), ":", hop.port());
+}
+
 // What the candidate's INVITE carries beyond the numbers, as the trunk's
 // configuration allows it: "PAI,history,location", "anonymous", "-".
 std::string ForwardsText(const v1::HeaderPlan& h) {
@@ -87,17 +95,15 @@ void PrintExplanation(const v1::RouteExplanation& e, std::ostream& out) {
                  "CALLING", "MEDIA", "FORWARDS", "SESSION TIMER"});
     int i = 0;
     for (const v1::Candidate& c : d.candidates()) {
-      table.AddRow({absl::StrCat(++i),
-                    c.trunk().empty() ? "(uc side)" : c.trunk(),
-                    c.route().empty() ? "-" : c.route(),
-                    c.pstn_usage().empty() ? "-" : c.pstn_usage(),
-                    absl::StrCat(c.next_hop().gateway(), " ",
-                                 c.next_hop().host(), ":", c.next_hop().port()),
-                    c.called_number(), c.calling_number(),
-                    c.media().anchor() ? "anchored" : "bypass",
-                    ForwardsText(c.headers()),
-                    SessionTimerText(c.trunk().empty() ? v1::SessionTimer()
-                                                       : c.session_timer())});
+      table.AddRow(
+          {absl::StrCat(++i), c.trunk().empty() ? "(uc side)" : c.trunk(),
+           c.route().empty() ? "-" : c.route(),
+           c.pstn_usage().empty() ? "-" : c.pstn_usage(),
+           NextHopText(c.next_hop()), c.called_number(), c.calling_number(),
+           c.media().anchor() ? "anchored" : "bypass",
+           ForwardsText(c.headers()),
+           SessionTimerText(c.trunk().empty() ? v1::SessionTimer()
+                                              : c.session_timer())});
     }
     table.Print(out);
     if (d.origin_session_timer().enabled()) {

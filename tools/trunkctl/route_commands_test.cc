@@ -53,6 +53,27 @@ TEST(RouteCommandsTest, ExplanationShowsWhatIsForwarded) {
   EXPECT_THAT(out.str(), HasSubstr("PAI,location"));
 }
 
+// Where each candidate goes: host and port, or the name a gateway located by
+// DNS SRV is looked up by (no port of ours).
+TEST(RouteCommandsTest, ExplanationShowsTheNextHop) {
+  v1::RouteExplanation e;
+  v1::Candidate* dub = e.mutable_decision()->add_candidates();
+  dub->set_trunk("pstn-dub");
+  dub->mutable_next_hop()->set_gateway("gw-dub");
+  dub->mutable_next_hop()->set_host("127.0.0.21");
+  dub->mutable_next_hop()->set_port(5060);
+  v1::Candidate* itsp = e.mutable_decision()->add_candidates();
+  itsp->set_trunk("itsp");
+  itsp->mutable_next_hop()->set_gateway("itsp");
+  itsp->mutable_next_hop()->set_host("sip.itsp.example");
+  itsp->mutable_next_hop()->set_dns_srv(true);
+  std::ostringstream out;
+  PrintExplanation(e, out);
+  EXPECT_THAT(out.str(), HasSubstr("gw-dub 127.0.0.21:5060"));
+  EXPECT_THAT(out.str(), HasSubstr("itsp sip.itsp.example (SRV)"));
+  EXPECT_THAT(out.str(), Not(HasSubstr("sip.itsp.example:0")));
+}
+
 TEST(RouteCommandsTest, RejectAndNoCallerTimer) {
   v1::RouteExplanation e;
   e.mutable_decision()->mutable_reject()->set_sip_code(404);
