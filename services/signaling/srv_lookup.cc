@@ -78,8 +78,10 @@ absl::StatusOr<std::vector<SrvRecord>> ParseSrvAnswer(const unsigned char* msg,
     r.weight = ns_get16(rdata + 2);
     r.port = ns_get16(rdata + 4);
     char target[NS_MAXDNAME];
+    // The name must end where the record does (compression may point
+    // elsewhere in the message, but the record's own bytes are exact).
     if (dn_expand(ns_msg_base(handle), ns_msg_end(handle), rdata + 6, target,
-                  sizeof target) < 0) {
+                  sizeof target) != ns_rr_rdlen(rr) - 6) {
       return absl::InvalidArgumentError(
           absl::StrCat("malformed SRV target: answer ", i + 1));
     }

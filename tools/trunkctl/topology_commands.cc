@@ -66,9 +66,15 @@ int ShowTopology(const std::string& file, OutputFormat format,
     std::string remote;
     for (const v1::Gateway& gw : t.gateways()) {
       if (gw.name() == trunk.gateway()) {
-        remote = absl::StrCat(gw.address().empty() ? gw.fqdn() : gw.address(),
-                              ":", trunk.remote_port(), "/",
-                              TransportName(trunk.transport()));
+        // A gateway located by DNS SRV has no port of ours: the records
+        // give it.
+        remote =
+            gw.dns_srv()
+                ? absl::StrCat(gw.fqdn(), " (SRV)/",
+                               TransportName(trunk.transport()))
+                : absl::StrCat(gw.address().empty() ? gw.fqdn() : gw.address(),
+                               ":", trunk.remote_port(), "/",
+                               TransportName(trunk.transport()));
       }
     }
     trunks.AddRow({trunk.name(),

@@ -1,6 +1,7 @@
 #include "tools/trunkctl/topology_commands.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -47,6 +48,32 @@ TEST(TopologyCommandsTest, ShowPrintsProtoJsonWithDefaults) {
       << out.str();
   EXPECT_NE(out.str().find("\"srtpMode\": \"SRTP_MODE_OPTIONAL\""),
             std::string::npos);
+}
+
+// A trunk to a gateway located by DNS SRV has no remote port of ours.
+TEST(TopologyCommandsTest, ShowNamesAGatewayLocatedBySrvWithoutAPort) {
+  const std::string file = testing::TempDir() + "/srv_topology.yaml";
+  {
+    std::ofstream yaml(file);
+    yaml << R"(sites: [{name: hq}]
+pools: [{name: pool, site: hq, listeners: [{name: lan, address: 127.0.0.1}]}]
+gateways:
+  - {name: fe, kind: uc_front_end, address: 127.0.0.11}
+  - {name: itsp, kind: pstn_gateway, fqdn: itsp.example, dnsSrv: true, transport: tcp}
+trunks: [{name: itsp-trunk, pool: pool, gateway: itsp, localPort: 5170}]
+trunkConfigurations: [{name: global, srtpMode: optional}]
+pstnUsages: [{name: Local}]
+voiceRoutes: [{name: all, numberPattern: '^\+1\d+$', pstnUsages: [Local], trunks: [{trunk: itsp-trunk}]}]
+voicePolicies: [{name: global, pstnUsages: [Local]}]
+ucSide: {nextHops: [{gateway: fe, pool: pool}]}
+)";
+  }
+  std::ostringstream out, err;
+  EXPECT_EQ(ShowTopology(file, OutputFormat::kTable, out, err), kExitOk)
+      << err.str();
+  EXPECT_NE(out.str().find("itsp.example (SRV)/tcp"), std::string::npos)
+      << out.str();
+  EXPECT_EQ(out.str().find("itsp.example:0"), std::string::npos) << out.str();
 }
 
 }  // namespace
