@@ -7,8 +7,9 @@
 # priority 10) and sbc2.itsp.test (127.0.0.52, priority 20). Checks: a call
 # out goes to the first target's port from the records with no port in the
 # Request-URI; with the first target gone, to the second; calls in from a
-# target are trusted, from elsewhere refused. Every process this script
-# starts is stopped by its PID.
+# target are trusted, from elsewhere refused; a carrier with no SRV records
+# (plain.test) is reached and trusted at its A record (RFC 3263's
+# fallback). Every process this script starts is stopped by its PID.
 #
 #   dns_srv_e2e.sh ROUTING_BIN SIGNALING_BIN SOURCE_DIR
 set -u
@@ -23,7 +24,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # The ITSP's zone: SIP over UDP at two SBCs; the domain's own A record (its
-# web site, 127.0.0.60) is not where SIP goes.
+# web site, 127.0.0.60) is not where SIP goes. A second carrier, plain.test,
+# has no SRV records, only an A record (127.0.0.61): RFC 3263's fallback.
 DNS=127.0.0.153
 "$DNSMASQ" --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
   --user=root --listen-address=$DNS --bind-interfaces --port=53 \
@@ -32,7 +34,8 @@ DNS=127.0.0.153
   --srv-host=_sip._udp.itsp.test,sbc2.itsp.test,5198,20,50 \
   --host-record=sbc1.itsp.test,127.0.0.51 \
   --host-record=sbc2.itsp.test,127.0.0.52 \
-  --host-record=itsp.test,127.0.0.60 &
+  --host-record=itsp.test,127.0.0.60 \
+  --host-record=plain.test,127.0.0.61 &
 PIDS+=($!)
 printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$DNS" > "$DIR/resolv.conf"
 
@@ -48,13 +51,16 @@ pools:
 gateways:
   - {name: fe, kind: uc_front_end, address: 127.0.0.11}
   - {name: itsp, kind: pstn_gateway, fqdn: itsp.test, dnsSrv: true, site: hq}
+  - {name: plain, kind: pstn_gateway, fqdn: plain.test, dnsSrv: true, site: hq}
 trunks:
   - {name: itsp-trunk, pool: pool, gateway: itsp, localPort: 5170}
+  - {name: plain-trunk, pool: pool, gateway: plain, localPort: 5171}
 trunkConfigurations:
   - {name: global, srtpMode: optional, enableBypass: true, keepalive: {enabled: false}}
 pstnUsages: [{name: Local}]
 voiceRoutes:
   - {name: all, numberPattern: '^\+1\d+$', pstnUsages: [Local], trunks: [{trunk: itsp-trunk}]}
+  - {name: uk, numberPattern: '^\+44\d+$', pstnUsages: [Local], trunks: [{trunk: plain-trunk}]}
 voicePolicies: [{name: global, pstnUsages: [Local]}]
 dialPlans:
   - name: global
@@ -83,9 +89,11 @@ else
 fi
 
 metric() { curl -s "http://127.0.0.1:$SIGNALING_METRICS/metrics"; }
-# Trust comes from the records' targets: wait for the SRV name's addresses.
+# Trust comes from the records' targets: wait for both SRV names' addresses.
 for _ in $(seq 50); do
-  metric | grep -qE '^trunkline_signaling_gateway_fqdn_addresses\{name="_sip._udp.itsp.test"\} 2$' && break
+  m=$(metric)
+  grep -qE '^trunkline_signaling_gateway_fqdn_addresses\{name="_sip._udp.itsp.test"\} 2$' <<<"$m" &&
+    grep -qE '^trunkline_signaling_gateway_fqdn_addresses\{name="_sip._udp.plain.test"\} 1$' <<<"$m" && break
   sleep 0.2
 done
 if metric | grep -qE '^trunkline_signaling_gateway_fqdn_addresses\{name="_sip._udp.itsp.test"\} 2$'; then
@@ -94,7 +102,14 @@ else
   fail "SRV trust: $(metric | grep fqdn_ | tr '\n' ' '); $(grep -i 'fqdn\|resolv' "$DIR/signaling.log" | tail -3)"
 fi
 
+if metric | grep -qE '^trunkline_signaling_gateway_fqdn_addresses\{name="_sip._udp.plain.test"\} 1$'; then
+  pass "a name without SRV records is trusted from its own A record"
+else
+  fail "SRV fallback trust: $(metric | grep 'plain' | tr '\n' ' ')"
+fi
+
 printf 'SEQUENTIAL\n+15550002000;\n' > "$DIR/out.csv"
+printf 'SEQUENTIAL\n+442071234567;\n' > "$DIR/uk.csv"
 printf 'SEQUENTIAL\n+15550001500;\n' > "$DIR/in.csv"
 # sipp_at NAME IP PORT SCENARIO [ARGS...]: one sipp in the background, its
 # PID (timeout's: it passes a TERM on to sipp) in SIPP_PID and in PIDS, so
@@ -174,6 +189,14 @@ if call out_second 127.0.0.11 5060 uac_call.xml out.csv 127.0.0.1:5060 127.0.0.5
   pass "with the first target silent, the call goes to the second"
 else
   fail "out_second: see $DIR/out_second-*"
+fi
+
+# Out to the carrier without SRV records: its own address, on 5060.
+if call out_fallback 127.0.0.11 5060 uac_call.xml uk.csv 127.0.0.1:5060 127.0.0.61 5060 uas_answer.xml &&
+   grep -qE '^INVITE sip:\+442071234567@plain\.test SIP/2\.0' "$DIR/out_fallback-uas.msg"; then
+  pass "without SRV records the call goes to the name's A record on 5060"
+else
+  fail "out_fallback: see $DIR/out_fallback-*"
 fi
 
 # In: from a target, to a UC number, trusted and routed to the front end.
