@@ -22,6 +22,10 @@ if [ "$(id -u)" != 0 ]; then
   # A mount namespace needs root (CI and make test run as root).
   echo "SKIP: not root: cannot give signaling a resolv.conf of its own"; exit 77
 fi
+if ! unshare --mount -- /bin/true 2>/dev/null; then
+  # A container without CAP_SYS_ADMIN: no mount namespace to be had.
+  echo "SKIP: unshare --mount is not permitted here"; exit 77
+fi
 
 # The ITSP's zone: SIP over UDP at two SBCs; the domain's own A record (its
 # web site, 127.0.0.60) is not where SIP goes. A second carrier, plain.test,
