@@ -40,6 +40,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -226,6 +227,24 @@ absl::Status ReadRelaySdp(const std::string& text, uint16_t* port,
   return absl::InternalError("no usable a=crypto in the relay's SDP: " + text);
 }
 
+// Where the relay takes the caller's packets: the c= address of its SDP's
+// first m= line, else the session's (IPv4: rtpload's sockets are). A relay
+// bound elsewhere than 127.0.0.1 (another loopback address, for more ports)
+// is then reached there.
+absl::Status ReadRelayAddress(const std::string& text, in_addr* address) {
+  auto sdp = media::sdp::Parse(text);
+  if (!sdp.ok()) return sdp.status();
+  if (sdp->media.empty()) return absl::InternalError("relay SDP has no m=");
+  const std::optional<media::sdp::Connection>& c =
+      sdp->media[0].connection ? sdp->media[0].connection : sdp->connection;
+  if (!c) return absl::InternalError("relay SDP has no c=");
+  if (inet_pton(AF_INET, c->address.c_str(), address) != 1) {
+    return absl::InternalError(
+        absl::StrCat("relay SDP's c= is not an IPv4 address: ", c->address));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SetUpTrunkline(std::vector<Stream>& streams, bool srtp) {
   auto stub = v1::Media::NewStub(grpc::CreateChannel(
       absl::GetFlag(FLAGS_media), grpc::InsecureChannelCredentials()));
@@ -262,6 +281,10 @@ absl::Status SetUpTrunkline(std::vector<Stream>& streams, bool srtp) {
     uint16_t caller_relay_port = 0;
     if (absl::Status s2 =
             ReadRelaySdp(to_caller.sdp(), &caller_relay_port, nullptr);
+        !s2.ok()) {
+      return s2;
+    }
+    if (absl::Status s2 = ReadRelayAddress(to_caller.sdp(), &s.relay.sin_addr);
         !s2.ok()) {
       return s2;
     }
@@ -306,6 +329,11 @@ absl::Status SetUpRtpengine(std::vector<Stream>& streams, bool srtp) {
     uint16_t caller_relay_port = 0;
     if (absl::Status st = ReadRelaySdp(answered->dict["sdp"].string,
                                        &caller_relay_port, nullptr);
+        !st.ok()) {
+      return st;
+    }
+    if (absl::Status st =
+            ReadRelayAddress(answered->dict["sdp"].string, &s.relay.sin_addr);
         !st.ok()) {
       return st;
     }
