@@ -25,6 +25,17 @@ int ParseAddress(const std::string& text, unsigned char* out) {
 
 // The name a gateway's TLS certificate carries, both ways: its
 // `tls.peerName`, else its FQDN; "" when it has neither.
+// The port requests to gateway `g` name: the trunk's own (`trunk_port`, 0:
+// none), else the gateway's, else SIP's default for the transport; 0 for a
+// gateway located by DNS SRV, whose records give it.
+uint32_t RemotePort(const v1::Gateway& g, uint32_t trunk_port,
+                    v1::Transport transport) {
+  if (g.dns_srv()) return 0;
+  if (trunk_port != 0) return trunk_port;
+  if (g.port() != 0) return g.port();
+  return transport == v1::TRANSPORT_TLS ? 5061 : 5060;
+}
+
 std::string CertificateName(const v1::Gateway& g) {
   return !g.tls().peer_name().empty() ? g.tls().peer_name() : g.fqdn();
 }
@@ -271,11 +282,7 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
                      : g->transport() != v1::TRANSPORT_UNSPECIFIED
                          ? g->transport()
                          : v1::TRANSPORT_UDP;
-    info.port = g->dns_srv()                          ? 0  // by SRV
-                : t.remote_port()                     ? t.remote_port()
-                : g->port()                           ? g->port()
-                : info.transport == v1::TRANSPORT_TLS ? 5061
-                                                      : 5060;
+    info.port = RemotePort(*g, t.remote_port(), info.transport);
     if (info.transport == v1::TRANSPORT_TLS &&
         std::find(listener->transports().begin(), listener->transports().end(),
                   v1::TRANSPORT_TLS) == listener->transports().end()) {
@@ -348,10 +355,7 @@ absl::StatusOr<std::unique_ptr<PeerDirectory>> PeerDirectory::Create(
     info.transport = g->transport() != v1::TRANSPORT_UNSPECIFIED
                          ? g->transport()
                          : v1::TRANSPORT_UDP;
-    info.port = g->dns_srv()                          ? 0  // by SRV
-                : g->port()                           ? g->port()
-                : info.transport == v1::TRANSPORT_TLS ? 5061
-                                                      : 5060;
+    info.port = RemotePort(*g, 0, info.transport);
     if (info.transport == v1::TRANSPORT_TLS) {
       info.tls_name = CertificateName(*g);
       info.sips = g->tls().sips_uri();

@@ -196,16 +196,29 @@ std::string Sdp(uint16_t port, const std::string& crypto) {
 }
 
 // The relay's port and first key from an SDP it wrote.
-// With `key`, also installs the relay's first usable key and returns in
-// `answer_crypto` the a=crypto value (tag, suite, a fresh key of ours) that
-// answers it.
+// With `address`, also the c= address of its first m= line, else the
+// session's (IPv4: rtpload's sockets are), so that a relay bound elsewhere
+// than 127.0.0.1 (another loopback address, for more ports) is reached
+// there. With `key`, also installs the relay's first usable key and returns
+// in `answer_crypto` the a=crypto value (tag, suite, a fresh key of ours)
+// that answers it.
 absl::Status ReadRelaySdp(const std::string& text, uint16_t* port,
+                          in_addr* address,
                           std::unique_ptr<media::srtp::InboundSrtp>* key,
                           std::string* answer_crypto = nullptr) {
   auto sdp = media::sdp::Parse(text);
   if (!sdp.ok()) return sdp.status();
   if (sdp->media.empty()) return absl::InternalError("relay SDP has no m=");
   *port = uint16_t(sdp->media[0].port);
+  if (address != nullptr) {
+    const std::optional<media::sdp::Connection>& c =
+        sdp->media[0].connection ? sdp->media[0].connection : sdp->connection;
+    if (!c) return absl::InternalError("relay SDP has no c=");
+    if (inet_pton(AF_INET, c->address.c_str(), address) != 1) {
+      return absl::InternalError(
+          absl::StrCat("relay SDP's c= is not an IPv4 address: ", c->address));
+    }
+  }
   if (key == nullptr) return absl::OkStatus();
   // The first a=crypto whose suite our wrapper implements (rtpengine offers
   // AES-256 suites first).
@@ -225,24 +238,6 @@ absl::Status ReadRelaySdp(const std::string& text, uint16_t* port,
     return absl::OkStatus();
   }
   return absl::InternalError("no usable a=crypto in the relay's SDP: " + text);
-}
-
-// Where the relay takes the caller's packets: the c= address of its SDP's
-// first m= line, else the session's (IPv4: rtpload's sockets are). A relay
-// bound elsewhere than 127.0.0.1 (another loopback address, for more ports)
-// is then reached there.
-absl::Status ReadRelayAddress(const std::string& text, in_addr* address) {
-  auto sdp = media::sdp::Parse(text);
-  if (!sdp.ok()) return sdp.status();
-  if (sdp->media.empty()) return absl::InternalError("relay SDP has no m=");
-  const std::optional<media::sdp::Connection>& c =
-      sdp->media[0].connection ? sdp->media[0].connection : sdp->connection;
-  if (!c) return absl::InternalError("relay SDP has no c=");
-  if (inet_pton(AF_INET, c->address.c_str(), address) != 1) {
-    return absl::InternalError(
-        absl::StrCat("relay SDP's c= is not an IPv4 address: ", c->address));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status SetUpTrunkline(std::vector<Stream>& streams, bool srtp) {
@@ -265,7 +260,7 @@ absl::Status SetUpTrunkline(std::vector<Stream>& streams, bool srtp) {
     uint16_t callee_relay_port = 0;
     std::string callee_key;
     if (absl::Status s2 =
-            ReadRelaySdp(to_callee.sdp(), &callee_relay_port,
+            ReadRelaySdp(to_callee.sdp(), &callee_relay_port, nullptr,
                          srtp ? &s.receive_key : nullptr, &callee_key);
         !s2.ok()) {
       return s2;
@@ -279,12 +274,8 @@ absl::Status SetUpTrunkline(std::vector<Stream>& streams, bool srtp) {
     status = stub->Answer(&c2, answer, &to_caller);
     if (!status.ok()) return absl::InternalError(status.error_message());
     uint16_t caller_relay_port = 0;
-    if (absl::Status s2 =
-            ReadRelaySdp(to_caller.sdp(), &caller_relay_port, nullptr);
-        !s2.ok()) {
-      return s2;
-    }
-    if (absl::Status s2 = ReadRelayAddress(to_caller.sdp(), &s.relay.sin_addr);
+    if (absl::Status s2 = ReadRelaySdp(to_caller.sdp(), &caller_relay_port,
+                                       &s.relay.sin_addr, nullptr);
         !s2.ok()) {
       return s2;
     }
@@ -314,7 +305,7 @@ absl::Status SetUpRtpengine(std::vector<Stream>& streams, bool srtp) {
     std::string callee_key;
     if (absl::Status st =
             ReadRelaySdp(offered->dict["sdp"].string, &callee_relay_port,
-                         srtp ? &s.receive_key : nullptr, &callee_key);
+                         nullptr, srtp ? &s.receive_key : nullptr, &callee_key);
         !st.ok()) {
       return st;
     }
@@ -327,13 +318,9 @@ absl::Status SetUpRtpengine(std::vector<Stream>& streams, bool srtp) {
     }));
     if (!answered.ok()) return answered.status();
     uint16_t caller_relay_port = 0;
-    if (absl::Status st = ReadRelaySdp(answered->dict["sdp"].string,
-                                       &caller_relay_port, nullptr);
-        !st.ok()) {
-      return st;
-    }
     if (absl::Status st =
-            ReadRelayAddress(answered->dict["sdp"].string, &s.relay.sin_addr);
+            ReadRelaySdp(answered->dict["sdp"].string, &caller_relay_port,
+                         &s.relay.sin_addr, nullptr);
         !st.ok()) {
       return st;
     }
